@@ -1,0 +1,48 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from disclosure.core.admin_site import RoleAdmin, admin_site
+
+from .models import Membership, Organization, User
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+    def _allowed(self, request) -> bool:
+        return admin_site.has_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self._allowed(request)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self._allowed(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._allowed(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._allowed(request)
+
+
+@admin.register(Organization, site=admin_site)
+class OrganizationAdmin(RoleAdmin):
+    list_display = ["name", "kind", "domain"]
+    list_filter = ["kind"]
+    search_fields = ["name", "domain"]
+    inlines = [MembershipInline]
+
+
+@admin.register(User, site=admin_site)
+class UserAdmin(RoleAdmin, DjangoUserAdmin):
+    list_display = ["username", "email", "first_name", "last_name", "is_active", "is_staff"]
+
+
+@admin.register(Membership, site=admin_site)
+class MembershipAdmin(RoleAdmin):
+    list_display = ["user", "organization", "role"]
+    list_filter = ["role", "organization__kind"]
+    list_select_related = ["user", "organization"]
+    autocomplete_fields = ["user", "organization"]

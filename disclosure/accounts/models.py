@@ -1,0 +1,96 @@
+"""Users, organizations (the research firm and vendors) and memberships."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+
+
+class User(AbstractUser):
+    """A person: research-firm staff or a vendor liaison contact.
+
+    What a user may do follows from their memberships, never from
+    ``is_staff`` (which only opens the Django admin).
+    """
+
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Organization(models.Model):
+    class Kind(models.TextChoices):
+        FIRM = "firm", "Research firm"
+        VENDOR = "vendor", "Vendor"
+
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    domain = models.CharField(
+        max_length=253, blank=True, help_text="Main e-mail/web domain, if known."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ANALYST = "analyst", "Analyst"
+    LEAD = "lead", "Lead"
+    LEGAL = "legal", "Legal"
+    ADMIN = "admin", "Admin"
+    VENDOR_CONTACT = "vendor_contact", "Vendor contact"
+
+
+STAFF_ROLES = frozenset({Role.ANALYST, Role.LEAD, Role.LEGAL, Role.ADMIN})
+
+
+class Membership(models.Model):
+    """A user's role in one organization. Staff roles belong to the firm,
+    the vendor-contact role to a vendor (a database constraint holds it)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    # Denormalised from the organization so that the database can check the
+    # role fits the kind of organization.
+    organization_kind = models.CharField(
+        max_length=10, choices=Organization.Kind.choices, editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization"], name="membership_unique_user_org"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(organization_kind="vendor", role="vendor_contact")
+                    | (Q(organization_kind="firm") & ~Q(role="vendor_contact"))
+                ),
+                name="membership_role_fits_org_kind",
+            ),
+        ]
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.organization_id is None:
+            return
+        self.organization_kind = self.organization.kind
+        is_vendor = self.organization.kind == Organization.Kind.VENDOR
+        if is_vendor != (self.role == Role.VENDOR_CONTACT):
+            raise ValidationError(
+                {"role": "Vendor organizations have vendor contacts; the firm has staff roles."}
+            )
+
+    def save(self, *args, **kwargs) -> None:
+        self.organization_kind = self.organization.kind
+        super().save(*args, **kwargs)
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} at {self.organization}"

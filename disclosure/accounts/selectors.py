@@ -1,0 +1,102 @@
+"""Reads about who a user is: their staff role and vendor organizations.
+
+Both are computed once per user object and cached on it, so an access check
+in a loop costs no extra query.
+"""
+
+from dataclasses import dataclass
+
+from .models import STAFF_ROLES, Membership, Organization, Role, User
+
+_CACHE_ATTR = "_disclosure_principal"
+
+# Higher index wins when a user holds several staff roles.
+_STAFF_RANK = [Role.LEGAL, Role.ANALYST, Role.LEAD, Role.ADMIN]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """What the access rules need to know about a user."""
+
+    staff_role: Role | None
+    vendor_ids: frozenset[int]
+    firm_name: str | None
+    vendor_names: tuple[str, ...]
+
+    @property
+    def is_staff_member(self) -> bool:
+        return self.staff_role is not None
+
+    @property
+    def is_vendor_contact(self) -> bool:
+        return bool(self.vendor_ids)
+
+
+ANONYMOUS = Principal(None, frozenset(), None, ())
+
+
+def principal_for(user) -> Principal:
+    """The user's staff role (the highest they hold) and vendor memberships.
+
+    Anonymous and inactive users get no role. A superuser without a firm
+    membership counts as an admin (they own the installation).
+    """
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return ANONYMOUS
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    staff_role: Role | None = None
+    firm_name = None
+    vendor_ids: set[int] = set()
+    vendor_names: list[str] = []
+    memberships = Membership.objects.filter(user=user).select_related("organization")
+    for m in memberships:
+        if m.organization.kind == Organization.Kind.VENDOR:
+            vendor_ids.add(m.organization_id)
+            vendor_names.append(m.organization.name)
+        elif m.role in STAFF_ROLES:
+            role = Role(m.role)
+            if staff_role is None or _STAFF_RANK.index(role) > _STAFF_RANK.index(staff_role):
+                staff_role = role
+                firm_name = m.organization.name
+    if staff_role is None and user.is_superuser:
+        staff_role = Role.ADMIN
+    principal = Principal(staff_role, frozenset(vendor_ids), firm_name, tuple(vendor_names))
+    setattr(user, _CACHE_ATTR, principal)
+    return principal
+
+
+def forget_principal(user: User) -> None:
+    """Drop the cached principal after memberships change."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def actor_snapshot(user: User | None) -> dict:
+    """Who did something, frozen as it was: id, username, name, organization, role.
+
+    ``None`` stands for the system itself (a scheduled task).
+    """
+    if user is None:
+        return {
+            "id": None,
+            "username": "system",
+            "name": "System",
+            "organization": None,
+            "role": "system",
+        }
+    p = principal_for(user)
+    if p.staff_role is not None:
+        org, role = p.firm_name, str(p.staff_role)
+    elif p.vendor_names:
+        org, role = p.vendor_names[0], str(Role.VENDOR_CONTACT)
+    else:
+        org, role = None, None
+    return {
+        "id": user.pk,
+        "username": user.get_username(),
+        "name": user.display_name(),
+        "organization": org,
+        "role": role,
+    }

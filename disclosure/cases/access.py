@@ -1,0 +1,121 @@
+"""Who may see and do what: the one module every interface asks.
+
+- ``visible_cases(user)``: the cases a user may see, as a queryset.
+- ``can(user, action, case)``: whether the user may take ``action`` on ``case``.
+- ``require(user, action, case)``: the same, raising ``NotPermitted``.
+
+Staff (analyst, lead, legal, admin) see every case. Vendor contacts see their
+own organizations' cases from ``vendor_notified`` on, and never internal notes.
+Anonymous and inactive users see nothing. Interfaces answer 404 for a case
+that is not visible, 403 (or a hidden button) for a visible case whose action
+is not allowed. Whether the case's *stage* allows an action is the
+transitions table's question; ``available_actions`` combines both.
+"""
+
+from enum import StrEnum
+
+from django.db.models import QuerySet
+
+from disclosure.accounts.models import Role
+from disclosure.accounts.selectors import principal_for
+from disclosure.core.errors import NotPermitted
+
+from . import transitions
+from .models import Case
+
+
+class Action(StrEnum):
+    VIEW = "view"
+    VIEW_INTERNAL = "view_internal"
+    EXPORT = "export"
+    OPEN_CASE = "open_case"
+
+
+_EXPORT_ROLES = frozenset({Role.LEGAL, Role.LEAD, Role.ADMIN})
+
+
+def visible_cases(user) -> QuerySet[Case]:
+    """Every case ``user`` may see (empty for anonymous and inactive users)."""
+    p = principal_for(user)
+    if p.is_staff_member:
+        return Case.objects.all()
+    if p.vendor_ids:
+        return Case.objects.filter(vendor_id__in=p.vendor_ids, vendor_notified_at__isnull=False)
+    return Case.objects.none()
+
+
+def can_see(user, case: Case) -> bool:
+    """``case in visible_cases(user)``, answered without a query."""
+    p = principal_for(user)
+    if p.is_staff_member:
+        return True
+    return case.vendor_id in p.vendor_ids and case.vendor_notified_at is not None
+
+
+def role_on(user, case: Case | None) -> Role | None:
+    """The role that counts for ``user`` on ``case``: their staff role, or
+    vendor contact when the case belongs to one of their vendors."""
+    p = principal_for(user)
+    if p.staff_role is not None:
+        return p.staff_role
+    if case is not None and case.vendor_id in p.vendor_ids:
+        return Role.VENDOR_CONTACT
+    return None
+
+
+def can(user, action: str, case: Case | None = None) -> bool:
+    """Whether ``user`` may take ``action`` on ``case`` (by role and visibility).
+
+    ``action`` is an ``Action`` or an action of the transitions table.
+    Opening a case is the only action that takes no case.
+    """
+    if action == Action.OPEN_CASE:
+        return principal_for(user).staff_role in transitions.OPEN_CASE_ROLES
+    if case is None or not can_see(user, case):
+        return False
+    role = role_on(user, case)
+    if action == Action.VIEW:
+        return True
+    if action == Action.VIEW_INTERNAL:
+        return principal_for(user).is_staff_member
+    if action == Action.EXPORT:
+        return role in _EXPORT_ROLES
+    return role in transitions.get(action).roles
+
+
+def can_override(user, action: str, case: Case) -> bool:
+    """Whether ``user`` may override the stage guard of ``action`` on ``case``."""
+    return can_see(user, case) and role_on(user, case) in transitions.get(action).override_roles
+
+
+def require(user, action: str, case: Case | None = None) -> None:
+    """Raise ``NotPermitted`` unless ``can(user, action, case)``."""
+    if not can(user, action, case):
+        label = (
+            transitions.TRANSITIONS[action].label
+            if action in transitions.TRANSITIONS
+            else str(action).replace("_", " ")
+        )
+        where = f" on {case.reference}" if case is not None else ""
+        raise NotPermitted(f"You are not allowed to {label.lower()}{where}.")
+
+
+def available_actions(user, case: Case) -> list[transitions.Transition]:
+    """The table's actions ``user`` may take on ``case`` now, in table order
+    (for buttons and API links). Overridable ones appear for those who may
+    override."""
+    result = []
+    for t in transitions.TRANSITIONS.values():
+        if not can(user, t.action, case):
+            continue
+        if transitions.allowed_from(t.action, case.stage) or (
+            case.stage in t.override_source and can_override(user, t.action, case)
+        ):
+            result.append(t)
+    return result
+
+
+def can_administer(user) -> bool:
+    """Whether ``user`` may use the Django admin: an active admin-role member
+    (or superuser) with ``is_staff``."""
+    return bool(getattr(user, "is_staff", False)) and principal_for(user).staff_role == Role.ADMIN

@@ -1,0 +1,168 @@
+"""The case, its disclosure policy and the reference counter.
+
+Stage and stage timestamps are written only by the services in
+``services.py``, under a row lock, together with their ledger event.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from .stages import CloseReason, Stage
+
+
+class DisclosurePolicy(models.Model):
+    """Deadlines counted from ``vendor_notified.occurred_at``."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    days_to_acknowledge = models.PositiveIntegerField()
+    days_to_secure = models.PositiveIntegerField()
+    days_to_publish = models.PositiveIntegerField()
+    grace_days = models.PositiveIntegerField(default=0)
+    business_days = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "disclosure policies"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReferenceCounter(models.Model):
+    """The last case number issued for a year (DSC-<year>-<number>)."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+
+class AssetProvider(models.TextChoices):
+    AZURE = "azure", "Microsoft Azure"
+    AWS = "aws", "Amazon Web Services"
+    GCP = "gcp", "Google Cloud"
+    ALIBABA = "alibaba", "Alibaba Cloud"
+    DIGITALOCEAN = "digitalocean", "DigitalOcean"
+    SELF_HOSTED = "self_hosted", "Self-hosted"
+    OTHER = "other", "Other"
+
+
+class AssetKind(models.TextChoices):
+    BLOB_CONTAINER = "blob_container", "Blob container"
+    S3_BUCKET = "s3_bucket", "S3 bucket"
+    GCS_BUCKET = "gcs_bucket", "Cloud Storage bucket"
+    ELASTICSEARCH_INDEX = "elasticsearch_index", "Elasticsearch index"
+    DATABASE = "database", "Database"
+    FILE_SHARE = "file_share", "File share / FTP"
+    API = "api", "API endpoint"
+    OTHER = "other", "Other"
+
+
+class DataCategory(models.TextChoices):
+    PII = "pii", "Personal data (PII)"
+    EMAIL_CONTENT = "email_content", "E-mail content"
+    CONTRACTS = "contracts", "Contracts and business documents"
+    CREDENTIALS = "credentials", "Credentials and secrets"
+    FINANCIAL = "financial", "Financial data"
+    HEALTH = "health", "Health data"
+    GOVERNMENT_ID = "government_id", "Government identifiers"
+    SOURCE_CODE = "source_code", "Source code"
+    OTHER = "other", "Other"
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class Tlp(models.TextChoices):
+    CLEAR = "clear", "TLP:CLEAR"
+    GREEN = "green", "TLP:GREEN"
+    AMBER = "amber", "TLP:AMBER"
+    AMBER_STRICT = "amber_strict", "TLP:AMBER+STRICT"
+    RED = "red", "TLP:RED"
+
+
+class Case(models.Model):
+    reference = models.CharField(max_length=32, unique=True, editable=False)
+    title = models.CharField(max_length=300)
+    summary = models.TextField(blank=True)
+    vendor = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        related_name="cases",
+        limit_choices_to={"kind": "vendor"},
+    )
+    # The exposed asset.
+    asset_provider = models.CharField(max_length=20, choices=AssetProvider.choices)
+    asset_kind = models.CharField(max_length=30, choices=AssetKind.choices)
+    asset_identifier = models.CharField(
+        max_length=1000, help_text="URL or identifier of the exposed asset."
+    )
+    asset_region = models.CharField(max_length=100, blank=True)
+    how_found = models.TextField(help_text="How the exposure was discovered.")
+    # What was exposed.
+    data_categories = models.JSONField(default=list, blank=True)
+    volume_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    volume_objects = models.PositiveBigIntegerField(null=True, blank=True)
+    records_by_kind = models.JSONField(
+        default=dict, blank=True, help_text='Record counts by kind, e.g. {"emails": 335000}.'
+    )
+    data_from = models.DateField(null=True, blank=True)
+    data_to = models.DateField(null=True, blank=True)
+    affected_entity_count = models.PositiveIntegerField(null=True, blank=True)
+    affected_country_count = models.PositiveIntegerField(null=True, blank=True)
+    # Handling.
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
+    tlp = models.CharField(max_length=15, choices=Tlp.choices, default=Tlp.AMBER)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    policy = models.ForeignKey(DisclosurePolicy, on_delete=models.PROTECT, related_name="cases")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+    )
+    legal_hold = models.BooleanField(default=False)
+    follows_up = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+        help_text="The earlier case whose asset was exposed again.",
+    )
+    # The stage and when each stage occurred (recorded_at lives in the ledger).
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.FOUND)
+    found_at = models.DateTimeField()
+    vendor_notified_at = models.DateTimeField(null=True, blank=True)
+    secured_at = models.DateTimeField(null=True, blank=True)
+    data_deleted_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # Not stages.
+    vendor_acknowledged_at = models.DateTimeField(null=True, blank=True)
+    publication_url = models.URLField(max_length=1000, blank=True)
+    publication_title = models.CharField(max_length=300, blank=True)
+    close_reason = models.CharField(max_length=20, choices=CloseReason.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-found_at", "-id"]
+        indexes = [
+            models.Index(fields=["vendor", "stage"]),
+            models.Index(fields=["stage", "-found_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} — {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return f"/cases/{self.reference}/"
+
+    def get_admin_url(self) -> str:
+        return reverse("admin:cases_case_change", args=[self.pk])

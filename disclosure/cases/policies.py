@@ -1,0 +1,82 @@
+"""Deadlines of a disclosure policy, counted from the vendor notification."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .models import Case, DisclosurePolicy
+
+# Shipped with the app (data migration cases/0002).
+DEFAULT_POLICIES = [
+    {
+        "name": "Standard 90",
+        "description": "Project Zero-like: 90 days to publish, 14 days of grace when a fix "
+        "is imminent.",
+        "days_to_acknowledge": 7,
+        "days_to_secure": 90,
+        "days_to_publish": 90,
+        "grace_days": 14,
+        "business_days": False,
+    },
+    {
+        "name": "CERT/CC 45",
+        "description": "CERT/CC-like: publish 45 days after the first notice.",
+        "days_to_acknowledge": 7,
+        "days_to_secure": 45,
+        "days_to_publish": 45,
+        "grace_days": 0,
+        "business_days": False,
+    },
+    {
+        "name": "Exposure 30",
+        "description": "For open data stores: secure within 72 hours, publish after 30 days.",
+        "days_to_acknowledge": 2,
+        "days_to_secure": 3,
+        "days_to_publish": 30,
+        "grace_days": 0,
+        "business_days": False,
+    },
+]
+
+
+@dataclass(frozen=True)
+class DueDates:
+    acknowledge: datetime
+    secure: datetime
+    publish: datetime
+    publish_with_grace: datetime
+
+
+def add_days(start: datetime, days: int, *, business_days: bool) -> datetime:
+    """``start`` plus ``days`` calendar days, or business days (Mon–Fri)."""
+    if not business_days:
+        return start + timedelta(days=days)
+    current, left = start, days
+    while left > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            left -= 1
+    return current
+
+
+def due_dates(policy: DisclosurePolicy, notified_at: datetime) -> DueDates:
+    bd = policy.business_days
+    publish = add_days(notified_at, policy.days_to_publish, business_days=bd)
+    return DueDates(
+        acknowledge=add_days(notified_at, policy.days_to_acknowledge, business_days=bd),
+        secure=add_days(notified_at, policy.days_to_secure, business_days=bd),
+        publish=publish,
+        publish_with_grace=add_days(publish, policy.grace_days, business_days=bd),
+    )
+
+
+def case_due_dates(case: Case) -> DueDates | None:
+    """The case's deadlines, or None before the vendor is notified."""
+    if case.vendor_notified_at is None:
+        return None
+    return due_dates(case.policy, case.vendor_notified_at)
+
+
+def is_unresponsive(case: Case, at: datetime) -> bool:
+    """The vendor has not acknowledged by the policy's deadline."""
+    due = case_due_dates(case)
+    return due is not None and case.vendor_acknowledged_at is None and at > due.acknowledge

@@ -1,0 +1,194 @@
+"""Changes that are not stage transitions: details, legal hold, corrections,
+and the follow-up case for a re-exposure."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from disclosure.core.errors import ValidationFailed
+from disclosure.evidence.services import IncomingFile
+from disclosure.ledger.models import CaseEvent, EventKind
+from disclosure.ledger.services import append_event
+
+from ..guards import check_occurred_at, locked_case
+from ..models import Case
+from ..stages import STAGE_ORDER, STAGE_TIME_FIELD, Stage
+from .opening import clean_details, details_payload, open_case
+
+
+def update_details(*, actor, case: Case, changes: dict[str, Any]) -> Case:
+    """Change descriptive fields of an open case; record old and new values.
+
+    No event is written when nothing changes. The vendor cannot change once
+    the vendor has been notified.
+    """
+    with locked_case(case, actor=actor, action="update_details") as locked:
+        cleaned = clean_details(changes, current=locked)
+        if (
+            "vendor" in cleaned
+            and cleaned["vendor"].pk != locked.vendor_id
+            and locked.vendor_notified_at is not None
+        ):
+            raise ValidationFailed(
+                "The vendor cannot change after it has been notified.", field="vendor"
+            )
+        before = details_payload(locked)
+        for name, value in cleaned.items():
+            setattr(locked, name, value)
+        after = details_payload(locked)
+        diff = {k: {"from": before[k], "to": after[k]} for k in cleaned if before[k] != after[k]}
+        if diff:
+            locked.save(update_fields=[*cleaned, "updated_at"])
+            append_event(
+                case=locked, kind=EventKind.DETAILS_UPDATED, actor=actor, payload={"changes": diff}
+            )
+        return locked
+
+
+def set_legal_hold(*, actor, case: Case, on: bool, reason: str) -> Case:
+    """Place or lift a legal hold (it blocks closing and purging)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("Say why the legal hold is placed or lifted.", field="reason")
+    with locked_case(case, actor=actor, action="set_legal_hold") as locked:
+        if locked.legal_hold == on:
+            raise ValidationFailed(
+                f"{locked.reference} is {'already' if on else 'not'} under legal hold.", field="on"
+            )
+        locked.legal_hold = on
+        locked.save(update_fields=["legal_hold", "updated_at"])
+        append_event(
+            case=locked,
+            kind=EventKind.LEGAL_HOLD_CHANGED,
+            actor=actor,
+            payload={"legal_hold": on, "reason": reason},
+        )
+        return locked
+
+
+def _stage_of_event(event: CaseEvent) -> Stage | None:
+    if event.kind == EventKind.CASE_OPENED:
+        return Stage.FOUND
+    if event.kind == EventKind.STAGE_CHANGED:
+        return Stage(event.payload["to"])
+    return None
+
+
+def correct_event(
+    *,
+    actor,
+    case: Case,
+    seq: int,
+    reason: str,
+    occurred_at: datetime | None = None,
+    statement: str = "",
+) -> CaseEvent:
+    """Append a correction of event ``seq``; the original is never changed.
+
+    A correction states a reason and either a corrected time (for a stage or
+    acknowledgement event; it must keep the stages in order and not be in the
+    future, and it updates the case's timestamp) or a statement of what was
+    wrong. Returns the correction event.
+    """
+    reason, statement = (reason or "").strip(), (statement or "").strip()
+    if not reason:
+        raise ValidationFailed("A correction needs a reason.", field="reason")
+    if occurred_at is None and not statement:
+        raise ValidationFailed(
+            "Give the corrected time or a statement of what was wrong.", field="statement"
+        )
+    with locked_case(case, actor=actor, action="correct_event") as locked:
+        original = CaseEvent.objects.filter(case=locked, seq=seq).first()
+        if original is None:
+            raise ValidationFailed(f"{locked.reference} has no event #{seq}.", field="seq")
+        payload: dict[str, Any] = {
+            "corrects_seq": original.seq,
+            "corrects_hash": original.hash,
+            "reason": reason,
+            "statement": statement,
+        }
+        if occurred_at is not None:
+            field = _corrected_time_field(original)
+            lower, upper = _time_bounds(locked, field)
+            check_occurred_at(occurred_at, not_before=lower, what="the corrected time")
+            if upper is not None and occurred_at > upper:
+                raise ValidationFailed(
+                    f"The corrected time cannot be after the next stage ({upper.isoformat()}).",
+                    field="occurred_at",
+                )
+            payload["occurred_at"] = {"from": getattr(locked, field), "to": occurred_at}
+            setattr(locked, field, occurred_at)
+            locked.save(update_fields=[field, "updated_at"])
+        return append_event(case=locked, kind=EventKind.CORRECTION, actor=actor, payload=payload)
+
+
+def _corrected_time_field(event: CaseEvent) -> str:
+    stage = _stage_of_event(event)
+    if stage is not None:
+        return STAGE_TIME_FIELD[stage]
+    if event.kind == EventKind.VENDOR_ACKNOWLEDGED:
+        return "vendor_acknowledged_at"
+    raise ValidationFailed(
+        "Only the time of a stage or of the acknowledgement can be corrected; "
+        "correct other events with a statement.",
+        field="occurred_at",
+    )
+
+
+def _time_bounds(case: Case, field: str) -> tuple[datetime | None, datetime | None]:
+    """The earliest and latest times ``field`` may take, given the other stages."""
+    if field == "vendor_acknowledged_at":
+        return case.vendor_notified_at, None
+    times = [getattr(case, STAGE_TIME_FIELD[s]) for s in STAGE_ORDER]
+    i = [STAGE_TIME_FIELD[s] for s in STAGE_ORDER].index(field)
+    lower = next((t for t in reversed(times[:i]) if t is not None), None)
+    upper = next((t for t in times[i + 1 :] if t is not None), None)
+    if field == "vendor_notified_at" and case.vendor_acknowledged_at is not None:
+        upper = min(filter(None, [upper, case.vendor_acknowledged_at]))
+    return lower, upper
+
+
+def open_follow_up(
+    *,
+    actor,
+    case: Case,
+    found_at: datetime,
+    how_found: str,
+    exposure_evidence: Sequence[IncomingFile],
+    title: str | None = None,
+    asset_identifier: str | None = None,
+) -> Case:
+    """Open a new case for a re-exposure of ``case``'s asset after it was
+    secured, linked both ways: the new case ``follows_up`` the old one, and the
+    old case's ledger records the new reference."""
+    with transaction.atomic():
+        with locked_case(case, actor=actor, action="open_follow_up") as parent:
+            check_occurred_at(found_at, not_before=parent.secured_at, what="the re-exposure")
+            follow_up = open_case(
+                actor=actor,
+                vendor=parent.vendor,
+                title=title or f"Re-exposure: {parent.title}",
+                asset_provider=parent.asset_provider,
+                asset_kind=parent.asset_kind,
+                asset_identifier=asset_identifier or parent.asset_identifier,
+                asset_region=parent.asset_region,
+                how_found=how_found,
+                found_at=found_at,
+                exposure_evidence=exposure_evidence,
+                follows_up=parent,
+                data_categories=parent.data_categories,
+                severity=parent.severity,
+                tlp=parent.tlp,
+                time_zone=parent.time_zone,
+                policy=parent.policy,
+            )
+            append_event(
+                case=parent,
+                kind=EventKind.FOLLOW_UP_OPENED,
+                actor=actor,
+                occurred_at=found_at,
+                payload={"follow_up": follow_up.reference},
+            )
+            return follow_up

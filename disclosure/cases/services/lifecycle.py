@@ -1,0 +1,328 @@
+"""Stage transitions: notify, secure, record deletion, publish, close; and
+the vendor's acknowledgement (not a stage).
+
+Each function locks the case, checks the actor's role and the transitions
+table, checks the time, writes its records and ledger events, and commits
+all of it or nothing.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from disclosure.accounts.models import Role
+from disclosure.comms.models import Communication, Direction
+from disclosure.comms.services import write_communication
+from disclosure.core.errors import (
+    EvidenceRequired,
+    LegalHoldActive,
+    NotPermitted,
+    TransitionNotAllowed,
+    ValidationFailed,
+)
+from disclosure.core.timeutils import now
+from disclosure.evidence.models import DeletionAttestation, EvidenceKind
+from disclosure.evidence.services import IncomingFile, write_attestation, write_evidence_files
+from disclosure.ledger.models import CaseEvent, EventKind
+from disclosure.ledger.services import append_event
+
+from .. import access, transitions
+from ..guards import check_occurred_at, last_stage_time, locked_case, require_stage
+from ..models import Case
+from ..stages import STAGE_TIME_FIELD, CloseReason, Stage
+
+MIN_JUSTIFICATION = 20
+
+
+def enter_stage(
+    *, case: Case, actor, target: Stage, occurred_at: datetime, payload: dict[str, Any]
+) -> CaseEvent:
+    """Move the locked ``case`` to ``target`` and append the stage event."""
+    source = case.stage
+    setattr(case, STAGE_TIME_FIELD[target], occurred_at)
+    case.stage = target
+    case.save(update_fields=["stage", STAGE_TIME_FIELD[target], "updated_at"])
+    return append_event(
+        case=case,
+        kind=EventKind.STAGE_CHANGED,
+        actor=actor,
+        occurred_at=occurred_at,
+        payload={"from": source, "to": target, **payload},
+    )
+
+
+def notify_vendor(
+    *,
+    actor,
+    case: Case,
+    occurred_at: datetime,
+    channel: str,
+    sender: str,
+    recipients: Sequence[str],
+    subject: str,
+    body: str,
+    attachments: Sequence[IncomingFile] = (),
+    note: str = "",
+) -> Case:
+    """Record that the first notice reached the vendor: the notice is logged as
+    an outbound communication and the case enters ``vendor_notified``."""
+    with locked_case(case, actor=actor, action="notify_vendor") as locked:
+        check_occurred_at(occurred_at, not_before=last_stage_time(locked), what="the notification")
+        notice = write_communication(
+            case=locked,
+            actor=actor,
+            direction=Direction.OUTBOUND,
+            channel=channel,
+            sender=sender,
+            recipients=recipients,
+            subject=subject,
+            body=body,
+            occurred_at=occurred_at,
+            attachments=attachments,
+        )
+        enter_stage(
+            case=locked,
+            actor=actor,
+            target=Stage.VENDOR_NOTIFIED,
+            occurred_at=occurred_at,
+            payload={
+                "note": note.strip(),
+                "notice_communication_id": notice.pk,
+                "channel": channel,
+                "recipients": notice.recipients,
+            },
+        )
+        return locked
+
+
+def acknowledge(*, actor, case: Case, occurred_at: datetime, note: str = "") -> Case:
+    """Record when the vendor acknowledged the notice (once per case)."""
+    with locked_case(case, actor=actor, action="acknowledge") as locked:
+        if locked.vendor_acknowledged_at is not None:
+            raise TransitionNotAllowed(
+                f"The vendor acknowledged {locked.reference} already, at "
+                f"{locked.vendor_acknowledged_at.isoformat()}."
+            )
+        check_occurred_at(
+            occurred_at, not_before=locked.vendor_notified_at, what="the acknowledgement"
+        )
+        locked.vendor_acknowledged_at = occurred_at
+        locked.save(update_fields=["vendor_acknowledged_at", "updated_at"])
+        append_event(
+            case=locked,
+            kind=EventKind.VENDOR_ACKNOWLEDGED,
+            actor=actor,
+            occurred_at=occurred_at,
+            payload={"note": note.strip()},
+        )
+        return locked
+
+
+def secure(
+    *,
+    actor,
+    case: Case,
+    occurred_at: datetime,
+    retest_result: str = "",
+    evidence: Sequence[IncomingFile] = (),
+    confirmation: Communication | None = None,
+    note: str = "",
+) -> Case:
+    """Record that the asset is no longer publicly reachable.
+
+    Needs a re-test result or the vendor's confirmation: an inbound
+    communication of this case, or the vendor contact's own action.
+    """
+    with locked_case(case, actor=actor, action="secure") as locked:
+        check_occurred_at(
+            occurred_at, not_before=last_stage_time(locked), what="securing the asset"
+        )
+        by_vendor = access.role_on(actor, locked) == Role.VENDOR_CONTACT
+        if confirmation is not None and (
+            confirmation.case_id != locked.pk or confirmation.direction != Direction.INBOUND
+        ):
+            raise ValidationFailed(
+                "The confirmation must be a message from the vendor logged on this case.",
+                field="confirmation",
+            )
+        retest_result = (retest_result or "").strip()
+        if not (retest_result or confirmation or by_vendor):
+            raise EvidenceRequired(
+                "Recording 'secured' needs a re-test result or the vendor's confirmation.",
+                field="retest_result",
+            )
+        files = write_evidence_files(
+            case=locked,
+            actor=actor,
+            files=[
+                IncomingFile(f.name, f.stream, EvidenceKind.RETEST_RESULT, f.description)
+                for f in evidence
+            ],
+        )
+        basis = "retest" if retest_result else "vendor_confirmation"
+        enter_stage(
+            case=locked,
+            actor=actor,
+            target=Stage.SECURED,
+            occurred_at=occurred_at,
+            payload={
+                "basis": basis,
+                "retest_result": retest_result,
+                "confirmation_communication_id": confirmation.pk if confirmation else None,
+                "confirmed_by_vendor_contact": by_vendor,
+                "evidence": [f.sha256 for f in files],
+                "note": note.strip(),
+            },
+        )
+        return locked
+
+
+def record_deletion(
+    *,
+    actor,
+    case: Case,
+    items: Any,
+    method: str,
+    tool: str,
+    performed_by,
+    performed_at: datetime,
+    verification: str,
+    verified_by=None,
+    retained_metadata: Sequence[str] = (),
+    retention_reason: str = "",
+    evidence: Sequence[IncomingFile] = (),
+    note: str = "",
+) -> Case:
+    """Record that the firm's copies are destroyed, with the attestation."""
+    with locked_case(case, actor=actor, action="record_deletion") as locked:
+        check_occurred_at(performed_at, not_before=last_stage_time(locked), what="the deletion")
+        if DeletionAttestation.objects.filter(case=locked).exists():
+            raise TransitionNotAllowed(f"{locked.reference} has a deletion attestation already.")
+        attestation = write_attestation(
+            case=locked,
+            actor=actor,
+            items=items,
+            method=method,
+            tool=tool,
+            performed_by=performed_by,
+            performed_at=performed_at,
+            verification=verification,
+            verified_by=verified_by,
+            retained_metadata=retained_metadata,
+            retention_reason=retention_reason,
+            evidence=evidence,
+        )
+        enter_stage(
+            case=locked,
+            actor=actor,
+            target=Stage.DATA_DELETED,
+            occurred_at=performed_at,
+            payload={
+                "attestation_id": attestation.pk,
+                "attestation_sha256": attestation.content_sha256,
+                "note": note.strip(),
+            },
+        )
+        return locked
+
+
+def publish(
+    *,
+    actor,
+    case: Case,
+    occurred_at: datetime,
+    url: str,
+    title: str,
+    override_justification: str = "",
+) -> Case:
+    """Record the public advisory. Before ``secured`` this needs a lead's
+    override with a written justification, recorded as its own event."""
+    with locked_case(case, actor=actor, action="publish", stage_checked=False) as locked:
+        t = transitions.get("publish")
+        justification = (override_justification or "").strip()
+        override = False
+        if locked.stage not in t.source:
+            if locked.stage not in t.override_source:
+                require_stage(locked, "publish")
+            if not access.can_override(actor, "publish", locked):
+                raise NotPermitted(
+                    "Publishing before the asset is secured needs a lead's override."
+                )
+            if len(justification) < MIN_JUSTIFICATION:
+                raise ValidationFailed(
+                    "Publishing before the asset is secured needs a written justification "
+                    f"of at least {MIN_JUSTIFICATION} characters.",
+                    field="override_justification",
+                )
+            override = True
+        check_occurred_at(occurred_at, not_before=last_stage_time(locked), what="the publication")
+        url, title = (url or "").strip(), (title or "").strip()
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValidationFailed("The advisory's URL must be an http(s) address.", field="url")
+        if not title:
+            raise ValidationFailed("The advisory needs a title.", field="title")
+        if override:
+            append_event(
+                case=locked,
+                kind=EventKind.OVERRIDE_GRANTED,
+                actor=actor,
+                payload={
+                    "action": "publish",
+                    "stage": locked.stage,
+                    "justification": justification,
+                },
+            )
+        locked.publication_url, locked.publication_title = url, title
+        locked.save(update_fields=["publication_url", "publication_title", "updated_at"])
+        enter_stage(
+            case=locked,
+            actor=actor,
+            target=Stage.PUBLISHED,
+            occurred_at=occurred_at,
+            payload={"url": url, "title": title, "override": override},
+        )
+        return locked
+
+
+def close_case(
+    *, actor, case: Case, reason: str, note: str = "", occurred_at: datetime | None = None
+) -> Case:
+    """Close the case with a reason. A published case closes as published;
+    'not published' and 'duplicate' need a note saying why (or of what).
+    A legal hold blocks closing."""
+    with locked_case(case, actor=actor, action="close") as locked:
+        if locked.legal_hold:
+            raise LegalHoldActive(f"{locked.reference} is under legal hold and cannot be closed.")
+        if reason not in CloseReason.values:
+            raise ValidationFailed(f"Unknown close reason {reason!r}.", field="reason")
+        note = (note or "").strip()
+        published = locked.stage == Stage.PUBLISHED
+        if published != (reason == CloseReason.PUBLISHED):
+            raise ValidationFailed(
+                "A published case closes with reason 'published'."
+                if published
+                else "Only a published case can close with reason 'published'.",
+                field="reason",
+            )
+        if reason in (CloseReason.NOT_PUBLISHED, CloseReason.DUPLICATE) and not note:
+            raise ValidationFailed(
+                "Say why the case is not published."
+                if reason == CloseReason.NOT_PUBLISHED
+                else "Name the case this one duplicates.",
+                field="note",
+            )
+        occurred_at = check_occurred_at(
+            occurred_at or now(), not_before=last_stage_time(locked), what="closing"
+        )
+        locked.close_reason = reason
+        locked.save(update_fields=["close_reason", "updated_at"])
+        enter_stage(
+            case=locked,
+            actor=actor,
+            target=Stage.CLOSED,
+            occurred_at=occurred_at,
+            payload={"reason": reason, "note": note},
+        )
+        return locked

@@ -1,0 +1,177 @@
+"""The transitions table: which action may run from which stage, by whom.
+
+This one declarative table is read by the services (guards), the access
+module (roles), the UI buttons and API (``available_actions``) and the tests.
+Stage actions move the case to ``target``; the others leave the stage alone.
+"""
+
+from dataclasses import dataclass, field
+
+from disclosure.accounts.models import Role
+
+from .stages import Stage
+
+_WORKERS = frozenset({Role.ANALYST, Role.LEAD, Role.ADMIN})
+_WORKERS_AND_VENDOR = _WORKERS | {Role.VENDOR_CONTACT}
+_ALL_OPEN = frozenset(s for s in Stage if s != Stage.CLOSED)
+_ALL = frozenset(Stage)
+_FROM_NOTIFIED = frozenset(
+    {Stage.VENDOR_NOTIFIED, Stage.SECURED, Stage.DATA_DELETED, Stage.PUBLISHED}
+)
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    label: str
+    source: frozenset[Stage]
+    roles: frozenset[Role]
+    requires: str
+    target: Stage | None = None
+    # Stages from which the action is allowed only with an override by one of
+    # ``override_roles`` and a written justification.
+    override_source: frozenset[Stage] = field(default_factory=frozenset)
+    override_roles: frozenset[Role] = field(default_factory=frozenset)
+
+    @property
+    def changes_stage(self) -> bool:
+        return self.target is not None
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in [
+        Transition(
+            action="notify_vendor",
+            label="Record vendor notification",
+            source=frozenset({Stage.FOUND}),
+            target=Stage.VENDOR_NOTIFIED,
+            roles=_WORKERS,
+            requires="the notice as a communication: to whom, by which channel",
+        ),
+        Transition(
+            action="secure",
+            label="Record asset secured",
+            source=frozenset({Stage.VENDOR_NOTIFIED}),
+            target=Stage.SECURED,
+            roles=_WORKERS_AND_VENDOR,
+            requires="a re-test result or the vendor's confirmation",
+        ),
+        Transition(
+            action="record_deletion",
+            label="Record deletion of our copies",
+            source=frozenset({Stage.SECURED}),
+            target=Stage.DATA_DELETED,
+            roles=_WORKERS,
+            requires="a deletion attestation",
+        ),
+        Transition(
+            action="publish",
+            label="Record publication",
+            source=frozenset({Stage.SECURED, Stage.DATA_DELETED}),
+            target=Stage.PUBLISHED,
+            roles=_WORKERS,
+            requires="the advisory's URL, title and publication time",
+            override_source=frozenset({Stage.VENDOR_NOTIFIED}),
+            override_roles=frozenset({Role.LEAD}),
+        ),
+        Transition(
+            action="close",
+            label="Close case",
+            source=_ALL_OPEN,
+            target=Stage.CLOSED,
+            roles=frozenset({Role.LEAD, Role.ADMIN}),
+            requires="a close reason (and why, when not published)",
+        ),
+        Transition(
+            action="acknowledge",
+            label="Record vendor acknowledgement",
+            source=_FROM_NOTIFIED,
+            roles=_WORKERS_AND_VENDOR,
+            requires="when the vendor acknowledged",
+        ),
+        Transition(
+            action="log_communication",
+            label="Log a communication",
+            source=_ALL,
+            roles=_WORKERS_AND_VENDOR,
+            requires="direction, channel, parties and content",
+        ),
+        Transition(
+            action="attach_evidence",
+            label="Attach evidence",
+            source=_ALL_OPEN,
+            roles=_WORKERS_AND_VENDOR,
+            requires="a file",
+        ),
+        Transition(
+            action="file_dispute",
+            label="File a dispute",
+            source=_ALL,
+            roles=_WORKERS_AND_VENDOR,
+            requires="what is disputed, both positions and their provenance",
+        ),
+        Transition(
+            action="countersign_attestation",
+            label="Countersign the deletion attestation",
+            source=frozenset({Stage.DATA_DELETED, Stage.PUBLISHED, Stage.CLOSED}),
+            roles=frozenset({Role.VENDOR_CONTACT}),
+            requires="a deletion attestation not yet countersigned",
+        ),
+        Transition(
+            action="correct_event",
+            label="Correct an earlier event",
+            source=_ALL,
+            roles=_WORKERS,
+            requires="the event corrected and the reason",
+        ),
+        Transition(
+            action="set_legal_hold",
+            label="Set or lift legal hold",
+            source=_ALL,
+            roles=frozenset({Role.LEGAL, Role.LEAD, Role.ADMIN}),
+            requires="a reason",
+        ),
+        Transition(
+            action="update_details",
+            label="Edit case details",
+            source=_ALL_OPEN,
+            roles=_WORKERS,
+            requires="the changed fields",
+        ),
+        Transition(
+            action="open_follow_up",
+            label="Open a follow-up case (re-exposure)",
+            source=frozenset({Stage.SECURED, Stage.DATA_DELETED, Stage.PUBLISHED, Stage.CLOSED}),
+            roles=_WORKERS,
+            requires="evidence of the new exposure",
+        ),
+    ]
+}
+
+STAGE_TRANSITIONS: dict[str, Transition] = {a: t for a, t in TRANSITIONS.items() if t.changes_stage}
+
+# Who may open a new case (it has no stage before it exists).
+OPEN_CASE_ROLES = _WORKERS
+
+
+def get(action: str) -> Transition:
+    try:
+        return TRANSITIONS[action]
+    except KeyError:
+        raise ValueError(f"unknown action {action!r}") from None
+
+
+def allowed_from(action: str, stage: str, *, with_override: bool = False) -> bool:
+    """Whether ``action`` may run while the case is at ``stage``."""
+    t = get(action)
+    stage = Stage(stage)
+    return stage in t.source or (with_override and stage in t.override_source)
+
+
+def stage_action_between(source: str, target: str) -> Transition | None:
+    """The stage action that moves a case from ``source`` to ``target``, if any."""
+    for t in STAGE_TRANSITIONS.values():
+        if t.target == target and (source in t.source or source in t.override_source):
+            return t
+    return None

@@ -1,0 +1,105 @@
+"""Writes to the communication log."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from disclosure.accounts.models import Role
+from disclosure.cases import access
+from disclosure.cases.guards import check_occurred_at, locked_case
+from disclosure.cases.models import Case
+from disclosure.core.errors import ValidationFailed
+from disclosure.core.hashing import sha256_hex
+from disclosure.evidence.models import EvidenceKind
+from disclosure.evidence.services import IncomingFile, write_evidence_files
+from disclosure.ledger.models import EventKind
+from disclosure.ledger.services import append_event
+
+from .models import Channel, Communication, Direction
+
+
+def write_communication(
+    *,
+    case: Case,
+    actor,
+    direction: str,
+    channel: str,
+    sender: str,
+    recipients: Sequence[str],
+    subject: str = "",
+    body: str = "",
+    occurred_at: datetime,
+    attachments: Sequence[IncomingFile] = (),
+) -> Communication:
+    """Log a communication on the locked ``case`` with its ledger event.
+
+    For use inside a service that holds the case lock. Guarantees a known
+    direction and channel, a sender, at least one recipient for messages that
+    cross to or from the vendor, some content, and a time not in the future.
+    Vendor contacts can only log what they send (inbound), never internal notes.
+    """
+    if direction not in Direction.values:
+        raise ValidationFailed(f"Unknown direction {direction!r}.", field="direction")
+    if channel not in Channel.values:
+        raise ValidationFailed(f"Unknown channel {channel!r}.", field="channel")
+    if access.role_on(actor, case) == Role.VENDOR_CONTACT and direction != Direction.INBOUND:
+        raise ValidationFailed(
+            "Vendor contacts can only log messages they send to the research firm.",
+            field="direction",
+        )
+    sender = (sender or "").strip()
+    clean_recipients = [r.strip() for r in recipients if r and r.strip()]
+    if not sender:
+        raise ValidationFailed("Say who sent it.", field="sender")
+    if direction != Direction.INTERNAL and not clean_recipients:
+        raise ValidationFailed("Say to whom it was sent.", field="recipients")
+    subject, body = (subject or "").strip(), body or ""
+    if not subject and not body.strip() and not attachments:
+        raise ValidationFailed(
+            "A communication needs a subject, a body or an attachment.", field="body"
+        )
+    check_occurred_at(occurred_at, what="the communication")
+    files = write_evidence_files(
+        case=case,
+        actor=actor,
+        files=[
+            IncomingFile(f.name, f.stream, EvidenceKind.ATTACHMENT, f.description)
+            for f in attachments
+        ],
+    )
+    comm = Communication.objects.create(
+        case=case,
+        direction=direction,
+        channel=channel,
+        sender=sender,
+        recipients=clean_recipients,
+        subject=subject,
+        body=body,
+        body_sha256=sha256_hex(body.encode("utf-8")),
+        occurred_at=occurred_at,
+        logged_by=actor,
+    )
+    comm.attachments.set(files)
+    append_event(
+        case=case,
+        kind=EventKind.COMMUNICATION_LOGGED,
+        actor=actor,
+        occurred_at=occurred_at,
+        internal=direction == Direction.INTERNAL,
+        payload={
+            "communication_id": comm.pk,
+            "direction": direction,
+            "channel": channel,
+            "sender": sender,
+            "recipients": clean_recipients,
+            "subject": subject,
+            "body_sha256": comm.body_sha256,
+            "attachments": sorted(f.sha256 for f in files),
+        },
+    )
+    return comm
+
+
+def log_communication(*, actor, case: Case, **fields) -> Communication:
+    """Log one communication on ``case``; see write_communication for the rules."""
+    with locked_case(case, actor=actor, action="log_communication") as locked:
+        return write_communication(case=locked, actor=actor, **fields)

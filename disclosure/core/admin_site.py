@@ -1,0 +1,53 @@
+"""The admin site: for admin-role staff only, with role-based permissions.
+
+Model admins derive from ``RoleAdmin`` (full access for admins) or
+``ReadOnlyAdmin`` (view only: the ledger and everything the ledger vouches for).
+"""
+
+from django.contrib import admin
+
+
+class DisclosureAdminSite(admin.AdminSite):
+    site_header = "Disclosure administration"
+    site_title = "Disclosure admin"
+    index_title = "Administration"
+
+    def has_permission(self, request) -> bool:
+        from disclosure.cases.access import can_administer
+
+        return request.user.is_active and can_administer(request.user)
+
+
+admin_site = DisclosureAdminSite(name="admin")
+
+
+class RoleAdmin(admin.ModelAdmin):
+    """Permissions follow the admin role, not Django's per-model permissions."""
+
+    def has_module_permission(self, request) -> bool:
+        return self.admin_site.has_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.admin_site.has_permission(request)
+
+    def has_add_permission(self, request) -> bool:
+        return self.admin_site.has_permission(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.admin_site.has_permission(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self.admin_site.has_permission(request)
+
+
+class ReadOnlyAdmin(RoleAdmin):
+    """View only: rows here are written by services with their ledger events."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

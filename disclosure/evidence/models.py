@@ -1,0 +1,115 @@
+"""Evidence files (content-addressed) and deletion attestations."""
+
+from django.conf import settings
+from django.db import models
+
+
+class EvidenceKind(models.TextChoices):
+    EXPOSURE_CAPTURE = "exposure_capture", "Exposure capture"
+    SCREENSHOT = "screenshot", "Screenshot"
+    RETEST_RESULT = "retest_result", "Re-test result"
+    NOTICE = "notice", "Notice sent"
+    VENDOR_CONFIRMATION = "vendor_confirmation", "Vendor confirmation"
+    DELETION_LOG = "deletion_log", "Deletion log"
+    PUBLICATION = "publication", "Publication"
+    ATTACHMENT = "attachment", "Communication attachment"
+    OTHER = "other", "Other"
+
+
+EXPOSURE_KINDS = frozenset({EvidenceKind.EXPOSURE_CAPTURE, EvidenceKind.SCREENSHOT})
+
+
+class EvidenceFile(models.Model):
+    """A file attached to a case, stored once under its SHA-256.
+
+    ``sha256``, ``size`` and ``content_type`` are computed by the server while
+    the upload streams in; the client's name is kept for display only.
+    """
+
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="evidence")
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=150)
+    original_name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=30, choices=EvidenceKind.choices)
+    description = models.TextField(blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "sha256"], name="evidence_unique_case_sha256"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.sha256[:12]})"
+
+    @property
+    def storage_name(self) -> str:
+        from .storage import blob_name
+
+        return blob_name(self.sha256)
+
+    def manifest_entry(self) -> dict:
+        """How the ledger and exports refer to the file: by hash, never content."""
+        return {
+            "evidence_id": self.pk,
+            "sha256": self.sha256,
+            "size": self.size,
+            "content_type": self.content_type,
+            "name": self.original_name,
+            "kind": self.kind,
+        }
+
+
+class DeletionMethod(models.TextChoices):
+    # NIST SP 800-88 sanitisation levels, plus deletion through a cloud API.
+    CLEAR = "clear", "Clear"
+    PURGE = "purge", "Purge"
+    DESTROY = "destroy", "Destroy"
+    CLOUD_DELETION = "cloud_deletion", "Cloud deletion"
+
+
+class DeletionAttestation(models.Model):
+    """What the firm destroyed, how, and who checked it. One per case."""
+
+    case = models.OneToOneField(
+        "cases.Case", on_delete=models.PROTECT, related_name="deletion_attestation"
+    )
+    # [{"path": "...", "bytes": 123, "sha256": "..."}]
+    items = models.JSONField()
+    total_bytes = models.PositiveBigIntegerField()
+    method = models.CharField(max_length=20, choices=DeletionMethod.choices)
+    tool = models.CharField(max_length=200)
+    performed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    performed_at = models.DateTimeField()
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    verification = models.TextField(help_text="How the deletion was verified.")
+    retained_metadata = models.JSONField(default=list, blank=True)
+    retention_reason = models.TextField(blank=True)
+    evidence = models.ManyToManyField(EvidenceFile, blank=True, related_name="attestations")
+    content_sha256 = models.CharField(max_length=64)
+    countersigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    countersigned_at = models.DateTimeField(null=True, blank=True)
+    countersignature_statement = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Deletion attestation for {self.case.reference}"

@@ -1,0 +1,228 @@
+"""Writes of evidence files and deletion attestations."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any
+
+from disclosure.accounts.selectors import principal_for
+from disclosure.cases.guards import locked_case
+from disclosure.cases.models import Case
+from disclosure.core.canonical import canonical_json
+from disclosure.core.errors import DuplicateEvidence, EvidenceRequired, ValidationFailed
+from disclosure.core.hashing import is_sha256, sha256_hex
+from disclosure.core.timeutils import now
+from disclosure.ledger.models import EventKind
+from disclosure.ledger.services import append_event
+
+from .models import DeletionAttestation, DeletionMethod, EvidenceFile, EvidenceKind
+from .storage import store_stream
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """A file as an interface hands it to a service: a name and a byte stream."""
+
+    name: str
+    stream: IO[bytes]
+    kind: str = EvidenceKind.OTHER
+    description: str = ""
+
+
+def write_evidence(*, case: Case, actor, file: IncomingFile) -> EvidenceFile:
+    """Store ``file`` and attach it to the locked ``case`` with its ledger event.
+
+    For use inside a service that holds the case lock. Raises ValidationFailed
+    for an unknown kind or an empty/oversized file, DuplicateEvidence when the
+    case has the same content already.
+    """
+    if file.kind not in EvidenceKind.values:
+        raise ValidationFailed(f"Unknown evidence kind {file.kind!r}.", field="kind")
+    name = (file.name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:255] or "unnamed"
+    blob = store_stream(file.stream)
+    existing = EvidenceFile.objects.filter(case=case, sha256=blob.sha256).first()
+    if existing is not None:
+        raise DuplicateEvidence(
+            f"This file is already attached to {case.reference} as "
+            f"'{existing.original_name}' (SHA-256 {blob.sha256[:12]}…).",
+            field="file",
+        )
+    evidence = EvidenceFile.objects.create(
+        case=case,
+        sha256=blob.sha256,
+        size=blob.size,
+        content_type=blob.content_type,
+        original_name=name,
+        kind=file.kind,
+        description=file.description.strip(),
+        uploaded_by=actor,
+    )
+    append_event(
+        case=case, kind=EventKind.EVIDENCE_ATTACHED, actor=actor, payload=evidence.manifest_entry()
+    )
+    return evidence
+
+
+def write_evidence_files(*, case: Case, actor, files: Sequence[IncomingFile]) -> list[EvidenceFile]:
+    return [write_evidence(case=case, actor=actor, file=f) for f in files]
+
+
+def attach_evidence(*, actor, case: Case, file: IncomingFile) -> EvidenceFile:
+    """Attach one evidence file to ``case``; see write_evidence for the rules."""
+    with locked_case(case, actor=actor, action="attach_evidence") as locked:
+        return write_evidence(case=locked, actor=actor, file=file)
+
+
+def clean_deletion_items(items: Any) -> list[dict[str, Any]]:
+    """Validate the manifest of destroyed items: path, bytes and SHA-256 each."""
+    if not items:
+        raise EvidenceRequired(
+            "A deletion attestation needs the manifest of what was destroyed "
+            "(path, bytes and SHA-256 of each item).",
+            field="items",
+        )
+    cleaned = []
+    for i, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise ValidationFailed(f"Item {i} of the manifest is not an object.", field="items")
+        path = str(item.get("path") or item.get("key") or "").strip()
+        size = item.get("bytes")
+        digest = str(item.get("sha256") or "").strip().lower()
+        if not path:
+            raise ValidationFailed(f"Item {i} has no path or key.", field="items")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ValidationFailed(f"Item {i} ({path}) needs its size in bytes.", field="items")
+        if not is_sha256(digest):
+            raise ValidationFailed(
+                f"Item {i} ({path}) needs a SHA-256 of 64 hex digits.", field="items"
+            )
+        cleaned.append({"path": path, "bytes": size, "sha256": digest})
+    return cleaned
+
+
+def write_attestation(
+    *,
+    case: Case,
+    actor,
+    items: Any,
+    method: str,
+    tool: str,
+    performed_by,
+    performed_at: datetime,
+    verification: str,
+    verified_by=None,
+    retained_metadata: Sequence[str] = (),
+    retention_reason: str = "",
+    evidence: Sequence[IncomingFile] = (),
+) -> DeletionAttestation:
+    """Create the deletion attestation of the locked ``case`` and its event.
+
+    Guarantees a non-empty, well-formed manifest, a known method, a tool, a
+    stated verification by someone other than the performer, and a reason
+    whenever metadata is retained.
+    """
+    cleaned = clean_deletion_items(items)
+    if method not in DeletionMethod.values:
+        raise ValidationFailed(
+            f"Unknown deletion method {method!r}: use one of {', '.join(DeletionMethod.values)}.",
+            field="method",
+        )
+    if not (tool or "").strip():
+        raise ValidationFailed("Name the tool used to delete the data.", field="tool")
+    if not (verification or "").strip():
+        raise EvidenceRequired("Say how the deletion was verified.", field="verification")
+    if performed_by is None or not principal_for(performed_by).is_staff_member:
+        raise ValidationFailed(
+            "The deletion must be performed by a staff member.", field="performed_by"
+        )
+    if verified_by is not None:
+        if verified_by.pk == performed_by.pk:
+            raise ValidationFailed(
+                "The verifier must be someone other than the person who deleted the data.",
+                field="verified_by",
+            )
+        if not principal_for(verified_by).is_staff_member:
+            raise ValidationFailed("The verifier must be a staff member.", field="verified_by")
+    retained = [str(m).strip() for m in retained_metadata if str(m).strip()]
+    if retained and not (retention_reason or "").strip():
+        raise ValidationFailed("Say why metadata is retained.", field="retention_reason")
+    files = write_evidence_files(
+        case=case,
+        actor=actor,
+        files=[
+            IncomingFile(f.name, f.stream, EvidenceKind.DELETION_LOG, f.description)
+            for f in evidence
+        ],
+    )
+    content = {
+        "case": case.reference,
+        "items": cleaned,
+        "total_bytes": sum(i["bytes"] for i in cleaned),
+        "method": method,
+        "tool": tool.strip(),
+        "performed_by": performed_by.pk,
+        "performed_at": performed_at,
+        "verified_by": verified_by.pk if verified_by else None,
+        "verification": verification.strip(),
+        "retained_metadata": retained,
+        "retention_reason": retention_reason.strip(),
+        "evidence": sorted(f.sha256 for f in files),
+    }
+    attestation = DeletionAttestation.objects.create(
+        case=case,
+        items=cleaned,
+        total_bytes=content["total_bytes"],
+        method=method,
+        tool=content["tool"],
+        performed_by=performed_by,
+        performed_at=performed_at,
+        verified_by=verified_by,
+        verification=content["verification"],
+        retained_metadata=retained,
+        retention_reason=content["retention_reason"],
+        content_sha256=sha256_hex(canonical_json(content)),
+    )
+    attestation.evidence.set(files)
+    append_event(
+        case=case,
+        kind=EventKind.DELETION_ATTESTED,
+        actor=actor,
+        occurred_at=performed_at,
+        payload={
+            "attestation_id": attestation.pk,
+            "content_sha256": attestation.content_sha256,
+            "items": len(cleaned),
+            "total_bytes": content["total_bytes"],
+            "method": method,
+            "retained_metadata": retained,
+        },
+    )
+    return attestation
+
+
+def countersign_attestation(*, actor, case: Case, statement: str = "") -> DeletionAttestation:
+    """The vendor countersigns the case's deletion attestation, once."""
+    with locked_case(case, actor=actor, action="countersign_attestation") as locked:
+        attestation = DeletionAttestation.objects.select_for_update().filter(case=locked).first()
+        if attestation is None:
+            raise EvidenceRequired(f"{locked.reference} has no deletion attestation to sign.")
+        if attestation.countersigned_at is not None:
+            raise ValidationFailed("The attestation is countersigned already.")
+        attestation.countersigned_by = actor
+        attestation.countersigned_at = now()
+        attestation.countersignature_statement = (statement or "").strip()
+        attestation.save(
+            update_fields=["countersigned_by", "countersigned_at", "countersignature_statement"]
+        )
+        append_event(
+            case=locked,
+            kind=EventKind.ATTESTATION_COUNTERSIGNED,
+            actor=actor,
+            occurred_at=attestation.countersigned_at,
+            payload={
+                "attestation_id": attestation.pk,
+                "content_sha256": attestation.content_sha256,
+                "statement": attestation.countersignature_statement,
+            },
+        )
+        return attestation

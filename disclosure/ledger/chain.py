@@ -1,0 +1,63 @@
+"""The hash chain, exactly as DESIGN.md states it.
+
+    hash = sha256(prev_hash + canonical_json(event without hash))
+
+``prev_hash`` of the first event is 64 zeros. The event without its hash is
+the object built by ``event_body``: case reference, seq, kind, occurred_at,
+recorded_at, actor snapshot, payload, internal flag and prev_hash. Both
+``prev_hash`` and the canonical JSON are UTF-8 bytes when concatenated.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from disclosure.core.canonical import canonical_json
+from disclosure.core.hashing import ZERO_HASH, sha256_hex
+from disclosure.core.timeutils import iso_utc
+
+GENESIS = ZERO_HASH
+
+
+def event_body(
+    *,
+    case_reference: str,
+    seq: int,
+    kind: str,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    actor: dict[str, Any],
+    payload: dict[str, Any],
+    internal: bool,
+    prev_hash: str,
+) -> dict[str, Any]:
+    """The event as hashed: everything but the hash itself."""
+    return {
+        "case": case_reference,
+        "seq": seq,
+        "kind": kind,
+        "occurred_at": iso_utc(occurred_at),
+        "recorded_at": iso_utc(recorded_at),
+        "actor": actor,
+        "payload": payload,
+        "internal": internal,
+        "prev_hash": prev_hash,
+    }
+
+
+def compute_hash(body: dict[str, Any]) -> str:
+    return sha256_hex(body["prev_hash"].encode("ascii") + canonical_json(body))
+
+
+def body_of(event, case_reference: str) -> dict[str, Any]:
+    """The hashed body of a stored CaseEvent."""
+    return event_body(
+        case_reference=case_reference,
+        seq=event.seq,
+        kind=event.kind,
+        occurred_at=event.occurred_at,
+        recorded_at=event.recorded_at,
+        actor=event.actor_snapshot,
+        payload=event.payload,
+        internal=event.internal,
+        prev_hash=event.prev_hash,
+    )

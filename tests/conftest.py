@@ -1,0 +1,127 @@
+"""Shared fixtures. Tests that need PostgreSQL, a browser or Redis are marked;
+they skip where that is missing, unless DISCLOSURE_REQUIRE names it (CI sets
+``DISCLOSURE_REQUIRE=postgres,browser,redis``), in which case they fail."""
+
+import os
+import shutil
+
+import pytest
+
+from tests.factories import (
+    FirmFactory,
+    MembershipFactory,
+    UserFactory,
+    VendorFactory,
+)
+
+REQUIRED = {r.strip() for r in os.environ.get("DISCLOSURE_REQUIRE", "").split(",") if r.strip()}
+
+
+def _missing(marker: str) -> str | None:
+    """Why a marked test cannot run here, or None when it can."""
+    if marker == "postgres":
+        from django.db import connection
+
+        return None if connection.vendor == "postgresql" else "needs PostgreSQL (DATABASE_URL)"
+    if marker == "browser":
+        if shutil.which(os.environ.get("CHROMIUM", "/usr/bin/chromium")) is None:
+            return "needs Chromium (apt-get install chromium)"
+        try:
+            import playwright  # noqa: F401
+        except ImportError:
+            return "needs the playwright package"
+        return None
+    if marker == "redis":
+        from django.conf import settings
+
+        return None if settings.CELERY_BROKER_URL else "needs CELERY_BROKER_URL (Redis)"
+    return None
+
+
+def pytest_runtest_setup(item):
+    for marker in ("postgres", "browser", "redis"):
+        if item.get_closest_marker(marker) is None:
+            continue
+        reason = _missing(marker)
+        if reason is None:
+            continue
+        if marker in REQUIRED:
+            pytest.fail(f"{marker} is required here (DISCLOSURE_REQUIRE) but {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _private_storage(settings, tmp_path):
+    """Each test writes evidence into its own private folder."""
+    root = tmp_path / "private"
+    settings.PRIVATE_STORAGE_ROOT = root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "evidence": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": root / "evidence", "base_url": None},
+        },
+    }
+    from django.core.files.storage import storages
+
+    storages._storages.pop("evidence", None)
+    yield root
+    storages._storages.pop("evidence", None)
+
+
+@pytest.fixture
+def firm(db):
+    return FirmFactory()
+
+
+@pytest.fixture
+def vendor(db):
+    return VendorFactory(name="Contoso")
+
+
+@pytest.fixture
+def other_vendor(db):
+    return VendorFactory(name="Fabrikam")
+
+
+def _member(org, role):
+    return MembershipFactory(organization=org, role=role).user
+
+
+@pytest.fixture
+def analyst(firm):
+    return _member(firm, "analyst")
+
+
+@pytest.fixture
+def lead(firm):
+    return _member(firm, "lead")
+
+
+@pytest.fixture
+def legal(firm):
+    return _member(firm, "legal")
+
+
+@pytest.fixture
+def admin_user(firm):
+    user = _member(firm, "admin")
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    return user
+
+
+@pytest.fixture
+def vendor_contact(vendor):
+    return _member(vendor, "vendor_contact")
+
+
+@pytest.fixture
+def other_vendor_contact(other_vendor):
+    return _member(other_vendor, "vendor_contact")
+
+
+@pytest.fixture
+def outsider(db):
+    """Logged in, but a member of nothing."""
+    return UserFactory()
