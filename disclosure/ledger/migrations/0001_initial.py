@@ -27,7 +27,10 @@ DROP FUNCTION IF EXISTS ledger_caseevent_append_only();
 def _on_postgresql(sql):
     def run(apps, schema_editor):
         if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
+            # A plain cursor: the SQL holds a literal '%' that must not be
+            # read as a query parameter.
+            with schema_editor.connection.cursor() as cursor:
+                cursor.execute(sql)
 
     return run
 
