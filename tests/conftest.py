@@ -51,6 +51,12 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2's deliberate slowness is for production, not for test set-up."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _private_storage(settings, tmp_path):
     """Each test writes evidence into its own private folder."""
     root = tmp_path / "private"
@@ -67,6 +73,21 @@ def _private_storage(settings, tmp_path):
     storages._storages.pop("evidence", None)
     yield root
     storages._storages.pop("evidence", None)
+
+
+@pytest.fixture(autouse=True)
+def _default_policies(request):
+    """Transactional tests flush the tables, data-migration rows included:
+    put the shipped policies back for them."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if transactional:
+        from disclosure.cases.policies import ensure_default_policies
+
+        request.getfixturevalue("transactional_db")
+        ensure_default_policies()
 
 
 @pytest.fixture

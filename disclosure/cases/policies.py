@@ -38,6 +38,12 @@ DEFAULT_POLICIES = [
 ]
 
 
+def ensure_default_policies(policy_model=DisclosurePolicy) -> None:
+    """Create the shipped policies that are missing; leave edited ones alone."""
+    for values in DEFAULT_POLICIES:
+        policy_model.objects.get_or_create(name=values["name"], defaults=values)
+
+
 @dataclass(frozen=True)
 class DueDates:
     acknowledge: datetime

@@ -6,11 +6,9 @@ from django.db import migrations, models
 
 
 def add_default_policies(apps, schema_editor):
-    from disclosure.cases.policies import DEFAULT_POLICIES
+    from disclosure.cases.policies import ensure_default_policies
 
-    Policy = apps.get_model("cases", "DisclosurePolicy")
-    for values in DEFAULT_POLICIES:
-        Policy.objects.get_or_create(name=values["name"], defaults=values)
+    ensure_default_policies(apps.get_model("cases", "DisclosurePolicy"))
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,104 @@
+# Disclosure — one command to run, one to test. See README.md.
+#
+#   make run     create .venv, install, check system libraries, migrate,
+#                seed the demo case, serve http://127.0.0.1:8000/admin/
+#   make test    create .venv, install the test requirements, run the suite
+#
+# Overridable: PYTHON (interpreter that creates .venv), VENV, HOST, PORT,
+# PYTEST_ARGS (extra pytest arguments), e.g.
+#   make test PYTEST_ARGS="-k ledger -x"
+#   make test PYTEST_ARGS="-n auto"      (pytest-xdist; see README)
+
+PYTHON ?= python3
+VENV ?= .venv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+MANAGE := $(PY) manage.py
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format check check-system migrate seed worker venv install install-dev clean distclean
+
+help:
+	@echo "make run           install, check, migrate, seed demo data, serve on http://$(HOST):$(PORT)/admin/"
+	@echo "make test          install test requirements and run the whole suite (PYTEST_ARGS=...)"
+	@echo "make lint          ruff check + ruff format --check"
+	@echo "make format        ruff format + ruff check --fix"
+	@echo "make check         system libraries, Django system checks, missing migrations"
+	@echo "make worker        Celery worker with beat (needs CELERY_BROKER_URL)"
+	@echo "make clean         remove caches; make distclean also removes .venv, db.sqlite3, var/"
+
+# --- environment -----------------------------------------------------------
+
+# The virtualenv is created once; its python is the target.
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+		echo "ERROR: Disclosure needs Python >= 3.11; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)." >&2; \
+		echo "       Use e.g.  make $(MAKECMDGOALS) PYTHON=python3.11" >&2; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+		echo "ERROR: could not create $(VENV). On Debian/Ubuntu: sudo apt-get install python3-venv" >&2; \
+		exit 1; }
+
+venv: $(PY)
+
+# Stamp files: pip runs again only when a requirements file changes (or the
+# virtualenv is recreated, since the stamps live inside it).
+$(RUNTIME_STAMP): requirements.txt | $(PY)
+	$(PIP) install -r requirements.txt
+	@touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PIP) install -r requirements-dev.txt
+	@touch $@ $(RUNTIME_STAMP)
+
+install: $(RUNTIME_STAMP)
+install-dev: $(DEV_STAMP)
+
+check-system: $(RUNTIME_STAMP)
+	@$(PY) scripts/check_system.py
+
+# --- running ---------------------------------------------------------------
+
+migrate: check-system
+	$(MANAGE) migrate --noinput
+
+seed: migrate
+	$(MANAGE) seed_demo
+
+run: seed
+	@echo "Serving on http://$(HOST):$(PORT)/admin/  (Ctrl-C to stop)"
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+worker: check-system
+	$(VENV)/bin/celery -A disclosure worker -B --loglevel=INFO
+
+# --- quality ---------------------------------------------------------------
+
+test: $(DEV_STAMP)
+	@$(PY) scripts/check_system.py --browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(DEV_STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+check: $(DEV_STAMP)
+	@$(PY) scripts/check_system.py --browser
+	$(MANAGE) check
+	$(MANAGE) makemigrations --check --dry-run
+
+clean:
+	rm -rf .pytest_cache .ruff_cache test-results
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) db.sqlite3 var

@@ -1,0 +1,151 @@
+"""The access module: visible_cases and can, for every kind of actor."""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from disclosure.accounts.services import add_membership
+from disclosure.cases import access, transitions
+from disclosure.cases.access import Action, available_actions, can, visible_cases
+from disclosure.cases.stages import Stage
+from tests.factories import UserFactory, make_case
+
+pytestmark = pytest.mark.django_db
+
+STAFF = ["analyst", "lead", "legal", "admin_user"]
+
+
+@pytest.fixture
+def cases(analyst, lead, vendor, other_vendor):
+    """One case per stage for our vendor, plus a notified case of another vendor."""
+    ours = {s: make_case(s, actor=analyst, lead=lead, vendor=vendor) for s in Stage}
+    theirs = make_case(Stage.VENDOR_NOTIFIED, actor=analyst, vendor=other_vendor)
+    return ours, theirs
+
+
+def test_anonymous_sees_nothing_and_may_do_nothing(cases):
+    ours, theirs = cases
+    anon = AnonymousUser()
+    assert not visible_cases(anon).exists()
+    for case in [*ours.values(), theirs]:
+        assert not can(anon, Action.VIEW, case)
+        assert not any(can(anon, a, case) for a in transitions.TRANSITIONS)
+    assert not can(anon, Action.OPEN_CASE)
+
+
+def test_user_without_membership_sees_nothing(cases, outsider):
+    ours, _ = cases
+    assert not visible_cases(outsider).exists()
+    assert not can(outsider, Action.VIEW, ours[Stage.PUBLISHED])
+
+
+@pytest.mark.parametrize("role", STAFF)
+def test_staff_see_every_case(request, cases, role):
+    user = request.getfixturevalue(role)
+    ours, theirs = cases
+    assert set(visible_cases(user)) == {*ours.values(), theirs}
+    assert all(can(user, Action.VIEW, c) and can(user, Action.VIEW_INTERNAL, c)
+               for c in [*ours.values(), theirs])
+
+
+def test_vendor_contact_sees_own_cases_from_notification_on(cases, vendor_contact):
+    ours, theirs = cases
+    expected = {c for s, c in ours.items() if s != Stage.FOUND}
+    assert set(visible_cases(vendor_contact)) == expected
+    assert not can(vendor_contact, Action.VIEW, ours[Stage.FOUND])
+    assert not can(vendor_contact, Action.VIEW, theirs)
+    for case in expected:
+        assert can(vendor_contact, Action.VIEW, case)
+        assert not can(vendor_contact, Action.VIEW_INTERNAL, case)
+        assert not can(vendor_contact, Action.EXPORT, case)
+
+
+def test_other_vendor_sees_only_their_own(cases, other_vendor_contact):
+    ours, theirs = cases
+    assert set(visible_cases(other_vendor_contact)) == {theirs}
+    assert not any(can(other_vendor_contact, Action.VIEW, c) for c in ours.values())
+    assert not any(can(other_vendor_contact, a, ours[Stage.VENDOR_NOTIFIED])
+                   for a in transitions.TRANSITIONS)
+
+
+def test_inactive_user_loses_access(cases, analyst):
+    analyst.is_active = False
+    analyst.save()
+    user = type(analyst).objects.get(pk=analyst.pk)
+    assert not visible_cases(user).exists()
+
+
+def test_superuser_without_membership_counts_as_admin(cases):
+    root = UserFactory(is_superuser=True, is_staff=True)
+    ours, _ = cases
+    assert access.role_on(root, ours[Stage.FOUND]) == "admin"
+    assert access.can_administer(root)
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [("analyst", False), ("lead", True), ("legal", True), ("admin_user", True)],
+)
+def test_export_is_for_legal_lead_and_admin(request, cases, role, allowed):
+    user = request.getfixturevalue(role)
+    assert can(user, Action.EXPORT, cases[0][Stage.PUBLISHED]) is allowed
+
+
+@pytest.mark.parametrize("role", ["analyst", "lead", "admin_user"])
+def test_case_workers_may_open_cases(request, role):
+    assert can(request.getfixturevalue(role), Action.OPEN_CASE)
+
+
+def test_legal_and_vendors_may_not_open_cases(legal, vendor_contact):
+    assert not can(legal, Action.OPEN_CASE)
+    assert not can(vendor_contact, Action.OPEN_CASE)
+
+
+@pytest.mark.parametrize("action", list(transitions.TRANSITIONS))
+def test_can_follows_the_table_roles_for_every_actor(request, cases, action, vendor_contact,
+                                                     other_vendor_contact):
+    case = cases[0][Stage.VENDOR_NOTIFIED]
+    roles = transitions.get(action).roles
+    actors = {"analyst": "analyst", "lead": "lead", "legal": "legal", "admin": "admin_user"}
+    for role, fixture in actors.items():
+        assert can(request.getfixturevalue(fixture), action, case) is (role in roles), role
+    assert can(vendor_contact, action, case) is ("vendor_contact" in roles)
+    assert not can(other_vendor_contact, action, case)
+
+
+def test_only_admins_may_administer(analyst, admin_user, vendor_contact):
+    analyst.is_staff = True  # is_staff alone is not enough
+    assert not access.can_administer(analyst)
+    assert access.can_administer(admin_user)
+    vendor_contact.is_staff = True
+    assert not access.can_administer(vendor_contact)
+
+
+def test_available_actions_combine_role_and_stage(cases, analyst, lead, vendor_contact):
+    notified = cases[0][Stage.VENDOR_NOTIFIED]
+    names = {t.action for t in available_actions(analyst, notified)}
+    assert "secure" in names and "notify_vendor" not in names and "close" not in names
+    assert "publish" not in names  # before secured only a lead may override
+    assert "publish" in {t.action for t in available_actions(lead, notified)}
+    vendor_names = {t.action for t in available_actions(vendor_contact, notified)}
+    assert vendor_names == {"secure", "acknowledge", "log_communication", "attach_evidence",
+                            "file_dispute"}
+    closed = cases[0][Stage.CLOSED]
+    assert "attach_evidence" not in {t.action for t in available_actions(analyst, closed)}
+
+
+def test_highest_staff_role_wins_and_membership_changes_apply(firm, vendor):
+    user = UserFactory()
+    add_membership(user=user, organization=firm, role="legal")
+    assert access.role_on(user, None) == "legal"
+    add_membership(user=user, organization=firm, role="lead")
+    assert access.role_on(user, None) == "lead"
+
+
+def test_access_checks_cost_no_queries_once_known(cases, vendor_contact,
+                                                  django_assert_num_queries):
+    all_cases = list(cases[0].values())
+    can(vendor_contact, Action.VIEW, all_cases[0])  # loads the memberships once
+    with django_assert_num_queries(0):
+        for case in all_cases:
+            can(vendor_contact, Action.VIEW, case)
+            available_actions(vendor_contact, case)
