@@ -1,6 +1,7 @@
 """Users, organizations (the research firm and vendors) and memberships."""
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -76,9 +77,14 @@ class Membership(models.Model):
             ),
         ]
 
-    def clean(self) -> None:
-        from django.core.exceptions import ValidationError
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} at {self.organization}"
 
+    def save(self, *args, **kwargs) -> None:
+        self.organization_kind = self.organization.kind
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
         if self.organization_id is None:
             return
         self.organization_kind = self.organization.kind
@@ -87,10 +93,3 @@ class Membership(models.Model):
             raise ValidationError(
                 {"role": "Vendor organizations have vendor contacts; the firm has staff roles."}
             )
-
-    def save(self, *args, **kwargs) -> None:
-        self.organization_kind = self.organization.kind
-        super().save(*args, **kwargs)
-
-    def __str__(self) -> str:
-        return f"{self.user} — {self.get_role_display()} at {self.organization}"

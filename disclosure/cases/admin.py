@@ -7,9 +7,9 @@ from django.contrib import admin, messages
 from disclosure.core.admin_site import RoleAdmin, admin_site
 from disclosure.core.errors import DomainError
 
+from .details import DETAIL_FIELDS, clean_details
 from .models import Case, DisclosurePolicy
 from .services import update_details
-from .services.opening import DETAIL_FIELDS, clean_details
 
 _STATE_FIELDS = [
     "reference",

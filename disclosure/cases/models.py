@@ -36,6 +36,9 @@ class ReferenceCounter(models.Model):
     year = models.PositiveIntegerField(primary_key=True)
     last_number = models.PositiveIntegerField(default=0)
 
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"
+
 
 class AssetProvider(models.TextChoices):
     AZURE = "azure", "Microsoft Azure"

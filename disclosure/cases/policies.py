@@ -53,7 +53,7 @@ class DueDates:
 
 
 def add_days(start: datetime, days: int, *, business_days: bool) -> datetime:
-    """``start`` plus ``days`` calendar days, or business days (Mon–Fri)."""
+    """``start`` plus ``days`` calendar days, or business days (Monday to Friday)."""
     if not business_days:
         return start + timedelta(days=days)
     current, left = start, days

@@ -43,8 +43,10 @@ def test_staff_see_every_case(request, cases, role):
     user = request.getfixturevalue(role)
     ours, theirs = cases
     assert set(visible_cases(user)) == {*ours.values(), theirs}
-    assert all(can(user, Action.VIEW, c) and can(user, Action.VIEW_INTERNAL, c)
-               for c in [*ours.values(), theirs])
+    assert all(
+        can(user, Action.VIEW, c) and can(user, Action.VIEW_INTERNAL, c)
+        for c in [*ours.values(), theirs]
+    )
 
 
 def test_vendor_contact_sees_own_cases_from_notification_on(cases, vendor_contact):
@@ -63,8 +65,9 @@ def test_other_vendor_sees_only_their_own(cases, other_vendor_contact):
     ours, theirs = cases
     assert set(visible_cases(other_vendor_contact)) == {theirs}
     assert not any(can(other_vendor_contact, Action.VIEW, c) for c in ours.values())
-    assert not any(can(other_vendor_contact, a, ours[Stage.VENDOR_NOTIFIED])
-                   for a in transitions.TRANSITIONS)
+    assert not any(
+        can(other_vendor_contact, a, ours[Stage.VENDOR_NOTIFIED]) for a in transitions.TRANSITIONS
+    )
 
 
 def test_inactive_user_loses_access(cases, analyst):
@@ -101,8 +104,9 @@ def test_legal_and_vendors_may_not_open_cases(legal, vendor_contact):
 
 
 @pytest.mark.parametrize("action", list(transitions.TRANSITIONS))
-def test_can_follows_the_table_roles_for_every_actor(request, cases, action, vendor_contact,
-                                                     other_vendor_contact):
+def test_can_follows_the_table_roles_for_every_actor(
+    request, cases, action, vendor_contact, other_vendor_contact
+):
     case = cases[0][Stage.VENDOR_NOTIFIED]
     roles = transitions.get(action).roles
     actors = {"analyst": "analyst", "lead": "lead", "legal": "legal", "admin": "admin_user"}
@@ -127,8 +131,13 @@ def test_available_actions_combine_role_and_stage(cases, analyst, lead, vendor_c
     assert "publish" not in names  # before secured only a lead may override
     assert "publish" in {t.action for t in available_actions(lead, notified)}
     vendor_names = {t.action for t in available_actions(vendor_contact, notified)}
-    assert vendor_names == {"secure", "acknowledge", "log_communication", "attach_evidence",
-                            "file_dispute"}
+    assert vendor_names == {
+        "secure",
+        "acknowledge",
+        "log_communication",
+        "attach_evidence",
+        "file_dispute",
+    }
     closed = cases[0][Stage.CLOSED]
     assert "attach_evidence" not in {t.action for t in available_actions(analyst, closed)}
 
@@ -141,8 +150,7 @@ def test_highest_staff_role_wins_and_membership_changes_apply(firm, vendor):
     assert access.role_on(user, None) == "lead"
 
 
-def test_access_checks_cost_no_queries_once_known(cases, vendor_contact,
-                                                  django_assert_num_queries):
+def test_access_checks_cost_no_queries_once_known(cases, vendor_contact, django_assert_num_queries):
     all_cases = list(cases[0].values())
     can(vendor_contact, Action.VIEW, all_cases[0])  # loads the memberships once
     with django_assert_num_queries(0):

@@ -37,8 +37,9 @@ def test_anonymous_is_sent_to_login(client):
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-def test_admin_lists_cases_with_bounded_queries(admin_client, case, analyst, vendor,
-                                                django_assert_max_num_queries):
+def test_admin_lists_cases_with_bounded_queries(
+    admin_client, case, analyst, vendor, django_assert_max_num_queries
+):
     for _ in range(3):
         make_case(actor=analyst, vendor=vendor)
     with django_assert_max_num_queries(12):
@@ -55,11 +56,16 @@ def test_ledger_is_read_only(admin_client, case):
     page = admin_client.get(f"/admin/ledger/caseevent/{event.pk}/change/")
     assert page.status_code == 200
     assert 'name="_save"' not in page.content.decode()
-    forged = admin_client.post(f"/admin/ledger/caseevent/{event.pk}/change/",
-                               {"kind": "correction", "payload": "{}"})
+    forged = admin_client.post(
+        f"/admin/ledger/caseevent/{event.pk}/change/", {"kind": "correction", "payload": "{}"}
+    )
     assert forged.status_code == 403
-    assert admin_client.post(f"/admin/ledger/caseevent/{event.pk}/delete/",
-                             {"post": "yes"}).status_code == 403
+    assert (
+        admin_client.post(
+            f"/admin/ledger/caseevent/{event.pk}/delete/", {"post": "yes"}
+        ).status_code
+        == 403
+    )
     assert admin_client.get("/admin/ledger/caseevent/add/").status_code == 403
     event.refresh_from_db()
     assert verify_case(case).ok
@@ -67,19 +73,34 @@ def test_ledger_is_read_only(admin_client, case):
 
 def test_cases_cannot_be_added_or_deleted_in_admin(admin_client, case):
     assert admin_client.get("/admin/cases/case/add/").status_code == 403
-    assert admin_client.post(f"/admin/cases/case/{case.pk}/delete/",
-                             {"post": "yes"}).status_code == 403
+    assert (
+        admin_client.post(f"/admin/cases/case/{case.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
 
 
 def _form_data(case, **changes):
     data = {
-        "title": case.title, "summary": case.summary, "vendor": case.vendor_id,
-        "asset_provider": case.asset_provider, "asset_kind": case.asset_kind,
-        "asset_identifier": case.asset_identifier, "asset_region": case.asset_region,
-        "how_found": case.how_found, "data_categories": "[]", "volume_bytes": "",
-        "volume_objects": "", "records_by_kind": "{}", "data_from": "", "data_to": "",
-        "affected_entity_count": "", "affected_country_count": "", "severity": case.severity,
-        "tlp": case.tlp, "time_zone": case.time_zone, "policy": case.policy_id,
+        "title": case.title,
+        "summary": case.summary,
+        "vendor": case.vendor_id,
+        "asset_provider": case.asset_provider,
+        "asset_kind": case.asset_kind,
+        "asset_identifier": case.asset_identifier,
+        "asset_region": case.asset_region,
+        "how_found": case.how_found,
+        "data_categories": "[]",
+        "volume_bytes": "",
+        "volume_objects": "",
+        "records_by_kind": "{}",
+        "data_from": "",
+        "data_to": "",
+        "affected_entity_count": "",
+        "affected_country_count": "",
+        "severity": case.severity,
+        "tlp": case.tlp,
+        "time_zone": case.time_zone,
+        "policy": case.policy_id,
         "assignee": "",
     }
     data.update(changes)
@@ -88,24 +109,26 @@ def _form_data(case, **changes):
 
 def test_editing_a_case_in_admin_writes_a_ledger_event(admin_client, case):
     before = case.events.count()
-    response = admin_client.post(f"/admin/cases/case/{case.pk}/change/",
-                                 _form_data(case, title="Renamed exposure", severity="high"))
+    response = admin_client.post(
+        f"/admin/cases/case/{case.pk}/change/",
+        _form_data(case, title="Renamed exposure", severity="high"),
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     case.refresh_from_db()
     assert case.title == "Renamed exposure" and case.severity == "high"
     event = case.events.order_by("-seq").first()
     assert case.events.count() == before + 1
     assert event.kind == EventKind.DETAILS_UPDATED
-    assert event.payload["changes"]["title"] == {"from": "Exposed bucket",
-                                                 "to": "Renamed exposure"}
+    assert event.payload["changes"]["title"] == {"from": "Exposed bucket", "to": "Renamed exposure"}
     assert verify_case(case).ok
 
 
 def test_invalid_admin_edit_is_a_form_error_and_changes_nothing(admin_client, case):
     before = case.events.count()
-    response = admin_client.post(f"/admin/cases/case/{case.pk}/change/",
-                                 _form_data(case, time_zone="Mars/Olympus",
-                                            data_from="2022-05-01", data_to="2021-01-01"))
+    response = admin_client.post(
+        f"/admin/cases/case/{case.pk}/change/",
+        _form_data(case, time_zone="Mars/Olympus", data_from="2022-05-01", data_to="2021-01-01"),
+    )
     assert response.status_code == 200
     body = response.content.decode()
     assert "Unknown time zone" in body or "ends before it starts" in body
@@ -114,14 +137,18 @@ def test_invalid_admin_edit_is_a_form_error_and_changes_nothing(admin_client, ca
 
 
 def test_stage_cannot_be_set_in_admin(admin_client, case):
-    admin_client.post(f"/admin/cases/case/{case.pk}/change/",
-                      _form_data(case, stage="published", published_at="2026-01-01 00:00"))
+    admin_client.post(
+        f"/admin/cases/case/{case.pk}/change/",
+        _form_data(case, stage="published", published_at="2026-01-01 00:00"),
+    )
     case.refresh_from_db()
     assert case.stage == Stage.VENDOR_NOTIFIED and case.published_at is None
 
 
 def test_membership_role_must_fit_the_organization(admin_client, vendor, analyst):
-    response = admin_client.post("/admin/accounts/membership/add/", {
-        "user": analyst.pk, "organization": vendor.pk, "role": "lead"})
+    response = admin_client.post(
+        "/admin/accounts/membership/add/",
+        {"user": analyst.pk, "organization": vendor.pk, "role": "lead"},
+    )
     assert response.status_code == 200
     assert "Vendor organizations have vendor contacts" in response.content.decode()

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from itertools import pairwise
 
 import pytest
 
@@ -39,7 +40,7 @@ def test_chain_links_every_event_by_the_design_formula(analyst, lead, vendor):
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert events[0].prev_hash == "0" * 64
     assert events[0].kind == EventKind.CASE_OPENED
-    for previous, event in zip(events, events[1:], strict=False):
+    for previous, event in pairwise(events):
         assert event.prev_hash == previous.hash
     for event in events:
         assert event.hash == spec_hash(event)

@@ -31,7 +31,7 @@ def race(workers: list[Callable[[], object]]) -> list[object]:
         try:
             barrier.wait(timeout=10)
             results[i] = work()
-        except Exception as exc:  # noqa: BLE001 - the test inspects it
+        except Exception as exc:  # the test inspects it
             results[i] = exc
         finally:
             connection.close()
@@ -55,8 +55,9 @@ def test_two_concurrent_transitions_exactly_one_wins(analyst, lead, vendor):
     events_before = case.events.count()
 
     def secure_by(actor):
-        return lambda: services.secure(actor=actor, case=case, occurred_at=now(),
-                                       retest_result=f"re-test by {actor.username}")
+        return lambda: services.secure(
+            actor=actor, case=case, occurred_at=now(), retest_result=f"re-test by {actor.username}"
+        )
 
     results = race([secure_by(analyst), secure_by(lead)])
     wins = [r for r in results if isinstance(r, Case)]
@@ -75,8 +76,16 @@ def test_concurrent_appends_get_consecutive_seqs(analyst, lead, vendor):
 
     def note(i: int):
         return lambda: services.log_communication(
-            actor=analyst if i % 2 else lead, case=case, direction="internal", channel="other",
-            sender="research", recipients=[], subject=f"note {i}", body="", occurred_at=now())
+            actor=analyst if i % 2 else lead,
+            case=case,
+            direction="internal",
+            channel="other",
+            sender="research",
+            recipients=[],
+            subject=f"note {i}",
+            body="",
+            occurred_at=now(),
+        )
 
     results = race([note(i) for i in range(6)])
     assert not [r for r in results if isinstance(r, Exception)], results
@@ -89,9 +98,16 @@ def test_concurrent_openings_get_distinct_references(analyst, lead, vendor):
 
     def open_one(i: int):
         return lambda: services.open_case(
-            actor=analyst, vendor=vendor, title=f"Case {i}", asset_provider="aws",
-            asset_kind="s3_bucket", asset_identifier=f"s3://bucket-{i}", how_found="scan",
-            found_at=now(), exposure_evidence=[capture(f"listing {i}".encode())])
+            actor=analyst,
+            vendor=vendor,
+            title=f"Case {i}",
+            asset_provider="aws",
+            asset_kind="s3_bucket",
+            asset_identifier=f"s3://bucket-{i}",
+            how_found="scan",
+            found_at=now(),
+            exposure_evidence=[capture(f"listing {i}".encode())],
+        )
 
     results = race([open_one(i) for i in range(4)])
     assert all(isinstance(r, Case) for r in results), results

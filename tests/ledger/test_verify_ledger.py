@@ -56,8 +56,10 @@ def test_intact_chains_report_ok_and_exit_zero(two_cases):
 def test_altered_payload_is_reported_with_case_and_seq(two_cases):
     case, other = two_cases
     event = case.events.get(seq=3)
-    tamper("UPDATE ledger_caseevent SET payload = %s WHERE id = %s",
-           ['{"subject": "forged"}', event.pk])
+    tamper(
+        "UPDATE ledger_caseevent SET payload = %s WHERE id = %s",
+        ['{"subject": "forged"}', event.pk],
+    )
     code, output = run_verify()
     assert code == 1
     assert f"{case.reference}: BROKEN at seq 3" in output
@@ -68,8 +70,10 @@ def test_altered_payload_is_reported_with_case_and_seq(two_cases):
 def test_altered_time_is_reported(two_cases):
     case, _ = two_cases
     event = case.events.get(seq=2)
-    tamper("UPDATE ledger_caseevent SET occurred_at = %s WHERE id = %s",
-           ["2000-01-01 00:00:00+00:00", event.pk])
+    tamper(
+        "UPDATE ledger_caseevent SET occurred_at = %s WHERE id = %s",
+        ["2000-01-01 00:00:00+00:00", event.pk],
+    )
     code, output = run_verify(case.reference)
     assert code == 1 and "BROKEN at seq 2" in output
 
@@ -98,11 +102,17 @@ def test_unknown_reference_is_an_error(two_cases):
 def test_nightly_task_reports_broken_chains(two_cases):
     case, _ = two_cases
     assert verify_all_chains() == {"verified": 2, "broken": []}
-    tamper("UPDATE ledger_caseevent SET payload = %s WHERE id = %s",
-           ["{}", case.events.get(seq=1).pk])
+    tamper(
+        "UPDATE ledger_caseevent SET payload = %s WHERE id = %s", ["{}", case.events.get(seq=1).pk]
+    )
     result = verify_all_chains()
-    assert result["broken"] == [{"reference": case.reference, "seq": 1,
-                                 "problem": "hash does not match the event's content (altered row)"}]
+    assert result["broken"] == [
+        {
+            "reference": case.reference,
+            "seq": 1,
+            "problem": "hash does not match the event's content (altered row)",
+        }
+    ]
 
 
 @pytest.mark.postgres
@@ -111,8 +121,11 @@ def test_postgresql_trigger_refuses_update(two_cases):
     event = case.events.get(seq=1)
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         CaseEvent.objects.filter(pk=event.pk).update(payload={"forged": True})
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), \
-            connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("UPDATE ledger_caseevent SET kind = 'x' WHERE id = %s", [event.pk])
     event.refresh_from_db()
     assert event.payload != {"forged": True}
@@ -121,8 +134,11 @@ def test_postgresql_trigger_refuses_update(two_cases):
 @pytest.mark.postgres
 def test_postgresql_trigger_refuses_delete(two_cases):
     case, _ = two_cases
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), \
-            connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("DELETE FROM ledger_caseevent WHERE case_id = %s", [case.pk])
     assert case.events.count() > 0
     assert run_verify()[0] == 0

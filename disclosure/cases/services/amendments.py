@@ -5,17 +5,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
-
 from disclosure.core.errors import ValidationFailed
 from disclosure.evidence.services import IncomingFile
 from disclosure.ledger.models import CaseEvent, EventKind
 from disclosure.ledger.services import append_event
 
+from ..details import clean_details, details_payload
 from ..guards import check_occurred_at, locked_case
 from ..models import Case
 from ..stages import STAGE_ORDER, STAGE_TIME_FIELD, Stage
-from .opening import clean_details, details_payload, open_case
+from .opening import open_case
 
 
 def update_details(*, actor, case: Case, changes: dict[str, Any]) -> Case:
@@ -163,32 +162,31 @@ def open_follow_up(
     """Open a new case for a re-exposure of ``case``'s asset after it was
     secured, linked both ways: the new case ``follows_up`` the old one, and the
     old case's ledger records the new reference."""
-    with transaction.atomic():
-        with locked_case(case, actor=actor, action="open_follow_up") as parent:
-            check_occurred_at(found_at, not_before=parent.secured_at, what="the re-exposure")
-            follow_up = open_case(
-                actor=actor,
-                vendor=parent.vendor,
-                title=title or f"Re-exposure: {parent.title}",
-                asset_provider=parent.asset_provider,
-                asset_kind=parent.asset_kind,
-                asset_identifier=asset_identifier or parent.asset_identifier,
-                asset_region=parent.asset_region,
-                how_found=how_found,
-                found_at=found_at,
-                exposure_evidence=exposure_evidence,
-                follows_up=parent,
-                data_categories=parent.data_categories,
-                severity=parent.severity,
-                tlp=parent.tlp,
-                time_zone=parent.time_zone,
-                policy=parent.policy,
-            )
-            append_event(
-                case=parent,
-                kind=EventKind.FOLLOW_UP_OPENED,
-                actor=actor,
-                occurred_at=found_at,
-                payload={"follow_up": follow_up.reference},
-            )
-            return follow_up
+    with locked_case(case, actor=actor, action="open_follow_up") as parent:
+        check_occurred_at(found_at, not_before=parent.secured_at, what="the re-exposure")
+        follow_up = open_case(
+            actor=actor,
+            vendor=parent.vendor,
+            title=title or f"Re-exposure: {parent.title}",
+            asset_provider=parent.asset_provider,
+            asset_kind=parent.asset_kind,
+            asset_identifier=asset_identifier or parent.asset_identifier,
+            asset_region=parent.asset_region,
+            how_found=how_found,
+            found_at=found_at,
+            exposure_evidence=exposure_evidence,
+            follows_up=parent,
+            data_categories=parent.data_categories,
+            severity=parent.severity,
+            tlp=parent.tlp,
+            time_zone=parent.time_zone,
+            policy=parent.policy,
+        )
+        append_event(
+            case=parent,
+            kind=EventKind.FOLLOW_UP_OPENED,
+            actor=actor,
+            occurred_at=found_at,
+            payload={"follow_up": follow_up.reference},
+        )
+        return follow_up

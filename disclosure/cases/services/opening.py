@@ -1,15 +1,13 @@
-"""Opening a case (stage ``found``) and the validation of its details."""
+"""Opening a case (stage ``found``)."""
 
-import zoneinfo
-from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
 from disclosure.accounts.models import Organization
-from disclosure.accounts.selectors import principal_for
 from disclosure.core.errors import EvidenceRequired, ValidationFailed
 from disclosure.evidence.models import EXPOSURE_KINDS
 from disclosure.evidence.services import IncomingFile, write_evidence_files
@@ -17,122 +15,14 @@ from disclosure.ledger.models import EventKind
 from disclosure.ledger.services import append_event
 
 from .. import access
+from ..details import DETAIL_FIELDS, clean_details, details_payload
 from ..guards import check_occurred_at
-from ..models import (
-    AssetKind,
-    AssetProvider,
-    Case,
-    DataCategory,
-    DisclosurePolicy,
-    ReferenceCounter,
-    Severity,
-    Tlp,
-)
+from ..models import Case, DisclosurePolicy, ReferenceCounter
 from ..stages import Stage
 
+__all__ = ["DETAIL_FIELDS", "default_policy", "next_reference", "open_case"]
+
 DEFAULT_POLICY_NAME = "Standard 90"
-
-# Fields that describe a case (as opposed to its stage and ledger-driven state).
-DETAIL_FIELDS = (
-    "title",
-    "summary",
-    "vendor",
-    "asset_provider",
-    "asset_kind",
-    "asset_identifier",
-    "asset_region",
-    "how_found",
-    "data_categories",
-    "volume_bytes",
-    "volume_objects",
-    "records_by_kind",
-    "data_from",
-    "data_to",
-    "affected_entity_count",
-    "affected_country_count",
-    "severity",
-    "tlp",
-    "time_zone",
-    "policy",
-    "assignee",
-)
-_REQUIRED_TEXT = ("title", "asset_identifier", "how_found")
-_CHOICES = {
-    "asset_provider": AssetProvider,
-    "asset_kind": AssetKind,
-    "severity": Severity,
-    "tlp": Tlp,
-}
-_COUNTS = ("volume_bytes", "volume_objects", "affected_entity_count", "affected_country_count")
-
-
-def clean_details(values: Mapping[str, Any], *, current: Case | None = None) -> dict[str, Any]:
-    """Validate case details; return them normalised. Raises ValidationFailed
-    naming the first bad field. Only the keys given are checked, but the date
-    range is checked against ``current`` when only one end changes."""
-    unknown = set(values) - set(DETAIL_FIELDS)
-    if unknown:
-        raise ValidationFailed(f"Unknown case field(s): {', '.join(sorted(unknown))}.")
-    out: dict[str, Any] = {}
-    for name, value in values.items():
-        if name in _REQUIRED_TEXT or name in ("summary", "asset_region"):
-            value = (value or "").strip()
-            if name in _REQUIRED_TEXT and not value:
-                raise ValidationFailed(f"The {name.replace('_', ' ')} is required.", field=name)
-        elif name in _CHOICES:
-            if value not in _CHOICES[name].values:
-                raise ValidationFailed(
-                    f"Unknown {name.replace('_', ' ')} {value!r}: use one of "
-                    f"{', '.join(_CHOICES[name].values)}.",
-                    field=name,
-                )
-        elif name in _COUNTS:
-            if value is not None and (
-                not isinstance(value, int) or isinstance(value, bool) or value < 0
-            ):
-                raise ValidationFailed(
-                    f"{name.replace('_', ' ')} must be a whole number ≥ 0.", field=name
-                )
-        elif name == "data_categories":
-            value = sorted(set(value or ()))
-            bad = [c for c in value if c not in DataCategory.values]
-            if bad:
-                raise ValidationFailed(
-                    f"Unknown data categor(ies): {', '.join(map(str, bad))}.", field=name
-                )
-        elif name == "records_by_kind":
-            value = dict(value or {})
-            for kind, count in value.items():
-                if (
-                    not str(kind).strip()
-                    or not isinstance(count, int)
-                    or isinstance(count, bool)
-                    or count < 0
-                ):
-                    raise ValidationFailed(
-                        "Records by kind maps a kind of record to a whole number ≥ 0.", field=name
-                    )
-        elif name in ("data_from", "data_to"):
-            if value is not None and (not isinstance(value, date) or isinstance(value, datetime)):
-                raise ValidationFailed(f"{name.replace('_', ' ')} must be a date.", field=name)
-        elif name == "time_zone":
-            if value not in zoneinfo.available_timezones():
-                raise ValidationFailed(f"Unknown time zone {value!r}.", field=name)
-        elif name == "vendor":
-            if not isinstance(value, Organization) or value.kind != Organization.Kind.VENDOR:
-                raise ValidationFailed("The vendor must be a vendor organization.", field=name)
-        elif name == "policy":
-            if not isinstance(value, DisclosurePolicy):
-                raise ValidationFailed("Choose a disclosure policy.", field=name)
-        elif name == "assignee":
-            if value is not None and not principal_for(value).is_staff_member:
-                raise ValidationFailed("Cases are assigned to staff members only.", field=name)
-        out[name] = value
-    start = out.get("data_from", current.data_from if current else None)
-    end = out.get("data_to", current.data_to if current else None)
-    if start and end and start > end:
-        raise ValidationFailed("The data date range ends before it starts.", field="data_to")
-    return out
 
 
 def default_policy() -> DisclosurePolicy:
@@ -218,16 +108,3 @@ def open_case(
         )
         write_evidence_files(case=case, actor=actor, files=exposure_evidence)
         return case
-
-
-def details_payload(case: Case) -> dict[str, Any]:
-    """The case's details as ledger JSON (related objects by id and name)."""
-    out: dict[str, Any] = {}
-    for name in DETAIL_FIELDS:
-        value = getattr(case, name)
-        if name in ("vendor", "policy"):
-            value = {"id": value.pk, "name": value.name}
-        elif name == "assignee":
-            value = {"id": value.pk, "username": value.get_username()} if value else None
-        out[name] = value
-    return out

@@ -1,0 +1,164 @@
+"""The descriptive fields of a case and their validation.
+
+``clean_details`` is the one validation of case details, used by opening a
+case, editing it (service and admin form) and, later, the UI and API forms.
+"""
+
+import zoneinfo
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from disclosure.accounts.models import Organization
+from disclosure.accounts.selectors import principal_for
+from disclosure.core.errors import ValidationFailed
+
+from .models import AssetKind, AssetProvider, Case, DataCategory, DisclosurePolicy, Severity, Tlp
+
+# Fields that describe a case (as opposed to its stage and ledger-driven state).
+DETAIL_FIELDS = (
+    "title", "summary", "vendor", "asset_provider", "asset_kind", "asset_identifier",
+    "asset_region", "how_found", "data_categories", "volume_bytes", "volume_objects",
+    "records_by_kind", "data_from", "data_to", "affected_entity_count",
+    "affected_country_count", "severity", "tlp", "time_zone", "policy", "assignee",
+)  # fmt: skip
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _text(required: bool) -> Callable[[str, Any], Any]:
+    def check(name: str, value: Any) -> str:
+        value = (value or "").strip()
+        if required and not value:
+            raise ValidationFailed(f"The {_label(name)} is required.", field=name)
+        return value
+
+    return check
+
+
+def _choice(choices: type) -> Callable[[str, Any], Any]:
+    def check(name: str, value: Any) -> Any:
+        if value not in choices.values:
+            raise ValidationFailed(
+                f"Unknown {_label(name)} {value!r}: use one of {', '.join(choices.values)}.",
+                field=name,
+            )
+        return value
+
+    return check
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _count(name: str, value: Any) -> int | None:
+    if value is not None and not _is_count(value):
+        raise ValidationFailed(f"The {_label(name)} must be a whole number ≥ 0.", field=name)
+    return value
+
+
+def _categories(name: str, value: Any) -> list[str]:
+    value = sorted(set(value or ()))
+    bad = [str(c) for c in value if c not in DataCategory.values]
+    if bad:
+        raise ValidationFailed(f"Unknown data category: {', '.join(bad)}.", field=name)
+    return value
+
+
+def _records(name: str, value: Any) -> dict[str, int]:
+    value = dict(value or {})
+    if not all(str(kind).strip() and _is_count(count) for kind, count in value.items()):
+        raise ValidationFailed(
+            "Records by kind maps a kind of record to a whole number ≥ 0.", field=name
+        )
+    return value
+
+
+def _date(name: str, value: Any) -> date | None:
+    if value is not None and (not isinstance(value, date) or isinstance(value, datetime)):
+        raise ValidationFailed(f"The {_label(name)} must be a date.", field=name)
+    return value
+
+
+def _time_zone(name: str, value: Any) -> str:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationFailed(f"Unknown time zone {value!r}.", field=name)
+    return value
+
+
+def _vendor(name: str, value: Any) -> Organization:
+    if not isinstance(value, Organization) or value.kind != Organization.Kind.VENDOR:
+        raise ValidationFailed("The vendor must be a vendor organization.", field=name)
+    return value
+
+
+def _policy(name: str, value: Any) -> DisclosurePolicy:
+    if not isinstance(value, DisclosurePolicy):
+        raise ValidationFailed("Choose a disclosure policy.", field=name)
+    return value
+
+
+def _assignee(name: str, value: Any) -> Any:
+    if value is not None and not principal_for(value).is_staff_member:
+        raise ValidationFailed("Cases are assigned to staff members only.", field=name)
+    return value
+
+
+_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "title": _text(required=True),
+    "asset_identifier": _text(required=True),
+    "how_found": _text(required=True),
+    "summary": _text(required=False),
+    "asset_region": _text(required=False),
+    "asset_provider": _choice(AssetProvider),
+    "asset_kind": _choice(AssetKind),
+    "severity": _choice(Severity),
+    "tlp": _choice(Tlp),
+    "volume_bytes": _count,
+    "volume_objects": _count,
+    "affected_entity_count": _count,
+    "affected_country_count": _count,
+    "data_categories": _categories,
+    "records_by_kind": _records,
+    "data_from": _date,
+    "data_to": _date,
+    "time_zone": _time_zone,
+    "vendor": _vendor,
+    "policy": _policy,
+    "assignee": _assignee,
+}
+assert set(_CHECKS) == set(DETAIL_FIELDS)
+
+
+def clean_details(values: Mapping[str, Any], *, current: Case | None = None) -> dict[str, Any]:
+    """Validate case details and return them normalised.
+
+    Raises ValidationFailed naming the first bad field. Only the keys given
+    are checked, but the date range is checked against ``current`` when only
+    one end changes.
+    """
+    unknown = set(values) - set(DETAIL_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"Unknown case field(s): {', '.join(sorted(unknown))}.")
+    out = {name: _CHECKS[name](name, value) for name, value in values.items()}
+    start = out.get("data_from", current.data_from if current else None)
+    end = out.get("data_to", current.data_to if current else None)
+    if start and end and start > end:
+        raise ValidationFailed("The data date range ends before it starts.", field="data_to")
+    return out
+
+
+def details_payload(case: Case) -> dict[str, Any]:
+    """The case's details as ledger JSON (related objects by id and name)."""
+    out: dict[str, Any] = {}
+    for name in DETAIL_FIELDS:
+        value = getattr(case, name)
+        if name in ("vendor", "policy"):
+            value = {"id": value.pk, "name": value.name}
+        elif name == "assignee":
+            value = {"id": value.pk, "username": value.get_username()} if value else None
+        out[name] = value
+    return out
