@@ -32,8 +32,8 @@ from disclosure.evidence.models import DeletionMethod, EvidenceKind
 from . import services
 from .demo_cases import (
     BLUEBLEED_TITLE,
-    Cast,
     CaseScript,
+    Cast,
     build_bluebleed,
     fake_sha256,
     incoming,
@@ -107,6 +107,9 @@ def seed_demo() -> DemoResult:
             created = case is None
             if case is None:
                 case = script.build(cast, at, script.title)
+                if case.title != script.title or case.vendor_id != vendor.pk:
+                    # The key would not find it next time: a bug in the script.
+                    raise RuntimeError(f"The demo script {script.title!r} broke its own key.")
             rows.append(DemoCase(case.reference, case.stage, vendor.name, case.title, created))
     return DemoResult(tuple(logins), tuple(rows))
 
@@ -155,9 +158,7 @@ def ensure_cast() -> tuple[Cast, list[DemoLogin]]:
         orgs[key] = ensure_organization(name, "vendor", domain)
         domains[key] = orgs[key].domain or domain
     users = {p.username: ensure_user(p, orgs[p.org], domains[p.org]) for p in PEOPLE}
-    logins = [
-        DemoLogin(p.username, p.role.label, orgs[p.org].name, DEMO_PASSWORD) for p in PEOPLE
-    ]
+    logins = [DemoLogin(p.username, p.role.label, orgs[p.org].name, DEMO_PASSWORD) for p in PEOPLE]
     by_role = {p.role: users[p.username] for p in PEOPLE if p.org == "firm"}
     cast = Cast(
         firm=firm,

@@ -14,7 +14,7 @@ import struct
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from disclosure.accounts.models import Organization, User
 from disclosure.comms.models import Channel, Direction
@@ -23,7 +23,6 @@ from disclosure.evidence.services import IncomingFile
 
 from . import services
 from .models import Case, DisclosurePolicy
-from .stages import CloseReason
 
 
 @dataclass(frozen=True)

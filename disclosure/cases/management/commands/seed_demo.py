@@ -1,0 +1,62 @@
+"""python manage.py seed_demo [--force]: create the demo organizations, users and cases."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from disclosure.cases.demo import DEMO_PASSWORD, seed_demo
+from disclosure.core.errors import DomainError
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo data (idempotent): the firm, the vendors Contoso and Fabrikam, one "
+        "user per role with a shared known password, a case modelled on the 2022 BlueBleed "
+        "exposure and one case at every other stage. Refuses to run when DEBUG is False "
+        "unless --force is given."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="run even though DEBUG is False (the demo users share a published password)",
+        )
+
+    def handle(self, *args, force: bool, **options) -> None:
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "seed_demo refuses to run with DEBUG=False: it creates users whose password "
+                f"({DEMO_PASSWORD!r}) is published, including a superuser. "
+                "Pass --force if this really is a demo installation."
+            )
+        try:
+            result = seed_demo()
+        except DomainError as exc:
+            raise CommandError(f"Nothing was written: {exc.message}") from exc
+
+        created = sum(c.created for c in result.cases)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready: {created} case(s) created, "
+                f"{len(result.cases) - created} already present."
+            )
+        )
+        self.stdout.write("\nDemo logins:")
+        self._table(
+            ("username", "role", "organization", "password"),
+            [(u.username, u.role, u.organization, u.password) for u in result.logins],
+        )
+        self.stdout.write("\nDemo cases:")
+        self._table(
+            ("reference", "stage", "vendor", "title", "status"),
+            [
+                (c.reference, c.stage, c.vendor, c.title, "new" if c.created else "existing")
+                for c in result.cases
+            ],
+        )
+
+    def _table(self, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+        widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+        for row in [header, tuple("-" * w for w in widths), *rows]:
+            line = "  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True))
+            self.stdout.write("  " + line.rstrip())
