@@ -142,6 +142,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disclosure.ledger.tasks.verify_all_chains",
         "schedule": 24 * 60 * 60,
     },
+    "sweep-orphan-evidence-hourly": {
+        "task": "disclosure.evidence.tasks.sweep_orphan_blobs",
+        "schedule": 60 * 60,
+    },
 }
 
 # Organisation-wide defaults.
