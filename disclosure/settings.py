@@ -108,11 +108,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 PRIVATE_STORAGE_ROOT = Path(env.path("PRIVATE_STORAGE_ROOT", default=BASE_DIR / "var" / "private"))
 STORAGES = {
     "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "BACKEND": "disclosure.evidence.storage.PrivateFileSystemStorage",
         "OPTIONS": {"location": PRIVATE_STORAGE_ROOT / "default", "base_url": None},
     },
     "evidence": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "BACKEND": "disclosure.evidence.storage.PrivateFileSystemStorage",
         "OPTIONS": {
             "location": PRIVATE_STORAGE_ROOT / "evidence",
             "base_url": None,

@@ -35,6 +35,11 @@ def file_dispute(
     for name, value in cleaned.items():
         if not value:
             raise ValidationFailed(f"A dispute needs its {name.replace('_', ' ')}.", field=name)
+        limit = Dispute._meta.get_field(name).max_length
+        if limit is not None and len(value) > limit:
+            raise ValidationFailed(
+                f"The {name.replace('_', ' ')} is longer than {limit} characters.", field=name
+            )
     with locked_case(case, actor=actor, action="file_dispute") as locked:
         dispute = Dispute.objects.create(case=locked, filed_by=actor, filed_at=now(), **cleaned)
         append_event(

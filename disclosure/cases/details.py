@@ -33,6 +33,11 @@ def _text(required: bool) -> Callable[[str, Any], Any]:
         value = (value or "").strip()
         if required and not value:
             raise ValidationFailed(f"The {_label(name)} is required.", field=name)
+        limit = Case._meta.get_field(name).max_length
+        if limit is not None and len(value) > limit:
+            raise ValidationFailed(
+                f"The {_label(name)} is longer than {limit} characters.", field=name
+            )
         return value
 
     return check

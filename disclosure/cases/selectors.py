@@ -20,7 +20,10 @@ def case_by_reference(user, reference: str) -> Case | None:
 
 
 def events_for(user, case: Case) -> QuerySet[CaseEvent]:
-    """The case's ledger as ``user`` may read it (vendors never see internal events)."""
+    """The case's ledger as ``user`` may read it (vendors never see internal events;
+    a user who may not see the case reads nothing)."""
+    if not access.can(user, access.Action.VIEW, case):
+        return CaseEvent.objects.none()
     events = CaseEvent.objects.filter(case=case).order_by("seq")
     if not access.can(user, access.Action.VIEW_INTERNAL, case):
         events = events.filter(internal=False)
@@ -28,7 +31,10 @@ def events_for(user, case: Case) -> QuerySet[CaseEvent]:
 
 
 def communications_for(user, case: Case) -> QuerySet[Communication]:
-    """The case's communications as ``user`` may read them, with attachments."""
+    """The case's communications as ``user`` may read them, with attachments
+    (none for a user who may not see the case)."""
+    if not access.can(user, access.Action.VIEW, case):
+        return Communication.objects.none()
     comms = (
         Communication.objects.filter(case=case)
         .prefetch_related(Prefetch("attachments"))

@@ -53,6 +53,10 @@ def write_communication(
     if direction != Direction.INTERNAL and not clean_recipients:
         raise ValidationFailed("Say to whom it was sent.", field="recipients")
     subject, body = (subject or "").strip(), body or ""
+    for name, value in (("sender", sender), ("subject", subject)):
+        limit = Communication._meta.get_field(name).max_length
+        if len(value) > limit:
+            raise ValidationFailed(f"The {name} is longer than {limit} characters.", field=name)
     if not subject and not body.strip() and not attachments:
         raise ValidationFailed(
             "A communication needs a subject, a body or an attachment.", field="body"
@@ -65,6 +69,7 @@ def write_communication(
             IncomingFile(f.name, f.stream, EvidenceKind.ATTACHMENT, f.description)
             for f in attachments
         ],
+        internal=direction == Direction.INTERNAL,
     )
     comm = Communication.objects.create(
         case=case,

@@ -29,7 +29,9 @@ class IncomingFile:
     description: str = ""
 
 
-def write_evidence(*, case: Case, actor, file: IncomingFile) -> EvidenceFile:
+def write_evidence(
+    *, case: Case, actor, file: IncomingFile, internal: bool = False
+) -> EvidenceFile:
     """Store ``file`` and attach it to the locked ``case`` with its ledger event.
 
     For use inside a service that holds the case lock. Raises ValidationFailed
@@ -58,13 +60,20 @@ def write_evidence(*, case: Case, actor, file: IncomingFile) -> EvidenceFile:
         uploaded_by=actor,
     )
     append_event(
-        case=case, kind=EventKind.EVIDENCE_ATTACHED, actor=actor, payload=evidence.manifest_entry()
+        case=case,
+        kind=EventKind.EVIDENCE_ATTACHED,
+        actor=actor,
+        payload=evidence.manifest_entry(),
+        internal=internal,
     )
     return evidence
 
 
-def write_evidence_files(*, case: Case, actor, files: Sequence[IncomingFile]) -> list[EvidenceFile]:
-    return [write_evidence(case=case, actor=actor, file=f) for f in files]
+def write_evidence_files(
+    *, case: Case, actor, files: Sequence[IncomingFile], internal: bool = False
+) -> list[EvidenceFile]:
+    """``internal`` marks the evidence events internal (attachments of internal notes)."""
+    return [write_evidence(case=case, actor=actor, file=f, internal=internal) for f in files]
 
 
 def attach_evidence(*, actor, case: Case, file: IncomingFile) -> EvidenceFile:
@@ -129,6 +138,8 @@ def write_attestation(
         )
     if not (tool or "").strip():
         raise ValidationFailed("Name the tool used to delete the data.", field="tool")
+    if len(tool.strip()) > DeletionAttestation._meta.get_field("tool").max_length:
+        raise ValidationFailed("The tool's name is too long.", field="tool")
     if not (verification or "").strip():
         raise EvidenceRequired("Say how the deletion was verified.", field="verification")
     if performed_by is None or not principal_for(performed_by).is_staff_member:

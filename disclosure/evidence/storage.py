@@ -13,7 +13,7 @@ from typing import IO
 import filetype
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import storages
+from django.core.files.storage import FileSystemStorage, storages
 
 from disclosure.core.errors import ValidationFailed
 
@@ -26,6 +26,18 @@ class StoredBlob:
     sha256: str
     size: int
     content_type: str
+
+
+class PrivateFileSystemStorage(FileSystemStorage):
+    """A FileSystemStorage without URLs. (The plain one falls back to
+    MEDIA_URL, "/" by default, when ``base_url`` is None.)"""
+
+    @property
+    def base_url(self) -> None:
+        return None
+
+    def url(self, name):
+        raise ValueError("Evidence has no URL: serve it through a view that checks access.")
 
 
 def evidence_storage():

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from disclosure.core.errors import ValidationFailed
+from disclosure.core.errors import InvalidTimestamp, ValidationFailed
 from disclosure.evidence.services import IncomingFile
 from disclosure.ledger.models import CaseEvent, EventKind
 from disclosure.ledger.services import append_event
@@ -113,7 +113,7 @@ def correct_event(
             lower, upper = _time_bounds(locked, field)
             check_occurred_at(occurred_at, not_before=lower, what="the corrected time")
             if upper is not None and occurred_at > upper:
-                raise ValidationFailed(
+                raise InvalidTimestamp(
                     f"The corrected time cannot be after the next stage ({upper.isoformat()}).",
                     field="occurred_at",
                 )

@@ -261,8 +261,12 @@ def publish(
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValidationFailed("The advisory's URL must be an http(s) address.", field="url")
+        if len(url) > Case._meta.get_field("publication_url").max_length:
+            raise ValidationFailed("The advisory's URL is too long.", field="url")
         if not title:
             raise ValidationFailed("The advisory needs a title.", field="title")
+        if len(title) > Case._meta.get_field("publication_title").max_length:
+            raise ValidationFailed("The advisory's title is too long.", field="title")
         if override:
             append_event(
                 case=locked,

@@ -1,0 +1,102 @@
+"""Disputes: both positions and where each comes from, or no record at all."""
+
+import pytest
+
+from disclosure.affected.models import Dispute
+from disclosure.cases import services
+from disclosure.cases.stages import Stage
+from disclosure.core.errors import NotPermitted, ValidationFailed
+from disclosure.core.timeutils import now
+from disclosure.ledger.models import CaseEvent, EventKind
+from disclosure.ledger.verify import verify_case
+from tests.factories import make_case
+
+pytestmark = pytest.mark.django_db
+
+FIELDS = ("subject", "firm_position", "firm_provenance", "vendor_position", "vendor_provenance")
+
+
+def dispute(**changes):
+    return {
+        "subject": "Number of affected entities",
+        "firm_position": "About 65,000 entities appear in the exposed files.",
+        "firm_provenance": "Distinct sender domains counted in our copy before deletion",
+        "vendor_position": "Far fewer; many entries are duplicates or test data.",
+        "vendor_provenance": "Vendor's blog post of 2022-10-19",
+        **changes,
+    }
+
+
+@pytest.fixture
+def case(lead, vendor):
+    return make_case(Stage.PUBLISHED, actor=lead, vendor=vendor)
+
+
+def written(case):
+    return (
+        Dispute.objects.filter(case=case).count(),
+        list(CaseEvent.objects.filter(case=case).values_list("hash", flat=True)),
+    )
+
+
+@pytest.mark.parametrize("fixture", ["vendor_contact", "analyst", "lead", "admin_user"])
+def test_file_dispute_writes_the_dispute_and_its_event(fixture, request, case):
+    actor = request.getfixturevalue(fixture)
+    before = now()
+    d = services.file_dispute(
+        actor=actor, case=case, **dispute(subject="  Number of affected entities  ")
+    )
+    d.refresh_from_db()
+    assert d.subject == "Number of affected entities"
+    assert all(getattr(d, f) == dispute()[f] for f in FIELDS)
+    assert (d.filed_by, d.status) == (actor, Dispute.Status.OPEN)
+    assert before <= d.filed_at <= now()
+    event = CaseEvent.objects.filter(case=case).order_by("-seq").first()
+    assert event.kind == EventKind.DISPUTE_FILED
+    assert event.actor_id == actor.pk
+    assert event.occurred_at == d.filed_at
+    assert event.payload == {"dispute_id": d.pk, **dispute()}
+    assert verify_case(case).ok
+
+
+@pytest.mark.parametrize("field", FIELDS)
+@pytest.mark.parametrize("value", ["", "   ", None])
+def test_every_field_is_required(field, value, case, vendor_contact):
+    before = written(case)
+    with pytest.raises(ValidationFailed, match=field.replace("_", " ")) as exc:
+        services.file_dispute(actor=vendor_contact, case=case, **dispute(**{field: value}))
+    assert exc.value.field == field
+    assert written(case) == before
+
+
+def test_subject_longer_than_its_column_is_refused(case, vendor_contact):
+    before = written(case)
+    with pytest.raises(ValidationFailed, match="longer than 300") as exc:
+        services.file_dispute(actor=vendor_contact, case=case, **dispute(subject="s" * 301))
+    assert exc.value.field == "subject"
+    assert written(case) == before
+
+
+@pytest.mark.parametrize("fixture", ["legal", "other_vendor_contact", "outsider"])
+def test_others_cannot_file_a_dispute(fixture, request, case):
+    actor = request.getfixturevalue(fixture)
+    before = written(case)
+    with pytest.raises(NotPermitted, match="file a dispute"):
+        services.file_dispute(actor=actor, case=case, **dispute())
+    assert written(case) == before
+
+
+def test_vendor_cannot_dispute_a_case_it_has_not_been_told_about(lead, vendor, vendor_contact):
+    hidden = make_case(Stage.FOUND, actor=lead, vendor=vendor)
+    with pytest.raises(NotPermitted):
+        services.file_dispute(actor=vendor_contact, case=hidden, **dispute())
+    assert not Dispute.objects.exists()
+
+
+def test_disputes_may_be_filed_on_a_closed_case(lead, vendor, vendor_contact):
+    closed = make_case(Stage.CLOSED, actor=lead, vendor=vendor)
+    services.file_dispute(actor=vendor_contact, case=closed, **dispute())
+    services.file_dispute(actor=lead, case=closed, **dispute(subject="Data categories"))
+    assert list(
+        Dispute.objects.filter(case=closed).order_by("filed_at").values_list("subject", flat=True)
+    ) == ["Number of affected entities", "Data categories"]
