@@ -22,6 +22,7 @@ from disclosure.core.errors import NotPermitted
 
 from . import transitions
 from .models import Case
+from .stages import STAGE_TIME_FIELD
 
 
 class Action(StrEnum):
@@ -102,14 +103,17 @@ def require(user, action: str, case: Case | None = None) -> None:
 
 def available_actions(user, case: Case) -> list[transitions.Transition]:
     """The table's actions ``user`` may take on ``case`` now, in table order
-    (for buttons and API links). Overridable ones appear for those who may
-    override."""
+    (for buttons and API links): by role, and by stage, counting overrides
+    for those who may override and milestones still missing after an early
+    publication."""
     result = []
     for t in transitions.TRANSITIONS.values():
         if not can(user, t.action, case):
             continue
-        if transitions.allowed_from(t.action, case.stage) or (
-            case.stage in t.override_source and can_override(user, t.action, case)
+        if (
+            transitions.allowed_from(t.action, case.stage)
+            or (case.stage in t.override_source and can_override(user, t.action, case))
+            or (case.stage in t.late_source and getattr(case, STAGE_TIME_FIELD[t.target]) is None)
         ):
             result.append(t)
     return result

@@ -12,7 +12,7 @@ from disclosure.core.timeutils import now
 
 from . import access, transitions
 from .models import Case
-from .stages import STAGE_TIME_FIELD, Stage
+from .stages import STAGE_ORDER, STAGE_TIME_FIELD, Stage
 
 
 @contextmanager
@@ -32,20 +32,38 @@ def locked_case(case: Case, *, actor, action: str, stage_checked: bool = True) -
         yield locked
 
 
+def milestone_missing(case: Case, action: str) -> bool:
+    """Whether the milestone ``action`` records has not been recorded yet."""
+    target = transitions.get(action).target
+    return target is not None and getattr(case, STAGE_TIME_FIELD[target]) is None
+
+
 def require_stage(case: Case, action: str) -> None:
-    """Raise TransitionNotAllowed unless the table allows ``action`` now."""
-    if not transitions.allowed_from(action, case.stage):
-        t = transitions.get(action)
-        allowed = ", ".join(s.label.lower() for s in Stage if s in t.source)
+    """Raise TransitionNotAllowed unless the table allows ``action`` now
+    (from a late source only while the milestone is still missing)."""
+    t = transitions.get(action)
+    if transitions.allowed_from(action, case.stage):
+        return
+    if case.stage in t.late_source:
+        if milestone_missing(case, action):
+            return
+        recorded = getattr(case, STAGE_TIME_FIELD[t.target])
         raise TransitionNotAllowed(
-            f"{case.reference} is {Stage(case.stage).label.lower()}: "
-            f"'{t.label}' is allowed only when the case is {allowed}."
+            f"{case.reference}: '{t.target.label.lower()}' was recorded already, at "
+            f"{recorded.isoformat()}; correct that event instead."
         )
+    allowed = ", ".join(s.label.lower() for s in Stage if s in t.source)
+    raise TransitionNotAllowed(
+        f"{case.reference} is {Stage(case.stage).label.lower()}: "
+        f"'{t.label}' is allowed only when the case is {allowed}."
+    )
 
 
-def last_stage_time(case: Case) -> datetime:
-    """When the case's current stage occurred (the latest stage time)."""
-    return getattr(case, STAGE_TIME_FIELD[Stage(case.stage)])
+def previous_stage_time(case: Case, target: Stage) -> datetime | None:
+    """The latest recorded time of the stages before ``target`` in the main
+    path: a stage may not be dated before it."""
+    times = [getattr(case, STAGE_TIME_FIELD[s]) for s in STAGE_ORDER[: STAGE_ORDER.index(target)]]
+    return max((t for t in times if t is not None), default=None)
 
 
 def check_occurred_at(

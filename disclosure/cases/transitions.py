@@ -32,6 +32,10 @@ class Transition:
     # ``override_roles`` and a written justification.
     override_source: frozenset[Stage] = field(default_factory=frozenset)
     override_roles: frozenset[Role] = field(default_factory=frozenset)
+    # Stages from which a milestone that an earlier move skipped (publishing
+    # before securing or deleting) may still be recorded, once. The case's
+    # stage does not move back; only the milestone's time is set.
+    late_source: frozenset[Stage] = field(default_factory=frozenset)
 
     @property
     def changes_stage(self) -> bool:
@@ -56,6 +60,7 @@ TRANSITIONS: dict[str, Transition] = {
             target=Stage.SECURED,
             roles=_WORKERS_AND_VENDOR,
             requires="a re-test result or the vendor's confirmation",
+            late_source=frozenset({Stage.PUBLISHED}),
         ),
         Transition(
             action="record_deletion",
@@ -64,6 +69,7 @@ TRANSITIONS: dict[str, Transition] = {
             target=Stage.DATA_DELETED,
             roles=_WORKERS,
             requires="a deletion attestation",
+            late_source=frozenset({Stage.PUBLISHED}),
         ),
         Transition(
             action="publish",
@@ -162,16 +168,24 @@ def get(action: str) -> Transition:
         raise ValueError(f"unknown action {action!r}") from None
 
 
-def allowed_from(action: str, stage: str, *, with_override: bool = False) -> bool:
-    """Whether ``action`` may run while the case is at ``stage``."""
+def allowed_from(
+    action: str, stage: str, *, with_override: bool = False, late: bool = False
+) -> bool:
+    """Whether ``action`` may run while the case is at ``stage``: from its
+    sources, or also from its override sources (``with_override``) or its
+    late sources (``late``: the milestone was skipped and is still missing)."""
     t = get(action)
     stage = Stage(stage)
-    return stage in t.source or (with_override and stage in t.override_source)
+    return (
+        stage in t.source
+        or (with_override and stage in t.override_source)
+        or (late and stage in t.late_source)
+    )
 
 
 def stage_action_between(source: str, target: str) -> Transition | None:
-    """The stage action that moves a case from ``source`` to ``target``, if any."""
+    """The stage action that records ``target`` while the case is at ``source``."""
     for t in STAGE_TRANSITIONS.values():
-        if t.target == target and (source in t.source or source in t.override_source):
+        if t.target == target and source in t.source | t.override_source | t.late_source:
             return t
     return None

@@ -157,3 +157,15 @@ def test_access_checks_cost_no_queries_once_known(cases, vendor_contact, django_
         for case in all_cases:
             can(vendor_contact, Action.VIEW, case)
             available_actions(vendor_contact, case)
+
+
+def test_available_actions_offer_a_skipped_milestone_after_publication(analyst, lead, vendor):
+    from disclosure.cases import services
+    from disclosure.core.timeutils import now
+
+    case = make_case(Stage.SECURED, actor=analyst, vendor=vendor)
+    case = services.publish(
+        actor=lead, case=case, occurred_at=now(), url="https://firm.example/a", title="Advisory"
+    )
+    names = {t.action for t in available_actions(analyst, case)}
+    assert "record_deletion" in names and "secure" not in names

@@ -614,6 +614,8 @@ def test_not_published_and_duplicate_need_a_note(reason, match, lead, vendor):
     assert stage.payload == {
         "from": S.SECURED,
         "to": S.CLOSED,
+        "milestone": S.CLOSED,
+        "late": False,
         "reason": reason,
         "note": "DSC-2026-0001",
     }

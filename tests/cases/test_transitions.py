@@ -119,13 +119,14 @@ def attempt_stage_action(action, *, case, actor, at, performer, verifier, justif
 # --- the table itself ------------------------------------------------------
 
 # Rows: source; columns: target, both in stage order. Y allowed, O only with an
-# override, . refused.
+# override, L late (a milestone an early publication skipped, recorded once
+# without moving the case back), . refused.
 DESIGN_MATRIX = """
 found            . Y . . . Y
 vendor_notified  . . Y . O Y
 secured          . . . Y Y Y
 data_deleted     . . . . Y Y
-published        . . . . . Y
+published        . . L L . Y
 closed           . . . . . .
 """
 
@@ -145,6 +146,8 @@ def _table_says(source: Stage, target: Stage) -> str:
         return "."
     if transitions.allowed_from(t.action, source):
         return "Y"
+    if transitions.allowed_from(t.action, source, late=True):
+        return "L"
     assert transitions.allowed_from(t.action, source, with_override=True)
     return "O"
 
@@ -184,6 +187,10 @@ def test_stage_move_is_allowed_iff_the_table_allows_it(source, target, lead, ana
         and not allowed
         and transitions.allowed_from(action, source, with_override=True)
     )
+    # A late milestone is refused here because make_case recorded it on the way.
+    late_but_recorded = (
+        t is not None and not allowed and transitions.allowed_from(action, source, late=True)
+    )
     case = make_case(source, actor=lead, vendor=vendor, verifier=analyst)
     before = state(case)
     at = now() - timedelta(hours=1)
@@ -213,6 +220,8 @@ def test_stage_move_is_allowed_iff_the_table_allows_it(source, target, lead, ana
     assert state(case) == before
     if override_only:
         assert "justification" in exc.value.message
+    elif late_but_recorded:
+        assert "was recorded already" in exc.value.message
     else:
         assert case.reference in exc.value.message
         assert f"is {S(source).label.lower()}:" in exc.value.message
@@ -526,3 +535,90 @@ def test_refused_move_leaves_no_stored_evidence_row(lead, vendor):
             evidence=[IncomingFile("retest.txt", io.BytesIO(b"HTTP 403"))],
         )
     assert state(case) == before
+
+
+# --- milestones recorded late, after an early publication -------------------
+
+
+def test_secured_and_deleted_can_follow_an_overridden_publication(lead, analyst, vendor):
+    case = make_case(S.VENDOR_NOTIFIED, actor=lead, vendor=vendor)
+    published_at = now() - timedelta(hours=3)
+    case = services.publish(
+        actor=lead,
+        case=case,
+        occurred_at=published_at,
+        url="https://firm.example/a",
+        title="Advisory",
+        override_justification=JUSTIFICATION,
+    )
+    secured_at = now() - timedelta(hours=2)
+    case = services.secure(
+        actor=analyst, case=case, occurred_at=secured_at, retest_result="403 on anonymous listing"
+    )
+    assert case.stage == S.PUBLISHED and case.secured_at == secured_at
+    event = CaseEvent.objects.filter(case=case).order_by("-seq").first()
+    assert event.payload["milestone"] == S.SECURED and event.payload["late"] is True
+    assert (event.payload["from"], event.payload["to"]) == (S.PUBLISHED, S.PUBLISHED)
+
+    deleted_at = now() - timedelta(hours=1)
+    case = services.record_deletion(
+        actor=analyst, case=case, **deletion_kwargs(analyst, lead, deleted_at)
+    )
+    assert case.stage == S.PUBLISHED and case.data_deleted_at == deleted_at
+    with pytest.raises(TransitionNotAllowed, match="was recorded already"):
+        services.secure(actor=analyst, case=case, occurred_at=now(), retest_result="again")
+    assert verify_case(case).ok
+
+
+def test_deletion_after_publication_needs_secured_first(lead, analyst, vendor):
+    case = make_case(S.VENDOR_NOTIFIED, actor=lead, vendor=vendor)
+    case = services.publish(
+        actor=lead,
+        case=case,
+        occurred_at=now() - timedelta(hours=2),
+        url="https://firm.example/a",
+        title="Advisory",
+        override_justification=JUSTIFICATION,
+    )
+    before = state(case)
+    with pytest.raises(TransitionNotAllowed, match="secured before recording deletion"):
+        services.record_deletion(
+            actor=analyst, case=case, **deletion_kwargs(analyst, lead, now() - timedelta(hours=1))
+        )
+    assert state(case) == before
+
+
+def test_deletion_can_follow_publication_that_skipped_it(lead, analyst, vendor):
+    case = make_case(S.SECURED, actor=lead, vendor=vendor)
+    case = services.publish(
+        actor=lead,
+        case=case,
+        occurred_at=now() - timedelta(hours=2),
+        url="https://firm.example/a",
+        title="Advisory",
+    )
+    case = services.record_deletion(
+        actor=analyst, case=case, **deletion_kwargs(analyst, lead, now() - timedelta(hours=1))
+    )
+    assert case.stage == S.PUBLISHED and case.data_deleted_at is not None
+
+
+def test_late_milestone_is_not_dated_before_the_stage_it_follows(lead, analyst, vendor):
+    from disclosure.core.errors import InvalidTimestamp
+
+    case = make_case(S.VENDOR_NOTIFIED, actor=lead, vendor=vendor)
+    case = services.publish(
+        actor=lead,
+        case=case,
+        occurred_at=now() - timedelta(minutes=5),
+        url="https://firm.example/a",
+        title="Advisory",
+        override_justification=JUSTIFICATION,
+    )
+    with pytest.raises(InvalidTimestamp, match="before"):
+        services.secure(
+            actor=analyst,
+            case=case,
+            occurred_at=case.vendor_notified_at - timedelta(seconds=1),
+            retest_result="403",
+        )

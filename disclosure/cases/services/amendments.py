@@ -71,7 +71,7 @@ def _stage_of_event(event: CaseEvent) -> Stage | None:
     if event.kind == EventKind.CASE_OPENED:
         return Stage.FOUND
     if event.kind == EventKind.STAGE_CHANGED:
-        return Stage(event.payload["to"])
+        return Stage(event.payload["milestone"])
     return None
 
 
@@ -137,15 +137,20 @@ def _corrected_time_field(event: CaseEvent) -> str:
 
 
 def _time_bounds(case: Case, field: str) -> tuple[datetime | None, datetime | None]:
-    """The earliest and latest times ``field`` may take, given the other stages."""
+    """The earliest and latest times ``field`` may take: after the stages
+    before it and before the ones after it (a milestone recorded late, after
+    a later stage, keeps only its lower bound)."""
     if field == "vendor_acknowledged_at":
         return case.vendor_notified_at, None
-    times = [getattr(case, STAGE_TIME_FIELD[s]) for s in STAGE_ORDER]
-    i = [STAGE_TIME_FIELD[s] for s in STAGE_ORDER].index(field)
-    lower = next((t for t in reversed(times[:i]) if t is not None), None)
-    upper = next((t for t in times[i + 1 :] if t is not None), None)
+    fields = [STAGE_TIME_FIELD[s] for s in STAGE_ORDER]
+    i = fields.index(field)
+    current = getattr(case, field)
+    earlier = [getattr(case, f) for f in fields[:i]]
+    later = [getattr(case, f) for f in fields[i + 1 :]]
+    lower = max((t for t in earlier if t is not None), default=None)
+    upper = min((t for t in later if t is not None and t >= current), default=None)
     if field == "vendor_notified_at" and case.vendor_acknowledged_at is not None:
-        upper = min(filter(None, [upper, case.vendor_acknowledged_at]))
+        upper = min(t for t in (upper, case.vendor_acknowledged_at) if t is not None)
     return lower, upper
 
 

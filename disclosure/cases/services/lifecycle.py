@@ -28,9 +28,9 @@ from disclosure.ledger.models import CaseEvent, EventKind
 from disclosure.ledger.services import append_event
 
 from .. import access, transitions
-from ..guards import check_occurred_at, last_stage_time, locked_case, require_stage
+from ..guards import check_occurred_at, locked_case, previous_stage_time, require_stage
 from ..models import Case
-from ..stages import STAGE_TIME_FIELD, CloseReason, Stage
+from ..stages import STAGE_TIME_FIELD, CloseReason, Stage, stage_index
 
 MIN_JUSTIFICATION = 20
 
@@ -38,17 +38,24 @@ MIN_JUSTIFICATION = 20
 def enter_stage(
     *, case: Case, actor, target: Stage, occurred_at: datetime, payload: dict[str, Any]
 ) -> CaseEvent:
-    """Move the locked ``case`` to ``target`` and append the stage event."""
-    source = case.stage
+    """Record the milestone ``target`` on the locked ``case`` with its event.
+
+    The case moves to ``target`` unless it is further along already (a late
+    milestone after an early publication): nothing moves backwards, so then
+    only the milestone's time is set and the event says ``late``.
+    """
+    source = Stage(case.stage)
+    late = stage_index(target) < stage_index(source)
     setattr(case, STAGE_TIME_FIELD[target], occurred_at)
-    case.stage = target
+    if not late:
+        case.stage = target
     case.save(update_fields=["stage", STAGE_TIME_FIELD[target], "updated_at"])
     return append_event(
         case=case,
         kind=EventKind.STAGE_CHANGED,
         actor=actor,
         occurred_at=occurred_at,
-        payload={"from": source, "to": target, **payload},
+        payload={"from": source, "to": case.stage, "milestone": target, "late": late, **payload},
     )
 
 
@@ -68,7 +75,11 @@ def notify_vendor(
     """Record that the first notice reached the vendor: the notice is logged as
     an outbound communication and the case enters ``vendor_notified``."""
     with locked_case(case, actor=actor, action="notify_vendor") as locked:
-        check_occurred_at(occurred_at, not_before=last_stage_time(locked), what="the notification")
+        check_occurred_at(
+            occurred_at,
+            not_before=previous_stage_time(locked, Stage.VENDOR_NOTIFIED),
+            what="the notification",
+        )
         notice = write_communication(
             case=locked,
             actor=actor,
@@ -136,7 +147,9 @@ def secure(
     """
     with locked_case(case, actor=actor, action="secure") as locked:
         check_occurred_at(
-            occurred_at, not_before=last_stage_time(locked), what="securing the asset"
+            occurred_at,
+            not_before=previous_stage_time(locked, Stage.SECURED),
+            what="securing the asset",
         )
         by_vendor = access.role_on(actor, locked) == Role.VENDOR_CONTACT
         if confirmation is not None and (
@@ -196,7 +209,15 @@ def record_deletion(
 ) -> Case:
     """Record that the firm's copies are destroyed, with the attestation."""
     with locked_case(case, actor=actor, action="record_deletion") as locked:
-        check_occurred_at(performed_at, not_before=last_stage_time(locked), what="the deletion")
+        check_occurred_at(
+            performed_at,
+            not_before=previous_stage_time(locked, Stage.DATA_DELETED),
+            what="the deletion",
+        )
+        if locked.secured_at is None:
+            raise TransitionNotAllowed(
+                f"Record that {locked.reference}'s asset is secured before recording deletion."
+            )
         if DeletionAttestation.objects.filter(case=locked).exists():
             raise TransitionNotAllowed(f"{locked.reference} has a deletion attestation already.")
         attestation = write_attestation(
@@ -256,7 +277,11 @@ def publish(
                     field="override_justification",
                 )
             override = True
-        check_occurred_at(occurred_at, not_before=last_stage_time(locked), what="the publication")
+        check_occurred_at(
+            occurred_at,
+            not_before=previous_stage_time(locked, Stage.PUBLISHED),
+            what="the publication",
+        )
         url, title = (url or "").strip(), (title or "").strip()
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -318,7 +343,9 @@ def close_case(
                 field="note",
             )
         occurred_at = check_occurred_at(
-            occurred_at or now(), not_before=last_stage_time(locked), what="closing"
+            occurred_at or now(),
+            not_before=previous_stage_time(locked, Stage.CLOSED),
+            what="closing",
         )
         locked.close_reason = reason
         locked.save(update_fields=["close_reason", "updated_at"])
