@@ -5,15 +5,16 @@
 #   make test    create .venv, install the test requirements, run the suite
 #
 # Overridable: PYTHON (interpreter that creates .venv), VENV, HOST, PORT,
-# PYTEST_ARGS (extra pytest arguments), e.g.
+# PYTEST_ARGS (extra pytest arguments), PYTEST_XDIST (default "-n auto"), e.g.
 #   make test PYTEST_ARGS="-k ledger -x"
-#   make test PYTEST_ARGS="-n auto"      (pytest-xdist; see README)
+#   make test PYTEST_XDIST=              (one process, no pytest-xdist)
 
 PYTHON ?= python3
 VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+PYTEST_XDIST ?= -n auto
 
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
@@ -81,7 +82,7 @@ worker: check-system
 
 test: $(DEV_STAMP)
 	@$(PY) scripts/check_system.py --browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .

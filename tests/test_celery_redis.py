@@ -10,8 +10,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from celery.backends.redis import RedisBackend
-from celery.result import EagerResult
 from celery.contrib.testing.worker import start_worker
+from celery.result import EagerResult
 from celery.signals import task_postrun
 from django.conf import settings
 from django.db import connections
@@ -60,7 +60,10 @@ def redis_worker(transactional_db):
         app.conf.task_always_eager = saved_eager
         app.amqp.queues._consume_from = saved_consume_from
         with app.connection_for_write() as conn:
-            conn.default_channel.queue_delete(queue)
+            # Declared on this connection so that delete also drops its binding.
+            entity = app.amqp.queues[queue].bind(conn.default_channel)
+            entity.declare()
+            entity.delete()
         backend.client.close()
 
 
