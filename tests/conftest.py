@@ -64,7 +64,7 @@ def _private_storage(settings, tmp_path):
     settings.STORAGES = {
         **settings.STORAGES,
         "evidence": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "BACKEND": "disclosure.evidence.storage.PrivateFileSystemStorage",
             "OPTIONS": {"location": root / "evidence", "base_url": None},
         },
     }

@@ -1,9 +1,11 @@
 """Writes of disputes."""
 
-from disclosure.cases.guards import locked_case
+from datetime import datetime
+
+from disclosure.cases.guards import check_occurred_at, locked_case
 from disclosure.cases.models import Case
-from disclosure.core.errors import ValidationFailed
 from disclosure.core.timeutils import now
+from disclosure.core.validation import clean_text
 from disclosure.ledger.models import EventKind
 from disclosure.ledger.services import append_event
 
@@ -19,10 +21,13 @@ def file_dispute(
     firm_provenance: str,
     vendor_position: str,
     vendor_provenance: str,
+    filed_at: datetime | None = None,
 ) -> Dispute:
     """Record a disputed claim with both positions and where each comes from.
 
-    Every field is required: a dispute without both sides is not a record.
+    Every text is required: a dispute without both sides is not a record.
+    ``filed_at`` (when the dispute arose; now by default) may be back-dated
+    but not in the future nor before the case was found.
     """
     values = {
         "subject": subject,
@@ -31,17 +36,24 @@ def file_dispute(
         "vendor_position": vendor_position,
         "vendor_provenance": vendor_provenance,
     }
-    cleaned = {k: (v or "").strip() for k, v in values.items()}
-    for name, value in cleaned.items():
-        if not value:
-            raise ValidationFailed(f"A dispute needs its {name.replace('_', ' ')}.", field=name)
-        limit = Dispute._meta.get_field(name).max_length
-        if limit is not None and len(value) > limit:
-            raise ValidationFailed(
-                f"The {name.replace('_', ' ')} is longer than {limit} characters.", field=name
-            )
     with locked_case(case, actor=actor, action="file_dispute") as locked:
-        dispute = Dispute.objects.create(case=locked, filed_by=actor, filed_at=now(), **cleaned)
+        cleaned = {
+            name: clean_text(
+                value,
+                model=Dispute,
+                field=name,
+                required=True,
+                message=f"A dispute needs its {name.replace('_', ' ')}.",
+            )
+            for name, value in values.items()
+        }
+        filed_at = check_occurred_at(
+            filed_at or now(),
+            not_before=locked.found_at,
+            what="the dispute",
+            since="the exposure was found",
+        )
+        dispute = Dispute.objects.create(case=locked, filed_by=actor, filed_at=filed_at, **cleaned)
         append_event(
             case=locked,
             kind=EventKind.DISPUTE_FILED,

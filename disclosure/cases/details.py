@@ -12,6 +12,7 @@ from typing import Any
 from disclosure.accounts.models import Organization
 from disclosure.accounts.selectors import principal_for
 from disclosure.core.errors import ValidationFailed
+from disclosure.core.validation import clean_text
 
 from .models import AssetKind, AssetProvider, Case, DataCategory, DisclosurePolicy, Severity, Tlp
 
@@ -30,15 +31,7 @@ def _label(name: str) -> str:
 
 def _text(required: bool) -> Callable[[str, Any], Any]:
     def check(name: str, value: Any) -> str:
-        value = (value or "").strip()
-        if required and not value:
-            raise ValidationFailed(f"The {_label(name)} is required.", field=name)
-        limit = Case._meta.get_field(name).max_length
-        if limit is not None and len(value) > limit:
-            raise ValidationFailed(
-                f"The {_label(name)} is longer than {limit} characters.", field=name
-            )
-        return value
+        return clean_text(value, model=Case, field=name, required=required)
 
     return check
 

@@ -67,10 +67,15 @@ def previous_stage_time(case: Case, target: Stage) -> datetime | None:
 
 
 def check_occurred_at(
-    value: datetime | None, *, not_before: datetime | None = None, what: str = "it"
+    value: datetime | None,
+    *,
+    not_before: datetime | None = None,
+    what: str = "it",
+    since: str = "the previous stage occurred",
 ) -> datetime:
     """Return ``value`` if it is aware, not in the future and not before
-    ``not_before``; raise InvalidTimestamp saying which rule it breaks."""
+    ``not_before`` (which is when ``since``); raise InvalidTimestamp saying
+    which rule it breaks."""
     if value is None:
         raise InvalidTimestamp(f"Say when {what} happened.", field="occurred_at")
     if timezone.is_naive(value):
@@ -86,8 +91,7 @@ def check_occurred_at(
         )
     if not_before is not None and value < not_before:
         raise InvalidTimestamp(
-            f"{what.capitalize()} cannot be before {not_before.isoformat()}, "
-            "when the previous stage occurred.",
+            f"{what.capitalize()} cannot be before {not_before.isoformat()}, when {since}.",
             field="occurred_at",
         )
     return value

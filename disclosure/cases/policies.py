@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from .models import Case, DisclosurePolicy
 
-# Shipped with the app (data migration cases/0002).
+# Shipped with the app (the data step of migration cases/0001).
 DEFAULT_POLICIES = [
     {
         "name": "Standard 90",
@@ -83,6 +83,9 @@ def case_due_dates(case: Case) -> DueDates | None:
 
 
 def is_unresponsive(case: Case, at: datetime) -> bool:
-    """The vendor has not acknowledged by the policy's deadline."""
+    """Whether, at time ``at``, the vendor's acknowledgement was overdue: the
+    policy's deadline had passed and no acknowledgement had come by ``at``."""
     due = case_due_dates(case)
-    return due is not None and case.vendor_acknowledged_at is None and at > due.acknowledge
+    if due is None or at <= due.acknowledge:
+        return False
+    return case.vendor_acknowledged_at is None or case.vendor_acknowledged_at > at

@@ -9,6 +9,7 @@ from disclosure.cases.guards import check_occurred_at, locked_case
 from disclosure.cases.models import Case
 from disclosure.core.errors import ValidationFailed
 from disclosure.core.hashing import sha256_hex
+from disclosure.core.validation import clean_text
 from disclosure.evidence.models import EvidenceKind
 from disclosure.evidence.services import IncomingFile, write_evidence_files
 from disclosure.ledger.models import EventKind
@@ -46,22 +47,27 @@ def write_communication(
             "Vendor contacts can only log messages they send to the research firm.",
             field="direction",
         )
-    sender = (sender or "").strip()
+    sender = clean_text(
+        sender, model=Communication, field="sender", required=True, message="Say who sent it."
+    )
+    if isinstance(recipients, str) or not all(isinstance(r, str | None) for r in recipients):
+        raise ValidationFailed("Recipients are a list of addresses or names.", field="recipients")
     clean_recipients = [r.strip() for r in recipients if r and r.strip()]
-    if not sender:
-        raise ValidationFailed("Say who sent it.", field="sender")
     if direction != Direction.INTERNAL and not clean_recipients:
         raise ValidationFailed("Say to whom it was sent.", field="recipients")
-    subject, body = (subject or "").strip(), body or ""
-    for name, value in (("sender", sender), ("subject", subject)):
-        limit = Communication._meta.get_field(name).max_length
-        if len(value) > limit:
-            raise ValidationFailed(f"The {name} is longer than {limit} characters.", field=name)
+    subject = clean_text(subject, model=Communication, field="subject")
+    if not isinstance(body, str):
+        raise ValidationFailed("The body must be text.", field="body")
     if not subject and not body.strip() and not attachments:
         raise ValidationFailed(
             "A communication needs a subject, a body or an attachment.", field="body"
         )
-    check_occurred_at(occurred_at, what="the communication")
+    check_occurred_at(
+        occurred_at,
+        not_before=case.found_at,
+        what="the communication",
+        since="the exposure was found",
+    )
     files = write_evidence_files(
         case=case,
         actor=actor,
@@ -70,6 +76,7 @@ def write_communication(
             for f in attachments
         ],
         internal=direction == Direction.INTERNAL,
+        reuse_existing=True,
     )
     comm = Communication.objects.create(
         case=case,

@@ -12,6 +12,7 @@ from disclosure.core.canonical import canonical_json
 from disclosure.core.errors import DuplicateEvidence, EvidenceRequired, ValidationFailed
 from disclosure.core.hashing import is_sha256, sha256_hex
 from disclosure.core.timeutils import now
+from disclosure.core.validation import clean_text
 from disclosure.ledger.models import EventKind
 from disclosure.ledger.services import append_event
 
@@ -30,19 +31,27 @@ class IncomingFile:
 
 
 def write_evidence(
-    *, case: Case, actor, file: IncomingFile, internal: bool = False
+    *,
+    case: Case,
+    actor,
+    file: IncomingFile,
+    internal: bool = False,
+    reuse_existing: bool = False,
 ) -> EvidenceFile:
     """Store ``file`` and attach it to the locked ``case`` with its ledger event.
 
     For use inside a service that holds the case lock. Raises ValidationFailed
-    for an unknown kind or an empty/oversized file, DuplicateEvidence when the
-    case has the same content already.
+    for an unknown kind or an empty/oversized file. When the case has the same
+    content already, returns that file if ``reuse_existing`` (a reply quoting
+    an earlier attachment), else raises DuplicateEvidence.
     """
     if file.kind not in EvidenceKind.values:
         raise ValidationFailed(f"Unknown evidence kind {file.kind!r}.", field="kind")
     name = (file.name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:255] or "unnamed"
     blob = store_stream(file.stream)
     existing = EvidenceFile.objects.filter(case=case, sha256=blob.sha256).first()
+    if existing is not None and reuse_existing:
+        return existing
     if existing is not None:
         raise DuplicateEvidence(
             f"This file is already attached to {case.reference} as "
@@ -70,10 +79,21 @@ def write_evidence(
 
 
 def write_evidence_files(
-    *, case: Case, actor, files: Sequence[IncomingFile], internal: bool = False
+    *,
+    case: Case,
+    actor,
+    files: Sequence[IncomingFile],
+    internal: bool = False,
+    reuse_existing: bool = False,
 ) -> list[EvidenceFile]:
-    """``internal`` marks the evidence events internal (attachments of internal notes)."""
-    return [write_evidence(case=case, actor=actor, file=f, internal=internal) for f in files]
+    """write_evidence for each file. ``internal`` marks the evidence events
+    internal (attachments of internal notes)."""
+    return [
+        write_evidence(
+            case=case, actor=actor, file=f, internal=internal, reuse_existing=reuse_existing
+        )
+        for f in files
+    ]
 
 
 def attach_evidence(*, actor, case: Case, file: IncomingFile) -> EvidenceFile:
@@ -136,26 +156,38 @@ def write_attestation(
             f"Unknown deletion method {method!r}: use one of {', '.join(DeletionMethod.values)}.",
             field="method",
         )
-    if not (tool or "").strip():
-        raise ValidationFailed("Name the tool used to delete the data.", field="tool")
-    if len(tool.strip()) > DeletionAttestation._meta.get_field("tool").max_length:
-        raise ValidationFailed("The tool's name is too long.", field="tool")
-    if not (verification or "").strip():
+    tool = clean_text(
+        tool,
+        model=DeletionAttestation,
+        field="tool",
+        required=True,
+        message="Name the tool used to delete the data.",
+    )
+    if not isinstance(verification, str) or not verification.strip():
         raise EvidenceRequired("Say how the deletion was verified.", field="verification")
     if performed_by is None or not principal_for(performed_by).is_staff_member:
         raise ValidationFailed(
             "The deletion must be performed by a staff member.", field="performed_by"
         )
-    if verified_by is not None:
-        if verified_by.pk == performed_by.pk:
-            raise ValidationFailed(
-                "The verifier must be someone other than the person who deleted the data.",
-                field="verified_by",
-            )
-        if not principal_for(verified_by).is_staff_member:
-            raise ValidationFailed("The verifier must be a staff member.", field="verified_by")
+    if verified_by is None:
+        raise EvidenceRequired(
+            "Name who verified the deletion (someone other than who performed it).",
+            field="verified_by",
+        )
+    if verified_by.pk == performed_by.pk:
+        raise ValidationFailed(
+            "The verifier must be someone other than the person who deleted the data.",
+            field="verified_by",
+        )
+    if not principal_for(verified_by).is_staff_member:
+        raise ValidationFailed("The verifier must be a staff member.", field="verified_by")
+    if isinstance(retained_metadata, str):
+        raise ValidationFailed("Retained metadata is a list of items.", field="retained_metadata")
     retained = [str(m).strip() for m in retained_metadata if str(m).strip()]
-    if retained and not (retention_reason or "").strip():
+    retention_reason = clean_text(
+        retention_reason, model=DeletionAttestation, field="retention_reason"
+    )
+    if retained and not retention_reason:
         raise ValidationFailed("Say why metadata is retained.", field="retention_reason")
     files = write_evidence_files(
         case=case,
@@ -170,10 +202,10 @@ def write_attestation(
         "items": cleaned,
         "total_bytes": sum(i["bytes"] for i in cleaned),
         "method": method,
-        "tool": tool.strip(),
+        "tool": tool,
         "performed_by": performed_by.pk,
         "performed_at": performed_at,
-        "verified_by": verified_by.pk if verified_by else None,
+        "verified_by": verified_by.pk,
         "verification": verification.strip(),
         "retained_metadata": retained,
         "retention_reason": retention_reason.strip(),

@@ -6,6 +6,8 @@ views. The hash is computed while the upload streams in, never by reading
 it twice from the client.
 """
 
+import hashlib
+import os
 import tempfile
 from dataclasses import dataclass
 from typing import IO
@@ -75,10 +77,10 @@ def store_stream(stream: IO[bytes], *, max_bytes: int | None = None) -> StoredBl
     Reads the stream once, in chunks. Refuses an empty file and one larger
     than ``max_bytes`` (settings.EVIDENCE_MAX_BYTES by default) with
     ValidationFailed; nothing is stored then. Storing a blob that exists
-    already keeps the one copy.
+    already keeps the one copy and renews its modification time, so that
+    the orphan sweep (evidence.sweep) leaves it alone while this upload's
+    transaction is open.
     """
-    import hashlib
-
     limit = settings.EVIDENCE_MAX_BYTES if max_bytes is None else max_bytes
     digest = hashlib.sha256()
     size = 0
@@ -99,12 +101,24 @@ def store_stream(stream: IO[bytes], *, max_bytes: int | None = None) -> StoredBl
         sha256 = digest.hexdigest()
         storage = evidence_storage()
         name = blob_name(sha256)
-        if not storage.exists(name):
+        if storage.exists(name):
+            _touch(storage, name)
+        else:
             tmp.seek(0)
             saved = storage.save(name, File(tmp))
             if saved != name:  # a concurrent upload of the same blob won the race
                 storage.delete(saved)
     return StoredBlob(sha256=sha256, size=size, content_type=detect_content_type(head))
+
+
+def _touch(storage, name: str) -> None:
+    """Renew a stored blob's modification time (local storage only; object
+    stores keep the first upload's time, see evidence.sweep)."""
+    try:
+        path = storage.path(name)
+    except NotImplementedError:
+        return
+    os.utime(path)
 
 
 def open_blob(sha256: str) -> IO[bytes]:

@@ -52,3 +52,21 @@ def test_sweep_task_reports_what_it_did(analyst, vendor):
 
 def test_sweep_on_empty_storage():
     assert sweep_orphan_blobs().examined == 0
+
+
+def test_storing_an_existing_blob_renews_it_so_the_sweep_spares_it(analyst, vendor):
+    import os
+
+    content = b"an old orphan, uploaded again"
+    storage = evidence_storage()
+    import io
+
+    from disclosure.evidence.storage import store_stream
+
+    store_stream(io.BytesIO(content))
+    path = storage.path(blob_name(sha256_hex(content)))
+    old = (now() - timedelta(days=2)).timestamp()
+    os.utime(path, (old, old))
+    store_stream(io.BytesIO(content))  # a new upload of the same bytes, still uncommitted
+    assert sweep_orphan_blobs().deleted == []
+    assert storage.exists(blob_name(sha256_hex(content)))

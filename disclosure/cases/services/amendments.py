@@ -17,6 +17,15 @@ from ..stages import STAGE_ORDER, STAGE_TIME_FIELD, Stage
 from .opening import open_case
 
 
+def _required_text(value: object, message: str, field: str, *, required: bool = True) -> str:
+    if value is not None and not isinstance(value, str):
+        raise ValidationFailed(f"The {field} must be text.", field=field)
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationFailed(message, field=field)
+    return value
+
+
 def update_details(*, actor, case: Case, changes: dict[str, Any]) -> Case:
     """Change descriptive fields of an open case; record old and new values.
 
@@ -41,17 +50,20 @@ def update_details(*, actor, case: Case, changes: dict[str, Any]) -> Case:
         if diff:
             locked.save(update_fields=[*cleaned, "updated_at"])
             append_event(
-                case=locked, kind=EventKind.DETAILS_UPDATED, actor=actor, payload={"changes": diff}
+                case=locked,
+                kind=EventKind.DETAILS_UPDATED,
+                actor=actor,
+                payload={"changes": diff},
+                internal=True,  # assignee, severity and the like are the firm's business
             )
         return locked
 
 
 def set_legal_hold(*, actor, case: Case, on: bool, reason: str) -> Case:
-    """Place or lift a legal hold (it blocks closing and purging)."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed("Say why the legal hold is placed or lifted.", field="reason")
+    """Place or lift a legal hold (it blocks closing and purging). The event
+    is internal: vendors do not see legal holds."""
     with locked_case(case, actor=actor, action="set_legal_hold") as locked:
+        reason = _required_text(reason, "Say why the legal hold is placed or lifted.", "reason")
         if locked.legal_hold == on:
             raise ValidationFailed(
                 f"{locked.reference} is {'already' if on else 'not'} under legal hold.", field="on"
@@ -63,6 +75,7 @@ def set_legal_hold(*, actor, case: Case, on: bool, reason: str) -> Case:
             kind=EventKind.LEGAL_HOLD_CHANGED,
             actor=actor,
             payload={"legal_hold": on, "reason": reason},
+            internal=True,
         )
         return locked
 
@@ -89,16 +102,15 @@ def correct_event(
     A correction states a reason and either a corrected time (for a stage or
     acknowledgement event; it must keep the stages in order and not be in the
     future, and it updates the case's timestamp) or a statement of what was
-    wrong. Returns the correction event.
+    wrong. Returns the correction event, internal when the event it corrects is.
     """
-    reason, statement = (reason or "").strip(), (statement or "").strip()
-    if not reason:
-        raise ValidationFailed("A correction needs a reason.", field="reason")
-    if occurred_at is None and not statement:
-        raise ValidationFailed(
-            "Give the corrected time or a statement of what was wrong.", field="statement"
-        )
     with locked_case(case, actor=actor, action="correct_event") as locked:
+        reason = _required_text(reason, "A correction needs a reason.", "reason")
+        statement = _required_text(statement, "", "statement", required=False)
+        if occurred_at is None and not statement:
+            raise ValidationFailed(
+                "Give the corrected time or a statement of what was wrong.", field="statement"
+            )
         original = CaseEvent.objects.filter(case=locked, seq=seq).first()
         if original is None:
             raise ValidationFailed(f"{locked.reference} has no event #{seq}.", field="seq")
@@ -120,7 +132,13 @@ def correct_event(
             payload["occurred_at"] = {"from": getattr(locked, field), "to": occurred_at}
             setattr(locked, field, occurred_at)
             locked.save(update_fields=[field, "updated_at"])
-        return append_event(case=locked, kind=EventKind.CORRECTION, actor=actor, payload=payload)
+        return append_event(
+            case=locked,
+            kind=EventKind.CORRECTION,
+            actor=actor,
+            payload=payload,
+            internal=original.internal,
+        )
 
 
 def _corrected_time_field(event: CaseEvent) -> str:

@@ -22,6 +22,7 @@ from disclosure.core.errors import (
     ValidationFailed,
 )
 from disclosure.core.timeutils import now
+from disclosure.core.validation import clean_text
 from disclosure.evidence.models import DeletionAttestation, EvidenceKind
 from disclosure.evidence.services import IncomingFile, write_attestation, write_evidence_files
 from disclosure.ledger.models import CaseEvent, EventKind
@@ -282,16 +283,21 @@ def publish(
             not_before=previous_stage_time(locked, Stage.PUBLISHED),
             what="the publication",
         )
-        url, title = (url or "").strip(), (title or "").strip()
+        url = clean_text(
+            url, model=Case, field="publication_url", name="url", label="advisory's URL"
+        )
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValidationFailed("The advisory's URL must be an http(s) address.", field="url")
-        if len(url) > Case._meta.get_field("publication_url").max_length:
-            raise ValidationFailed("The advisory's URL is too long.", field="url")
-        if not title:
-            raise ValidationFailed("The advisory needs a title.", field="title")
-        if len(title) > Case._meta.get_field("publication_title").max_length:
-            raise ValidationFailed("The advisory's title is too long.", field="title")
+        title = clean_text(
+            title,
+            model=Case,
+            field="publication_title",
+            name="title",
+            label="advisory's title",
+            required=True,
+            message="The advisory needs a title.",
+        )
         if override:
             append_event(
                 case=locked,
@@ -302,6 +308,7 @@ def publish(
                     "stage": locked.stage,
                     "justification": justification,
                 },
+                internal=True,  # the vendor sees the publication, not the firm's reasoning
             )
         locked.publication_url, locked.publication_title = url, title
         locked.save(update_fields=["publication_url", "publication_title", "updated_at"])

@@ -1,7 +1,7 @@
 """Opening a case (stage ``found``)."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -87,7 +87,7 @@ def open_case(
         )
     with transaction.atomic():
         case = Case.objects.create(
-            reference=next_reference(found_at.year),
+            reference=next_reference(found_at.astimezone(UTC).year),
             stage=Stage.FOUND,
             found_at=found_at,
             follows_up=follows_up,
