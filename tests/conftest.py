@@ -51,6 +51,21 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(autouse=True)
+def _eager_celery(request):
+    """Tasks run in-process, except in tests marked ``redis`` that exercise
+    the real broker (CI sets CELERY_BROKER_URL for those, not for the rest)."""
+    from disclosure.celery import app
+
+    if request.node.get_closest_marker("redis"):
+        yield
+        return
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = saved
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """PBKDF2's deliberate slowness is for production, not for test set-up."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

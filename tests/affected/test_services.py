@@ -100,3 +100,34 @@ def test_disputes_may_be_filed_on_a_closed_case(lead, vendor, vendor_contact):
     assert list(
         Dispute.objects.filter(case=closed).order_by("filed_at").values_list("subject", flat=True)
     ) == ["Number of affected entities", "Data categories"]
+
+
+DISPUTE = {
+    "subject": "Affected entity count",
+    "firm_position": "65,000 entities",
+    "firm_provenance": "Our count of distinct domains in the listing",
+    "vendor_position": "Counts duplicates",
+    "vendor_provenance": "Vendor statement of 2022-10-19",
+}
+
+
+def test_dispute_may_be_back_dated_but_not_into_the_future_or_before_the_finding(analyst, vendor):
+    from datetime import timedelta
+
+    from disclosure.core.errors import InvalidTimestamp
+
+    case = make_case(Stage.PUBLISHED, actor=analyst, vendor=vendor)
+    arose = case.published_at + timedelta(minutes=5)
+    dispute = services.file_dispute(actor=analyst, case=case, filed_at=arose, **DISPUTE)
+    assert dispute.filed_at == arose
+    assert CaseEvent.objects.get(case=case, kind=EventKind.DISPUTE_FILED).occurred_at == arose
+    for bad in (now() + timedelta(hours=1), case.found_at - timedelta(seconds=1)):
+        with pytest.raises(InvalidTimestamp):
+            services.file_dispute(actor=analyst, case=case, filed_at=bad, **DISPUTE)
+    assert Dispute.objects.filter(case=case).count() == 1
+
+
+def test_permission_is_checked_before_the_input(legal, vendor, analyst):
+    case = make_case(Stage.VENDOR_NOTIFIED, actor=analyst, vendor=vendor)
+    with pytest.raises(NotPermitted):
+        services.file_dispute(actor=legal, case=case, **{**DISPUTE, "subject": ""})

@@ -439,6 +439,18 @@ def test_deletion_verified_by_the_performer_is_refused(secured_case, lead):
     assert state(secured_case) == before
 
 
+def test_deletion_without_a_verifier_is_refused(secured_case, lead):
+    before = state(secured_case)
+    with pytest.raises(EvidenceRequired, match="who verified") as exc:
+        services.record_deletion(
+            actor=lead,
+            case=secured_case,
+            **deletion_kwargs(lead, None, now() - timedelta(minutes=5)),
+        )
+    assert exc.value.field == "verified_by"
+    assert state(secured_case) == before
+
+
 def test_deletion_performed_or_verified_by_a_vendor_contact_is_refused(
     secured_case, lead, vendor_contact
 ):
@@ -832,3 +844,75 @@ def test_follow_up_can_reuse_the_parents_capture(lead, vendor):
     assert EvidenceFile.objects.get(case=follow_up).sha256 == (
         EvidenceFile.objects.get(case=parent, kind=EvidenceKind.EXPOSURE_CAPTURE).sha256
     )
+
+
+# --- what vendors may read of the ledger -------------------------------------
+
+
+def test_holds_overrides_and_edits_are_internal_events(lead, analyst, vendor, vendor_contact):
+    from disclosure.cases.selectors import events_for
+
+    case = make_case(S.VENDOR_NOTIFIED, actor=analyst, vendor=vendor)
+    services.set_legal_hold(actor=lead, case=case, on=True, reason="Litigation expected")
+    services.update_details(actor=analyst, case=case, changes={"severity": "critical"})
+    case = services.publish(
+        actor=lead,
+        case=case,
+        occurred_at=now(),
+        url="https://firm.example/a",
+        title="Advisory",
+        override_justification="The vendor stopped answering and users must act now.",
+    )
+    internal_kinds = {
+        EventKind.LEGAL_HOLD_CHANGED,
+        EventKind.DETAILS_UPDATED,
+        EventKind.OVERRIDE_GRANTED,
+    }
+    events = CaseEvent.objects.filter(case=case)
+    assert all(e.internal for e in events if e.kind in internal_kinds)
+    seen_by_vendor = {e.kind for e in events_for(vendor_contact, case)}
+    assert not seen_by_vendor & internal_kinds
+    assert EventKind.STAGE_CHANGED in seen_by_vendor
+    assert {e.kind for e in events_for(lead, case)} >= internal_kinds
+
+
+def test_a_correction_is_as_internal_as_the_event_it_corrects(lead, analyst, vendor):
+    case = make_case(S.VENDOR_NOTIFIED, actor=analyst, vendor=vendor)
+    services.set_legal_hold(actor=lead, case=case, on=True, reason="Litigation expected")
+    hold = CaseEvent.objects.get(case=case, kind=EventKind.LEGAL_HOLD_CHANGED)
+    notified = CaseEvent.objects.filter(case=case, kind=EventKind.STAGE_CHANGED).last()
+    internal = services.correct_event(
+        actor=analyst, case=case, seq=hold.seq, reason="Wrong matter", statement="Matter 12, not 21"
+    )
+    public = services.correct_event(
+        actor=analyst,
+        case=case,
+        seq=notified.seq,
+        reason="Typo",
+        statement="The notice went to PSIRT",
+    )
+    assert internal.internal and not public.internal
+
+
+def test_reference_year_is_the_utc_year_of_the_finding(analyst, vendor):
+    from datetime import datetime, timezone
+
+    new_york = timezone(timedelta(hours=-5))
+    case = make_case(
+        actor=analyst, vendor=vendor, found_at=datetime(2022, 12, 31, 20, 30, tzinfo=new_york)
+    )
+    assert case.reference.startswith("DSC-2023-")
+
+
+@pytest.mark.parametrize("field", ["title", "how_found", "summary"])
+def test_text_fields_must_be_text(field, analyst, vendor):
+    with pytest.raises(ValidationFailed, match="must be text") as exc:
+        make_case(actor=analyst, vendor=vendor, **{field: ["not", "text"]})
+    assert exc.value.field == field
+    assert not Case.objects.exists()
+
+
+def test_legal_hold_checks_permission_before_input(analyst, vendor):
+    case = make_case(S.VENDOR_NOTIFIED, actor=analyst, vendor=vendor)
+    with pytest.raises(NotPermitted):
+        services.set_legal_hold(actor=analyst, case=case, on=True, reason="")

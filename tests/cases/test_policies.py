@@ -169,3 +169,18 @@ def test_is_unresponsive_after_the_acknowledgement_deadline(lead, vendor):
     assert is_unresponsive(case, due + timedelta(seconds=1)) is True
     case = services.acknowledge(actor=lead, case=case, occurred_at=case.vendor_notified_at)
     assert is_unresponsive(case, due + timedelta(days=30)) is False
+
+
+def test_a_late_acknowledgement_ends_unresponsiveness_only_from_when_it_came(analyst, vendor):
+    case = make_case(
+        Stage.VENDOR_NOTIFIED,
+        actor=analyst,
+        vendor=vendor,
+        start=datetime.now(UTC) - timedelta(days=40),
+    )
+    due = case_due_dates(case).acknowledge
+    late_ack = due + timedelta(days=3)
+    case = services.acknowledge(actor=analyst, case=case, occurred_at=late_ack)
+    assert not is_unresponsive(case, due - timedelta(hours=1))
+    assert is_unresponsive(case, due + timedelta(days=1))  # overdue then
+    assert not is_unresponsive(case, late_ack + timedelta(seconds=1))

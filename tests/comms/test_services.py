@@ -268,3 +268,38 @@ def test_vendor_reads_nothing_before_being_notified(lead, vendor, vendor_contact
     )
     assert list(communications_for(vendor_contact, hidden)) == []
     assert list(events_for(vendor_contact, hidden)) == []
+
+
+def test_reply_quoting_an_earlier_attachment_reuses_the_evidence(case, analyst):
+    first = services.log_communication(
+        actor=analyst,
+        case=case,
+        **message(attachments=[IncomingFile("notice.pdf", io.BytesIO(b"%PDF-1.4 notice"))]),
+    )
+    reply = services.log_communication(
+        actor=analyst,
+        case=case,
+        **message(
+            subject="Re: Re: exposure",
+            attachments=[IncomingFile("quoted.pdf", io.BytesIO(b"%PDF-1.4 notice"))],
+        ),
+    )
+    assert list(reply.attachments.all()) == list(first.attachments.all())
+    assert EvidenceFile.objects.filter(case=case, kind=EvidenceKind.ATTACHMENT).count() == 1
+    assert verify_case(case).ok
+
+
+def test_communication_cannot_predate_the_finding(case, analyst):
+    with pytest.raises(InvalidTimestamp, match="when the exposure was found"):
+        services.log_communication(
+            actor=analyst, case=case, **message(occurred_at=case.found_at - timedelta(days=1))
+        )
+    assert not Communication.objects.filter(case=case, subject="Re: exposure").exists()
+
+
+def test_recipients_must_be_a_list(case, analyst):
+    with pytest.raises(ValidationFailed, match="list") as exc:
+        services.log_communication(
+            actor=analyst, case=case, **message(recipients="research@firm.example")
+        )
+    assert exc.value.field == "recipients"
