@@ -9,6 +9,8 @@ from django.contrib import admin
 
 class DisclosureAdminSite(admin.AdminSite):
     site_header = "Disclosure administration"
+    # No "view site" link until the staff UI exists (it would only lead back here).
+    site_url = None
     site_title = "Disclosure admin"
     index_title = "Administration"
 
@@ -51,3 +53,11 @@ class ReadOnlyAdmin(RoleAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ReadOnlyCaseRecordAdmin(ReadOnlyAdmin):
+    """Read-only records of a case, listed with the case's reference."""
+
+    @admin.display(description="case", ordering="case__reference")
+    def case_reference(self, obj) -> str:
+        return obj.case.reference

@@ -1,19 +1,19 @@
 from django.contrib import admin
 
-from disclosure.core.admin_site import ReadOnlyAdmin, admin_site
+from disclosure.core.admin_site import ReadOnlyCaseRecordAdmin, admin_site
 
 from .models import DeletionAttestation, EvidenceFile
 
 
 @admin.register(EvidenceFile, site=admin_site)
-class EvidenceFileAdmin(ReadOnlyAdmin):
-    list_display = ["case", "original_name", "kind", "content_type", "size", "sha256"]
+class EvidenceFileAdmin(ReadOnlyCaseRecordAdmin):
+    list_display = ["case_reference", "original_name", "kind", "content_type", "size", "sha256"]
     list_filter = ["kind", "content_type"]
     list_select_related = ["case"]
     search_fields = ["case__reference", "sha256", "original_name"]
 
 
 @admin.register(DeletionAttestation, site=admin_site)
-class DeletionAttestationAdmin(ReadOnlyAdmin):
-    list_display = ["case", "method", "total_bytes", "performed_at", "countersigned_at"]
+class DeletionAttestationAdmin(ReadOnlyCaseRecordAdmin):
+    list_display = ["case_reference", "method", "total_bytes", "performed_at", "countersigned_at"]
     list_select_related = ["case"]

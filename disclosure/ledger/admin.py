@@ -1,15 +1,23 @@
 from django.contrib import admin
 
-from disclosure.core.admin_site import ReadOnlyAdmin, admin_site
+from disclosure.core.admin_site import ReadOnlyCaseRecordAdmin, admin_site
 
 from .models import CaseEvent
 
 
 @admin.register(CaseEvent, site=admin_site)
-class CaseEventAdmin(ReadOnlyAdmin):
+class CaseEventAdmin(ReadOnlyCaseRecordAdmin):
     """The ledger, read-only for everyone (PostgreSQL refuses edits anyway)."""
 
-    list_display = ["case", "seq", "kind", "occurred_at", "recorded_at", "actor_name", "short_hash"]
+    list_display = [
+        "case_reference",
+        "seq",
+        "kind",
+        "occurred_at",
+        "recorded_at",
+        "actor_name",
+        "short_hash",
+    ]
     list_filter = ["kind"]
     list_select_related = ["case"]
     search_fields = ["case__reference", "hash"]
