@@ -152,3 +152,14 @@ def test_membership_role_must_fit_the_organization(admin_client, vendor, analyst
     )
     assert response.status_code == 200
     assert "Vendor organizations have vendor contacts" in response.content.decode()
+
+
+def test_ledger_list_has_bounded_queries(
+    admin_client, case, analyst, vendor, django_assert_max_num_queries
+):
+    for _ in range(3):
+        make_case(Stage.PUBLISHED, actor=analyst, vendor=vendor)
+    with django_assert_max_num_queries(10):
+        response = admin_client.get("/admin/ledger/caseevent/")
+    assert response.status_code == 200
+    assert response.content.decode().count(case.reference) >= case.events.count()

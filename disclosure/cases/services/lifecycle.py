@@ -117,7 +117,10 @@ def acknowledge(*, actor, case: Case, occurred_at: datetime, note: str = "") -> 
                 f"{locked.vendor_acknowledged_at.isoformat()}."
             )
         check_occurred_at(
-            occurred_at, not_before=locked.vendor_notified_at, what="the acknowledgement"
+            occurred_at,
+            not_before=locked.vendor_notified_at,
+            what="the acknowledgement",
+            since="the vendor was notified",
         )
         locked.vendor_acknowledged_at = occurred_at
         locked.save(update_fields=["vendor_acknowledged_at", "updated_at"])
