@@ -108,30 +108,63 @@ def make_case(
         **open_kwargs,
     }
     case = services.open_case(actor=actor, vendor=vendor, **kwargs)
-    path = [s for s in STAGE_ORDER[1 : target + 1] if s != Stage.CLOSED]
-    for s in path:
-        case = advance(case, s, actor=actor, verifier=verifier, at=times[s])
-    if stage == Stage.CLOSED:
-        reason = CloseReason.PUBLISHED
-        case = services.close_case(
-            actor=lead or actor, case=case, reason=reason, occurred_at=times[Stage.CLOSED]
-        )
+    for s in STAGE_ORDER[1 : target + 1]:
+        mover = (lead or actor) if s == Stage.CLOSED else actor
+        case = advance(case, s, actor=mover, verifier=verifier, at=times[s])
     return case
 
 
-def advance(case: Case, stage: str, *, actor, at, verifier=None) -> Case:
-    """Move ``case`` into ``stage`` with minimal valid input."""
+def notify_kwargs(at, **changes) -> dict:
+    """Minimal valid input for ``services.notify_vendor`` at ``at``;
+    ``changes`` replace or add arguments."""
+    return {
+        "occurred_at": at,
+        "channel": "email",
+        "sender": "research@firm.example",
+        "recipients": ["security@vendor.example"],
+        "subject": "Exposed data",
+        "body": "We found your bucket open.",
+        **changes,
+    }
+
+
+def publish_kwargs(at, **changes) -> dict:
+    """Minimal valid input for ``services.publish`` at ``at``; ``changes``
+    replace or add arguments (an ``override_justification``, say)."""
+    return {
+        "occurred_at": at,
+        "url": "https://firm.example/advisory",
+        "title": "Advisory",
+        **changes,
+    }
+
+
+def inbound_kwargs(at, **changes) -> dict:
+    """Minimal valid input for ``services.log_communication``: a message from
+    the vendor at ``at``; ``changes`` replace or add arguments."""
+    return {
+        "direction": "inbound",
+        "channel": "email",
+        "sender": "security@contoso.example",
+        "recipients": ["research@firm.example"],
+        "body": "It is closed now.",
+        "occurred_at": at,
+        **changes,
+    }
+
+
+def advance(
+    case: Case, stage: str, *, actor, at, verifier=None, performer=None, justification=""
+) -> Case:
+    """Move ``case`` into ``stage`` at ``at`` with minimal valid input.
+
+    A deletion is performed by ``performer`` (default: ``actor``) and verified
+    by ``verifier`` (default: a new firm analyst); ``justification`` is the
+    override for publishing before the asset is secured. A published case
+    closes as published, any other as invalid.
+    """
     if stage == Stage.VENDOR_NOTIFIED:
-        return services.notify_vendor(
-            actor=actor,
-            case=case,
-            occurred_at=at,
-            channel="email",
-            sender="research@firm.example",
-            recipients=["security@vendor.example"],
-            subject="Exposed data",
-            body="We found your bucket open.",
-        )
+        return services.notify_vendor(actor=actor, case=case, **notify_kwargs(at))
     if stage == Stage.SECURED:
         return services.secure(
             actor=actor, case=case, occurred_at=at, retest_result="403 on anonymous listing"
@@ -140,14 +173,14 @@ def advance(case: Case, stage: str, *, actor, at, verifier=None) -> Case:
         if verifier is None:
             verifier = MembershipFactory(organization=FirmFactory(), role="analyst").user
         return services.record_deletion(
-            actor=actor, case=case, **deletion_kwargs(actor, verifier, at)
+            actor=actor, case=case, **deletion_kwargs(performer or actor, verifier, at)
         )
     if stage == Stage.PUBLISHED:
         return services.publish(
-            actor=actor,
-            case=case,
-            occurred_at=at,
-            url="https://firm.example/advisory",
-            title="Advisory",
+            actor=actor, case=case, **publish_kwargs(at, override_justification=justification)
         )
+    if stage == Stage.CLOSED:
+        case.refresh_from_db()
+        reason = CloseReason.PUBLISHED if case.stage == Stage.PUBLISHED else CloseReason.INVALID
+        return services.close_case(actor=actor, case=case, reason=reason, occurred_at=at)
     raise ValueError(f"cannot advance to {stage}")

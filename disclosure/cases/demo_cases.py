@@ -3,21 +3,23 @@
 A case script opens its case with ``services.open_case`` and walks it forward
 with the stage services, logging communications and evidence on the way, so
 that every demo case has a complete and valid ledger. Nothing here writes a
-model directly. ``demo.py`` holds the other demo cases, creates the people and
-organizations (``Cast``) and decides whether a script runs (it skips cases
-that exist already).
+model directly: the helpers below (``notify``, ``log_message``,
+``delete_copies``) only fill in the demo's defaults before calling a service.
+``demo_data.py`` holds the cases at the other stages, as a table;
+``demo.py`` creates the people and organizations (``Cast``) and decides
+whether a script runs (it skips cases that exist already).
 """
 
 import hashlib
 import io
 import struct
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from disclosure.accounts.models import Organization, User
-from disclosure.comms.models import Channel, Direction
+from disclosure.comms.models import Channel, Communication, Direction
 from disclosure.evidence.models import DeletionMethod, EvidenceKind
 from disclosure.evidence.services import IncomingFile
 
@@ -44,6 +46,24 @@ class Cast:
     def firm_mailbox(self) -> str:
         """The firm's disclosure mailbox, the sender of every notice."""
         return f"disclosure@{self.firm_domain}"
+
+    def member(self, name: str) -> User:
+        """The firm user of role ``name`` ("analyst", "lead", "legal", "admin"), or
+        the vendor contact whose first name is ``name`` ("alex", "dana", "rui").
+
+        Raises KeyError for any other name, so a typo in a demo table fails loudly.
+        """
+        if name in ("analyst", "lead", "legal", "admin"):
+            return getattr(self, name)
+        for user in (*self.contoso_contacts, *self.fabrikam_contacts):
+            if user.first_name.lower() == name:
+                return user
+        raise KeyError(f"No demo user called {name!r}.")
+
+    def address(self, name: str) -> str:
+        """``name`` itself when it is an e-mail address, else the e-mail address of
+        ``self.member(name)``."""
+        return name if "@" in name else self.member(name).email
 
 
 @dataclass(frozen=True)
@@ -121,6 +141,7 @@ def blob_listing(account: str, container: str, count: int = 24) -> str:
 
 
 def utc(*parts: int) -> datetime:
+    """``datetime(*parts)`` in UTC."""
     return datetime(*parts, tzinfo=UTC)
 
 
@@ -130,6 +151,7 @@ def policy(name: str) -> DisclosurePolicy:
 
 
 def notice_body(reference: str, asset: str, found: datetime, policy_name: str) -> str:
+    """The text of the demo's first notice to a vendor."""
     return (
         "Hello,\n\n"
         f"While researching publicly reachable storage we found that {asset} can be read "
@@ -141,6 +163,103 @@ def notice_body(reference: str, asset: str, found: datetime, policy_name: str) -
     )
 
 
+# --- the services, with the demo's defaults -----------------------------------
+
+
+def notify(
+    cast: Cast,
+    case: Case,
+    at: datetime,
+    recipients: Sequence[str],
+    *,
+    subject: str = "",
+    note: str = "",
+) -> Case:
+    """``services.notify_vendor``: the analyst e-mails the standard first notice
+    (``notice_body``) from the firm mailbox at ``at``; the subject defaults to
+    "[reference] title". Returns the case at stage ``vendor_notified``."""
+    return services.notify_vendor(
+        actor=cast.analyst,
+        case=case,
+        occurred_at=at,
+        channel=Channel.EMAIL,
+        sender=cast.firm_mailbox,
+        recipients=recipients,
+        subject=subject or f"[{case.reference}] {case.title}",
+        body=notice_body(case.reference, case.asset_identifier, case.found_at, case.policy.name),
+        note=note,
+    )
+
+
+def log_message(
+    cast: Cast,
+    case: Case,
+    at: datetime,
+    *,
+    sender: User | str,
+    subject: str,
+    body: str,
+    recipients: Sequence[str] | None = None,
+    direction: str = Direction.INBOUND,
+    channel: str = Channel.EMAIL,
+    actor: User | None = None,
+) -> Communication:
+    """``services.log_communication`` of one message sent at ``at``, returned.
+
+    Demo defaults: an inbound e-mail to the firm mailbox, logged by the analyst
+    who received it. A User as ``sender`` stands for its e-mail address.
+    """
+    return services.log_communication(
+        actor=actor or cast.analyst,
+        case=case,
+        direction=direction,
+        channel=channel,
+        sender=sender if isinstance(sender, str) else sender.email,
+        recipients=[cast.firm_mailbox] if recipients is None else recipients,
+        subject=subject,
+        body=body,
+        occurred_at=at,
+    )
+
+
+def delete_copies(
+    cast: Cast,
+    case: Case,
+    at: datetime,
+    copies: Mapping[str, int],
+    *,
+    method: str,
+    tool: str,
+    verified_by: User,
+    verification: str,
+    retained_metadata: Sequence[str] = (),
+    retention_reason: str = "",
+    evidence: Sequence[IncomingFile] = (),
+    note: str = "",
+) -> Case:
+    """``services.record_deletion``: the analyst destroyed the firm's ``copies``
+    (path -> size in bytes, each with a stable stand-in SHA-256) at ``at`` and
+    ``verified_by`` checked it. Returns the case at stage ``data_deleted``."""
+    return services.record_deletion(
+        actor=cast.analyst,
+        case=case,
+        items=[
+            {"path": path, "bytes": size, "sha256": fake_sha256(path)}
+            for path, size in copies.items()
+        ],
+        method=method,
+        tool=tool,
+        performed_by=cast.analyst,
+        performed_at=at,
+        verified_by=verified_by,
+        verification=verification,
+        retained_metadata=retained_metadata,
+        retention_reason=retention_reason,
+        evidence=evidence,
+        note=note,
+    )
+
+
 # --- the reference case, modelled on the 2022 "BlueBleed" exposure ---------------
 
 BLUEBLEED_TITLE = "Publicly listable Azure Blob container with CRM exports"
@@ -149,10 +268,14 @@ BLUEBLEED_URL = "https://contosocrmexport.blob.core.windows.net/exports"
 
 def build_bluebleed(cast: Cast, _now: datetime, title: str = BLUEBLEED_TITLE) -> Case:
     """Found, notified, acknowledged and secured on 2022-09-24; copies destroyed on
-    2022-10-05; published on 2022-10-19; the entity count disputed by Contoso."""
+    2022-10-05; published on 2022-10-19; the entity count disputed by Contoso.
+
+    Every message between these milestones is logged on the case (inbound,
+    outbound and internal), with the evidence of each step, so the case shows
+    the whole ledger: 21 events, the last the vendor's countersignature.
+    """
     analyst, lead = cast.analyst, cast.lead
     alex, dana = cast.contoso_contacts[0], cast.contoso_contacts[1]
-    mailbox = cast.firm_mailbox
     case = services.open_case(
         actor=analyst,
         vendor=cast.contoso,
@@ -198,27 +321,21 @@ def build_bluebleed(cast: Cast, _now: datetime, title: str = BLUEBLEED_TITLE) ->
         assignee=analyst,
     )
     subject = f"[{case.reference}] Publicly listable Azure Blob container contosocrmexport/exports"
-    case = services.notify_vendor(
-        actor=analyst,
-        case=case,
-        occurred_at=utc(2022, 9, 24, 9, 0),
-        channel=Channel.EMAIL,
-        sender=mailbox,
-        recipients=["secure@contoso.example", alex.email],
+    case = notify(
+        cast,
+        case,
+        utc(2022, 9, 24, 9, 0),
+        ["secure@contoso.example", alex.email],
         subject=subject,
-        body=notice_body(case.reference, BLUEBLEED_URL, case.found_at, case.policy.name),
         note="Sent to the security contact listed in contoso.example/.well-known/security.txt.",
     )
-    services.log_communication(
-        actor=analyst,
-        case=case,
-        direction=Direction.INBOUND,
-        channel=Channel.EMAIL,
-        sender=alex.email,
-        recipients=[mailbox],
+    log_message(
+        cast,
+        case,
+        utc(2022, 9, 24, 10, 12),
+        sender=alex,
         subject=f"Re: {subject}",
         body="Thank you for the report. We are looking into it with the storage owners now.",
-        occurred_at=utc(2022, 9, 24, 10, 12),
     )
     case = services.acknowledge(
         actor=analyst,
@@ -226,30 +343,28 @@ def build_bluebleed(cast: Cast, _now: datetime, title: str = BLUEBLEED_TITLE) ->
         occurred_at=utc(2022, 9, 24, 10, 12),
         note="Acknowledged by e-mail reply from Contoso's security team.",
     )
-    services.log_communication(
+    log_message(
+        cast,
+        case,
+        utc(2022, 9, 24, 11, 5),
         actor=lead,
-        case=case,
         direction=Direction.INTERNAL,
         channel=Channel.OTHER,
-        sender=lead.email,
+        sender=lead,
         recipients=[],
         subject="Scope of our copy",
         body=(
             "We keep the listing and a 1% sample for counting affected organizations only; "
             "no bulk download. The sample lives on the encrypted analysis volume."
         ),
-        occurred_at=utc(2022, 9, 24, 11, 5),
     )
-    confirmation = services.log_communication(
-        actor=analyst,
-        case=case,
-        direction=Direction.INBOUND,
-        channel=Channel.EMAIL,
-        sender=dana.email,
-        recipients=[mailbox],
+    confirmation = log_message(
+        cast,
+        case,
+        utc(2022, 9, 24, 15, 20),
+        sender=dana,
         subject=f"Re: {subject}",
         body="Public access has been disabled on the storage account. Please confirm.",
-        occurred_at=utc(2022, 9, 24, 15, 20),
     )
     case = services.secure(
         actor=analyst,
@@ -270,30 +385,24 @@ def build_bluebleed(cast: Cast, _now: datetime, title: str = BLUEBLEED_TITLE) ->
         ],
         note="Contoso confirmed by e-mail; our re-test agrees.",
     )
-    services.log_communication(
-        actor=analyst,
-        case=case,
-        direction=Direction.INBOUND,
-        channel=Channel.EMAIL,
-        sender=alex.email,
-        recipients=[mailbox],
+    log_message(
+        cast,
+        case,
+        utc(2022, 9, 26, 8, 40),
+        sender=alex,
         subject=f"Deletion of your copies ({case.reference})",
         body="Please delete any data you retrieved from the container and confirm in writing.",
-        occurred_at=utc(2022, 9, 26, 8, 40),
     )
-    sample = "copies/contosocrmexport/exports-sample-1pct.tar.zst"
-    index = "copies/contosocrmexport/counting.sqlite"
-    case = services.record_deletion(
-        actor=analyst,
-        case=case,
-        items=[
-            {"path": sample, "bytes": 24_117_248_000, "sha256": fake_sha256(sample)},
-            {"path": index, "bytes": 412_090_368, "sha256": fake_sha256(index)},
-        ],
+    case = delete_copies(
+        cast,
+        case,
+        utc(2022, 10, 5, 13, 0),
+        {
+            "copies/contosocrmexport/exports-sample-1pct.tar.zst": 24_117_248_000,
+            "copies/contosocrmexport/counting.sqlite": 412_090_368,
+        },
         method=DeletionMethod.PURGE,
         tool="cryptsetup 2.6 luksErase on the LUKS2 analysis volume, then blkdiscard",
-        performed_by=analyst,
-        performed_at=utc(2022, 10, 5, 13, 0),
         verified_by=lead,
         verification=(
             "The volume's key slots are empty and the volume no longer opens; the backup "
@@ -316,19 +425,19 @@ def build_bluebleed(cast: Cast, _now: datetime, title: str = BLUEBLEED_TITLE) ->
         note="Deleted at Contoso's request of 2022-09-26.",
     )
     advisory = f"https://{cast.firm_domain}/advisories/2022/contoso-crm-exports"
-    services.log_communication(
+    log_message(
+        cast,
+        case,
+        utc(2022, 10, 17, 9, 0),
         actor=lead,
-        case=case,
         direction=Direction.OUTBOUND,
-        channel=Channel.EMAIL,
-        sender=mailbox,
+        sender=cast.firm_mailbox,
         recipients=[alex.email, dana.email],
         subject=f"[{case.reference}] Publication planned for 2022-10-19",
         body=(
             "We plan to publish our advisory on 2022-10-19. It names no customer and links to "
             "a lookup where organizations can check by domain whether they were affected."
         ),
-        occurred_at=utc(2022, 10, 17, 9, 0),
     )
     case = services.publish(
         actor=lead,
@@ -347,19 +456,16 @@ def build_bluebleed(cast: Cast, _now: datetime, title: str = BLUEBLEED_TITLE) ->
             "Snapshot of the published advisory.",
         ),
     )
-    services.log_communication(
-        actor=analyst,
-        case=case,
-        direction=Direction.INBOUND,
-        channel=Channel.EMAIL,
-        sender=alex.email,
-        recipients=[mailbox],
+    log_message(
+        cast,
+        case,
+        utc(2022, 10, 19, 16, 0),
+        sender=alex,
         subject=f"Statement on your publication ({case.reference})",
         body=(
             "The files contain many duplicate records of the same organizations. The number "
             "of affected entities and countries in your advisory is greatly exaggerated."
         ),
-        occurred_at=utc(2022, 10, 19, 16, 0),
     )
     services.file_dispute(
         actor=alex,

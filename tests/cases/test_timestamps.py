@@ -18,7 +18,8 @@ from disclosure.core.errors import (
 from disclosure.core.timeutils import now
 from disclosure.ledger.models import CaseEvent, EventKind
 from disclosure.ledger.verify import verify_case
-from tests.factories import capture, deletion_kwargs, make_case
+from tests.cases.helpers import state
+from tests.factories import advance, capture, deletion_kwargs, make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -28,46 +29,6 @@ MAIN_PATH = [S.VENDOR_NOTIFIED, S.SECURED, S.DATA_DELETED, S.PUBLISHED, S.CLOSED
 
 def previous(stage: Stage) -> Stage:
     return STAGE_ORDER[STAGE_ORDER.index(stage) - 1]
-
-
-def enter(stage, *, case, actor, verifier, at):
-    """Move ``case`` into ``stage`` at ``at`` (which may be anything)."""
-    if stage == S.VENDOR_NOTIFIED:
-        return services.notify_vendor(
-            actor=actor,
-            case=case,
-            occurred_at=at,
-            channel="email",
-            sender="research@firm.example",
-            recipients=["security@contoso.example"],
-            subject="Exposure",
-            body="Your container is public.",
-        )
-    if stage == S.SECURED:
-        return services.secure(actor=actor, case=case, occurred_at=at, retest_result="403")
-    if stage == S.DATA_DELETED:
-        return services.record_deletion(
-            actor=actor, case=case, **deletion_kwargs(actor, verifier, at)
-        )
-    if stage == S.PUBLISHED:
-        return services.publish(
-            actor=actor, case=case, occurred_at=at, url="https://firm.example/a", title="Advisory"
-        )
-    if stage == S.CLOSED:
-        return services.close_case(
-            actor=actor, case=case, reason=CloseReason.PUBLISHED, occurred_at=at
-        )
-    raise AssertionError(stage)
-
-
-def snapshot(case: Case) -> dict:
-    case.refresh_from_db()
-    return {
-        "stage": case.stage,
-        **{f: getattr(case, f) for f in STAGE_TIME_FIELD.values()},
-        "vendor_acknowledged_at": case.vendor_acknowledged_at,
-        "events": list(CaseEvent.objects.filter(case=case).values_list("hash", flat=True)),
-    }
 
 
 @pytest.fixture
@@ -83,11 +44,11 @@ def at_stage(lead, analyst, vendor):
 
 def _refused(stage, at, at_stage, lead, analyst, match):
     case, _ = at_stage(stage)
-    before = snapshot(case)
+    before = state(case)
     with pytest.raises(InvalidTimestamp, match=match) as exc:
-        enter(stage, case=case, actor=lead, verifier=analyst, at=at(case))
+        advance(case, stage, actor=lead, verifier=analyst, at=at(case))
     assert exc.value.field == "occurred_at"
-    assert snapshot(case) == before
+    assert state(case) == before
 
 
 @pytest.mark.parametrize("stage", MAIN_PATH)
@@ -130,7 +91,7 @@ def test_missing_stage_time_is_refused(stage, at_stage, lead, analyst):
 @pytest.mark.parametrize("stage", MAIN_PATH)
 def test_stage_time_equal_to_the_previous_stage_is_allowed(stage, at_stage, lead, analyst):
     case, prev_time = at_stage(stage)
-    case = enter(stage, case=case, actor=lead, verifier=analyst, at=prev_time)
+    case = advance(case, stage, actor=lead, verifier=analyst, at=prev_time)
     case.refresh_from_db()
     assert case.stage == stage
     assert getattr(case, STAGE_TIME_FIELD[stage]) == prev_time
@@ -140,7 +101,7 @@ def test_stage_time_equal_to_the_previous_stage_is_allowed(stage, at_stage, lead
 def test_stage_time_in_another_zone_is_stored_as_the_same_instant(stage, at_stage, lead, analyst):
     case, prev_time = at_stage(stage)
     at = (prev_time + timedelta(minutes=1)).astimezone(timezone(timedelta(hours=-7)))
-    case = enter(stage, case=case, actor=lead, verifier=analyst, at=at)
+    case = advance(case, stage, actor=lead, verifier=analyst, at=at)
     case.refresh_from_db()
     assert getattr(case, STAGE_TIME_FIELD[stage]) == at
     event = CaseEvent.objects.filter(case=case, kind=EventKind.STAGE_CHANGED).last()
@@ -180,28 +141,28 @@ def test_found_time_may_be_back_dated_years(lead, vendor):
 
 def test_acknowledgement_before_notification_is_refused(lead, vendor):
     case = make_case(S.VENDOR_NOTIFIED, actor=lead, vendor=vendor)
-    before = snapshot(case)
+    before = state(case)
     with pytest.raises(InvalidTimestamp, match="cannot be before"):
         services.acknowledge(
             actor=lead, case=case, occurred_at=case.vendor_notified_at - timedelta(seconds=1)
         )
     with pytest.raises(InvalidTimestamp, match="in the future"):
         services.acknowledge(actor=lead, case=case, occurred_at=now() + timedelta(hours=1))
-    assert snapshot(case) == before
+    assert state(case) == before
     case = services.acknowledge(actor=lead, case=case, occurred_at=case.vendor_notified_at)
     assert case.vendor_acknowledged_at == case.vendor_notified_at
 
 
 def test_deletion_before_secured_is_refused(lead, analyst, vendor):
     case = make_case(S.SECURED, actor=lead, vendor=vendor)
-    before = snapshot(case)
+    before = state(case)
     with pytest.raises(InvalidTimestamp, match="The deletion cannot be before"):
         services.record_deletion(
             actor=lead,
             case=case,
             **deletion_kwargs(lead, analyst, case.secured_at - timedelta(minutes=1)),
         )
-    assert snapshot(case) == before
+    assert state(case) == before
 
 
 def test_follow_up_found_before_the_parent_was_secured_is_refused(lead, vendor):
@@ -267,7 +228,7 @@ def test_corrected_stage_time_may_not_precede_the_previous_stage(stage, lead, ve
     case = make_case(S.CLOSED, actor=lead, vendor=vendor)
     event = stage_event(case, stage)
     lower = getattr(case, STAGE_TIME_FIELD[previous(stage)])
-    before = snapshot(case)
+    before = state(case)
     with pytest.raises(InvalidTimestamp, match="cannot be before"):
         services.correct_event(
             actor=lead,
@@ -276,7 +237,7 @@ def test_corrected_stage_time_may_not_precede_the_previous_stage(stage, lead, ve
             reason="wrong",
             occurred_at=lower - timedelta(seconds=1),
         )
-    assert snapshot(case) == before
+    assert state(case) == before
     services.correct_event(actor=lead, case=case, seq=event.seq, reason="wrong", occurred_at=lower)
     case.refresh_from_db()
     assert getattr(case, STAGE_TIME_FIELD[stage]) == lower
@@ -288,7 +249,7 @@ def test_corrected_stage_time_may_not_pass_the_next_stage(stage, lead, vendor):
     event = stage_event(case, stage)
     nxt = STAGE_ORDER[STAGE_ORDER.index(stage) + 1]
     upper = getattr(case, STAGE_TIME_FIELD[nxt])
-    before = snapshot(case)
+    before = state(case)
     with pytest.raises(InvalidTimestamp, match="after the next stage") as exc:
         services.correct_event(
             actor=lead,
@@ -298,7 +259,7 @@ def test_corrected_stage_time_may_not_pass_the_next_stage(stage, lead, vendor):
             occurred_at=upper + timedelta(seconds=1),
         )
     assert exc.value.field == "occurred_at"
-    assert snapshot(case) == before
+    assert state(case) == before
     services.correct_event(actor=lead, case=case, seq=event.seq, reason="wrong", occurred_at=upper)
     case.refresh_from_db()
     assert getattr(case, STAGE_TIME_FIELD[stage]) == upper
@@ -307,7 +268,7 @@ def test_corrected_stage_time_may_not_pass_the_next_stage(stage, lead, vendor):
 def test_corrected_time_of_the_latest_stage_may_not_be_in_the_future(lead, vendor):
     case = make_case(S.SECURED, actor=lead, vendor=vendor)
     event = stage_event(case, S.SECURED)
-    before = snapshot(case)
+    before = state(case)
     with pytest.raises(InvalidTimestamp, match="in the future"):
         services.correct_event(
             actor=lead,
@@ -324,7 +285,7 @@ def test_corrected_time_of_the_latest_stage_may_not_be_in_the_future(lead, vendo
             reason="wrong",
             occurred_at=case.secured_at.replace(tzinfo=None),
         )
-    assert snapshot(case) == before
+    assert state(case) == before
 
 
 def test_acknowledgement_corrections_keep_it_after_the_notification(lead, vendor):
@@ -333,7 +294,7 @@ def test_acknowledgement_corrections_keep_it_after_the_notification(lead, vendor
     case = services.acknowledge(actor=lead, case=case, occurred_at=ack_at)
     ack = CaseEvent.objects.get(case=case, kind=EventKind.VENDOR_ACKNOWLEDGED)
     notified = stage_event(case, S.VENDOR_NOTIFIED)
-    before = snapshot(case)
+    before = state(case)
     with pytest.raises(InvalidTimestamp, match="cannot be before"):
         services.correct_event(
             actor=lead,
@@ -351,7 +312,7 @@ def test_acknowledgement_corrections_keep_it_after_the_notification(lead, vendor
             reason="wrong",
             occurred_at=ack_at + timedelta(seconds=1),
         )
-    assert snapshot(case) == before
+    assert state(case) == before
     new_ack = case.secured_at + timedelta(minutes=5)  # the acknowledgement may follow securing
     services.correct_event(actor=lead, case=case, seq=ack.seq, reason="late", occurred_at=new_ack)
     case.refresh_from_db()
@@ -361,7 +322,7 @@ def test_acknowledgement_corrections_keep_it_after_the_notification(lead, vendor
 def test_correcting_a_non_time_event_takes_a_statement_only(lead, vendor):
     case = make_case(S.VENDOR_NOTIFIED, actor=lead, vendor=vendor)
     comm_event = CaseEvent.objects.get(case=case, kind=EventKind.COMMUNICATION_LOGGED)
-    state_before = snapshot(case)
+    state_before = state(case)
     original_state = frozen(comm_event)
     with pytest.raises(ValidationFailed, match="with a statement") as exc:
         services.correct_event(
@@ -372,7 +333,7 @@ def test_correcting_a_non_time_event_takes_a_statement_only(lead, vendor):
             occurred_at=now() - timedelta(days=1),
         )
     assert exc.value.field == "occurred_at"
-    assert snapshot(case) == state_before
+    assert state(case) == state_before
     correction = services.correct_event(
         actor=lead,
         case=case,
@@ -380,7 +341,7 @@ def test_correcting_a_non_time_event_takes_a_statement_only(lead, vendor):
         reason="Wrong recipient noted",
         statement="The notice went to privacy@, not security@.",
     )
-    after = snapshot(case)
+    after = state(case)
     assert {k: v for k, v in after.items() if k != "events"} == {
         k: v for k, v in state_before.items() if k != "events"
     }
@@ -397,27 +358,27 @@ def test_correcting_a_non_time_event_takes_a_statement_only(lead, vendor):
 @pytest.mark.parametrize("reason", ["", "   ", None])
 def test_correction_without_a_reason_is_refused(reason, lead, vendor):
     case = make_case(S.FOUND, actor=lead, vendor=vendor)
-    before = snapshot(case)
+    before = state(case)
     with pytest.raises(ValidationFailed, match="needs a reason") as exc:
         services.correct_event(actor=lead, case=case, seq=1, reason=reason, statement="x")
     assert exc.value.field == "reason"
-    assert snapshot(case) == before
+    assert state(case) == before
 
 
 def test_correction_without_time_or_statement_is_refused(lead, vendor):
     case = make_case(S.FOUND, actor=lead, vendor=vendor)
-    before = snapshot(case)
+    before = state(case)
     with pytest.raises(ValidationFailed, match="corrected time or a statement"):
         services.correct_event(actor=lead, case=case, seq=1, reason="wrong", statement="  ")
-    assert snapshot(case) == before
+    assert state(case) == before
 
 
 def test_correction_of_an_unknown_event_is_refused(lead, vendor):
     case = make_case(S.FOUND, actor=lead, vendor=vendor)
-    before = snapshot(case)
+    before = state(case)
     with pytest.raises(ValidationFailed, match="no event #99"):
         services.correct_event(actor=lead, case=case, seq=99, reason="wrong", statement="x")
-    assert snapshot(case) == before
+    assert state(case) == before
 
 
 def test_correction_of_another_cases_event_is_refused(lead, vendor):
@@ -433,10 +394,10 @@ def test_correction_of_another_cases_event_is_refused(lead, vendor):
 def test_corrections_are_for_analysts_leads_and_admins(fixture, request, lead, vendor):
     actor = request.getfixturevalue(fixture)
     case = make_case(S.VENDOR_NOTIFIED, actor=lead, vendor=vendor)
-    before = snapshot(case)
+    before = state(case)
     with pytest.raises(NotPermitted):
         services.correct_event(actor=actor, case=case, seq=1, reason="x", statement="x")
-    assert snapshot(case) == before
+    assert state(case) == before
 
 
 def test_corrections_are_allowed_on_a_closed_case(lead, vendor):
@@ -451,7 +412,7 @@ def test_corrections_are_allowed_on_a_closed_case(lead, vendor):
 def test_a_stage_cannot_be_entered_twice(lead, vendor):
     case = make_case(S.VENDOR_NOTIFIED, actor=lead, vendor=vendor)
     with pytest.raises(TransitionNotAllowed):
-        enter(S.VENDOR_NOTIFIED, case=case, actor=lead, verifier=None, at=now())
+        advance(case, S.VENDOR_NOTIFIED, actor=lead, verifier=None, at=now())
     assert CaseEvent.objects.filter(case=case, kind=EventKind.STAGE_CHANGED).count() == 1
 
 
