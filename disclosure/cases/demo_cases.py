@@ -112,10 +112,16 @@ def tiny_png(accent: tuple[int, int, int], width: int = 96, height: int = 60) ->
     )
 
 
-def incoming(name: str, content: bytes | str, kind: str, description: str) -> IncomingFile:
+def incoming(
+    name: str,
+    content: bytes | str,
+    kind: str,
+    description: str,
+    captured_at: datetime | None = None,
+) -> IncomingFile:
     """An in-memory evidence file as the services take it."""
     data = content.encode("utf-8") if isinstance(content, str) else content
-    return IncomingFile(name, io.BytesIO(data), kind, description)
+    return IncomingFile(name, io.BytesIO(data), kind, description, captured_at)
 
 
 def fake_sha256(label: str) -> str:
@@ -300,12 +306,14 @@ def build_bluebleed(cast: Cast, _now: datetime, title: str = BLUEBLEED_TITLE) ->
                 blob_listing("contosocrmexport", "exports"),
                 EvidenceKind.EXPOSURE_CAPTURE,
                 "Anonymous List Blobs response, first page: names and sizes only.",
+                utc(2022, 9, 24, 6, 52),
             ),
             incoming(
                 "exports-listing-in-browser.png",
                 tiny_png((0, 120, 212)),
                 EvidenceKind.SCREENSHOT,
                 "The container listing in a browser without credentials.",
+                utc(2022, 9, 24, 6, 55),
             ),
         ],
         data_categories=["pii", "email_content", "contracts"],
@@ -381,6 +389,7 @@ def build_bluebleed(cast: Cast, _now: datetime, title: str = BLUEBLEED_TITLE) ->
                 "Date: Sat, 24 Sep 2022 15:28:41 GMT\n",
                 EvidenceKind.RETEST_RESULT,
                 "Re-test of anonymous listing after Contoso's confirmation.",
+                utc(2022, 9, 24, 15, 28),
             )
         ],
         note="Contoso confirmed by e-mail; our re-test agrees.",
@@ -420,6 +429,7 @@ def build_bluebleed(cast: Cast, _now: datetime, title: str = BLUEBLEED_TITLE) ->
                 "erased\n2022-10-05T12:59:40Z blkdiscard /dev/vg0/analysis: done\n",
                 EvidenceKind.DELETION_LOG,
                 "Console log of the deletion.",
+                utc(2022, 10, 5, 13, 0),
             )
         ],
         note="Deleted at Contoso's request of 2022-09-26.",
@@ -454,6 +464,7 @@ def build_bluebleed(cast: Cast, _now: datetime, title: str = BLUEBLEED_TITLE) ->
             f"<!doctype html><title>Advisory</title><p>Published at {advisory}</p>\n",
             EvidenceKind.PUBLICATION,
             "Snapshot of the published advisory.",
+            utc(2022, 10, 19, 12, 5),
         ),
     )
     log_message(
@@ -481,6 +492,7 @@ def build_bluebleed(cast: Cast, _now: datetime, title: str = BLUEBLEED_TITLE) ->
             "overstated; Contoso does not confirm any count."
         ),
         vendor_provenance="Contoso's e-mail of 2022-10-19 and its public statement that day.",
+        filed_at=utc(2022, 10, 19, 16, 30),
     )
     services.countersign_attestation(
         actor=dana, case=case, statement="Contoso has received the deletion attestation."

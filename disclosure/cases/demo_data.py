@@ -41,9 +41,9 @@ class Evidence:
     kind: str
     description: str
 
-    def file(self) -> services.IncomingFile:
+    def file(self, captured_at: datetime | None = None) -> services.IncomingFile:
         """A new upload of this file (an IncomingFile can be read only once)."""
-        return incoming(self.name, self.content, self.kind, self.description)
+        return incoming(self.name, self.content, self.kind, self.description, captured_at)
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ class StageCase:
             asset_region=self.asset.region,
             how_found=self.how_found,
             found_at=now - self.found,
-            exposure_evidence=[e.file() for e in self.evidence],
+            exposure_evidence=[e.file(captured_at=now - self.found) for e in self.evidence],
             **details,
         )
         for step in self.steps:

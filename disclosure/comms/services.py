@@ -71,10 +71,7 @@ def write_communication(
     files = write_evidence_files(
         case=case,
         actor=actor,
-        files=[
-            IncomingFile(f.name, f.stream, EvidenceKind.ATTACHMENT, f.description)
-            for f in attachments
-        ],
+        files=[f.as_kind(EvidenceKind.ATTACHMENT) for f in attachments],
         internal=direction == Direction.INTERNAL,
         reuse_existing=True,
     )

@@ -37,6 +37,9 @@ class EvidenceFile(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    captured_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the content was captured, if known."
+    )
 
     class Meta:
         ordering = ["uploaded_at", "id"]
@@ -62,6 +65,7 @@ class EvidenceFile(models.Model):
             "content_type": self.content_type,
             "name": self.original_name,
             "kind": self.kind,
+            "captured_at": self.captured_at,
         }
 
 

@@ -1,12 +1,12 @@
 """Writes of evidence files and deletion attestations."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import IO, Any
 
 from disclosure.accounts.selectors import principal_for
-from disclosure.cases.guards import locked_case
+from disclosure.cases.guards import check_occurred_at, locked_case
 from disclosure.cases.models import Case
 from disclosure.core.canonical import canonical_json
 from disclosure.core.errors import DuplicateEvidence, EvidenceRequired, ValidationFailed
@@ -28,6 +28,12 @@ class IncomingFile:
     stream: IO[bytes]
     kind: str = EvidenceKind.OTHER
     description: str = ""
+    # When the content was captured (a screenshot's moment), if known.
+    captured_at: datetime | None = None
+
+    def as_kind(self, kind: str) -> "IncomingFile":
+        """The same upload, filed as ``kind``."""
+        return replace(self, kind=kind)
 
 
 def write_evidence(
@@ -47,6 +53,8 @@ def write_evidence(
     """
     if file.kind not in EvidenceKind.values:
         raise ValidationFailed(f"Unknown evidence kind {file.kind!r}.", field="kind")
+    if file.captured_at is not None:
+        check_occurred_at(file.captured_at, what="the capture")
     name = (file.name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:255] or "unnamed"
     blob = store_stream(file.stream)
     existing = EvidenceFile.objects.filter(case=case, sha256=blob.sha256).first()
@@ -67,10 +75,12 @@ def write_evidence(
         kind=file.kind,
         description=file.description.strip(),
         uploaded_by=actor,
+        captured_at=file.captured_at,
     )
     append_event(
         case=case,
         kind=EventKind.EVIDENCE_ATTACHED,
+        occurred_at=file.captured_at,
         actor=actor,
         payload=evidence.manifest_entry(),
         internal=internal,
@@ -192,10 +202,7 @@ def write_attestation(
     files = write_evidence_files(
         case=case,
         actor=actor,
-        files=[
-            IncomingFile(f.name, f.stream, EvidenceKind.DELETION_LOG, f.description)
-            for f in evidence
-        ],
+        files=[f.as_kind(EvidenceKind.DELETION_LOG) for f in evidence],
     )
     content = {
         "case": case.reference,

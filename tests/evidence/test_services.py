@@ -258,3 +258,36 @@ def test_countersign_refuses_a_case_without_an_attestation(lead, vendor, vendor_
     with pytest.raises(EvidenceRequired, match="no deletion attestation"):
         services.countersign_attestation(actor=vendor_contact, case=case)
     assert ledger(case) == before
+
+
+def test_capture_time_dates_the_evidence_event(analyst, vendor):
+    from datetime import timedelta
+
+    from disclosure.core.errors import InvalidTimestamp
+    from disclosure.core.timeutils import iso_utc, now
+
+    case = make_case(Stage.VENDOR_NOTIFIED, actor=analyst, vendor=vendor)
+    taken = now() - timedelta(days=3)
+    evidence = services.attach_evidence(
+        actor=analyst,
+        case=case,
+        file=IncomingFile(
+            "shot.png", io.BytesIO(png_bytes()), EvidenceKind.SCREENSHOT, captured_at=taken
+        ),
+    )
+    event = CaseEvent.objects.filter(case=case, kind=EventKind.EVIDENCE_ATTACHED).last()
+    assert evidence.captured_at == taken and event.occurred_at == taken
+    assert event.recorded_at > taken
+    assert event.payload["captured_at"] == iso_utc(taken)
+    with pytest.raises(InvalidTimestamp, match="future"):
+        services.attach_evidence(
+            actor=analyst,
+            case=case,
+            file=IncomingFile(
+                "later.txt",
+                io.BytesIO(b"not yet"),
+                EvidenceKind.OTHER,
+                captured_at=now() + timedelta(hours=1),
+            ),
+        )
+    assert verify_case(case).ok

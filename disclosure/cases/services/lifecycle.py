@@ -172,10 +172,7 @@ def secure(
         files = write_evidence_files(
             case=locked,
             actor=actor,
-            files=[
-                IncomingFile(f.name, f.stream, EvidenceKind.RETEST_RESULT, f.description)
-                for f in evidence
-            ],
+            files=[f.as_kind(EvidenceKind.RETEST_RESULT) for f in evidence],
         )
         basis = "retest" if retest_result else "vendor_confirmation"
         enter_stage(

@@ -50,6 +50,12 @@ class Migration(migrations.Migration):
                 ("description", models.TextField(blank=True)),
                 ("uploaded_at", models.DateTimeField(auto_now_add=True)),
                 (
+                    "captured_at",
+                    models.DateTimeField(
+                        blank=True, help_text="When the content was captured, if known.", null=True
+                    ),
+                ),
+                (
                     "case",
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.PROTECT,
