@@ -117,3 +117,27 @@ class DeletionAttestation(models.Model):
 
     def __str__(self) -> str:
         return f"Deletion attestation for {self.case.reference}"
+
+    def content(self) -> dict:
+        """What the attestation states, as hashed into ``content_sha256`` and
+        the ledger (the countersignature, added later, is not part of it)."""
+        return {
+            "case": self.case.reference,
+            "items": self.items,
+            "total_bytes": self.total_bytes,
+            "method": self.method,
+            "tool": self.tool,
+            "performed_by": self.performed_by_id,
+            "performed_at": self.performed_at,
+            "verified_by": self.verified_by_id,
+            "verification": self.verification,
+            "retained_metadata": self.retained_metadata,
+            "retention_reason": self.retention_reason,
+            "evidence": sorted(e.sha256 for e in self.evidence.all()),
+        }
+
+    def content_digest(self) -> str:
+        from disclosure.core.canonical import canonical_json
+        from disclosure.core.hashing import sha256_hex
+
+        return sha256_hex(canonical_json(self.content()))

@@ -8,9 +8,8 @@ from typing import IO, Any
 from disclosure.accounts.selectors import principal_for
 from disclosure.cases.guards import check_occurred_at, locked_case
 from disclosure.cases.models import Case
-from disclosure.core.canonical import canonical_json
 from disclosure.core.errors import DuplicateEvidence, EvidenceRequired, ValidationFailed
-from disclosure.core.hashing import is_sha256, sha256_hex
+from disclosure.core.hashing import is_sha256
 from disclosure.core.timeutils import now
 from disclosure.core.validation import clean_text
 from disclosure.ledger.models import EventKind
@@ -204,35 +203,22 @@ def write_attestation(
         actor=actor,
         files=[f.as_kind(EvidenceKind.DELETION_LOG) for f in evidence],
     )
-    content = {
-        "case": case.reference,
-        "items": cleaned,
-        "total_bytes": sum(i["bytes"] for i in cleaned),
-        "method": method,
-        "tool": tool,
-        "performed_by": performed_by.pk,
-        "performed_at": performed_at,
-        "verified_by": verified_by.pk,
-        "verification": verification.strip(),
-        "retained_metadata": retained,
-        "retention_reason": retention_reason.strip(),
-        "evidence": sorted(f.sha256 for f in files),
-    }
     attestation = DeletionAttestation.objects.create(
         case=case,
         items=cleaned,
-        total_bytes=content["total_bytes"],
+        total_bytes=sum(i["bytes"] for i in cleaned),
         method=method,
-        tool=content["tool"],
+        tool=tool,
         performed_by=performed_by,
         performed_at=performed_at,
         verified_by=verified_by,
-        verification=content["verification"],
+        verification=verification.strip(),
         retained_metadata=retained,
-        retention_reason=content["retention_reason"],
-        content_sha256=sha256_hex(canonical_json(content)),
+        retention_reason=retention_reason,
     )
     attestation.evidence.set(files)
+    attestation.content_sha256 = attestation.content_digest()
+    attestation.save(update_fields=["content_sha256"])
     append_event(
         case=case,
         kind=EventKind.DELETION_ATTESTED,
@@ -242,7 +228,7 @@ def write_attestation(
             "attestation_id": attestation.pk,
             "content_sha256": attestation.content_sha256,
             "items": len(cleaned),
-            "total_bytes": content["total_bytes"],
+            "total_bytes": attestation.total_bytes,
             "method": method,
             "retained_metadata": retained,
         },
