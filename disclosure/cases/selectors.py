@@ -3,6 +3,7 @@
 from django.db.models import Prefetch, QuerySet
 
 from disclosure.comms.models import Communication, Direction
+from disclosure.evidence.models import EvidenceFile
 from disclosure.ledger.models import CaseEvent
 
 from . import access
@@ -43,3 +44,14 @@ def communications_for(user, case: Case) -> QuerySet[Communication]:
     if not access.can(user, access.Action.VIEW_INTERNAL, case):
         comms = comms.exclude(direction=Direction.INTERNAL)
     return comms
+
+
+def evidence_for(user, case: Case) -> QuerySet[EvidenceFile]:
+    """The case's evidence files as ``user`` may list them (vendors never see
+    files attached to internal notes; none for a user who may not see the case)."""
+    if not access.can(user, access.Action.VIEW, case):
+        return EvidenceFile.objects.none()
+    files = EvidenceFile.objects.filter(case=case).select_related("uploaded_by")
+    if not access.can(user, access.Action.VIEW_INTERNAL, case):
+        files = files.filter(internal=False)
+    return files

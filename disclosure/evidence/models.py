@@ -40,6 +40,8 @@ class EvidenceFile(models.Model):
     captured_at = models.DateTimeField(
         null=True, blank=True, help_text="When the content was captured, if known."
     )
+    # Attached to an internal note only: never shown to vendors.
+    internal = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["uploaded_at", "id"]

@@ -58,6 +58,9 @@ def write_evidence(
     blob = store_stream(file.stream)
     existing = EvidenceFile.objects.filter(case=case, sha256=blob.sha256).first()
     if existing is not None and reuse_existing:
+        if existing.internal and not internal:  # now shared with the vendor too
+            existing.internal = False
+            existing.save(update_fields=["internal"])
         return existing
     if existing is not None:
         raise DuplicateEvidence(
@@ -75,6 +78,7 @@ def write_evidence(
         description=file.description.strip(),
         uploaded_by=actor,
         captured_at=file.captured_at,
+        internal=internal,
     )
     append_event(
         case=case,

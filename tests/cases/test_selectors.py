@@ -34,3 +34,11 @@ def test_case_by_reference_hides_what_the_user_may_not_see(
     assert case_by_reference(vendor_contact, notified.reference) == notified
     assert case_by_reference(other_vendor_contact, notified.reference) is None
     assert case_by_reference(analyst, "DSC-1999-0001") is None
+
+
+def test_evidence_for_nobody_who_cannot_see_the_case(analyst, vendor, other_vendor_contact):
+    from disclosure.cases.selectors import evidence_for
+
+    case = make_case(Stage.VENDOR_NOTIFIED, actor=analyst, vendor=vendor)
+    assert evidence_for(analyst, case).count() == 1
+    assert not evidence_for(other_vendor_contact, case).exists()

@@ -303,3 +303,33 @@ def test_recipients_must_be_a_list(case, analyst):
             actor=analyst, case=case, **message(recipients="research@firm.example")
         )
     assert exc.value.field == "recipients"
+
+
+def test_files_of_internal_notes_are_hidden_from_vendors_until_shared(case, lead, vendor_contact):
+    from disclosure.cases.selectors import evidence_for
+
+    def upload():
+        return [IncomingFile("draft.txt", io.BytesIO(b"draft advisory, internal"))]
+
+    services.log_communication(
+        actor=lead,
+        case=case,
+        **message(direction="internal", channel="other", recipients=[], attachments=upload()),
+    )
+    draft = EvidenceFile.objects.get(case=case, original_name="draft.txt")
+    assert draft.internal
+    assert draft not in evidence_for(vendor_contact, case)
+    assert draft in evidence_for(lead, case)
+    # Sent to the vendor later: from then on it is theirs to see too.
+    services.log_communication(
+        actor=lead,
+        case=case,
+        **message(
+            direction="outbound",
+            sender="research@firm.example",
+            recipients=["psirt@contoso.example"],
+            attachments=upload(),
+        ),
+    )
+    draft.refresh_from_db()
+    assert not draft.internal and draft in evidence_for(vendor_contact, case)

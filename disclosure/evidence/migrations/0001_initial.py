@@ -55,6 +55,7 @@ class Migration(migrations.Migration):
                         blank=True, help_text="When the content was captured, if known.", null=True
                     ),
                 ),
+                ("internal", models.BooleanField(default=False)),
                 (
                     "case",
                     models.ForeignKey(
