@@ -4,11 +4,11 @@
 from django import forms
 from django.contrib import admin, messages
 
-from disclosure.core.admin_site import RoleAdmin, admin_site
+from disclosure.core.admin_site import ReadOnlyCaseRecordAdmin, RoleAdmin, admin_site
 from disclosure.core.errors import DomainError
 
 from .details import DETAIL_FIELDS, clean_details
-from .models import Case, DisclosurePolicy
+from .models import Case, DisclosurePolicy, Escalation
 from .services import update_details
 
 _STATE_FIELDS = [
@@ -158,3 +158,10 @@ class CaseAdmin(RoleAdmin):
             update_details(actor=request.user, case=obj, changes=changes)
         except DomainError as exc:  # raced with another edit; nothing was written
             messages.error(request, exc.message)
+
+
+@admin.register(Escalation, site=admin_site)
+class EscalationAdmin(ReadOnlyCaseRecordAdmin):
+    list_display = ["case_reference", "target", "organization", "their_reference", "escalated_at"]
+    list_filter = ["target"]
+    list_select_related = ["case"]

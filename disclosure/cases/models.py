@@ -169,3 +169,31 @@ class Case(models.Model):
 
     def get_admin_url(self) -> str:
         return reverse("admin:cases_case_change", args=[self.pk])
+
+
+class Escalation(models.Model):
+    """The case taken to a third party: a CERT, the cloud provider, a regulator."""
+
+    class Target(models.TextChoices):
+        CERT = "cert", "CERT / CSIRT"
+        CLOUD_PROVIDER = "cloud_provider", "Cloud provider"
+        REGULATOR = "regulator", "Regulator"
+        OTHER = "other", "Other"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="escalations")
+    target = models.CharField(max_length=20, choices=Target.choices)
+    organization = models.CharField(max_length=200, help_text="Whom it was escalated to.")
+    their_reference = models.CharField(
+        max_length=200, blank=True, help_text="Their ticket or case number."
+    )
+    reason = models.TextField()
+    escalated_at = models.DateTimeField()
+    escalated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["escalated_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case.reference} → {self.organization}"

@@ -139,6 +139,13 @@ TRANSITIONS: dict[str, Transition] = {
             requires="a reason",
         ),
         Transition(
+            action="escalate",
+            label="Escalate to a third party",
+            source=_FROM_NOTIFIED,
+            roles=frozenset({Role.LEAD, Role.ADMIN}),
+            requires="to whom (CERT, cloud provider, regulator), when and why",
+        ),
+        Transition(
             action="update_details",
             label="Edit case details",
             source=_ALL_OPEN,

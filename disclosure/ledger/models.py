@@ -22,6 +22,7 @@ class EventKind(models.TextChoices):
     LEGAL_HOLD_CHANGED = "legal_hold_changed", "Legal hold changed"
     DETAILS_UPDATED = "details_updated", "Details updated"
     FOLLOW_UP_OPENED = "follow_up_opened", "Follow-up case opened"
+    ESCALATED = "escalated", "Escalated"
 
 
 class CaseEvent(models.Model):

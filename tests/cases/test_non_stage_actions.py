@@ -61,6 +61,14 @@ def _non_stage_call(action, case, actor):
         "countersign_attestation": lambda: services.countersign_attestation(
             actor=actor, case=case, statement="We confirm."
         ),
+        "escalate": lambda: services.escalate(
+            actor=actor,
+            case=case,
+            target="cloud_provider",
+            organization="Microsoft Security Response Center",
+            reason="The vendor stopped answering.",
+            escalated_at=at,
+        ),
     }
     return calls[action]()
 
@@ -75,6 +83,7 @@ EVENT_OF_ACTION = {
     "update_details": EventKind.DETAILS_UPDATED,
     "open_follow_up": EventKind.FOLLOW_UP_OPENED,
     "countersign_attestation": EventKind.ATTESTATION_COUNTERSIGNED,
+    "escalate": EventKind.ESCALATED,
 }
 
 NON_STAGE = [a for a, t in transitions.TRANSITIONS.items() if not t.changes_stage]

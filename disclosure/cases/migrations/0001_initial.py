@@ -260,5 +260,59 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.CreateModel(
+            name="Escalation",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "target",
+                    models.CharField(
+                        choices=[
+                            ("cert", "CERT / CSIRT"),
+                            ("cloud_provider", "Cloud provider"),
+                            ("regulator", "Regulator"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.CharField(help_text="Whom it was escalated to.", max_length=200),
+                ),
+                (
+                    "their_reference",
+                    models.CharField(
+                        blank=True, help_text="Their ticket or case number.", max_length=200
+                    ),
+                ),
+                ("reason", models.TextField()),
+                ("escalated_at", models.DateTimeField()),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="escalations",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "escalated_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["escalated_at", "id"],
+            },
+        ),
         migrations.RunPython(add_default_policies, migrations.RunPython.noop),
     ]

@@ -5,7 +5,13 @@ from disclosure.affected.services import file_dispute
 from disclosure.comms.services import log_communication
 from disclosure.evidence.services import IncomingFile, attach_evidence, countersign_attestation
 
-from .amendments import correct_event, open_follow_up, set_legal_hold, update_details
+from .amendments import (
+    correct_event,
+    escalate,
+    open_follow_up,
+    set_legal_hold,
+    update_details,
+)
 from .lifecycle import acknowledge, close_case, notify_vendor, publish, record_deletion, secure
 from .opening import open_case
 
@@ -16,6 +22,7 @@ __all__ = [
     "close_case",
     "correct_event",
     "countersign_attestation",
+    "escalate",
     "file_dispute",
     "log_communication",
     "notify_vendor",

@@ -6,13 +6,14 @@ from datetime import datetime
 from typing import Any
 
 from disclosure.core.errors import InvalidTimestamp, ValidationFailed
+from disclosure.core.validation import clean_text
 from disclosure.evidence.services import IncomingFile
 from disclosure.ledger.models import CaseEvent, EventKind
 from disclosure.ledger.services import append_event
 
 from ..details import clean_details, details_payload
 from ..guards import check_occurred_at, locked_case
-from ..models import Case
+from ..models import Case, Escalation
 from ..stages import STAGE_ORDER, STAGE_TIME_FIELD, Stage
 from .opening import open_case
 
@@ -213,3 +214,56 @@ def open_follow_up(
             payload={"follow_up": follow_up.reference},
         )
         return follow_up
+
+
+def escalate(
+    *,
+    actor,
+    case: Case,
+    target: str,
+    organization: str,
+    reason: str,
+    escalated_at: datetime,
+    their_reference: str = "",
+) -> Escalation:
+    """Record that the case was taken to a CERT, the cloud provider or a
+    regulator (from the vendor's notification on, not in the future). The
+    event is internal: the vendor is not told through the ledger."""
+    with locked_case(case, actor=actor, action="escalate") as locked:
+        if target not in Escalation.Target.values:
+            raise ValidationFailed(
+                f"Unknown escalation target {target!r}: use one of "
+                f"{', '.join(Escalation.Target.values)}.",
+                field="target",
+            )
+        values = {
+            "organization": clean_text(
+                organization,
+                model=Escalation,
+                field="organization",
+                required=True,
+                message="Say to whom the case was escalated.",
+            ),
+            "their_reference": clean_text(
+                their_reference, model=Escalation, field="their_reference"
+            ),
+            "reason": _required_text(reason, "Say why the case was escalated.", "reason"),
+        }
+        check_occurred_at(
+            escalated_at,
+            not_before=locked.vendor_notified_at,
+            what="the escalation",
+            since="the vendor was notified",
+        )
+        escalation = Escalation.objects.create(
+            case=locked, target=target, escalated_at=escalated_at, escalated_by=actor, **values
+        )
+        append_event(
+            case=locked,
+            kind=EventKind.ESCALATED,
+            actor=actor,
+            occurred_at=escalated_at,
+            payload={"escalation_id": escalation.pk, "target": target, **values},
+            internal=True,
+        )
+        return escalation

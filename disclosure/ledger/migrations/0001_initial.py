@@ -74,6 +74,7 @@ class Migration(migrations.Migration):
                             ("legal_hold_changed", "Legal hold changed"),
                             ("details_updated", "Details updated"),
                             ("follow_up_opened", "Follow-up case opened"),
+                            ("escalated", "Escalated"),
                         ],
                         max_length=40,
                     ),
