@@ -91,12 +91,32 @@ _CHECKS: dict[str, tuple[str, Callable[[list[int]], Any], Callable]] = {
 }
 
 
+CHUNK_EVENTS = 500
+
+
 def verify_records(case, *, deep: bool = False) -> Problem | None:
     """The first event (by seq) whose record no longer matches, or None.
 
-    Costs one query per kind of record, whatever the number of events.
+    Works through the events in chunks, with one query per kind of record and
+    chunk, so memory stays flat however long the chain is.
     """
-    events = list(CaseEvent.objects.filter(case_id=case.pk, kind__in=list(_CHECKS)).order_by("seq"))
+    events = (
+        CaseEvent.objects.filter(case_id=case.pk, kind__in=list(_CHECKS))
+        .order_by("seq")
+        .only("seq", "kind", "payload")
+    )
+    chunk: list[CaseEvent] = []
+    for event in events.iterator(chunk_size=CHUNK_EVENTS):
+        chunk.append(event)
+        if len(chunk) == CHUNK_EVENTS:
+            problem = _verify_chunk(chunk, deep)
+            if problem:
+                return problem
+            chunk = []
+    return _verify_chunk(chunk, deep) if chunk else None
+
+
+def _verify_chunk(events: list[CaseEvent], deep: bool) -> Problem | None:
     rows: dict[str, dict[int, Any]] = {}
     for kind, (key, query, _) in _CHECKS.items():
         ids = [e.payload[key] for e in events if e.kind == kind]
