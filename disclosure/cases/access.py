@@ -22,7 +22,6 @@ from disclosure.core.errors import NotPermitted
 
 from . import transitions
 from .models import Case
-from .stages import STAGE_TIME_FIELD
 
 
 class Action(StrEnum):
@@ -110,10 +109,8 @@ def available_actions(user, case: Case) -> list[transitions.Transition]:
     for t in transitions.TRANSITIONS.values():
         if not can(user, t.action, case):
             continue
-        if (
-            transitions.allowed_from(t.action, case.stage)
-            or (case.stage in t.override_source and can_override(user, t.action, case))
-            or (case.stage in t.late_source and getattr(case, STAGE_TIME_FIELD[t.target]) is None)
+        if transitions.runs_now(t.action, case) or (
+            case.stage in t.override_source and can_override(user, t.action, case)
         ):
             result.append(t)
     return result

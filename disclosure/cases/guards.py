@@ -32,21 +32,13 @@ def locked_case(case: Case, *, actor, action: str, stage_checked: bool = True) -
         yield locked
 
 
-def milestone_missing(case: Case, action: str) -> bool:
-    """Whether the milestone ``action`` records has not been recorded yet."""
-    target = transitions.get(action).target
-    return target is not None and getattr(case, STAGE_TIME_FIELD[target]) is None
-
-
 def require_stage(case: Case, action: str) -> None:
     """Raise TransitionNotAllowed unless the table allows ``action`` now
     (from a late source only while the milestone is still missing)."""
     t = transitions.get(action)
-    if transitions.allowed_from(action, case.stage):
+    if transitions.runs_now(action, case):
         return
     if case.stage in t.late_source:
-        if milestone_missing(case, action):
-            return
         recorded = getattr(case, STAGE_TIME_FIELD[t.target])
         raise TransitionNotAllowed(
             f"{case.reference}: '{t.target.label.lower()}' was recorded already, at "

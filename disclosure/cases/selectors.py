@@ -1,6 +1,6 @@
 """Reads of cases, always through the access module, with their prefetching."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Q, QuerySet
 
 from disclosure.comms.models import Communication, Direction
 from disclosure.evidence.models import EvidenceFile
@@ -20,38 +20,35 @@ def case_by_reference(user, reference: str) -> Case | None:
     return case_list(user).filter(reference=reference).first()
 
 
-def events_for(user, case: Case) -> QuerySet[CaseEvent]:
-    """The case's ledger as ``user`` may read it (vendors never see internal events;
-    a user who may not see the case reads nothing)."""
+def _readable(user, case: Case, rows: QuerySet, *, internal: Q) -> QuerySet:
+    """``rows`` of ``case`` as ``user`` may read them: none when the case is
+    not visible to them, and without the ``internal`` ones for vendors."""
     if not access.can(user, access.Action.VIEW, case):
-        return CaseEvent.objects.none()
-    events = CaseEvent.objects.filter(case=case).order_by("seq")
+        return rows.none()
     if not access.can(user, access.Action.VIEW_INTERNAL, case):
-        events = events.filter(internal=False)
-    return events
+        rows = rows.exclude(internal)
+    return rows
+
+
+def events_for(user, case: Case) -> QuerySet[CaseEvent]:
+    """The case's ledger as ``user`` may read it (vendors never see internal events)."""
+    rows = CaseEvent.objects.filter(case=case).order_by("seq")
+    return _readable(user, case, rows, internal=Q(internal=True))
 
 
 def communications_for(user, case: Case) -> QuerySet[Communication]:
     """The case's communications as ``user`` may read them, with attachments
-    (none for a user who may not see the case)."""
-    if not access.can(user, access.Action.VIEW, case):
-        return Communication.objects.none()
-    comms = (
+    (vendors never see internal notes)."""
+    rows = (
         Communication.objects.filter(case=case)
-        .prefetch_related(Prefetch("attachments"))
+        .prefetch_related("attachments")
         .select_related("logged_by")
     )
-    if not access.can(user, access.Action.VIEW_INTERNAL, case):
-        comms = comms.exclude(direction=Direction.INTERNAL)
-    return comms
+    return _readable(user, case, rows, internal=Q(direction=Direction.INTERNAL))
 
 
 def evidence_for(user, case: Case) -> QuerySet[EvidenceFile]:
     """The case's evidence files as ``user`` may list them (vendors never see
-    files attached to internal notes; none for a user who may not see the case)."""
-    if not access.can(user, access.Action.VIEW, case):
-        return EvidenceFile.objects.none()
-    files = EvidenceFile.objects.filter(case=case).select_related("uploaded_by")
-    if not access.can(user, access.Action.VIEW_INTERNAL, case):
-        files = files.filter(internal=False)
-    return files
+    files attached to internal notes only)."""
+    rows = EvidenceFile.objects.filter(case=case).select_related("uploaded_by")
+    return _readable(user, case, rows, internal=Q(internal=True))

@@ -10,14 +10,15 @@ from .errors import ValidationFailed
 def clean_text(
     value: Any,
     *,
-    model: type[models.Model],
     field: str,
+    model: type[models.Model] | None = None,
     required: bool = False,
     message: str | None = None,
     name: str | None = None,
     label: str | None = None,
 ) -> str:
-    """``value`` stripped, checked to be text that fits ``model.field``.
+    """``value`` stripped, checked to be text (that fits ``model.field`` when
+    a model is given; free text such as a note or a reason has no limit).
 
     Raises ValidationFailed (with ``field``) for a non-string, for an empty
     value when ``required`` (with ``message`` if given), and for text longer
@@ -34,7 +35,7 @@ def clean_text(
     value = value.strip()
     if required and not value:
         raise ValidationFailed(message or f"The {label} is required.", field=name)
-    limit = model._meta.get_field(field).max_length
+    limit = model._meta.get_field(field).max_length if model is not None else None
     if limit is not None and len(value) > limit:
         raise ValidationFailed(
             f"The {label} is too long (longer than {limit} characters).", field=name

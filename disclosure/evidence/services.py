@@ -75,7 +75,7 @@ def write_evidence(
         content_type=blob.content_type,
         original_name=name,
         kind=file.kind,
-        description=file.description.strip(),
+        description=clean_text(file.description, field="description"),
         uploaded_by=actor,
         captured_at=file.captured_at,
         internal=internal,
@@ -176,7 +176,8 @@ def write_attestation(
         required=True,
         message="Name the tool used to delete the data.",
     )
-    if not isinstance(verification, str) or not verification.strip():
+    verification = clean_text(verification, field="verification")
+    if not verification:
         raise EvidenceRequired("Say how the deletion was verified.", field="verification")
     if performed_by is None or not principal_for(performed_by).is_staff_member:
         raise ValidationFailed(
@@ -216,7 +217,7 @@ def write_attestation(
         performed_by=performed_by,
         performed_at=performed_at,
         verified_by=verified_by,
-        verification=verification.strip(),
+        verification=verification,
         retained_metadata=retained,
         retention_reason=retention_reason,
     )
@@ -250,7 +251,7 @@ def countersign_attestation(*, actor, case: Case, statement: str = "") -> Deleti
             raise ValidationFailed("The attestation is countersigned already.")
         attestation.countersigned_by = actor
         attestation.countersigned_at = now()
-        attestation.countersignature_statement = (statement or "").strip()
+        attestation.countersignature_statement = clean_text(statement, field="statement")
         attestation.save(
             update_fields=["countersigned_by", "countersigned_at", "countersignature_statement"]
         )

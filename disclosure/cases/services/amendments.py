@@ -18,15 +18,6 @@ from ..stages import STAGE_ORDER, STAGE_TIME_FIELD, Stage
 from .opening import open_case
 
 
-def _required_text(value: object, message: str, field: str, *, required: bool = True) -> str:
-    if value is not None and not isinstance(value, str):
-        raise ValidationFailed(f"The {field} must be text.", field=field)
-    value = (value or "").strip()
-    if required and not value:
-        raise ValidationFailed(message, field=field)
-    return value
-
-
 def update_details(*, actor, case: Case, changes: dict[str, Any]) -> Case:
     """Change descriptive fields of an open case; record old and new values.
 
@@ -64,7 +55,12 @@ def set_legal_hold(*, actor, case: Case, on: bool, reason: str) -> Case:
     """Place or lift a legal hold (it blocks closing and purging). The event
     is internal: vendors do not see legal holds."""
     with locked_case(case, actor=actor, action="set_legal_hold") as locked:
-        reason = _required_text(reason, "Say why the legal hold is placed or lifted.", "reason")
+        reason = clean_text(
+            reason,
+            field="reason",
+            required=True,
+            message="Say why the legal hold is placed or lifted.",
+        )
         if locked.legal_hold == on:
             raise ValidationFailed(
                 f"{locked.reference} is {'already' if on else 'not'} under legal hold.", field="on"
@@ -106,8 +102,10 @@ def correct_event(
     wrong. Returns the correction event, internal when the event it corrects is.
     """
     with locked_case(case, actor=actor, action="correct_event") as locked:
-        reason = _required_text(reason, "A correction needs a reason.", "reason")
-        statement = _required_text(statement, "", "statement", required=False)
+        reason = clean_text(
+            reason, field="reason", required=True, message="A correction needs a reason."
+        )
+        statement = clean_text(statement, field="statement")
         if occurred_at is None and not statement:
             raise ValidationFailed(
                 "Give the corrected time or a statement of what was wrong.", field="statement"
@@ -247,7 +245,12 @@ def escalate(
             "their_reference": clean_text(
                 their_reference, model=Escalation, field="their_reference"
             ),
-            "reason": _required_text(reason, "Say why the case was escalated.", "reason"),
+            "reason": clean_text(
+                reason,
+                field="reason",
+                required=True,
+                message="Say why the case was escalated.",
+            ),
         }
         check_occurred_at(
             escalated_at,

@@ -99,7 +99,7 @@ def notify_vendor(
             target=Stage.VENDOR_NOTIFIED,
             occurred_at=occurred_at,
             payload={
-                "note": note.strip(),
+                "note": clean_text(note, field="note"),
                 "notice_communication_id": notice.pk,
                 "channel": channel,
                 "recipients": notice.recipients,
@@ -129,7 +129,7 @@ def acknowledge(*, actor, case: Case, occurred_at: datetime, note: str = "") -> 
             kind=EventKind.VENDOR_ACKNOWLEDGED,
             actor=actor,
             occurred_at=occurred_at,
-            payload={"note": note.strip()},
+            payload={"note": clean_text(note, field="note")},
         )
         return locked
 
@@ -163,7 +163,7 @@ def secure(
                 "The confirmation must be a message from the vendor logged on this case.",
                 field="confirmation",
             )
-        retest_result = (retest_result or "").strip()
+        retest_result = clean_text(retest_result, field="retest_result")
         if not (retest_result or confirmation or by_vendor):
             raise EvidenceRequired(
                 "Recording 'secured' needs a re-test result or the vendor's confirmation.",
@@ -186,7 +186,7 @@ def secure(
                 "confirmation_communication_id": confirmation.pk if confirmation else None,
                 "confirmed_by_vendor_contact": by_vendor,
                 "evidence": [f.sha256 for f in files],
-                "note": note.strip(),
+                "note": clean_text(note, field="note"),
             },
         )
         return locked
@@ -243,7 +243,7 @@ def record_deletion(
             payload={
                 "attestation_id": attestation.pk,
                 "attestation_sha256": attestation.content_sha256,
-                "note": note.strip(),
+                "note": clean_text(note, field="note"),
             },
         )
         return locked
@@ -262,7 +262,7 @@ def publish(
     override with a written justification, recorded as its own event."""
     with locked_case(case, actor=actor, action="publish", stage_checked=False) as locked:
         t = transitions.get("publish")
-        justification = (override_justification or "").strip()
+        justification = clean_text(override_justification, field="override_justification")
         override = False
         if locked.stage not in t.source:
             if locked.stage not in t.override_source:
@@ -333,7 +333,7 @@ def close_case(
             raise LegalHoldActive(f"{locked.reference} is under legal hold and cannot be closed.")
         if reason not in CloseReason.values:
             raise ValidationFailed(f"Unknown close reason {reason!r}.", field="reason")
-        note = (note or "").strip()
+        note = clean_text(note, field="note")
         published = locked.stage == Stage.PUBLISHED
         if published != (reason == CloseReason.PUBLISHED):
             raise ValidationFailed(
