@@ -54,6 +54,7 @@ def write_evidence(
         raise ValidationFailed(f"Unknown evidence kind {file.kind!r}.", field="kind")
     if file.captured_at is not None:
         check_occurred_at(file.captured_at, what="the capture")
+    description = clean_text(file.description, field="description")
     name = (file.name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:255] or "unnamed"
     blob = store_stream(file.stream)
     existing = EvidenceFile.objects.filter(case=case, sha256=blob.sha256).first()
@@ -75,7 +76,7 @@ def write_evidence(
         content_type=blob.content_type,
         original_name=name,
         kind=file.kind,
-        description=clean_text(file.description, field="description"),
+        description=description,
         uploaded_by=actor,
         captured_at=file.captured_at,
         internal=internal,

@@ -8,6 +8,7 @@ import pytest
 
 from disclosure.cases import services
 from disclosure.cases.stages import Stage
+from disclosure.core.errors import EvidenceRequired
 from disclosure.core.timeutils import iso_utc
 from disclosure.ledger.models import CaseEvent, EventKind
 from disclosure.ledger.services import append_event
@@ -90,7 +91,7 @@ def test_evidence_enters_the_ledger_by_hash_not_content(analyst, vendor):
 def test_failed_service_writes_no_event(analyst, vendor):
     case = make_case(Stage.VENDOR_NOTIFIED, actor=analyst, vendor=vendor)
     before = case.events.count()
-    with pytest.raises(Exception):  # noqa: B017 - any domain error; checked elsewhere
+    with pytest.raises(EvidenceRequired):  # no re-test result, no confirmation
         services.secure(actor=analyst, case=case, occurred_at=case.vendor_notified_at)
     assert case.events.count() == before
     assert verify_case(case).ok

@@ -76,6 +76,7 @@ def notify_vendor(
     """Record that the first notice reached the vendor: the notice is logged as
     an outbound communication and the case enters ``vendor_notified``."""
     with locked_case(case, actor=actor, action="notify_vendor") as locked:
+        note = clean_text(note, field="note")
         check_occurred_at(
             occurred_at,
             not_before=previous_stage_time(locked, Stage.VENDOR_NOTIFIED),
@@ -99,7 +100,7 @@ def notify_vendor(
             target=Stage.VENDOR_NOTIFIED,
             occurred_at=occurred_at,
             payload={
-                "note": clean_text(note, field="note"),
+                "note": note,
                 "notice_communication_id": notice.pk,
                 "channel": channel,
                 "recipients": notice.recipients,
@@ -111,6 +112,7 @@ def notify_vendor(
 def acknowledge(*, actor, case: Case, occurred_at: datetime, note: str = "") -> Case:
     """Record when the vendor acknowledged the notice (once per case)."""
     with locked_case(case, actor=actor, action="acknowledge") as locked:
+        note = clean_text(note, field="note")
         if locked.vendor_acknowledged_at is not None:
             raise TransitionNotAllowed(
                 f"The vendor acknowledged {locked.reference} already, at "
@@ -129,7 +131,7 @@ def acknowledge(*, actor, case: Case, occurred_at: datetime, note: str = "") -> 
             kind=EventKind.VENDOR_ACKNOWLEDGED,
             actor=actor,
             occurred_at=occurred_at,
-            payload={"note": clean_text(note, field="note")},
+            payload={"note": note},
         )
         return locked
 
@@ -150,6 +152,7 @@ def secure(
     communication of this case, or the vendor contact's own action.
     """
     with locked_case(case, actor=actor, action="secure") as locked:
+        note = clean_text(note, field="note")
         check_occurred_at(
             occurred_at,
             not_before=previous_stage_time(locked, Stage.SECURED),
@@ -186,7 +189,7 @@ def secure(
                 "confirmation_communication_id": confirmation.pk if confirmation else None,
                 "confirmed_by_vendor_contact": by_vendor,
                 "evidence": [f.sha256 for f in files],
-                "note": clean_text(note, field="note"),
+                "note": note,
             },
         )
         return locked
@@ -210,6 +213,7 @@ def record_deletion(
 ) -> Case:
     """Record that the firm's copies are destroyed, with the attestation."""
     with locked_case(case, actor=actor, action="record_deletion") as locked:
+        note = clean_text(note, field="note")
         check_occurred_at(
             performed_at,
             not_before=previous_stage_time(locked, Stage.DATA_DELETED),
@@ -243,7 +247,7 @@ def record_deletion(
             payload={
                 "attestation_id": attestation.pk,
                 "attestation_sha256": attestation.content_sha256,
-                "note": clean_text(note, field="note"),
+                "note": note,
             },
         )
         return locked
