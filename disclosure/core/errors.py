@@ -58,3 +58,11 @@ class DuplicateEvidence(DomainError):
 
     code = "duplicate_evidence"
     http_status = 409
+
+
+class NotFound(DomainError):
+    """The case (or record) does not exist for this user: either it does not
+    exist or the user may not see it. Interfaces answer 404 and never say which."""
+
+    code = "not_found"
+    http_status = 404
