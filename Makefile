@@ -1,11 +1,14 @@
 # Disclosure — one command to run, one to test. See README.md.
 #
-#   make run     create .venv, install, check system libraries, migrate,
-#                seed the demo case, serve http://127.0.0.1:8000/admin/
-#   make test    create .venv, install the test requirements, run the suite
+#   make run     install missing Debian packages (when root or with passwordless
+#                sudo; else name the command), create .venv, install, check
+#                system libraries, migrate, seed the demo cases, serve
+#                http://127.0.0.1:8000/admin/
+#   make test    the same packages and .venv, the test requirements, the suite
 #
 # Overridable: PYTHON (interpreter that creates .venv), VENV, HOST, PORT,
-# PYTEST_ARGS (extra pytest arguments), PYTEST_XDIST (default "-n auto"), e.g.
+# PYTEST_ARGS (extra pytest arguments), PYTEST_XDIST (default "-n auto"),
+# DISCLOSURE_APT=0 (never run apt-get: only name the missing packages), e.g.
 #   make test PYTEST_ARGS="-k ledger -x"
 #   make test PYTEST_XDIST=              (one process, no pytest-xdist)
 
@@ -23,7 +26,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format check check-system migrate seed worker venv install install-dev clean distclean
+.PHONY: help run test lint format check check-system system-packages migrate seed worker venv install install-dev clean distclean
 
 help:
 	@echo "make run           install, check, migrate, seed demo data, serve on http://$(HOST):$(PORT)/admin/"
@@ -31,16 +34,24 @@ help:
 	@echo "make lint          ruff check + ruff format --check"
 	@echo "make format        ruff format + ruff check --fix"
 	@echo "make check         system libraries, Django system checks, missing migrations"
+	@echo "make system-packages  install missing Debian packages (root/sudo -n), else name them"
 	@echo "make worker        Celery worker with beat (needs CELERY_BROKER_URL)"
 	@echo "make clean         remove caches; make distclean also removes .venv, db.sqlite3, var/"
 
 # --- environment -----------------------------------------------------------
+
+# Debian packages (WeasyPrint's libraries, python3-venv), one script shared
+# with .ci/run: installed with apt-get as root or with passwordless sudo,
+# otherwise named with the one command to run.
+system-packages:
+	@PYTHON="$(PYTHON)" sh scripts/install_system_packages.sh
 
 # The virtualenv is created once; its python is the target.
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
 		echo "ERROR: Disclosure needs Python >= 3.11; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)." >&2; \
 		echo "       Use e.g.  make $(MAKECMDGOALS) PYTHON=python3.11" >&2; exit 1; }
+	@PYTHON="$(PYTHON)" sh scripts/install_system_packages.sh
 	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
 		echo "ERROR: could not create $(VENV). On Debian/Ubuntu: sudo apt-get install python3-venv" >&2; \
 		exit 1; }
@@ -60,7 +71,7 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
 install: $(RUNTIME_STAMP)
 install-dev: $(DEV_STAMP)
 
-check-system: $(RUNTIME_STAMP)
+check-system: system-packages $(RUNTIME_STAMP)
 	@$(PY) scripts/check_system.py
 
 # --- running ---------------------------------------------------------------
@@ -80,7 +91,7 @@ worker: check-system
 
 # --- quality ---------------------------------------------------------------
 
-test: $(DEV_STAMP)
+test: system-packages $(DEV_STAMP)
 	@$(PY) scripts/check_system.py --browser
 	$(PY) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
@@ -92,7 +103,7 @@ format: $(DEV_STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-check: $(DEV_STAMP)
+check: system-packages $(DEV_STAMP)
 	@$(PY) scripts/check_system.py --browser
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run

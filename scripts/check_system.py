@@ -2,21 +2,31 @@
 """Check the system libraries Disclosure needs before anything else runs.
 
 WeasyPrint (the legal PDF export) is pure Python on top of C libraries that
-pip cannot install: Pango, PangoFT2, HarfBuzz (with its subset library),
-Fontconfig and GLib. When one is missing, ``import weasyprint`` fails deep
-inside cffi with an OSError; this script turns that into a clear message
-naming the Debian/Ubuntu packages to install, and exits with status 1.
+pip cannot install. WeasyPrint 70 refuses to load without GLib (GObject),
+Pango, PangoFT2, HarfBuzz and Fontconfig: when one is missing,
+``import weasyprint`` fails deep inside cffi with an OSError. This script
+turns that into a clear message naming the Debian/Ubuntu packages to install,
+and exits with status 1. HarfBuzz's subset library is optional for
+WeasyPrint 70 (it warns and subsets fonts without it): its absence is a note.
 
-Usage: python scripts/check_system.py [--browser]
-
-``--browser`` also reports whether Chromium is there for the browser tests.
-Its absence is only a note: those tests skip with a reason (CI requires them).
+Usage:
+    python scripts/check_system.py [--browser]
+        Check; ``--browser`` also reports whether Chromium is there for the
+        browser tests (only a note: those tests skip with a reason; CI
+        requires them).
+    python scripts/check_system.py --apt-packages [--browser]
+        Print, on one line, the Debian packages that would provide what is
+        missing (required libraries, ``python3-venv`` when this interpreter
+        cannot create a virtualenv, and with ``--browser`` Chromium); print
+        nothing when nothing is missing. scripts/install_system_packages.sh
+        installs them. Runs on any Python 3 and never imports WeasyPrint.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib.util
 import io
 import os
 import shutil
@@ -24,17 +34,24 @@ import sys
 
 MIN_PYTHON = (3, 11)
 
-# Shared object (as WeasyPrint loads it) -> Debian/Ubuntu package providing it.
+# The libraries WeasyPrint 70 cannot load without (weasyprint/text/ffi.py opens
+# them without allow_fail): shared object -> Debian/Ubuntu package providing it.
 WEASYPRINT_LIBRARIES = {
     "libgobject-2.0.so.0": "libglib2.0-0",
     "libpango-1.0.so.0": "libpango-1.0-0",
     "libpangoft2-1.0.so.0": "libpangoft2-1.0-0",
     "libharfbuzz.so.0": "libharfbuzz0b",
-    "libharfbuzz-subset.so.0": "libharfbuzz-subset0",
     "libfontconfig.so.1": "libfontconfig1",
 }
-# What to install: these three pull in HarfBuzz, Fontconfig and GLib.
-APT_PACKAGES = ["libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0"]
+# Opened with allow_fail: WeasyPrint 70 works without them (a DeprecationWarning).
+OPTIONAL_LIBRARIES = {
+    "libharfbuzz-subset.so.0": "libharfbuzz-subset0",
+}
+# What to install when a required library is missing: these two depend on
+# HarfBuzz, Fontconfig and GLib, whose package names vary between releases.
+APT_PACKAGES = ["libpango-1.0-0", "libpangoft2-1.0-0"]
+VENV_PACKAGE = "python3-venv"
+BROWSER_PACKAGE = "chromium"
 
 
 def _fail(lines: list[str]) -> int:
@@ -58,15 +75,45 @@ def check_python() -> list[str]:
     ]
 
 
-def missing_libraries() -> list[tuple[str, str]]:
-    """The WeasyPrint libraries the dynamic loader cannot open."""
+def missing_libraries(libraries: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """The libraries (default: WeasyPrint's required ones) the loader cannot open."""
     missing = []
-    for soname, package in WEASYPRINT_LIBRARIES.items():
+    for soname, package in (WEASYPRINT_LIBRARIES if libraries is None else libraries).items():
         try:
             ctypes.CDLL(soname)
         except OSError:
             missing.append((soname, package))
     return missing
+
+
+def chromium_path() -> str:
+    return os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def apt_packages(browser: bool = False) -> list[str]:
+    """Debian packages providing what is missing on this Linux machine (else [])."""
+    if not sys.platform.startswith("linux"):
+        return []
+    packages: list[str] = []
+    if importlib.util.find_spec("ensurepip") is None:  # Debian splits venv out
+        packages.append(VENV_PACKAGE)
+    if missing_libraries():
+        packages += APT_PACKAGES
+    if browser and not shutil.which(chromium_path()):
+        packages.append(BROWSER_PACKAGE)
+    return packages
+
+
+def optional_notes() -> list[str]:
+    """One note per optional library that is missing (never a failure)."""
+    if not sys.platform.startswith("linux"):
+        return []
+    return [
+        f"Note: {soname} is not installed (Debian/Ubuntu package {package}): WeasyPrint "
+        "works without it and subsets fonts itself; `sudo apt-get install "
+        f"{package}` silences its warning."
+        for soname, package in missing_libraries(OPTIONAL_LIBRARIES)
+    ]
 
 
 def check_weasyprint() -> list[str]:
@@ -106,14 +153,15 @@ def check_weasyprint() -> list[str]:
         "",
         f"    sudo apt-get install {' '.join(packages)}",
         "",
-        "On other systems see",
+        "(`make run` and `make test` do this themselves when run as root or with",
+        "passwordless sudo: scripts/install_system_packages.sh.) On other systems see",
         "https://doc.courtbouillon.org/weasyprint/stable/first_steps.html#installation",
     ]
     return lines
 
 
 def browser_note() -> str:
-    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    chromium = chromium_path()
     if shutil.which(chromium):
         return f"Chromium found at {chromium}: the browser tests will run."
     return (
@@ -123,12 +171,17 @@ def browser_note() -> str:
 
 
 def main(argv: list[str]) -> int:
+    if "--apt-packages" in argv:
+        print(" ".join(apt_packages(browser="--browser" in argv)))
+        return 0
     problems = check_python()
     if problems:
         return _fail(problems)
     problems = check_weasyprint()
     if problems:
         return _fail(problems)
+    for note in optional_notes():
+        print(note)
     if "--browser" in argv:
         print(browser_note())
     print("System check passed: Python and WeasyPrint's libraries are in place.")

@@ -1,6 +1,11 @@
-"""scripts/check_system.py names what is missing instead of failing deep inside."""
+"""scripts/check_system.py names what is missing instead of failing deep inside,
+and requires only what WeasyPrint 70 really cannot load without."""
 
+import ctypes
 import importlib.util
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -16,9 +21,33 @@ def check_system():
     return module
 
 
+def hide_libraries(monkeypatch, module, *sonames):
+    """Make the dynamic loader fail for these sonames, as on a machine without them."""
+    real_cdll = ctypes.CDLL
+
+    def cdll(name, *args, **kwargs):
+        if name in sonames:
+            raise OSError(f"{name}: cannot open shared object file: No such file or directory")
+        return real_cdll(name, *args, **kwargs)
+
+    monkeypatch.setattr(module.ctypes, "CDLL", cdll)
+
+
 def test_passes_on_this_machine(check_system, capsys):
     assert check_system.main([]) == 0
     assert "System check passed" in capsys.readouterr().out
+
+
+def test_required_libraries_are_weasyprint_70s_hard_requirements(check_system):
+    assert set(check_system.WEASYPRINT_LIBRARIES) == {
+        "libgobject-2.0.so.0",
+        "libpango-1.0.so.0",
+        "libpangoft2-1.0.so.0",
+        "libharfbuzz.so.0",
+        "libfontconfig.so.1",
+    }
+    assert check_system.OPTIONAL_LIBRARIES == {"libharfbuzz-subset.so.0": "libharfbuzz-subset0"}
+    assert "libharfbuzz-subset0" not in check_system.APT_PACKAGES
 
 
 def test_missing_library_is_named_with_its_package(check_system, capsys, monkeypatch):
@@ -30,3 +59,79 @@ def test_missing_library_is_named_with_its_package(check_system, capsys, monkeyp
     assert "missing: libdisclosure-missing.so.0" in err
     assert "sudo apt-get install" in err and "libdisclosure-missing0" in err
     assert "libpango-1.0-0" in err
+
+
+def test_missing_pango_fails_naming_its_package(check_system, capsys, monkeypatch):
+    hide_libraries(monkeypatch, check_system, "libpango-1.0.so.0")
+    assert check_system.main([]) == 1
+    err = capsys.readouterr().err
+    assert "missing: libpango-1.0.so.0  (Debian/Ubuntu package libpango-1.0-0)" in err
+    assert "sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0" in err
+
+
+def test_missing_harfbuzz_subset_is_a_note_not_a_failure(check_system, capsys, monkeypatch):
+    hide_libraries(monkeypatch, check_system, "libharfbuzz-subset.so.0")
+    assert check_system.main([]) == 0
+    out = capsys.readouterr().out
+    assert "Note: libharfbuzz-subset.so.0 is not installed" in out
+    assert "libharfbuzz-subset0" in out
+    assert "System check passed" in out
+
+
+def test_apt_packages_is_empty_when_nothing_is_missing(check_system, capsys, monkeypatch):
+    monkeypatch.setenv("CHROMIUM", sys.executable)  # any executable stands for the browser
+    assert check_system.main(["--apt-packages", "--browser"]) == 0
+    assert capsys.readouterr().out == "\n"
+
+
+def test_apt_packages_names_pango_for_a_missing_required_library(check_system, capsys, monkeypatch):
+    hide_libraries(monkeypatch, check_system, "libfontconfig.so.1", "libharfbuzz-subset.so.0")
+    monkeypatch.setenv("CHROMIUM", "/nonexistent/chromium")
+    assert check_system.main(["--apt-packages"]) == 0
+    assert capsys.readouterr().out == "libpango-1.0-0 libpangoft2-1.0-0\n"
+    assert check_system.main(["--apt-packages", "--browser"]) == 0
+    assert capsys.readouterr().out == "libpango-1.0-0 libpangoft2-1.0-0 chromium\n"
+
+
+def test_apt_packages_names_python3_venv_without_ensurepip(check_system, capsys, monkeypatch):
+    real_find_spec = check_system.importlib.util.find_spec
+    monkeypatch.setattr(
+        check_system.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "ensurepip" else real_find_spec(name, *a),
+    )
+    assert check_system.main(["--apt-packages"]) == 0
+    assert capsys.readouterr().out == "python3-venv\n"
+
+
+def test_weasyprint_renders_a_pdf_without_harfbuzz_subset(tmp_path):
+    """WeasyPrint 70 itself, in a fresh interpreter that cannot open the subset library."""
+    code = textwrap.dedent(
+        """
+        import warnings
+        import cffi
+
+        real_dlopen = cffi.FFI.dlopen
+
+        def dlopen(self, name, *args, **kwargs):
+            if "harfbuzz-subset" in str(name):
+                raise OSError(f"{name}: cannot open shared object file")
+            return real_dlopen(self, name, *args, **kwargs)
+
+        cffi.FFI.dlopen = dlopen
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import weasyprint
+            from weasyprint.text.ffi import harfbuzz_subset
+        assert harfbuzz_subset is None
+        assert any("HarfBuzz-Subset" in str(w.message) for w in caught)
+        pdf = weasyprint.HTML(string="<p>Disclosure Ärger 漢字</p>").write_pdf()
+        assert pdf.startswith(b"%PDF-")
+        print("rendered", weasyprint.__version__)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("rendered 70.")

@@ -1,0 +1,57 @@
+#!/bin/sh
+# Install the Debian/Ubuntu packages Disclosure needs and this machine lacks.
+#
+#   sh scripts/install_system_packages.sh [--browser]
+#
+# What is missing is decided by scripts/check_system.py --apt-packages (one
+# list of libraries for the check and for this script): WeasyPrint's required
+# libraries, python3-venv when the interpreter cannot create a virtualenv, and
+# with --browser Chromium for the browser tests. Used by the Makefile (without
+# --browser: the browser tests are optional locally) and by .ci/run (with it).
+#
+# Installs with apt-get when it can: as root, or with passwordless `sudo -n`.
+# Otherwise, or with DISCLOSURE_APT=0, it prints the one command to run and
+# exits with status 1. Without apt-get (not Debian/Ubuntu) it does nothing and
+# leaves the explanation to scripts/check_system.py.
+#
+# Environment: PYTHON (interpreter running check_system.py, default python3),
+# DISCLOSURE_APT (0: never run apt-get), CHROMIUM (path of the browser).
+set -eu
+
+here=$(dirname "$0")
+python=${PYTHON:-python3}
+
+packages=$("$python" "$here/check_system.py" --apt-packages "$@")
+[ -n "$packages" ] || exit 0
+
+command -v apt-get >/dev/null 2>&1 || exit 0
+
+sudo=""
+can=yes
+if [ "${DISCLOSURE_APT:-1}" = 0 ]; then
+    can=no
+elif [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then
+        sudo="sudo -n"
+    else
+        can=no
+    fi
+fi
+
+if [ "$can" = no ]; then
+    {
+        echo "Disclosure needs these Debian packages, which are not installed: $packages"
+        echo "Install them with:"
+        echo
+        echo "    sudo apt-get install -y --no-install-recommends $packages"
+        echo
+    } >&2
+    exit 1
+fi
+
+echo "Installing Debian packages: $packages"
+export DEBIAN_FRONTEND=noninteractive
+# shellcheck disable=SC2086  # word splitting of the package list is intended
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $packages
