@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "disclosure.comms",
     "disclosure.evidence",
     "disclosure.affected",
+    "disclosure.demo",  # seed_demo and its data: not part of the domain
 ]
 
 MIDDLEWARE = [

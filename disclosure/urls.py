@@ -3,7 +3,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from disclosure.core.admin_site import admin_site
+from disclosure.accounts.admin_site import admin_site
 from disclosure.core.views import healthz
 
 urlpatterns = [

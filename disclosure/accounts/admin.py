@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from disclosure.core.admin_site import RoleAdmin, admin_site
+from disclosure.accounts.admin_site import RoleAdmin, admin_site
 
 from .models import Membership, Organization, User
 

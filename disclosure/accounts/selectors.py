@@ -67,6 +67,12 @@ def principal_for(user) -> Principal:
     return principal
 
 
+def can_administer(user) -> bool:
+    """Whether ``user`` may use the Django admin: an active admin-role member
+    (or superuser) with ``is_staff``."""
+    return bool(getattr(user, "is_staff", False)) and principal_for(user).staff_role == Role.ADMIN
+
+
 def forget_principal(user: User) -> None:
     """Drop the cached principal after memberships change."""
     if hasattr(user, _CACHE_ATTR):

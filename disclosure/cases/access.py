@@ -17,6 +17,7 @@ from enum import StrEnum
 from django.db.models import QuerySet
 
 from disclosure.accounts.models import Role
+from disclosure.accounts.selectors import can_administer as can_administer  # re-export
 from disclosure.accounts.selectors import principal_for
 from disclosure.core.errors import NotPermitted
 
@@ -114,9 +115,3 @@ def available_actions(user, case: Case) -> list[transitions.Transition]:
         ):
             result.append(t)
     return result
-
-
-def can_administer(user) -> bool:
-    """Whether ``user`` may use the Django admin: an active admin-role member
-    (or superuser) with ``is_staff``."""
-    return bool(getattr(user, "is_staff", False)) and principal_for(user).staff_role == Role.ADMIN

@@ -4,7 +4,7 @@
 from django import forms
 from django.contrib import admin, messages
 
-from disclosure.core.admin_site import ReadOnlyCaseRecordAdmin, RoleAdmin, admin_site
+from disclosure.accounts.admin_site import ReadOnlyCaseRecordAdmin, RoleAdmin, admin_site
 from disclosure.core.errors import DomainError
 
 from .details import DETAIL_FIELDS, clean_details

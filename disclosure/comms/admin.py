@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from disclosure.core.admin_site import ReadOnlyCaseRecordAdmin, admin_site
+from disclosure.accounts.admin_site import ReadOnlyCaseRecordAdmin, admin_site
 
 from .models import Communication
 

@@ -3,7 +3,7 @@
 Each row of ``STAGE_CASES`` says what was found and lists the steps that
 brought the case to its stage. ``StageCase.build`` opens the case and applies
 the steps in order; each step is one call of a case service (or of a
-``demo_cases`` helper that fills in the demo's defaults and calls one), so
+``scripts`` helper that fills in the demo's defaults and calls one), so
 these cases get the same complete, verifiable ledger as any other. Times are
 relative: a step's ``ago`` is how long before the seed's start it happened,
 which keeps deadlines such as the notified case's still ahead.
@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from disclosure.cases import services
+from disclosure.cases.models import Case
+from disclosure.cases.stages import CloseReason
 from disclosure.evidence.models import DeletionMethod, EvidenceKind
 
-from . import services
-from .demo_cases import (
+from .scripts import (
     CaseScript,
     Cast,
     delete_copies,
@@ -28,8 +30,6 @@ from .demo_cases import (
     policy,
     tiny_png,
 )
-from .models import Case
-from .stages import CloseReason
 
 
 @dataclass(frozen=True)

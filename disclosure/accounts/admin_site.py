@@ -6,6 +6,8 @@ Model admins derive from ``RoleAdmin`` (full access for admins) or
 
 from django.contrib import admin
 
+from .selectors import can_administer
+
 
 class DisclosureAdminSite(admin.AdminSite):
     site_header = "Disclosure administration"
@@ -15,8 +17,6 @@ class DisclosureAdminSite(admin.AdminSite):
     index_title = "Administration"
 
     def has_permission(self, request) -> bool:
-        from disclosure.cases.access import can_administer
-
         return request.user.is_active and can_administer(request.user)
 
 

@@ -6,18 +6,17 @@ from django.core.management import CommandError, call_command
 from PIL import Image
 
 from disclosure.accounts.models import Membership, Organization, Role, User
-from disclosure.accounts.selectors import principal_for
+from disclosure.accounts.selectors import can_administer, principal_for
 from disclosure.affected.models import Dispute
 from disclosure.cases import services
-from disclosure.cases.access import can_administer
-from disclosure.cases.demo import CASE_SCRIPTS, DEMO_PASSWORD, PEOPLE
-from disclosure.cases.demo_cases import BLUEBLEED_TITLE, BLUEBLEED_URL
 from disclosure.cases.models import Case
 from disclosure.cases.policies import case_due_dates
 from disclosure.cases.stages import CloseReason, Stage
 from disclosure.comms.models import Communication, Direction
 from disclosure.core.errors import ValidationFailed
 from disclosure.core.timeutils import now
+from disclosure.demo.scripts import BLUEBLEED_TITLE, BLUEBLEED_URL
+from disclosure.demo.seed import CASE_SCRIPTS, DEMO_PASSWORD, PEOPLE
 from disclosure.evidence.models import DeletionAttestation, EvidenceFile
 from disclosure.evidence.storage import open_blob
 from disclosure.ledger.models import CaseEvent, EventKind

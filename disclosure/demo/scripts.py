@@ -5,8 +5,8 @@ with the stage services, logging communications and evidence on the way, so
 that every demo case has a complete and valid ledger. Nothing here writes a
 model directly: the helpers below (``notify``, ``log_message``,
 ``delete_copies``) only fill in the demo's defaults before calling a service.
-``demo_data.py`` holds the cases at the other stages, as a table;
-``demo.py`` creates the people and organizations (``Cast``) and decides
+``stage_cases.py`` holds the cases at the other stages, as a table;
+``seed.py`` creates the people and organizations (``Cast``) and decides
 whether a script runs (it skips cases that exist already).
 """
 
@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from disclosure.accounts.models import Organization, User
+from disclosure.cases import services
+from disclosure.cases.models import Case, DisclosurePolicy
 from disclosure.comms.models import Channel, Communication, Direction
 from disclosure.evidence.models import DeletionMethod, EvidenceKind
 from disclosure.evidence.services import IncomingFile
-
-from . import services
-from .models import Case, DisclosurePolicy
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,12 @@ from django.utils.text import slugify
 
 from disclosure.accounts.models import Organization, Role, User
 from disclosure.accounts.services import add_membership, create_organization
+from disclosure.cases.models import Case
 from disclosure.core.errors import ValidationFailed
 from disclosure.core.timeutils import now as server_now
 
-from .demo_cases import BLUEBLEED_TITLE, CaseScript, Cast, build_bluebleed
-from .demo_data import STAGE_CASES
-from .models import Case
+from .scripts import BLUEBLEED_TITLE, CaseScript, Cast, build_bluebleed
+from .stage_cases import STAGE_CASES
 
 DEMO_PASSWORD = "disclosure-demo"
 
@@ -162,7 +162,7 @@ def ensure_cast() -> tuple[Cast, list[DemoLogin]]:
 
 # --- the cases ------------------------------------------------------------------------
 
-# The reference case first, then one case at each other stage (``demo_data``).
+# The reference case first, then one case at each other stage (``stage_cases``).
 CASE_SCRIPTS: tuple[CaseScript, ...] = (
     CaseScript(BLUEBLEED_TITLE, "contoso", build_bluebleed),
     *(c.script() for c in STAGE_CASES),

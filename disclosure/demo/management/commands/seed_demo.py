@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from disclosure.cases.demo import DEMO_PASSWORD, seed_demo
 from disclosure.core.errors import DomainError
+from disclosure.demo.seed import DEMO_PASSWORD, seed_demo
 
 
 class Command(BaseCommand):
