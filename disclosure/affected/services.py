@@ -2,19 +2,22 @@
 
 from datetime import datetime
 
+from disclosure.accounts.models import User
 from disclosure.cases.guards import check_occurred_at, locked_case
 from disclosure.cases.models import Case
 from disclosure.core.timeutils import now
-from disclosure.core.validation import clean_text
+from disclosure.core.validation import clean_text, validated
+from disclosure.ledger.fingerprints import record_ref
 from disclosure.ledger.models import EventKind
 from disclosure.ledger.services import append_event
 
 from .models import Dispute
 
 
+@validated
 def file_dispute(
     *,
-    actor,
+    actor: User,
     case: Case,
     subject: str,
     firm_position: str,
@@ -59,6 +62,6 @@ def file_dispute(
             kind=EventKind.DISPUTE_FILED,
             actor=actor,
             occurred_at=dispute.filed_at,
-            payload={"dispute_id": dispute.pk, **cleaned},
+            payload={"dispute_id": dispute.pk, **cleaned, "record": record_ref(dispute)},
         )
         return dispute

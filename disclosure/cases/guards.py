@@ -7,8 +7,9 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from disclosure.core.errors import InvalidTimestamp, TransitionNotAllowed
+from disclosure.core.errors import InvalidTimestamp
 from disclosure.core.timeutils import now
+from disclosure.ledger.services import require_consistent
 
 from . import access, transitions
 from .models import Case
@@ -20,6 +21,7 @@ def locked_case(case: Case, *, actor, action: str, stage_checked: bool = True) -
     """Open a transaction, lock the case row and yield a fresh copy of it.
 
     Raises NotPermitted when ``actor`` may not take ``action`` on the case,
+    LedgerMismatch when the row no longer matches its ledger,
     and TransitionNotAllowed when the current stage does not allow it
     (unless ``stage_checked`` is False: the caller then checks overrides).
     Everything written inside commits or rolls back together.
@@ -27,28 +29,21 @@ def locked_case(case: Case, *, actor, action: str, stage_checked: bool = True) -
     with transaction.atomic():
         locked = Case.objects.select_for_update().get(pk=case.pk)
         access.require(actor, action, locked)
+        require_consistent(locked)  # never build on a row changed behind the ledger's back
         if stage_checked:
             require_stage(locked, action)
         yield locked
 
 
-def require_stage(case: Case, action: str) -> None:
-    """Raise TransitionNotAllowed unless the table allows ``action`` now
-    (from a late source only while the milestone is still missing)."""
-    t = transitions.get(action)
-    if transitions.runs_now(action, case):
-        return
-    if case.stage in t.late_source:
-        recorded = getattr(case, STAGE_TIME_FIELD[t.target])
-        raise TransitionNotAllowed(
-            f"{case.reference}: '{t.target.label.lower()}' was recorded already, at "
-            f"{recorded.isoformat()}; correct that event instead."
-        )
-    allowed = ", ".join(s.label.lower() for s in Stage if s in t.source)
-    raise TransitionNotAllowed(
-        f"{case.reference} is {Stage(case.stage).label.lower()}: "
-        f"'{t.label}' is allowed only when the case is {allowed}."
-    )
+def require_stage(case: Case, action: str, *, with_override: bool = False) -> None:
+    """Raise what ``transitions.refusal`` says unless the table lets ``action``
+    run now: TransitionNotAllowed for the stage (a late source only while the
+    milestone is still missing) or the action's precondition, LegalHoldActive
+    when a legal hold blocks it. ``with_override`` also accepts the action's
+    override sources (the caller checks who may override)."""
+    error = transitions.refusal(action, case, with_override=with_override)
+    if error is not None:
+        raise error
 
 
 def previous_stage_time(case: Case, target: Stage) -> datetime | None:

@@ -151,6 +151,10 @@ class Case(models.Model):
     publication_url = models.URLField(max_length=1000, blank=True)
     publication_title = models.CharField(max_length=300, blank=True)
     close_reason = models.CharField(max_length=20, choices=CloseReason.choices, blank=True)
+    # The head of the case's ledger chain, written with every append in the
+    # same transaction: an event cut from the end of the chain shows here.
+    ledger_seq = models.PositiveIntegerField(default=0, editable=False)
+    ledger_head = models.CharField(max_length=64, default="0" * 64, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

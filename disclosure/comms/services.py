@@ -3,15 +3,16 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from disclosure.accounts.models import Role
+from disclosure.accounts.models import Role, User
 from disclosure.cases import access
 from disclosure.cases.guards import check_occurred_at, locked_case
 from disclosure.cases.models import Case
 from disclosure.core.errors import ValidationFailed
 from disclosure.core.hashing import sha256_hex
-from disclosure.core.validation import clean_text
+from disclosure.core.validation import clean_text, validated
 from disclosure.evidence.models import EvidenceKind
 from disclosure.evidence.services import IncomingFile, write_evidence_files
+from disclosure.ledger.fingerprints import record_ref
 from disclosure.ledger.models import EventKind
 from disclosure.ledger.services import append_event
 
@@ -25,7 +26,7 @@ def write_communication(
     direction: str,
     channel: str,
     sender: str,
-    recipients: Sequence[str],
+    recipients: Sequence[str | None],
     subject: str = "",
     body: str = "",
     occurred_at: datetime,
@@ -103,12 +104,37 @@ def write_communication(
             "subject": subject,
             "body_sha256": comm.body_sha256,
             "attachments": sorted(f.sha256 for f in files),
+            "record": record_ref(comm),
         },
     )
     return comm
 
 
-def log_communication(*, actor, case: Case, **fields) -> Communication:
+@validated
+def log_communication(
+    *,
+    actor: User,
+    case: Case,
+    direction: str,
+    channel: str,
+    sender: str,
+    recipients: Sequence[str | None],
+    subject: str = "",
+    body: str = "",
+    occurred_at: datetime,
+    attachments: Sequence[IncomingFile] = (),
+) -> Communication:
     """Log one communication on ``case``; see write_communication for the rules."""
     with locked_case(case, actor=actor, action="log_communication") as locked:
-        return write_communication(case=locked, actor=actor, **fields)
+        return write_communication(
+            case=locked,
+            actor=actor,
+            direction=direction,
+            channel=channel,
+            sender=sender,
+            recipients=recipients,
+            subject=subject,
+            body=body,
+            occurred_at=occurred_at,
+            attachments=attachments,
+        )

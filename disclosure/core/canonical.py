@@ -2,6 +2,9 @@
 
 Sorted keys, compact separators, UTF-8 (no ASCII escaping), timestamps as
 ISO-8601 UTC with microseconds. The same value always gives the same bytes.
+Floats are refused: their text form is not stable across databases
+(PostgreSQL's jsonb rewrites 1e16 and -0.0), so amounts are integers or
+strings (a Decimal becomes its string).
 """
 
 import json
@@ -25,8 +28,31 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not canonical-JSON serialisable")
 
 
+def refuse_floats(value: Any) -> None:
+    """Raise ValueError if ``value`` holds a float anywhere (keys included)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            raise ValueError(
+                f"canonical JSON refuses floats ({item!r}): use an integer or a string"
+            )
+        if isinstance(item, dict):
+            for key, sub in item.items():
+                if isinstance(key, float):
+                    raise ValueError("canonical JSON refuses float keys")
+                stack.append(sub)
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(item)
+
+
 def canonical_json(value: Any) -> bytes:
-    """Return the canonical UTF-8 JSON bytes of ``value``."""
+    """Return the canonical UTF-8 JSON bytes of ``value``.
+
+    Raises ValueError for floats, non-finite numbers, naive datetimes and
+    years outside 1970-9999; TypeError for values JSON cannot carry.
+    """
+    refuse_floats(value)
     return json.dumps(
         value,
         sort_keys=True,

@@ -66,3 +66,12 @@ class NotFound(DomainError):
 
     code = "not_found"
     http_status = 404
+
+
+class LedgerMismatch(DomainError):
+    """The case row no longer matches its ledger (changed behind the services'
+    back); nothing is written on top of it until verify_ledger is run and the
+    row is repaired."""
+
+    code = "ledger_mismatch"
+    http_status = 409

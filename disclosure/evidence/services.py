@@ -1,22 +1,26 @@
 """Writes of evidence files and deletion attestations."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Sized
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import IO, Any
 
+from disclosure.accounts.models import User
 from disclosure.accounts.selectors import principal_for
 from disclosure.cases.guards import check_occurred_at, locked_case
 from disclosure.cases.models import Case
 from disclosure.core.errors import DuplicateEvidence, EvidenceRequired, ValidationFailed
 from disclosure.core.hashing import is_sha256
 from disclosure.core.timeutils import now
-from disclosure.core.validation import clean_text
+from disclosure.core.validation import clean_text, validated
+from disclosure.ledger.fingerprints import record_ref
 from disclosure.ledger.models import EventKind
 from disclosure.ledger.services import append_event
 
 from .models import DeletionAttestation, DeletionMethod, EvidenceFile, EvidenceKind
 from .storage import store_stream
+
+MAX_BYTES = 2**63 - 1  # the size columns are PositiveBigIntegerFields
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,16 @@ def write_evidence(
         if existing.internal and not internal:  # now shared with the vendor too
             existing.internal = False
             existing.save(update_fields=["internal"])
+            append_event(
+                case=case,
+                kind=EventKind.EVIDENCE_SHARED,
+                actor=actor,
+                payload={
+                    "evidence_id": existing.pk,
+                    "sha256": existing.sha256,
+                    "record": record_ref(existing),
+                },
+            )
         return existing
     if existing is not None:
         raise DuplicateEvidence(
@@ -86,7 +100,7 @@ def write_evidence(
         kind=EventKind.EVIDENCE_ATTACHED,
         occurred_at=file.captured_at,
         actor=actor,
-        payload=evidence.manifest_entry(),
+        payload={**evidence.manifest_entry(), "record": record_ref(evidence)},
         internal=internal,
     )
     return evidence
@@ -110,37 +124,58 @@ def write_evidence_files(
     ]
 
 
-def attach_evidence(*, actor, case: Case, file: IncomingFile) -> EvidenceFile:
+@validated
+def attach_evidence(*, actor: User, case: Case, file: IncomingFile) -> EvidenceFile:
     """Attach one evidence file to ``case``; see write_evidence for the rules."""
     with locked_case(case, actor=actor, action="attach_evidence") as locked:
         return write_evidence(case=locked, actor=actor, file=file)
 
 
 def clean_deletion_items(items: Any) -> list[dict[str, Any]]:
-    """Validate the manifest of destroyed items: path, bytes and SHA-256 each."""
-    if not items:
+    """Validate the manifest of destroyed items: a list of objects, each with
+    a path (text), its size in bytes (0 to 2**63 - 1, and so the total) and
+    its SHA-256. Raises EvidenceRequired for an empty manifest and
+    ValidationFailed (field ``items``) for anything malformed."""
+    if items is None or (isinstance(items, Sized) and not isinstance(items, str) and not items):
         raise EvidenceRequired(
             "A deletion attestation needs the manifest of what was destroyed "
             "(path, bytes and SHA-256 of each item).",
             field="items",
         )
+    if isinstance(items, str | bytes | Mapping) or not isinstance(items, Sequence):
+        raise ValidationFailed("The manifest must be a list of items.", field="items")
     cleaned = []
     for i, item in enumerate(items, start=1):
-        if not isinstance(item, dict):
+        if not isinstance(item, Mapping):
             raise ValidationFailed(f"Item {i} of the manifest is not an object.", field="items")
-        path = str(item.get("path") or item.get("key") or "").strip()
+        path = item.get("path") or item.get("key") or ""
+        path = clean_text(path, field="items", label=f"path of item {i}")
         size = item.get("bytes")
-        digest = str(item.get("sha256") or "").strip().lower()
+        digest = item.get("sha256") or ""
+        digest = digest.strip().lower() if isinstance(digest, str) else ""
         if not path:
             raise ValidationFailed(f"Item {i} has no path or key.", field="items")
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_BYTES:
             raise ValidationFailed(f"Item {i} ({path}) needs its size in bytes.", field="items")
         if not is_sha256(digest):
             raise ValidationFailed(
                 f"Item {i} ({path}) needs a SHA-256 of 64 hex digits.", field="items"
             )
         cleaned.append({"path": path, "bytes": size, "sha256": digest})
+    if sum(i["bytes"] for i in cleaned) > MAX_BYTES:
+        raise ValidationFailed(
+            f"The manifest's total size is more than {MAX_BYTES} bytes.", field="items"
+        )
     return cleaned
+
+
+def clean_retained_metadata(values: Any) -> list[str]:
+    """The kinds of metadata kept after deletion: a list of texts (blank
+    ones dropped)."""
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Sequence):
+        raise ValidationFailed("Retained metadata is a list of items.", field="retained_metadata")
+    retained = [clean_text(m, field="retained_metadata") for m in values]
+    return [m for m in retained if m]
 
 
 def write_attestation(
@@ -196,9 +231,7 @@ def write_attestation(
         )
     if not principal_for(verified_by).is_staff_member:
         raise ValidationFailed("The verifier must be a staff member.", field="verified_by")
-    if isinstance(retained_metadata, str):
-        raise ValidationFailed("Retained metadata is a list of items.", field="retained_metadata")
-    retained = [str(m).strip() for m in retained_metadata if str(m).strip()]
+    retained = clean_retained_metadata(retained_metadata)
     retention_reason = clean_text(
         retention_reason, model=DeletionAttestation, field="retention_reason"
     )
@@ -237,19 +270,18 @@ def write_attestation(
             "total_bytes": attestation.total_bytes,
             "method": method,
             "retained_metadata": retained,
+            "record": record_ref(attestation),
         },
     )
     return attestation
 
 
-def countersign_attestation(*, actor, case: Case, statement: str = "") -> DeletionAttestation:
-    """The vendor countersigns the case's deletion attestation, once."""
+@validated
+def countersign_attestation(*, actor: User, case: Case, statement: str = "") -> DeletionAttestation:
+    """The vendor countersigns the case's deletion attestation, once (the
+    table's precondition refuses a case without one, or one countersigned)."""
     with locked_case(case, actor=actor, action="countersign_attestation") as locked:
-        attestation = DeletionAttestation.objects.select_for_update().filter(case=locked).first()
-        if attestation is None:
-            raise EvidenceRequired(f"{locked.reference} has no deletion attestation to sign.")
-        if attestation.countersigned_at is not None:
-            raise ValidationFailed("The attestation is countersigned already.")
+        attestation = DeletionAttestation.objects.select_for_update().get(case=locked)
         attestation.countersigned_by = actor
         attestation.countersigned_at = now()
         attestation.countersignature_statement = clean_text(statement, field="statement")
@@ -265,6 +297,7 @@ def countersign_attestation(*, actor, case: Case, statement: str = "") -> Deleti
                 "attestation_id": attestation.pk,
                 "content_sha256": attestation.content_sha256,
                 "statement": attestation.countersignature_statement,
+                "record": record_ref(attestation),
             },
         )
         return attestation

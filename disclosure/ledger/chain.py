@@ -3,8 +3,9 @@
     hash = sha256(prev_hash + canonical_json(event without hash))
 
 ``prev_hash`` of the first event is 64 zeros. The event without its hash is
-the object built by ``event_body``: case reference, seq, kind, occurred_at,
-recorded_at, actor snapshot, payload, internal flag and prev_hash. Both
+the object built by ``event_body``: format version ``v``, case reference,
+seq, kind, occurred_at, recorded_at, actor snapshot, payload, internal flag,
+the digest of the case's ledger state after the event, and prev_hash. Both
 ``prev_hash`` and the canonical JSON are UTF-8 bytes when concatenated.
 """
 
@@ -14,6 +15,8 @@ from typing import Any
 from disclosure.core.canonical import canonical_json
 from disclosure.core.hashing import ZERO_HASH, sha256_hex
 from disclosure.core.timeutils import iso_utc
+
+from .models import FORMAT_VERSION
 
 GENESIS = ZERO_HASH
 
@@ -28,10 +31,13 @@ def event_body(
     actor: dict[str, Any],
     payload: dict[str, Any],
     internal: bool,
+    state: str,
     prev_hash: str,
+    v: int = FORMAT_VERSION,
 ) -> dict[str, Any]:
     """The event as hashed: everything but the hash itself."""
     return {
+        "v": v,
         "case": case_reference,
         "seq": seq,
         "kind": kind,
@@ -40,6 +46,7 @@ def event_body(
         "actor": actor,
         "payload": payload,
         "internal": internal,
+        "state": state,
         "prev_hash": prev_hash,
     }
 
@@ -51,6 +58,7 @@ def compute_hash(body: dict[str, Any]) -> str:
 def body_of(event, case_reference: str) -> dict[str, Any]:
     """The hashed body of a stored CaseEvent."""
     return event_body(
+        v=event.v,
         case_reference=case_reference,
         seq=event.seq,
         kind=event.kind,
@@ -59,5 +67,6 @@ def body_of(event, case_reference: str) -> dict[str, Any]:
         actor=event.actor_snapshot,
         payload=event.payload,
         internal=event.internal,
+        state=event.state,
         prev_hash=event.prev_hash,
     )

@@ -23,6 +23,13 @@ class EventKind(models.TextChoices):
     DETAILS_UPDATED = "details_updated", "Details updated"
     FOLLOW_UP_OPENED = "follow_up_opened", "Follow-up case opened"
     ESCALATED = "escalated", "Escalated"
+    INTERNAL_DETAILS = "internal_details", "Internal details recorded"
+    NOTE_ADDED = "note_added", "Internal note"
+    EVIDENCE_SHARED = "evidence_shared", "Evidence shared with the vendor"
+
+
+# The format of the hashed body (``v`` in it); verify_ledger refuses others.
+FORMAT_VERSION = 1
 
 
 class CaseEvent(models.Model):
@@ -45,6 +52,11 @@ class CaseEvent(models.Model):
     payload = models.JSONField(default=dict)
     # Internal events (notes, internal communications) are never shown to vendors.
     internal = models.BooleanField(default=False)
+    # Format version of the hashed body.
+    v = models.PositiveSmallIntegerField(default=FORMAT_VERSION)
+    # SHA-256 of the case's ledger state (cases.state) after this event:
+    # a service refuses to build on a case row that no longer matches it.
+    state = models.CharField(max_length=64)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -57,3 +69,31 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.kind}"
+
+
+class Checkpoint(models.Model):
+    """A signed statement of every case's chain head at one moment.
+
+    ``entries`` lists ``[reference, seq, head]`` for every case, sorted by
+    reference; ``root`` is their Merkle root (RFC 9162). Each checkpoint
+    chains to the previous one through ``prev_hash`` and is signed with the
+    deployment's Ed25519 key. Append-only (a PostgreSQL trigger refuses
+    UPDATE and DELETE), and also written as a file to the anchor directory.
+    """
+
+    seq = models.PositiveIntegerField(unique=True)
+    created_at = models.DateTimeField()
+    case_count = models.PositiveIntegerField()
+    event_count = models.PositiveBigIntegerField()
+    root = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64)
+    entries = models.JSONField()
+    public_key = models.CharField(max_length=64, help_text="Ed25519 public key, hex.")
+    signature = models.CharField(max_length=128)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.seq} ({self.case_count} cases, root {self.root[:12]})"

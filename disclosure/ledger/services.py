@@ -6,16 +6,59 @@ from typing import Any
 from django.db import connection
 
 from disclosure.accounts.selectors import actor_snapshot
+from disclosure.cases.models import Case
+from disclosure.cases.state import case_state, state_digest
 from disclosure.core.canonical import to_json_value
+from disclosure.core.errors import LedgerMismatch
 from disclosure.core.timeutils import now
 
 from .chain import GENESIS, compute_hash, event_body
-from .models import CaseEvent
+from .models import FORMAT_VERSION, CaseEvent
+
+_CHECKED = "_ledger_checked_head"
+
+
+def _last_event(case: Case) -> tuple[int, str, str | None]:
+    last = (
+        CaseEvent.objects.filter(case_id=case.pk)
+        .order_by("-seq")
+        .values_list("seq", "hash", "state")
+        .first()
+    )
+    return last or (0, GENESIS, None)
+
+
+def _head_mismatch(case: Case, seq: int, head: str) -> LedgerMismatch:
+    return LedgerMismatch(
+        f"{case.reference}'s record says its ledger ends at event #{case.ledger_seq}, "
+        f"but the ledger ends at #{seq}: the record was changed outside the application. "
+        "Nothing was changed; run verify_ledger."
+    )
+
+
+def require_consistent(case: Case) -> None:
+    """Raise LedgerMismatch unless the locked ``case`` row still matches its
+    ledger: its head (``ledger_seq``, ``ledger_head``) is the last event, and
+    its state (cases.state) is the one the last event recorded.
+
+    Every case service calls this right after locking the row, before it
+    changes anything, so nothing is built on a row falsified behind its back.
+    """
+    seq, head, state = _last_event(case)
+    if (case.ledger_seq, case.ledger_head) != (seq, head):
+        raise _head_mismatch(case, seq, head)
+    if state is not None and state_digest(case_state(case)) != state:
+        raise LedgerMismatch(
+            f"{case.reference}'s record differs from the state its ledger recorded at "
+            f"event #{seq} (stage, times, hold or details were changed outside the "
+            "application). Nothing was changed; run verify_ledger."
+        )
+    setattr(case, _CHECKED, (seq, head))
 
 
 def append_event(
     *,
-    case,
+    case: Case,
     kind: str,
     actor,
     occurred_at: datetime | None = None,
@@ -25,40 +68,55 @@ def append_event(
     """Append the next event of ``case``'s chain and return it.
 
     Guarantees: ``seq`` is the previous seq + 1 (1 for the first), ``prev_hash``
-    is the previous event's hash (64 zeros for the first), ``hash`` follows
-    ``ledger.chain``. The caller must hold the case row lock inside an atomic
-    block (every case service does), so two writers never pick the same seq;
-    the unique (case, seq) constraint is the last line of defence.
+    is the previous event's hash (64 zeros for the first), ``state`` is the
+    digest of the case's state as ``case`` now holds it, ``hash`` follows
+    ``ledger.chain``, and the case row's ``ledger_seq``/``ledger_head`` are the
+    new event's, written in the same transaction. The caller must hold the
+    case row lock inside an atomic block (every case service does), so two
+    writers never pick the same seq; the unique (case, seq) constraint is the
+    last line of defence. Raises LedgerMismatch when the row's head is not
+    the ledger's last event.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("append_event must run inside transaction.atomic()")
+    if getattr(case, _CHECKED, None) != (case.ledger_seq, case.ledger_head):
+        seq, head, _ = _last_event(case)
+        if (case.ledger_seq, case.ledger_head) != (seq, head):
+            raise _head_mismatch(case, seq, head)
+    seq, prev_hash = case.ledger_seq + 1, case.ledger_head
     recorded_at = now()
-    last = CaseEvent.objects.filter(case=case).order_by("-seq").values("seq", "hash").first()
-    seq = last["seq"] + 1 if last else 1
-    prev_hash = last["hash"] if last else GENESIS
+    occurred_at = occurred_at or recorded_at
     snapshot = actor_snapshot(actor)
     payload = to_json_value(payload or {})
+    state = state_digest(case_state(case))
     body = event_body(
         case_reference=case.reference,
         seq=seq,
         kind=kind,
-        occurred_at=occurred_at or recorded_at,
+        occurred_at=occurred_at,
         recorded_at=recorded_at,
         actor=snapshot,
         payload=payload,
         internal=internal,
+        state=state,
         prev_hash=prev_hash,
     )
-    return CaseEvent.objects.create(
+    event = CaseEvent.objects.create(
         case=case,
         seq=seq,
         kind=kind,
-        occurred_at=occurred_at or recorded_at,
+        occurred_at=occurred_at,
         recorded_at=recorded_at,
         actor=actor,
         actor_snapshot=snapshot,
         payload=payload,
         internal=internal,
+        v=FORMAT_VERSION,
+        state=state,
         prev_hash=prev_hash,
         hash=compute_hash(body),
     )
+    Case.objects.filter(pk=case.pk).update(ledger_seq=seq, ledger_head=event.hash)
+    case.ledger_seq, case.ledger_head = seq, event.hash
+    setattr(case, _CHECKED, (seq, event.hash))
+    return event

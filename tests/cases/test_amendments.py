@@ -45,12 +45,16 @@ def test_update_details_records_from_and_to(lead, analyst, vendor):
     )
     case.refresh_from_db()
     assert (case.title, case.severity, case.data_from) == ("Renamed", "critical", date(2017, 1, 1))
-    event = CaseEvent.objects.filter(case=case).order_by("-seq").first()
-    assert event.kind == EventKind.DETAILS_UPDATED
-    assert event.payload["changes"] == {
+    shared, internal = CaseEvent.objects.filter(case=case).order_by("-seq")[:2][::-1]
+    # What a vendor may see in one event, the firm's own business in an internal one.
+    assert (shared.kind, shared.internal) == (EventKind.DETAILS_UPDATED, False)
+    assert shared.payload["changes"] == {
         "title": {"from": "Exposed bucket", "to": "Renamed"},
-        "severity": {"from": "medium", "to": "critical"},
         "data_from": {"from": None, "to": "2017-01-01"},
+    }
+    assert (internal.kind, internal.internal) == (EventKind.DETAILS_UPDATED, True)
+    assert internal.payload["changes"] == {
+        "severity": {"from": "medium", "to": "critical"},
         "assignee": {"from": None, "to": {"id": analyst.pk, "username": analyst.username}},
     }
     assert verify_case(case).ok
@@ -159,7 +163,7 @@ def test_follow_up_links_both_cases(lead, vendor):
     assert linked.kind == EventKind.FOLLOW_UP_OPENED
     assert linked.payload == {"follow_up": follow_up.reference}
     opened = CaseEvent.objects.get(case=follow_up, seq=1)
-    assert opened.payload["follows_up"] == parent.reference
+    assert opened.payload["follows_up"] == {"id": parent.pk, "reference": parent.reference}
     assert verify_case(parent).ok and verify_case(follow_up).ok
 
 

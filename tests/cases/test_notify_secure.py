@@ -69,14 +69,18 @@ def test_notify_vendor_logs_the_notice_as_an_outbound_communication(lead, vendor
         ["security@contoso.example"],
     )
     assert notice.attachments.get().kind == EvidenceKind.ATTACHMENT
-    stage = CaseEvent.objects.filter(case=case).order_by("-seq").first()
-    assert stage.kind == EventKind.STAGE_CHANGED
+    stage = CaseEvent.objects.get(case=case, kind=EventKind.STAGE_CHANGED)
     assert stage.payload["notice_communication_id"] == notice.pk
-    assert stage.payload["note"] == "first contact"
-    assert kinds(case)[-3:] == [
+    # A stage note is internal unless shared: its own internal event.
+    assert "note" not in stage.payload
+    note = CaseEvent.objects.filter(case=case).order_by("-seq").first()
+    assert (note.kind, note.internal) == (EventKind.NOTE_ADDED, True)
+    assert note.payload == {"about_seq": stage.seq, "note": "first contact"}
+    assert kinds(case)[-4:] == [
         EventKind.EVIDENCE_ATTACHED,
         EventKind.COMMUNICATION_LOGGED,
         EventKind.STAGE_CHANGED,
+        EventKind.NOTE_ADDED,
     ]
 
 

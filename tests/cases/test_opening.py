@@ -47,10 +47,27 @@ def test_open_case_writes_the_case_the_opening_event_and_the_evidence(analyst, v
     assert case.stage == S.FOUND
     assert case.severity == "high"
     assert case.policy.name == "Standard 90"
-    assert kinds(case) == [EventKind.CASE_OPENED, EventKind.EVIDENCE_ATTACHED]
+    assert kinds(case) == [
+        EventKind.CASE_OPENED,
+        EventKind.INTERNAL_DETAILS,
+        EventKind.EVIDENCE_ATTACHED,
+    ]
     opened = CaseEvent.objects.get(case=case, seq=1)
     assert opened.payload["details"]["vendor"] == {"id": vendor.pk, "name": "Contoso"}
     assert opened.payload["follows_up"] is None
+    # The firm's own business is in an internal event, not in case_opened.
+    assert not opened.internal
+    assert {"how_found", "severity", "assignee", "time_zone"}.isdisjoint(opened.payload["details"])
+    internal = CaseEvent.objects.get(case=case, seq=2)
+    assert internal.internal
+    assert internal.payload == {
+        "details": {
+            "how_found": "Search engine for open buckets",
+            "severity": "high",
+            "assignee": None,
+            "time_zone": "UTC",
+        }
+    }
     assert EvidenceFile.objects.get(case=case).kind == EvidenceKind.EXPOSURE_CAPTURE
     assert verify_case(case).ok
 

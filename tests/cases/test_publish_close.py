@@ -154,15 +154,16 @@ def test_not_published_and_duplicate_need_a_note(reason, match, lead, vendor):
     assert exc.value.field == "note"
     assert state(case) == before
     case = services.close_case(actor=lead, case=case, reason=reason, note=" DSC-2026-0001 ")
-    stage = CaseEvent.objects.filter(case=case).order_by("-seq").first()
+    stage, note = CaseEvent.objects.filter(case=case).order_by("-seq")[:2][::-1]
     assert stage.payload == {
         "from": S.SECURED,
         "to": S.CLOSED,
         "milestone": S.CLOSED,
         "late": False,
         "reason": reason,
-        "note": "DSC-2026-0001",
     }
+    assert (note.kind, note.internal) == ("note_added", True)
+    assert note.payload == {"about_seq": stage.seq, "note": "DSC-2026-0001"}
 
 
 def test_invalid_needs_no_note(lead, vendor):

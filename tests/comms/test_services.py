@@ -4,7 +4,7 @@ and that vendors never see internal notes."""
 import hashlib
 import io
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
@@ -51,6 +51,33 @@ def written(case):
     )
 
 
+def spec_fingerprint(comm) -> str:
+    """The fingerprint of a communication, written out from the issue: every
+    field that carries meaning, in canonical JSON, with its type."""
+
+    def t(value):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    body = {
+        "type": "communication",
+        "id": comm.pk,
+        "case_id": comm.case_id,
+        "direction": comm.direction,
+        "channel": comm.channel,
+        "sender": comm.sender,
+        "recipients": comm.recipients,
+        "subject": comm.subject,
+        "body": comm.body,
+        "body_sha256": comm.body_sha256,
+        "occurred_at": t(comm.occurred_at),
+        "logged_by_id": comm.logged_by_id,
+        "logged_at": t(comm.logged_at),
+        "attachments": sorted(comm.attachments.values_list("pk", flat=True)),
+    }
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def test_log_communication_writes_the_row_and_an_event_with_the_body_hash(case, analyst):
     comm = services.log_communication(actor=analyst, case=case, **message())
     comm.refresh_from_db()
@@ -75,6 +102,7 @@ def test_log_communication_writes_the_row_and_an_event_with_the_body_hash(case, 
         "subject": "Re: exposure",
         "body_sha256": comm.body_sha256,
         "attachments": [],
+        "record": {"type": "communication", "id": comm.pk, "fingerprint": spec_fingerprint(comm)},
     }
     assert "secured the container" not in json.dumps(event.payload)
     assert verify_case(case).ok

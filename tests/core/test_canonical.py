@@ -37,3 +37,30 @@ def test_same_value_same_bytes():
     a = {"x": [3, 2, 1], "t": datetime(2022, 1, 1, tzinfo=UTC), "z": None}
     b = dict(reversed(list(a.items())))
     assert canonical_json(a) == canonical_json(b)
+
+
+@pytest.mark.parametrize("value", [1.5, 1e16, -0.0, 0.0, {"a": [1, {"b": 2.0}]}, float("inf")])
+def test_floats_are_refused_anywhere(value):
+    # PostgreSQL's jsonb stores 1e16 as 10000000000000000 and -0.0 as 0:
+    # a hashed float would not verify after a round trip through the database.
+    with pytest.raises(ValueError):
+        canonical_json({"x": value})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(202, 9, 24, tzinfo=UTC),  # strftime gave "202-09-24...", unreadable
+        datetime(1969, 12, 31, 23, 59, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=UTC),
+    ],
+)
+def test_years_outside_1970_9999_are_refused(value):
+    with pytest.raises(ValueError):
+        iso_utc(value)
+
+
+def test_edges_of_the_time_range_read_back():
+    for value in (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, tzinfo=UTC)):
+        assert parse_iso_utc(iso_utc(value)) == value
+    assert iso_utc(datetime(1970, 1, 1, tzinfo=UTC)) == "1970-01-01T00:00:00.000000Z"

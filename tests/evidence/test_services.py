@@ -81,7 +81,17 @@ def test_evidence_event_carries_the_hash_never_the_content(notified, analyst):
     ev = services.attach_evidence(actor=analyst, case=notified, file=upload())
     event = CaseEvent.objects.filter(case=notified).order_by("-seq").first()
     assert event.kind == EventKind.EVIDENCE_ATTACHED
-    assert event.payload == ev.manifest_entry()
+    record = event.payload.pop("record")
+    assert event.payload == {
+        "evidence_id": ev.pk,
+        "sha256": hashlib.sha256(CONTENT).hexdigest(),
+        "size": len(CONTENT),
+        "content_type": ev.content_type,
+        "name": ev.original_name,
+        "kind": ev.kind,
+        "captured_at": None,
+    }
+    assert (record["type"], record["id"]) == ("evidence", ev.pk)
     assert event.payload["sha256"] == hashlib.sha256(CONTENT).hexdigest()
     dumped = json.dumps(event.payload)
     assert "alice@contoso.example" not in dumped

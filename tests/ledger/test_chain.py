@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db
 def spec_hash(event: CaseEvent) -> str:
     """sha256(prev_hash + canonical_json(event without hash)), per DESIGN.md."""
     body = {
+        "v": 1,
         "case": event.case.reference,
         "seq": event.seq,
         "kind": event.kind,
@@ -29,6 +30,7 @@ def spec_hash(event: CaseEvent) -> str:
         "actor": event.actor_snapshot,
         "payload": event.payload,
         "internal": event.internal,
+        "state": event.state,
         "prev_hash": event.prev_hash,
     }
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

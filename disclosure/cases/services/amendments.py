@@ -1,24 +1,37 @@
 """Changes that are not stage transitions: details, legal hold, corrections,
 and the follow-up case for a re-exposure."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from disclosure.core.errors import InvalidTimestamp, ValidationFailed
-from disclosure.core.validation import clean_text
+from disclosure.accounts.models import User
+from disclosure.core.errors import ValidationFailed
+from disclosure.core.validation import clean_text, validated
 from disclosure.evidence.services import IncomingFile
-from disclosure.ledger.models import CaseEvent, EventKind
+from disclosure.ledger.fingerprints import record_ref
+from disclosure.ledger.models import EventKind
 from disclosure.ledger.services import append_event
 
+from .. import access
 from ..details import clean_details, details_payload
 from ..guards import check_occurred_at, locked_case
 from ..models import Case, Escalation
-from ..stages import STAGE_ORDER, STAGE_TIME_FIELD, Stage
-from .opening import open_case
+from ..visibility import split_details
+from .corrections import correct_event
+from .opening import create_case, require_exposure_evidence
+
+__all__ = [
+    "correct_event",
+    "escalate",
+    "open_follow_up",
+    "set_legal_hold",
+    "update_details",
+]
 
 
-def update_details(*, actor, case: Case, changes: dict[str, Any]) -> Case:
+@validated
+def update_details(*, actor: User, case: Case, changes: Mapping[str, Any]) -> Case:
     """Change descriptive fields of an open case; record old and new values.
 
     No event is written when nothing changes. The vendor cannot change once
@@ -41,17 +54,23 @@ def update_details(*, actor, case: Case, changes: dict[str, Any]) -> Case:
         diff = {k: {"from": before[k], "to": after[k]} for k in cleaned if before[k] != after[k]}
         if diff:
             locked.save(update_fields=[*cleaned, "updated_at"])
-            append_event(
-                case=locked,
-                kind=EventKind.DETAILS_UPDATED,
-                actor=actor,
-                payload={"changes": diff},
-                internal=True,  # assignee, severity and the like are the firm's business
-            )
+            # What the vendor may see of the case in one event, the firm's own
+            # business (assignee, severity, how found...) in an internal one.
+            shared, internal = split_details(diff)
+            for changes, is_internal in ((shared, False), (internal, True)):
+                if changes:
+                    append_event(
+                        case=locked,
+                        kind=EventKind.DETAILS_UPDATED,
+                        actor=actor,
+                        payload={"changes": changes},
+                        internal=is_internal,
+                    )
         return locked
 
 
-def set_legal_hold(*, actor, case: Case, on: bool, reason: str) -> Case:
+@validated
+def set_legal_hold(*, actor: User, case: Case, on: bool, reason: str) -> Case:
     """Place or lift a legal hold (it blocks closing and purging). The event
     is internal: vendors do not see legal holds."""
     with locked_case(case, actor=actor, action="set_legal_hold") as locked:
@@ -77,103 +96,10 @@ def set_legal_hold(*, actor, case: Case, on: bool, reason: str) -> Case:
         return locked
 
 
-def _stage_of_event(event: CaseEvent) -> Stage | None:
-    if event.kind == EventKind.CASE_OPENED:
-        return Stage.FOUND
-    if event.kind == EventKind.STAGE_CHANGED:
-        return Stage(event.payload["milestone"])
-    return None
-
-
-def correct_event(
-    *,
-    actor,
-    case: Case,
-    seq: int,
-    reason: str,
-    occurred_at: datetime | None = None,
-    statement: str = "",
-) -> CaseEvent:
-    """Append a correction of event ``seq``; the original is never changed.
-
-    A correction states a reason and either a corrected time (for a stage or
-    acknowledgement event; it must keep the stages in order and not be in the
-    future, and it updates the case's timestamp) or a statement of what was
-    wrong. Returns the correction event, internal when the event it corrects is.
-    """
-    with locked_case(case, actor=actor, action="correct_event") as locked:
-        reason = clean_text(
-            reason, field="reason", required=True, message="A correction needs a reason."
-        )
-        statement = clean_text(statement, field="statement")
-        if occurred_at is None and not statement:
-            raise ValidationFailed(
-                "Give the corrected time or a statement of what was wrong.", field="statement"
-            )
-        original = CaseEvent.objects.filter(case=locked, seq=seq).first()
-        if original is None:
-            raise ValidationFailed(f"{locked.reference} has no event #{seq}.", field="seq")
-        payload: dict[str, Any] = {
-            "corrects_seq": original.seq,
-            "corrects_hash": original.hash,
-            "reason": reason,
-            "statement": statement,
-        }
-        if occurred_at is not None:
-            field = _corrected_time_field(original)
-            lower, upper = _time_bounds(locked, field)
-            check_occurred_at(occurred_at, not_before=lower, what="the corrected time")
-            if upper is not None and occurred_at > upper:
-                raise InvalidTimestamp(
-                    f"The corrected time cannot be after the next stage ({upper.isoformat()}).",
-                    field="occurred_at",
-                )
-            payload["occurred_at"] = {"from": getattr(locked, field), "to": occurred_at}
-            setattr(locked, field, occurred_at)
-            locked.save(update_fields=[field, "updated_at"])
-        return append_event(
-            case=locked,
-            kind=EventKind.CORRECTION,
-            actor=actor,
-            payload=payload,
-            internal=original.internal,
-        )
-
-
-def _corrected_time_field(event: CaseEvent) -> str:
-    stage = _stage_of_event(event)
-    if stage is not None:
-        return STAGE_TIME_FIELD[stage]
-    if event.kind == EventKind.VENDOR_ACKNOWLEDGED:
-        return "vendor_acknowledged_at"
-    raise ValidationFailed(
-        "Only the time of a stage or of the acknowledgement can be corrected; "
-        "correct other events with a statement.",
-        field="occurred_at",
-    )
-
-
-def _time_bounds(case: Case, field: str) -> tuple[datetime | None, datetime | None]:
-    """The earliest and latest times ``field`` may take: after the stages
-    before it and before the ones after it (a milestone recorded late, after
-    a later stage, keeps only its lower bound)."""
-    if field == "vendor_acknowledged_at":
-        return case.vendor_notified_at, None
-    fields = [STAGE_TIME_FIELD[s] for s in STAGE_ORDER]
-    i = fields.index(field)
-    current = getattr(case, field)
-    earlier = [getattr(case, f) for f in fields[:i]]
-    later = [getattr(case, f) for f in fields[i + 1 :]]
-    lower = max((t for t in earlier if t is not None), default=None)
-    upper = min((t for t in later if t is not None and t >= current), default=None)
-    if field == "vendor_notified_at" and case.vendor_acknowledged_at is not None:
-        upper = min(t for t in (upper, case.vendor_acknowledged_at) if t is not None)
-    return lower, upper
-
-
+@validated
 def open_follow_up(
     *,
-    actor,
+    actor: User,
     case: Case,
     found_at: datetime,
     how_found: str,
@@ -183,26 +109,42 @@ def open_follow_up(
 ) -> Case:
     """Open a new case for a re-exposure of ``case``'s asset after it was
     secured, linked both ways: the new case ``follows_up`` the old one, and the
-    old case's ledger records the new reference."""
+    old case's ledger records the new reference. The new case obeys every
+    rule of ``open_case`` (the actor may open cases; details, discovery time
+    and exposure evidence are checked) and is found after ``case`` was secured."""
+    access.require(actor, access.Action.OPEN_CASE)
     with locked_case(case, actor=actor, action="open_follow_up") as parent:
-        check_occurred_at(found_at, not_before=parent.secured_at, what="the re-exposure")
-        follow_up = open_case(
+        check_occurred_at(
+            found_at,
+            not_before=parent.secured_at,
+            what="the re-exposure",
+            since="the asset was secured",
+        )
+        values = clean_details(
+            {
+                "vendor": parent.vendor,
+                "title": f"Re-exposure: {parent.title}"[:300] if title is None else title,
+                "asset_provider": parent.asset_provider,
+                "asset_kind": parent.asset_kind,
+                "asset_identifier": (
+                    parent.asset_identifier if asset_identifier is None else asset_identifier
+                ),
+                "asset_region": parent.asset_region,
+                "how_found": how_found,
+                "data_categories": parent.data_categories,
+                "severity": parent.severity,
+                "tlp": parent.tlp,
+                "time_zone": parent.time_zone,
+                "policy": parent.policy,
+            }
+        )
+        require_exposure_evidence(exposure_evidence)
+        follow_up = create_case(
             actor=actor,
-            vendor=parent.vendor,
-            title=title or f"Re-exposure: {parent.title}",
-            asset_provider=parent.asset_provider,
-            asset_kind=parent.asset_kind,
-            asset_identifier=asset_identifier or parent.asset_identifier,
-            asset_region=parent.asset_region,
-            how_found=how_found,
+            values=values,
             found_at=found_at,
             exposure_evidence=exposure_evidence,
             follows_up=parent,
-            data_categories=parent.data_categories,
-            severity=parent.severity,
-            tlp=parent.tlp,
-            time_zone=parent.time_zone,
-            policy=parent.policy,
         )
         append_event(
             case=parent,
@@ -214,9 +156,10 @@ def open_follow_up(
         return follow_up
 
 
+@validated
 def escalate(
     *,
-    actor,
+    actor: User,
     case: Case,
     target: str,
     organization: str,
@@ -266,7 +209,12 @@ def escalate(
             kind=EventKind.ESCALATED,
             actor=actor,
             occurred_at=escalated_at,
-            payload={"escalation_id": escalation.pk, "target": target, **values},
+            payload={
+                "escalation_id": escalation.pk,
+                "target": target,
+                **values,
+                "record": record_ref(escalation),
+            },
             internal=True,
         )
         return escalation

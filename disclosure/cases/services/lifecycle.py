@@ -6,24 +6,22 @@ table, checks the time, writes its records and ledger events, and commits
 all of it or nothing.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from disclosure.accounts.models import Role
+from disclosure.accounts.models import Role, User
 from disclosure.comms.models import Communication, Direction
 from disclosure.comms.services import write_communication
 from disclosure.core.errors import (
     EvidenceRequired,
-    LegalHoldActive,
     NotPermitted,
-    TransitionNotAllowed,
     ValidationFailed,
 )
 from disclosure.core.timeutils import now
-from disclosure.core.validation import clean_text
-from disclosure.evidence.models import DeletionAttestation, EvidenceKind
+from disclosure.core.validation import clean_text, validated
+from disclosure.evidence.models import EvidenceKind
 from disclosure.evidence.services import IncomingFile, write_attestation, write_evidence_files
 from disclosure.ledger.models import CaseEvent, EventKind
 from disclosure.ledger.services import append_event
@@ -37,13 +35,21 @@ MIN_JUSTIFICATION = 20
 
 
 def enter_stage(
-    *, case: Case, actor, target: Stage, occurred_at: datetime, payload: dict[str, Any]
+    *,
+    case: Case,
+    actor,
+    target: Stage,
+    occurred_at: datetime,
+    payload: dict[str, Any],
+    note: str = "",
+    note_shared: bool = False,
 ) -> CaseEvent:
     """Record the milestone ``target`` on the locked ``case`` with its event.
 
     The case moves to ``target`` unless it is further along already (a late
     milestone after an early publication): nothing moves backwards, so then
-    only the milestone's time is set and the event says ``late``.
+    only the milestone's time is set and the event says ``late``. A ``note``
+    is internal (its own internal event) unless ``note_shared``.
     """
     source = Stage(case.stage)
     late = stage_index(target) < stage_index(source)
@@ -51,27 +57,52 @@ def enter_stage(
     if not late:
         case.stage = target
     case.save(update_fields=["stage", STAGE_TIME_FIELD[target], "updated_at"])
-    return append_event(
+    event = append_event(
         case=case,
         kind=EventKind.STAGE_CHANGED,
         actor=actor,
         occurred_at=occurred_at,
-        payload={"from": source, "to": case.stage, "milestone": target, "late": late, **payload},
+        payload={
+            "from": source,
+            "to": case.stage,
+            "milestone": target,
+            "late": late,
+            **payload,
+            **({"note": note} if note and note_shared else {}),
+        },
     )
+    record_note(case=case, actor=actor, note=note, shared=note_shared, about=event)
+    return event
 
 
+def record_note(*, case: Case, actor, note: str, shared: bool, about: CaseEvent) -> None:
+    """A note on event ``about`` that is not shared with the vendor becomes its
+    own internal event; a shared one is in ``about``'s payload already."""
+    if note and not shared:
+        append_event(
+            case=case,
+            kind=EventKind.NOTE_ADDED,
+            actor=actor,
+            occurred_at=about.occurred_at,
+            payload={"about_seq": about.seq, "note": note},
+            internal=True,
+        )
+
+
+@validated
 def notify_vendor(
     *,
-    actor,
+    actor: User,
     case: Case,
     occurred_at: datetime,
     channel: str,
     sender: str,
-    recipients: Sequence[str],
+    recipients: Sequence[str | None],
     subject: str,
     body: str,
     attachments: Sequence[IncomingFile] = (),
     note: str = "",
+    note_shared: bool = False,
 ) -> Case:
     """Record that the first notice reached the vendor: the notice is logged as
     an outbound communication and the case enters ``vendor_notified``."""
@@ -100,24 +131,24 @@ def notify_vendor(
             target=Stage.VENDOR_NOTIFIED,
             occurred_at=occurred_at,
             payload={
-                "note": note,
                 "notice_communication_id": notice.pk,
                 "channel": channel,
                 "recipients": notice.recipients,
             },
+            note=note,
+            note_shared=note_shared,
         )
         return locked
 
 
-def acknowledge(*, actor, case: Case, occurred_at: datetime, note: str = "") -> Case:
-    """Record when the vendor acknowledged the notice (once per case)."""
+@validated
+def acknowledge(
+    *, actor: User, case: Case, occurred_at: datetime, note: str = "", note_shared: bool = False
+) -> Case:
+    """Record when the vendor acknowledged the notice (once per case). A note
+    is internal unless ``note_shared`` (a vendor contact's own note is shared)."""
     with locked_case(case, actor=actor, action="acknowledge") as locked:
         note = clean_text(note, field="note")
-        if locked.vendor_acknowledged_at is not None:
-            raise TransitionNotAllowed(
-                f"The vendor acknowledged {locked.reference} already, at "
-                f"{locked.vendor_acknowledged_at.isoformat()}."
-            )
         check_occurred_at(
             occurred_at,
             not_before=locked.vendor_notified_at,
@@ -126,25 +157,29 @@ def acknowledge(*, actor, case: Case, occurred_at: datetime, note: str = "") -> 
         )
         locked.vendor_acknowledged_at = occurred_at
         locked.save(update_fields=["vendor_acknowledged_at", "updated_at"])
-        append_event(
+        shared = note_shared or access.role_on(actor, locked) == Role.VENDOR_CONTACT
+        event = append_event(
             case=locked,
             kind=EventKind.VENDOR_ACKNOWLEDGED,
             actor=actor,
             occurred_at=occurred_at,
-            payload={"note": note},
+            payload={"note": note} if note and shared else {},
         )
+        record_note(case=locked, actor=actor, note=note, shared=shared, about=event)
         return locked
 
 
+@validated
 def secure(
     *,
-    actor,
+    actor: User,
     case: Case,
     occurred_at: datetime,
     retest_result: str = "",
     evidence: Sequence[IncomingFile] = (),
     confirmation: Communication | None = None,
     note: str = "",
+    note_shared: bool = False,
 ) -> Case:
     """Record that the asset is no longer publicly reachable.
 
@@ -189,27 +224,30 @@ def secure(
                 "confirmation_communication_id": confirmation.pk if confirmation else None,
                 "confirmed_by_vendor_contact": by_vendor,
                 "evidence": [f.sha256 for f in files],
-                "note": note,
             },
+            note=note,
+            note_shared=note_shared or by_vendor,
         )
         return locked
 
 
+@validated
 def record_deletion(
     *,
-    actor,
+    actor: User,
     case: Case,
-    items: Any,
+    items: Sequence[Mapping[str, Any]],
     method: str,
     tool: str,
-    performed_by,
+    performed_by: User,
     performed_at: datetime,
     verification: str,
-    verified_by=None,
+    verified_by: User | None = None,
     retained_metadata: Sequence[str] = (),
     retention_reason: str = "",
     evidence: Sequence[IncomingFile] = (),
     note: str = "",
+    note_shared: bool = False,
 ) -> Case:
     """Record that the firm's copies are destroyed, with the attestation."""
     with locked_case(case, actor=actor, action="record_deletion") as locked:
@@ -219,12 +257,6 @@ def record_deletion(
             not_before=previous_stage_time(locked, Stage.DATA_DELETED),
             what="the deletion",
         )
-        if locked.secured_at is None:
-            raise TransitionNotAllowed(
-                f"Record that {locked.reference}'s asset is secured before recording deletion."
-            )
-        if DeletionAttestation.objects.filter(case=locked).exists():
-            raise TransitionNotAllowed(f"{locked.reference} has a deletion attestation already.")
         attestation = write_attestation(
             case=locked,
             actor=actor,
@@ -247,15 +279,17 @@ def record_deletion(
             payload={
                 "attestation_id": attestation.pk,
                 "attestation_sha256": attestation.content_sha256,
-                "note": note,
             },
+            note=note,
+            note_shared=note_shared,
         )
         return locked
 
 
+@validated
 def publish(
     *,
-    actor,
+    actor: User,
     case: Case,
     occurred_at: datetime,
     url: str,
@@ -267,10 +301,9 @@ def publish(
     with locked_case(case, actor=actor, action="publish", stage_checked=False) as locked:
         t = transitions.get("publish")
         justification = clean_text(override_justification, field="override_justification")
-        override = False
-        if locked.stage not in t.source:
-            if locked.stage not in t.override_source:
-                require_stage(locked, "publish")
+        require_stage(locked, "publish", with_override=True)
+        override = locked.stage not in t.source
+        if override:
             if not access.can_override(actor, "publish", locked):
                 raise NotPermitted(
                     "Publishing before the asset is secured needs a lead's override."
@@ -281,7 +314,6 @@ def publish(
                     f"of at least {MIN_JUSTIFICATION} characters.",
                     field="override_justification",
                 )
-            override = True
         check_occurred_at(
             occurred_at,
             not_before=previous_stage_time(locked, Stage.PUBLISHED),
@@ -326,15 +358,20 @@ def publish(
         return locked
 
 
+@validated
 def close_case(
-    *, actor, case: Case, reason: str, note: str = "", occurred_at: datetime | None = None
+    *,
+    actor: User,
+    case: Case,
+    reason: str,
+    note: str = "",
+    occurred_at: datetime | None = None,
+    note_shared: bool = False,
 ) -> Case:
     """Close the case with a reason. A published case closes as published;
     'not published' and 'duplicate' need a note saying why (or of what).
     A legal hold blocks closing."""
     with locked_case(case, actor=actor, action="close") as locked:
-        if locked.legal_hold:
-            raise LegalHoldActive(f"{locked.reference} is under legal hold and cannot be closed.")
         if reason not in CloseReason.values:
             raise ValidationFailed(f"Unknown close reason {reason!r}.", field="reason")
         note = clean_text(note, field="note")
@@ -365,6 +402,8 @@ def close_case(
             actor=actor,
             target=Stage.CLOSED,
             occurred_at=occurred_at,
-            payload={"reason": reason, "note": note},
+            payload={"reason": reason},
+            note=note,
+            note_shared=note_shared,
         )
         return locked

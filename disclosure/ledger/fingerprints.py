@@ -1,0 +1,119 @@
+"""Fingerprints of the records the ledger vouches for.
+
+A communication, an evidence file, a deletion attestation (with its
+countersignature), a dispute and an escalation live in ordinary tables. The
+event that writes or changes one carries ``payload["record"]``:
+``{"type", "id", "fingerprint"}``, where the fingerprint is the SHA-256 of
+the canonical JSON of every field that carries meaning. The writer and the
+verifier call the same ``fingerprint`` so the two can never drift apart.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+
+from disclosure.affected.models import Dispute
+from disclosure.cases.models import Escalation
+from disclosure.comms.models import Communication
+from disclosure.core.canonical import canonical_json
+from disclosure.core.hashing import sha256_hex
+from disclosure.evidence.models import DeletionAttestation, EvidenceFile
+
+
+@dataclass(frozen=True)
+class RecordType:
+    """One kind of vouched record: its model, the columns that carry meaning
+    and its many-to-many field (listed as sorted ids), if any."""
+
+    name: str
+    model: type[models.Model]
+    columns: tuple[str, ...]
+    m2m: str | None = None
+
+    def values_of(self, obj: models.Model) -> dict[str, Any]:
+        """The fingerprinted values of a saved instance."""
+        values = {c: getattr(obj, c) for c in self.columns}
+        if self.m2m:
+            values[self.m2m] = sorted(getattr(obj, self.m2m).values_list("pk", flat=True))
+        return values
+
+    def fingerprint(self, values: Mapping[str, Any]) -> str:
+        """SHA-256 of ``{"type": name, **values}`` in canonical JSON."""
+        return sha256_hex(canonical_json({"type": self.name, **values}))
+
+    def rows(self, case_ids: Iterable[int]) -> list[dict[str, Any]]:
+        """The fingerprinted values of every row of these cases, in bulk
+        (two queries at most)."""
+        rows = list(self.model.objects.filter(case_id__in=case_ids).values(*self.columns))
+        if self.m2m:
+            through = self.model._meta.get_field(self.m2m).remote_field.through
+            own = f"{self.model._meta.model_name}_id"
+            target = f"{self.model._meta.get_field(self.m2m).related_model._meta.model_name}_id"
+            linked: dict[int, list[int]] = {}
+            ids = [r["id"] for r in rows]
+            for owner, other in through.objects.filter(**{f"{own}__in": ids}).values_list(
+                own, target
+            ):
+                linked.setdefault(owner, []).append(other)
+            for r in rows:
+                r[self.m2m] = sorted(linked.get(r["id"], ()))
+        return rows
+
+
+COMMUNICATION = RecordType(
+    "communication",
+    Communication,
+    (
+        "id", "case_id", "direction", "channel", "sender", "recipients", "subject", "body",
+        "body_sha256", "occurred_at", "logged_by_id", "logged_at",
+    ),
+    m2m="attachments",
+)  # fmt: skip
+EVIDENCE = RecordType(
+    "evidence",
+    EvidenceFile,
+    (
+        "id", "case_id", "sha256", "size", "content_type", "original_name", "kind",
+        "description", "uploaded_by_id", "uploaded_at", "captured_at", "internal",
+    ),
+)  # fmt: skip
+ATTESTATION = RecordType(
+    "attestation",
+    DeletionAttestation,
+    (
+        "id", "case_id", "items", "total_bytes", "method", "tool", "performed_by_id",
+        "performed_at", "verified_by_id", "verification", "retained_metadata",
+        "retention_reason", "content_sha256", "countersigned_by_id", "countersigned_at",
+        "countersignature_statement", "created_at",
+    ),
+    m2m="evidence",
+)  # fmt: skip
+DISPUTE = RecordType(
+    "dispute",
+    Dispute,
+    (
+        "id", "case_id", "subject", "firm_position", "firm_provenance", "vendor_position",
+        "vendor_provenance", "filed_by_id", "filed_at", "status",
+    ),
+)  # fmt: skip
+ESCALATION = RecordType(
+    "escalation",
+    Escalation,
+    (
+        "id", "case_id", "target", "organization", "their_reference", "reason",
+        "escalated_at", "escalated_by_id",
+    ),
+)  # fmt: skip
+
+RECORD_TYPES: dict[str, RecordType] = {
+    t.name: t for t in (COMMUNICATION, EVIDENCE, ATTESTATION, DISPUTE, ESCALATION)
+}
+_BY_MODEL = {t.model: t for t in RECORD_TYPES.values()}
+
+
+def record_ref(obj: models.Model) -> dict[str, Any]:
+    """What an event carries to vouch for ``obj`` as it is now."""
+    t = _BY_MODEL[type(obj)]
+    return {"type": t.name, "id": obj.pk, "fingerprint": t.fingerprint(t.values_of(obj))}
