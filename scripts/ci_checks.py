@@ -8,6 +8,18 @@ psycopg and redis from the project's virtualenv).
         (pytest-django creates ``test_<name>`` itself) and that the server
         is PostgreSQL 15 or newer.
 
+    ci_checks.py roles
+        As DATABASE_URL's (superuser) role, create the owner and application
+        roles idempotently (CI_DB_OWNER, default disclosure_owner; CI_DB_APP,
+        default disclosure_app; passwords CI_DB_OWNER_PASSWORD and
+        CI_DB_APP_PASSWORD) and a fresh database (CI_DB_NAME, default
+        disclosure_ci) owned by the owner. Prints "OWNER_URL APP_URL".
+
+    ci_checks.py app-role-refused
+        Connected with DATABASE_URL (the application role), check that
+        TRUNCATE, DISABLE TRIGGER, DROP TRIGGER, UPDATE and DELETE on the
+        ledger are refused for lack of privilege, and that SELECT works.
+
     ci_checks.py junit REPORT.xml MARKED.txt
         Fail unless the JUnit report holds at least one test, no failures,
         and every test listed in MARKED.txt (node ids of the tests marked
@@ -85,6 +97,93 @@ def check_services() -> int:
     return 0
 
 
+def _role_url(base: str, user: str, password: str, dbname: str) -> str:
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    parts = urlsplit(base)
+    host = parts.hostname or "127.0.0.1"
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}:{parts.port or 5432}"
+    return urlunsplit((parts.scheme, netloc, f"/{dbname}", parts.query, ""))
+
+
+def create_roles() -> int:
+    """Owner and application roles (plain LOGIN roles, neither a member of
+    the other) and a fresh database owned by the owner."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    url = os.environ["DATABASE_URL"]
+    owner = os.environ.get("CI_DB_OWNER", "disclosure_owner")
+    app = os.environ.get("CI_DB_APP", "disclosure_app")
+    owner_password = os.environ.get("CI_DB_OWNER_PASSWORD", "disclosure-ci-owner")
+    app_password = os.environ.get("CI_DB_APP_PASSWORD", "disclosure-ci-app")
+    dbname = os.environ.get("CI_DB_NAME", "disclosure_ci")
+    attributes = sql.SQL("LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")
+    with psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True) as conn:
+        for role, password in ((owner, owner_password), (app, app_password)):
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+            verb = sql.SQL("ALTER ROLE" if exists else "CREATE ROLE")
+            conn.execute(
+                sql.SQL("{} {} {} PASSWORD {}").format(
+                    verb, sql.Identifier(role), attributes, sql.Literal(password)
+                )
+            )
+        # neither inherits the other's privileges (ownership must not leak to the app)
+        for member, group in ((app, owner), (owner, app)):
+            conn.execute(
+                sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(group), sql.Identifier(member))
+            )
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
+        )
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(dbname), sql.Identifier(owner)
+            )
+        )
+    print(f"ci: roles {owner} (owner) and {app} (application); database {dbname}", file=sys.stderr)
+    print(_role_url(url, owner, owner_password, dbname), _role_url(url, app, app_password, dbname))
+    return 0
+
+
+def check_app_role_refused() -> int:
+    """The application role may read the ledger but not rewrite it."""
+    import psycopg
+    from psycopg.errors import InsufficientPrivilege
+
+    statements = [
+        "TRUNCATE ledger_caseevent",
+        "ALTER TABLE ledger_caseevent DISABLE TRIGGER ALL",
+        "ALTER TABLE ledger_caseevent DISABLE TRIGGER ledger_caseevent_append_only",
+        "DROP TRIGGER ledger_caseevent_append_only ON ledger_caseevent",
+        "UPDATE ledger_caseevent SET kind = kind",
+        "DELETE FROM ledger_caseevent",
+    ]
+    problems = []
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        user = conn.execute("SELECT current_user").fetchone()[0]
+        events = conn.execute("SELECT count(*) FROM ledger_caseevent").fetchone()[0]
+        if not events:
+            problems.append("the ledger is empty: seed_demo did not write through this role")
+        for statement in statements:
+            try:
+                conn.execute(statement)
+            except InsufficientPrivilege as exc:
+                print(f"ci: refused as {user}: {statement}: {str(exc).strip()}")
+            else:
+                problems.append(f"{statement!r} was ALLOWED as {user}")
+        if conn.execute("SELECT count(*) FROM ledger_caseevent").fetchone()[0] != events:
+            problems.append("the number of ledger events changed")
+    if problems:
+        print("ci: FAIL: the application role can rewrite the ledger", file=sys.stderr)
+        for line in problems:
+            print(f"  - {line}", file=sys.stderr)
+        return 1
+    print(f"ci: {user} reads {events} ledger events and cannot truncate or untrigger them")
+    return 0
+
+
 def _junit_key(node_id: str) -> str:
     """A pytest node id as JUnit names it: ``tests/a/test_b.py::C::t[x]`` is
     classname ``tests.a.test_b.C``, name ``t[x]``."""
@@ -141,6 +240,10 @@ def check_junit(report: str, marked_file: str) -> int:
 def main(argv: list[str]) -> int:
     if argv[:1] == ["services"]:
         return check_services()
+    if argv[:1] == ["roles"]:
+        return create_roles()
+    if argv[:1] == ["app-role-refused"]:
+        return check_app_role_refused()
     if argv[:1] == ["junit"] and len(argv) == 3:
         return check_junit(argv[1], argv[2])
     print(__doc__, file=sys.stderr)
