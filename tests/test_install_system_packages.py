@@ -100,3 +100,19 @@ def test_browser_flag_is_passed_to_the_check(machine, tmp_path):
     python_args = (tmp_path / "calls.log.python").read_text().split()
     assert python_args[-2:] == ["--apt-packages", "--browser"]
     assert os.path.basename(python_args[0]) == "check_system.py"
+
+
+@pytest.mark.parametrize("target", ["run", "test", "check"])
+def test_make_targets_install_the_packages_first(target):
+    """``make run``, ``make test`` and ``make check`` call the script before anything else."""
+    root = SCRIPT.parents[1]
+    result = subprocess.run(
+        ["make", "-n", "--no-print-directory", target],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert "scripts/install_system_packages.sh" in lines[0]
