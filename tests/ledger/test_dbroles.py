@@ -93,6 +93,20 @@ def test_the_app_role_runs_the_services_and_reads_the_ledger(app_role, analyst, 
         sql("UPDATE cases_case SET title = title WHERE id = %s", [case.pk])
 
 
+def test_the_app_role_writes_a_checkpoint(app_role, case, settings, tmp_path):
+    """The hourly beat task runs as the application role: checkpoints must not
+    need more than SELECT, INSERT on the ledger tables (no SELECT ... FOR UPDATE,
+    which needs UPDATE)."""
+    from disclosure.ledger.checkpoints import write_checkpoint
+
+    settings.DISCLOSURE_ANCHOR_DIR = tmp_path / "anchor"
+    with as_role(app_role):
+        result = write_checkpoint()
+    assert result.problems == []
+    assert result.checkpoint is not None
+    assert result.checkpoint.entries == [[case.reference, case.ledger_seq, case.ledger_head]]
+
+
 @pytest.mark.parametrize(
     ("statement", "message"),
     [
