@@ -2,14 +2,17 @@
 
 - ``visible_cases(user)``: the cases a user may see, as a queryset.
 - ``can(user, action, case)``: whether the user may take ``action`` on ``case``.
-- ``require(user, action, case)``: the same, raising ``NotPermitted``.
+- ``require(user, action, case)``: the same, raising ``NotFound`` (without
+  naming the case) when the user may not see the case, ``NotPermitted`` when
+  they see it but may not take the action.
 
 Staff (analyst, lead, legal, admin) see every case. Vendor contacts see their
 own organizations' cases from ``vendor_notified`` on, and never internal notes.
 Anonymous and inactive users see nothing. Interfaces answer 404 for a case
 that is not visible, 403 (or a hidden button) for a visible case whose action
-is not allowed. Whether the case's *stage* allows an action is the
-transitions table's question; ``available_actions`` combines both.
+is not allowed. Whether the case's *stage and state* allow an action is the
+transitions table's question (``transitions.refusal``); ``available_actions``
+combines both, so it lists an action exactly when its service would accept it.
 """
 
 from enum import StrEnum
@@ -19,7 +22,7 @@ from django.db.models import QuerySet
 from disclosure.accounts.models import Role
 from disclosure.accounts.selectors import can_administer as can_administer  # re-export
 from disclosure.accounts.selectors import principal_for
-from disclosure.core.errors import NotPermitted
+from disclosure.core.errors import NotFound, NotPermitted
 
 from . import transitions
 from .models import Case
@@ -90,7 +93,11 @@ def can_override(user, action: str, case: Case) -> bool:
 
 
 def require(user, action: str, case: Case | None = None) -> None:
-    """Raise ``NotPermitted`` unless ``can(user, action, case)``."""
+    """Raise unless ``can(user, action, case)``: ``NotFound`` when ``case`` is
+    not visible to ``user`` (the message never names it: a 404 must not tell
+    that the case exists), else ``NotPermitted``."""
+    if case is not None and not can_see(user, case):
+        raise NotFound("No such case.")
     if not can(user, action, case):
         label = (
             transitions.TRANSITIONS[action].label
@@ -103,15 +110,17 @@ def require(user, action: str, case: Case | None = None) -> None:
 
 def available_actions(user, case: Case) -> list[transitions.Transition]:
     """The table's actions ``user`` may take on ``case`` now, in table order
-    (for buttons and API links): by role, and by stage, counting overrides
-    for those who may override and milestones still missing after an early
-    publication."""
+    (for buttons and API links): exactly those whose service would accept
+    them with valid arguments. By role, then by ``transitions.refusal``:
+    stage (counting overrides for those who may override, and milestones
+    still missing after an early publication or a close), legal hold and
+    precondition. Select the case with ``deletion_attestation`` to spare the
+    countersign/deletion preconditions a query."""
     result = []
     for t in transitions.TRANSITIONS.values():
         if not can(user, t.action, case):
             continue
-        if transitions.runs_now(t.action, case) or (
-            case.stage in t.override_source and can_override(user, t.action, case)
-        ):
+        override = bool(t.override_source) and can_override(user, t.action, case)
+        if transitions.runs_now(t.action, case, with_override=override):
             result.append(t)
     return result

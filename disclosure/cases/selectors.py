@@ -11,8 +11,11 @@ from .models import Case
 
 
 def case_list(user) -> QuerySet[Case]:
-    """The cases ``user`` may see, with what a list row shows, in one query."""
-    return access.visible_cases(user).select_related("vendor", "assignee", "policy")
+    """The cases ``user`` may see, with what a list row shows and what
+    ``access.available_actions`` reads (the deletion attestation), in one query."""
+    return access.visible_cases(user).select_related(
+        "vendor", "assignee", "policy", "deletion_attestation"
+    )
 
 
 def case_by_reference(user, reference: str) -> Case | None:

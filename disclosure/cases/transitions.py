@@ -1,13 +1,20 @@
-"""The transitions table: which action may run from which stage, by whom.
+"""The transitions table: which action may run from which stage, by whom,
+and on what condition.
 
 This one declarative table is read by the services (guards), the access
 module (roles), the UI buttons and API (``available_actions``) and the tests.
 Stage actions move the case to ``target``; the others leave the stage alone.
+Each action may also carry a ``precondition`` on the case's state (not yet
+acknowledged, an attestation to countersign, ...) and be blocked by a legal
+hold; ``refusal`` answers all of it for the services and ``available_actions``
+alike, so a button is shown exactly when its service would accept it.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from disclosure.accounts.models import Role
+from disclosure.core.errors import DomainError, LegalHoldActive, TransitionNotAllowed
 
 from .stages import STAGE_TIME_FIELD, Stage
 
@@ -18,6 +25,65 @@ _ALL = frozenset(Stage)
 _FROM_NOTIFIED = frozenset(
     {Stage.VENDOR_NOTIFIED, Stage.SECURED, Stage.DATA_DELETED, Stage.PUBLISHED}
 )
+# Milestones an early publication or a close skipped may still be recorded.
+_LATE = frozenset({Stage.PUBLISHED, Stage.CLOSED})
+
+# A precondition gets the case (locked, in the services) and returns None when
+# the action may run, else the reason it may not, written for the user.
+Precondition = Callable[..., str | None]
+
+
+def _attestation(case):
+    """The case's deletion attestation, or None (cached on the case when
+    selected with ``select_related("deletion_attestation")``)."""
+    return getattr(case, "deletion_attestation", None)
+
+
+def _not_yet_acknowledged(case) -> str | None:
+    if case.vendor_acknowledged_at is not None:
+        return (
+            f"The vendor acknowledged {case.reference} already, at "
+            f"{case.vendor_acknowledged_at.isoformat()}."
+        )
+    return None
+
+
+def _vendor_was_notified(case) -> str | None:
+    if case.vendor_notified_at is None:
+        return (
+            f"{case.reference}'s vendor was never notified: there is no exposure "
+            "of theirs to record as secured."
+        )
+    return None
+
+
+def _secured_without_attestation(case) -> str | None:
+    if case.secured_at is None:
+        return f"Record that {case.reference}'s asset is secured before recording deletion."
+    if _attestation(case) is not None:
+        return f"{case.reference} has a deletion attestation already."
+    return None
+
+
+def _attestation_to_countersign(case) -> str | None:
+    attestation = _attestation(case)
+    if attestation is None:
+        return f"{case.reference} has no deletion attestation to countersign."
+    if attestation.countersigned_at is not None:
+        return (
+            f"{case.reference}'s deletion attestation is countersigned already, at "
+            f"{attestation.countersigned_at.isoformat()}."
+        )
+    return None
+
+
+def _secured(case) -> str | None:
+    if case.secured_at is None:
+        return (
+            f"{case.reference}'s asset was never recorded as secured: a re-exposure "
+            "follow-up needs a secured asset."
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -36,6 +102,10 @@ class Transition:
     # before securing or deleting) may still be recorded, once. The case's
     # stage does not move back; only the milestone's time is set.
     late_source: frozenset[Stage] = field(default_factory=frozenset)
+    # What else the case's state must satisfy (see ``Precondition``).
+    precondition: Precondition | None = None
+    # When set, a legal hold blocks the action; the text says what it protects.
+    legal_hold_blocks: str = ""
 
     @property
     def changes_stage(self) -> bool:
@@ -60,7 +130,8 @@ TRANSITIONS: dict[str, Transition] = {
             target=Stage.SECURED,
             roles=_WORKERS_AND_VENDOR,
             requires="a re-test result or the vendor's confirmation",
-            late_source=frozenset({Stage.PUBLISHED}),
+            late_source=_LATE,
+            precondition=_vendor_was_notified,
         ),
         Transition(
             action="record_deletion",
@@ -69,7 +140,9 @@ TRANSITIONS: dict[str, Transition] = {
             target=Stage.DATA_DELETED,
             roles=_WORKERS,
             requires="a deletion attestation",
-            late_source=frozenset({Stage.PUBLISHED}),
+            late_source=_LATE,
+            precondition=_secured_without_attestation,
+            legal_hold_blocks="its copies are evidence and may not be deleted",
         ),
         Transition(
             action="publish",
@@ -88,6 +161,7 @@ TRANSITIONS: dict[str, Transition] = {
             target=Stage.CLOSED,
             roles=frozenset({Role.LEAD, Role.ADMIN}),
             requires="a close reason (and why, when not published)",
+            legal_hold_blocks="it cannot be closed",
         ),
         Transition(
             action="acknowledge",
@@ -95,6 +169,7 @@ TRANSITIONS: dict[str, Transition] = {
             source=_FROM_NOTIFIED,
             roles=_WORKERS_AND_VENDOR,
             requires="when the vendor acknowledged",
+            precondition=_not_yet_acknowledged,
         ),
         Transition(
             action="log_communication",
@@ -123,6 +198,7 @@ TRANSITIONS: dict[str, Transition] = {
             source=frozenset({Stage.DATA_DELETED, Stage.PUBLISHED, Stage.CLOSED}),
             roles=frozenset({Role.VENDOR_CONTACT}),
             requires="a deletion attestation not yet countersigned",
+            precondition=_attestation_to_countersign,
         ),
         Transition(
             action="correct_event",
@@ -158,6 +234,7 @@ TRANSITIONS: dict[str, Transition] = {
             source=frozenset({Stage.SECURED, Stage.DATA_DELETED, Stage.PUBLISHED, Stage.CLOSED}),
             roles=_WORKERS,
             requires="evidence of the new exposure",
+            precondition=_secured,
         ),
     ]
 }
@@ -190,14 +267,42 @@ def allowed_from(
     )
 
 
-def runs_now(action: str, case) -> bool:
-    """Whether the table lets ``action`` run on ``case`` as it is: from one of
-    its sources, or from a late source while its milestone is still missing.
-    (Overrides are the caller's question: they depend on who asks.)"""
+def refusal(action: str, case, *, with_override: bool = False) -> DomainError | None:
+    """Why the table refuses ``action`` on ``case`` as it is now, or None.
+
+    The action runs from one of its sources, from an override source when
+    ``with_override`` (whether the actor may override is the caller's
+    question: it depends on who asks), or from a late source while its
+    milestone is still missing; then not under a legal hold that blocks it
+    (LegalHoldActive), and only when its precondition holds
+    (TransitionNotAllowed with the precondition's reason).
+    """
     t = get(action)
-    if case.stage in t.source:
-        return True
-    return case.stage in t.late_source and getattr(case, STAGE_TIME_FIELD[t.target]) is None
+    stage = Stage(case.stage)
+    if stage in t.source or (with_override and stage in t.override_source):
+        pass
+    elif stage in t.late_source:
+        recorded = getattr(case, STAGE_TIME_FIELD[t.target])
+        if recorded is not None:
+            return TransitionNotAllowed(
+                f"{case.reference}: '{t.target.label.lower()}' was recorded already, at "
+                f"{recorded.isoformat()}; correct that event instead."
+            )
+    else:
+        allowed = ", ".join(s.label.lower() for s in Stage if s in t.source)
+        return TransitionNotAllowed(
+            f"{case.reference} is {stage.label.lower()}: "
+            f"'{t.label}' is allowed only when the case is {allowed}."
+        )
+    if t.legal_hold_blocks and case.legal_hold:
+        return LegalHoldActive(f"{case.reference} is under legal hold: {t.legal_hold_blocks}.")
+    reason = t.precondition(case) if t.precondition is not None else None
+    return TransitionNotAllowed(reason) if reason else None
+
+
+def runs_now(action: str, case, *, with_override: bool = False) -> bool:
+    """Whether the table lets ``action`` run on ``case`` now (see ``refusal``)."""
+    return refusal(action, case, with_override=with_override) is None
 
 
 def stage_action_between(source: str, target: str) -> Transition | None:

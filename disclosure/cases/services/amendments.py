@@ -112,8 +112,9 @@ def open_follow_up(
     old case's ledger records the new reference. The new case obeys every
     rule of ``open_case`` (the actor may open cases; details, discovery time
     and exposure evidence are checked) and is found after ``case`` was secured."""
-    access.require(actor, access.Action.OPEN_CASE)
     with locked_case(case, actor=actor, action="open_follow_up") as parent:
+        # After the parent's check: a parent the actor may not see is NotFound.
+        access.require(actor, access.Action.OPEN_CASE)
         check_occurred_at(
             found_at,
             not_before=parent.secured_at,
