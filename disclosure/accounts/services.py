@@ -3,24 +3,29 @@
 from django.db import transaction
 
 from disclosure.core.errors import ValidationFailed
+from disclosure.core.validation import clean_text, validated
 
 from .models import STAFF_ROLES, Membership, Organization, Role, User
 from .selectors import forget_principal
 
 
+@validated
 def create_organization(*, name: str, kind: str, domain: str = "") -> Organization:
     """Create an organization; names are unique (case-insensitively)."""
-    name = (name or "").strip()
+    name = clean_text(name, model=Organization, field="name")
     if not name:
         raise ValidationFailed("An organization needs a name.", field="name")
     if kind not in Organization.Kind.values:
         raise ValidationFailed(f"Unknown organization kind {kind!r}.", field="kind")
     if Organization.objects.filter(name__iexact=name).exists():
         raise ValidationFailed(f"An organization named {name!r} exists already.", field="name")
-    return Organization.objects.create(name=name, kind=kind, domain=domain.strip().lower())
+    return Organization.objects.create(
+        name=name, kind=kind, domain=clean_text(domain, model=Organization, field="domain").lower()
+    )
 
 
 @transaction.atomic
+@validated
 def add_membership(*, user: User, organization: Organization, role: str) -> Membership:
     """Give ``user`` a role in ``organization``; the role must fit its kind
     (staff roles in the firm, vendor contact in a vendor)."""

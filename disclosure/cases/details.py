@@ -9,10 +9,17 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from disclosure.accounts.models import Organization
+from disclosure.accounts.models import Organization, User
 from disclosure.accounts.selectors import principal_for
 from disclosure.core.errors import ValidationFailed
-from disclosure.core.validation import clean_text
+from disclosure.core.validation import (
+    check_instance,
+    check_mapping,
+    check_sequence,
+    check_text,
+    clean_text,
+    column_range,
+)
 
 from .models import AssetKind, AssetProvider, Case, DataCategory, DisclosurePolicy, Severity, Tlp
 
@@ -38,7 +45,7 @@ def _text(required: bool) -> Callable[[str, Any], Any]:
 
 def _choice(choices: type) -> Callable[[str, Any], Any]:
     def check(name: str, value: Any) -> Any:
-        if value not in choices.values:
+        if not isinstance(value, str) or value not in choices.values:
             raise ValidationFailed(
                 f"Unknown {_label(name)} {value!r}: use one of {', '.join(choices.values)}.",
                 field=name,
@@ -48,30 +55,48 @@ def _choice(choices: type) -> Callable[[str, Any], Any]:
     return check
 
 
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+MAX_RECORD_COUNT = 2**63 - 1  # a count in records_by_kind (JSON, read back as a bigint)
+
+
+def _is_count(value: Any, maximum: int = MAX_RECORD_COUNT) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= maximum
 
 
 def _count(name: str, value: Any) -> int | None:
-    if value is not None and not _is_count(value):
-        raise ValidationFailed(f"The {_label(name)} must be a whole number ≥ 0.", field=name)
+    """A count that fits its column (2**31 - 1 for an integer column,
+    2**63 - 1 for a big one)."""
+    maximum = column_range(Case, name)[1]
+    if value is not None and not _is_count(value, maximum):
+        raise ValidationFailed(
+            f"The {_label(name)} must be a whole number from 0 to {maximum}.", field=name
+        )
     return value
 
 
 def _categories(name: str, value: Any) -> list[str]:
-    value = sorted(set(value or ()))
-    bad = [str(c) for c in value if c not in DataCategory.values]
+    """A list of known data categories (duplicates dropped, sorted)."""
+    if value is None:
+        return []
+    items = check_sequence(value, field=name)
+    bad = [repr(c) for c in items if not isinstance(c, str) or c not in DataCategory.values]
     if bad:
         raise ValidationFailed(f"Unknown data category: {', '.join(bad)}.", field=name)
-    return value
+    return sorted(set(items))
 
 
 def _records(name: str, value: Any) -> dict[str, int]:
-    value = dict(value or {})
-    if not all(str(kind).strip() and _is_count(count) for kind, count in value.items()):
-        raise ValidationFailed(
-            "Records by kind maps a kind of record to a whole number ≥ 0.", field=name
-        )
+    """A mapping of kinds of record (text) to counts from 0 to 2**63 - 1."""
+    if value is None:
+        return {}
+    value = dict(check_mapping(value, field=name))
+    for kind, count in value.items():
+        if not isinstance(kind, str) or not kind.strip() or not _is_count(count):
+            raise ValidationFailed(
+                "Records by kind maps a kind of record (text) to a whole number "
+                f"from 0 to {MAX_RECORD_COUNT}.",
+                field=name,
+            )
+        check_text(kind, field=name, label="kind of record")
     return value
 
 
@@ -82,7 +107,7 @@ def _date(name: str, value: Any) -> date | None:
 
 
 def _time_zone(name: str, value: Any) -> str:
-    if value not in zoneinfo.available_timezones():
+    if not isinstance(value, str) or value not in zoneinfo.available_timezones():
         raise ValidationFailed(f"Unknown time zone {value!r}.", field=name)
     return value
 
@@ -90,16 +115,18 @@ def _time_zone(name: str, value: Any) -> str:
 def _vendor(name: str, value: Any) -> Organization:
     if not isinstance(value, Organization) or value.kind != Organization.Kind.VENDOR:
         raise ValidationFailed("The vendor must be a vendor organization.", field=name)
-    return value
+    return check_instance(value, Organization, field=name)
 
 
 def _policy(name: str, value: Any) -> DisclosurePolicy:
     if not isinstance(value, DisclosurePolicy):
         raise ValidationFailed("Choose a disclosure policy.", field=name)
-    return value
+    return check_instance(value, DisclosurePolicy, field=name)
 
 
 def _assignee(name: str, value: Any) -> Any:
+    if value is not None:
+        check_instance(value, User, field=name)
     if value is not None and not principal_for(value).is_staff_member:
         raise ValidationFailed("Cases are assigned to staff members only.", field=name)
     return value
@@ -138,9 +165,10 @@ def clean_details(values: Mapping[str, Any], *, current: Case | None = None) -> 
     are checked, but the date range is checked against ``current`` when only
     one end changes.
     """
-    unknown = set(values) - set(DETAIL_FIELDS)
+    check_mapping(values, field="changes")
+    unknown = sorted(repr(k) if not isinstance(k, str) else k for k in values if k not in _CHECKS)
     if unknown:
-        raise ValidationFailed(f"Unknown case field(s): {', '.join(sorted(unknown))}.")
+        raise ValidationFailed(f"Unknown case field(s): {', '.join(unknown)}.", field=unknown[0])
     out = {name: _CHECKS[name](name, value) for name, value in values.items()}
     start = out.get("data_from", current.data_from if current else None)
     end = out.get("data_to", current.data_to if current else None)

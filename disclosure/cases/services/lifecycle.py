@@ -6,7 +6,7 @@ table, checks the time, writes its records and ledger events, and commits
 all of it or nothing.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -236,7 +236,7 @@ def record_deletion(
     *,
     actor: User,
     case: Case,
-    items: Sequence[Mapping[str, Any]],
+    items: Sequence[Any] | None,  # objects; None or empty: EvidenceRequired
     method: str,
     tool: str,
     performed_by: User,

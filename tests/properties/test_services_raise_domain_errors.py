@@ -1,0 +1,430 @@
+"""Property tests: every public service, called with generated arguments
+(valid ones, slightly wrong ones and hostile ones), raises nothing but a
+DomainError, and changes nothing when it raises one.
+
+Each test function builds its case once; every generated call runs inside a
+savepoint that is rolled back afterwards, so each example starts from the
+same state. Examples are derandomized so that a run is reproducible and the
+count of non-domain failures can be compared between runs.
+"""
+
+import inspect
+import io
+import os
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from disclosure.accounts import services as accounts
+from disclosure.accounts.models import Membership, Organization, User
+from disclosure.affected.models import Dispute
+from disclosure.cases import services
+from disclosure.cases.details import DETAIL_FIELDS
+from disclosure.cases.models import Case, DisclosurePolicy, Escalation
+from disclosure.cases.stages import Stage
+from disclosure.comms.models import Communication
+from disclosure.core.errors import DomainError
+from disclosure.core.timeutils import now
+from disclosure.evidence.models import DeletionAttestation, EvidenceFile
+from disclosure.evidence.services import IncomingFile
+from disclosure.ledger.models import CaseEvent
+from tests.cases.helpers import state
+from tests.factories import (
+    SHA,
+    FirmFactory,
+    MembershipFactory,
+    capture,
+    deletion_kwargs,
+    inbound_kwargs,
+    make_case,
+    notify_kwargs,
+    publish_kwargs,
+)
+
+MAX_TEXT = 300  # DISCLOSURE_MAX_TEXT_CHARS during these tests
+EXAMPLES = 100
+GHOST_PK = 987_654_321
+
+# --- hostile values -----------------------------------------------------------
+
+TEXTS = st.one_of(
+    st.sampled_from(
+        ["", "   ", "a\x00b", "\x00", "\ud800", "x\udfffy", "é" * 5, "Ω\u200b", "line\nbreak"]
+    ),
+    st.text(max_size=20),
+    st.integers(MAX_TEXT - 2, MAX_TEXT + 5).map(lambda n: "x" * n),
+)
+INTS = st.one_of(
+    st.sampled_from([0, 1, -1, 2**31 - 1, 2**31, 2**63 - 1, 2**63, 2**64, -(2**63) - 1]),
+    st.integers(),
+)
+ODDITIES = st.sampled_from(
+    [
+        None,
+        True,
+        False,
+        1.5,
+        float("nan"),
+        b"bytes",
+        bytearray(b"x"),
+        [],
+        {},
+        (),
+        ["a", 1],
+        [None],
+        ["\x00"],
+        {"a": "b"},
+        {1: 2},
+        {"k": 2**63},
+        object(),
+        date(2020, 1, 1),
+        "2024-01-01T00:00:00Z",
+        "yesterday",
+    ]
+)
+ZONES = st.sampled_from(
+    [None, UTC, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12, minutes=-30))]
+)
+DATETIMES = st.one_of(
+    st.datetimes(timezones=ZONES),  # year 1 to 9999, naive or aware
+    st.integers(-40 * 24 * 60, 24 * 60).map(lambda m: now() + timedelta(minutes=m)),
+    st.sampled_from([datetime(1969, 12, 31, 23, 59, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC)]),
+)
+STREAMS = st.one_of(
+    st.binary(max_size=40).map(io.BytesIO),
+    st.text(max_size=10).map(io.StringIO),
+    st.sampled_from([None, b"raw bytes", "a path", 42]),
+)
+FILE = st.builds(
+    IncomingFile,
+    name=TEXTS | ODDITIES,
+    stream=STREAMS,
+    kind=st.sampled_from(["exposure_capture", "screenshot", "other", "bogus", "\x00"]) | ODDITIES,
+    description=TEXTS | ODDITIES,
+    captured_at=st.none() | DATETIMES | ODDITIES,
+)
+FILES = st.one_of(st.lists(FILE, max_size=2), FILE, ODDITIES)
+ITEMS = st.one_of(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(["path", "key", "bytes", "sha256", "extra"]),
+            TEXTS | INTS | ODDITIES | st.just(SHA),
+            max_size=4,
+        )
+        | ODDITIES,
+        max_size=3,
+    ),
+    ODDITIES,
+)
+TEXT_LISTS = st.one_of(st.lists(TEXTS | ODDITIES, max_size=3), ODDITIES, TEXTS)
+RECORDS = st.dictionaries(TEXTS | INTS, INTS | ODDITIES, max_size=3)
+
+
+def instances(world) -> st.SearchStrategy:
+    """Model instances, right and wrong: unsaved, deleted, of another model."""
+    return st.sampled_from(world["instances"])
+
+
+def pool(world) -> st.SearchStrategy:
+    return st.one_of(TEXTS, INTS, ODDITIES, DATETIMES, instances(world))
+
+
+def details(world) -> st.SearchStrategy:
+    """Values for the case detail fields (``changes`` and open_case's extras)."""
+    return st.dictionaries(
+        st.sampled_from([*DETAIL_FIELDS, "bogus", "stage", "reference"]),
+        pool(world) | RECORDS | TEXT_LISTS,
+        max_size=3,
+    )
+
+
+def argument(world, name: str) -> st.SearchStrategy:
+    """What to try for the argument ``name``: anything, plus the hostile
+    values that fit its meaning."""
+    extra = {
+        "changes": details(world) | ODDITIES,
+        "items": ITEMS,
+        "recipients": TEXT_LISTS,
+        "retained_metadata": TEXT_LISTS,
+        "data_categories": TEXT_LISTS,
+        "records_by_kind": RECORDS | ODDITIES,
+        "exposure_evidence": FILES,
+        "attachments": FILES,
+        "evidence": FILES,
+        "file": FILES,
+    }.get(name)
+    return pool(world) if extra is None else st.one_of(extra, pool(world))
+
+
+# --- the services and their valid arguments -----------------------------------
+
+
+def _at(world, hours: float) -> datetime:
+    return world["start"] + timedelta(hours=hours)
+
+
+def _base(name: str, w) -> dict:
+    """Valid keyword arguments for service ``name`` against ``w['case']``."""
+    case, analyst = w["case"], w["analyst"]
+    recent = now() - timedelta(hours=1)
+    if name == "open_case":
+        return {
+            "actor": analyst,
+            "vendor": w["vendor"],
+            "title": "Open bucket",
+            "asset_provider": "aws",
+            "asset_kind": "s3_bucket",
+            "asset_identifier": "s3://other-bucket",
+            "how_found": "Scanner",
+            "found_at": recent,
+            "exposure_evidence": [capture(b"another capture")],
+        }
+    if name == "notify_vendor":
+        return {"actor": analyst, "case": case, **notify_kwargs(recent)}
+    if name == "acknowledge":
+        return {"actor": w["vendor_contact"], "case": case, "occurred_at": recent}
+    if name == "secure":
+        return {"actor": analyst, "case": case, "occurred_at": recent, "retest_result": "403"}
+    if name == "record_deletion":
+        return {
+            "actor": analyst,
+            "case": case,
+            **deletion_kwargs(analyst, w["verifier"], recent),
+        }
+    if name == "publish":
+        return {"actor": analyst, "case": case, **publish_kwargs(recent)}
+    if name == "close_case":
+        return {"actor": w["lead"], "case": case, "reason": "published", "occurred_at": recent}
+    if name == "log_communication":
+        return {"actor": analyst, "case": case, **inbound_kwargs(recent)}
+    if name == "attach_evidence":
+        return {"actor": analyst, "case": case, "file": capture(b"more evidence")}
+    if name == "file_dispute":
+        return {
+            "actor": analyst,
+            "case": case,
+            "subject": "Count",
+            "firm_position": "65,000 entities",
+            "firm_provenance": "Our index",
+            "vendor_position": "Fewer",
+            "vendor_provenance": "Their blog",
+        }
+    if name == "countersign_attestation":
+        return {"actor": w["vendor_contact"], "case": case, "statement": "Agreed."}
+    if name == "correct_event":
+        return {"actor": analyst, "case": case, "seq": 1, "reason": "Typo", "statement": "x"}
+    if name == "set_legal_hold":
+        return {"actor": w["legal"], "case": case, "on": True, "reason": "Litigation"}
+    if name == "update_details":
+        return {"actor": analyst, "case": case, "changes": {"title": "Renamed", "severity": "high"}}
+    if name == "open_follow_up":
+        return {
+            "actor": analyst,
+            "case": case,
+            "found_at": recent,
+            "how_found": "Re-scan",
+            "exposure_evidence": [capture(b"re-exposure")],
+        }
+    if name == "escalate":
+        return {
+            "actor": w["lead"],
+            "case": case,
+            "target": "cert",
+            "organization": "CERT-EU",
+            "reason": "No answer",
+            "escalated_at": recent,
+        }
+    if name == "create_organization":
+        return {"name": "Northwind", "kind": "vendor", "domain": "northwind.example"}
+    if name == "add_membership":
+        return {"user": w["outsider"], "organization": w["vendor"], "role": "vendor_contact"}
+    raise AssertionError(name)
+
+
+STAGE_FOR = {
+    "open_case": None,
+    "notify_vendor": Stage.FOUND,
+    "acknowledge": Stage.VENDOR_NOTIFIED,
+    "secure": Stage.VENDOR_NOTIFIED,
+    "record_deletion": Stage.SECURED,
+    "publish": Stage.SECURED,
+    "close_case": Stage.PUBLISHED,
+    "log_communication": Stage.VENDOR_NOTIFIED,
+    "attach_evidence": Stage.FOUND,
+    "file_dispute": Stage.VENDOR_NOTIFIED,
+    "countersign_attestation": Stage.DATA_DELETED,
+    "correct_event": Stage.VENDOR_NOTIFIED,
+    "set_legal_hold": Stage.FOUND,
+    "update_details": Stage.FOUND,
+    "open_follow_up": Stage.SECURED,
+    "escalate": Stage.VENDOR_NOTIFIED,
+    "create_organization": None,
+    "add_membership": None,
+}
+SERVICE = {name: getattr(services, name, None) or getattr(accounts, name) for name in STAGE_FOR}
+
+
+def _parameters(name: str) -> list[str]:
+    params = inspect.signature(SERVICE[name]).parameters
+    names = [p for p, v in params.items() if v.kind is not inspect.Parameter.VAR_KEYWORD]
+    if name == "open_case":
+        names += [f for f in DETAIL_FIELDS if f not in names]
+    if name == "log_communication":
+        names += ["direction", "channel", "sender", "recipients", "subject", "body"]
+        names += ["occurred_at", "attachments"]
+    return list(dict.fromkeys(names))
+
+
+@pytest.fixture
+def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, outsider, settings):
+    settings.DISCLOSURE_MAX_TEXT_CHARS = MAX_TEXT
+    start = now() - timedelta(days=10)
+    verifier = MembershipFactory(organization=FirmFactory(), role="analyst").user
+    stage = STAGE_FOR[service]
+    case = None
+    if stage is not None:
+        case = make_case(stage, actor=analyst, vendor=vendor, lead=lead, verifier=verifier)
+    else:
+        case = make_case(Stage.FOUND, actor=analyst, vendor=vendor)
+    ghost_user = User(pk=GHOST_PK, username="ghost")
+    wrong = [
+        User(username="unsaved"),
+        ghost_user,
+        Organization(name="Unsaved", kind="vendor"),
+        Organization(pk=GHOST_PK, name="Gone", kind="vendor"),
+        DisclosurePolicy(name="Unsaved"),
+        Case(title="unsaved"),
+        Case(pk=GHOST_PK, title="gone"),
+        Communication(pk=GHOST_PK, direction="inbound", occurred_at=start, subject="gone"),
+        AnonymousUser(),
+    ]
+    right = [case, vendor, firm, analyst, lead, legal, vendor_contact, outsider, verifier]
+    right += [DisclosurePolicy.objects.first()]
+    if Communication.objects.filter(case=case).exists():
+        right.append(Communication.objects.filter(case=case).first())
+    return {
+        "case": case,
+        "start": start,
+        "vendor": vendor,
+        "firm": firm,
+        "analyst": analyst,
+        "lead": lead,
+        "legal": legal,
+        "vendor_contact": vendor_contact,
+        "outsider": outsider,
+        "verifier": verifier,
+        "instances": wrong + right,
+    }
+
+
+def snapshot(case: Case) -> dict:
+    """The case's state and the row counts a refused call must not change."""
+    counts = {
+        model.__name__: model.objects.count()
+        for model in (
+            Case,
+            CaseEvent,
+            Communication,
+            EvidenceFile,
+            DeletionAttestation,
+            Dispute,
+            Escalation,
+            Organization,
+            Membership,
+            User,
+        )
+    }
+    attestation = DeletionAttestation.objects.filter(case=case).first()
+    signed = attestation and (attestation.countersigned_at, attestation.countersigned_by_id)
+    return {"case": state(case), "counts": counts, "countersigned": signed}
+
+
+@st.composite
+def calls(draw, world, name: str):
+    """(changes, removed, extra): which arguments to replace by what, which to
+    leave out, and which unknown keyword to add."""
+    params = _parameters(name)
+    replaced = draw(st.lists(st.sampled_from(params), max_size=3, unique=True))
+    changes = {p: draw(argument(world, p)) for p in replaced}
+    removed = (
+        draw(st.lists(st.sampled_from(params), max_size=1)) if draw(st.integers(0, 9)) == 0 else []
+    )
+    extra = {}
+    if draw(st.integers(0, 9)) == 0:
+        extra[draw(st.sampled_from(["bogus", "force", "actor_id", "stage"]))] = draw(pool(world))
+    return changes, removed, extra
+
+
+def _describe(kwargs: dict) -> str:
+    def short(v):
+        r = repr(v)
+        return r if len(r) < 80 else r[:77] + "..."
+
+    return ", ".join(f"{k}={short(v)}" for k, v in kwargs.items())
+
+
+def _call(service: str, world, data) -> str | None:
+    """Make one generated call inside a savepoint that is rolled back after;
+    return what went wrong, or None."""
+    changes, removed, extra = data.draw(calls(world, service), label="call")
+    kwargs = {**_base(service, world), **changes, **extra}
+    for name in removed:
+        kwargs.pop(name, None)
+    case = world["case"]
+    before = snapshot(case)
+    sid = transaction.savepoint()
+    try:
+        SERVICE[service](**kwargs)
+    except DomainError as exc:
+        if snapshot(case) != before:
+            return f"{service}({_describe(kwargs)}) changed something, then raised {exc!r}"
+    except Exception as exc:  # the property under test
+        return f"{service}({_describe(kwargs)}) -> {type(exc).__name__}: {exc}"[:500]
+    finally:
+        transaction.savepoint_rollback(sid)
+    return None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("service", list(STAGE_FOR))
+def test_service_raises_only_domain_errors_and_changes_nothing(service, world):
+    """Every generated call either succeeds or raises a DomainError and
+    leaves the case and the row counts as they were. All examples run (no
+    stop at the first failure) so that a run reports how many failed."""
+    failures: list[str] = []
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(data=st.data())
+    def run(data):
+        problem = _call(service, world, data)
+        if problem:
+            failures.append(problem)
+
+    run()
+    report = os.environ.get("DISCLOSURE_PROPERTY_REPORT")  # a file to count failures in
+    if report:
+        with open(report, "a") as out:
+            out.write(f"{service} {len(failures)} {EXAMPLES}\n")
+    assert not failures, f"{len(failures)} of {EXAMPLES} calls failed:\n" + "\n".join(failures)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("service", list(STAGE_FOR))
+def test_the_valid_arguments_are_accepted(service, world):
+    """The baseline the properties mutate is itself accepted, so that the
+    generated calls reach past the first check."""
+    sid = transaction.savepoint()
+    try:
+        SERVICE[service](**_base(service, world))
+    finally:
+        transaction.savepoint_rollback(sid)
