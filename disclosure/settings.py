@@ -152,6 +152,8 @@ CELERY_BEAT_SCHEDULE = {
 # Organisation-wide defaults.
 DISCLOSURE_FIRM_NAME = env.str("DISCLOSURE_FIRM_NAME", default="Disclosure Research")
 DISCLOSURE_REFERENCE_PREFIX = env.str("DISCLOSURE_REFERENCE_PREFIX", default="DSC")
+# Longest free text (a note, a message body) a service accepts, in characters.
+DISCLOSURE_MAX_TEXT_CHARS = env.int("DISCLOSURE_MAX_TEXT_CHARS", default=1_000_000)
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
