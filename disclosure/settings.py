@@ -143,11 +143,25 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disclosure.ledger.tasks.verify_all_chains",
         "schedule": 24 * 60 * 60,
     },
+    "ledger-checkpoint-hourly": {
+        "task": "disclosure.ledger.tasks.write_checkpoint",
+        "schedule": 60 * 60,
+    },
     "sweep-orphan-evidence-hourly": {
         "task": "disclosure.evidence.tasks.sweep_orphan_blobs",
         "schedule": 60 * 60,
     },
 }
+
+# Ledger checkpoints: signed with the deployment's Ed25519 key (PEM, or the
+# path of a PEM file; a development key is generated in debug mode) and
+# written, besides the database, to the anchor directory: mount write-once
+# storage there or copy its files off-site (README).
+DISCLOSURE_LEDGER_SIGNING_KEY = env.str("DISCLOSURE_LEDGER_SIGNING_KEY", default="")
+DISCLOSURE_LEDGER_TRUSTED_KEYS = env.list("DISCLOSURE_LEDGER_TRUSTED_KEYS", default=[])
+DISCLOSURE_ANCHOR_DIR = Path(
+    env.path("DISCLOSURE_ANCHOR_DIR", default=BASE_DIR / "var" / "anchor")
+)
 
 # Organisation-wide defaults.
 DISCLOSURE_FIRM_NAME = env.str("DISCLOSURE_FIRM_NAME", default="Disclosure Research")

@@ -161,3 +161,27 @@ def other_vendor_contact(other_vendor):
 def outsider(db):
     """Logged in, but a member of nothing."""
     return UserFactory()
+
+
+@pytest.fixture(scope="session")
+def _ledger_key_pem():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+
+
+@pytest.fixture(autouse=True)
+def _ledger_anchor(settings, tmp_path, _ledger_key_pem):
+    """Checkpoints are signed with a test key and anchored in the test's folder."""
+    settings.DISCLOSURE_LEDGER_SIGNING_KEY = _ledger_key_pem
+    settings.DISCLOSURE_ANCHOR_DIR = tmp_path / "anchor"
+    return tmp_path / "anchor"

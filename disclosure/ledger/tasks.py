@@ -1,9 +1,10 @@
-"""Celery tasks of the ledger."""
+"""Celery tasks of the ledger (thin wrappers over verify and checkpoints)."""
 
 import logging
 
 from celery import shared_task
 
+from .checkpoints import verify_checkpoints, write_checkpoint
 from .verify import verify_cases
 
 log = logging.getLogger(__name__)
@@ -11,10 +12,14 @@ log = logging.getLogger(__name__)
 
 @shared_task(name="disclosure.ledger.tasks.verify_all_chains")
 def verify_all_chains() -> dict:
-    """Verify every chain; log and return the broken ones (run nightly by beat)."""
+    """Verify the checkpoints and every chain against the latest one; log
+    and return what is broken (run nightly by beat)."""
+    heads, checkpoint_problems = verify_checkpoints()
+    for problem in checkpoint_problems:
+        log.error("ledger checkpoint: %s", problem)
     broken = []
     total = 0
-    for report in verify_cases():
+    for report in verify_cases(checkpoint=heads):
         total += 1
         if not report.ok:
             log.error(
@@ -26,4 +31,19 @@ def verify_all_chains() -> dict:
             broken.append(
                 {"reference": report.reference, "seq": report.broken_seq, "problem": report.problem}
             )
-    return {"verified": total, "broken": broken}
+    return {"verified": total, "broken": broken, "checkpoint_problems": checkpoint_problems}
+
+
+@shared_task(name="disclosure.ledger.tasks.write_checkpoint")
+def write_checkpoint_task() -> dict:
+    """Write the hourly checkpoint (nothing when no chain changed)."""
+    result = write_checkpoint()
+    for problem in result.problems:
+        log.error("ledger checkpoint: %s", problem)
+    cp = result.checkpoint
+    return {
+        "checkpoint": cp.seq if cp else None,
+        "root": cp.root if cp else None,
+        "verified_cases": result.verified_cases,
+        "problems": result.problems,
+    }

@@ -101,7 +101,7 @@ def test_unknown_reference_is_an_error(two_cases):
 
 def test_nightly_task_reports_broken_chains(two_cases):
     case, _ = two_cases
-    assert verify_all_chains() == {"verified": 2, "broken": []}
+    assert verify_all_chains() == {"verified": 2, "broken": [], "checkpoint_problems": []}
     tamper(
         "UPDATE ledger_caseevent SET payload = %s WHERE id = %s", ["{}", case.events.get(seq=1).pk]
     )

@@ -1,17 +1,20 @@
-"""python manage.py verify_ledger [--deep] [REF ...]: recompute every hash chain
-and compare it with the records it vouches for."""
+"""python manage.py verify_ledger [--deep] [--checkpoint FILE] [REF ...]: check
+the checkpoints, every hash chain, the case rows and the records the chains
+vouch for."""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from disclosure.cases.models import Case
+from disclosure.ledger.checkpoints import load_checkpoint_file, verify_checkpoints
 from disclosure.ledger.verify import verify_cases
 
 
 class Command(BaseCommand):
     help = (
-        "Recompute the hash chain of every case (or the cases named), compare it with "
-        "the communications, evidence files and deletion attestations it vouches for, "
-        "and report the first broken link. Exit status 1 when any case is broken."
+        "Check the signed checkpoints, recompute the hash chain of every case (or the "
+        "cases named), check that each extends its checkpointed head and that the case "
+        "row and the communications, evidence, attestations, disputes and escalations "
+        "match the ledger. Exit status 1 when anything is broken."
     )
 
     def add_arguments(self, parser) -> None:
@@ -23,8 +26,14 @@ class Command(BaseCommand):
             action="store_true",
             help="also read every stored evidence file back and re-hash it",
         )
+        parser.add_argument(
+            "--checkpoint",
+            metavar="FILE",
+            help="verify against this checkpoint file (a copy kept outside the database) "
+            "instead of the latest checkpoint in the database",
+        )
 
-    def handle(self, *args, references: list[str], deep: bool, **options) -> None:
+    def handle(self, *args, references: list[str], deep: bool, checkpoint, **options) -> None:
         if references:
             known = set(
                 Case.objects.filter(reference__in=references).values_list("reference", flat=True)
@@ -32,8 +41,16 @@ class Command(BaseCommand):
             missing = sorted(set(references) - known)
             if missing:
                 raise CommandError(f"no such case: {', '.join(missing)}")
+        heads, problems = verify_checkpoints()
+        if checkpoint:
+            heads, file_problems = load_checkpoint_file(checkpoint)
+            problems += file_problems
+        for problem in problems:
+            self.stdout.write(self.style.ERROR(f"CHECKPOINT: {problem}"))
+        if heads is None:
+            self.stdout.write("no checkpoint yet: chains are checked without one")
         broken = total = 0
-        for report in verify_cases(references, deep=deep):
+        for report in verify_cases(references, deep=deep, checkpoint=heads):
             total += 1
             if report.ok:
                 head = report.head[:16] if report.head else "(no events)"
@@ -48,7 +65,11 @@ class Command(BaseCommand):
                         f"({report.events} events checked)"
                     )
                 )
-        if broken:
-            self.stderr.write(self.style.ERROR(f"{broken} of {total} chains broken"))
+        if broken or problems:
+            self.stderr.write(
+                self.style.ERROR(
+                    f"{broken} of {total} chains broken, {len(problems)} checkpoint problems"
+                )
+            )
             raise SystemExit(1)
         self.stdout.write(self.style.SUCCESS(f"all {total} chains intact"))
