@@ -7,6 +7,7 @@ key is generated on first use under ``var/keys/`` (never in production).
 older checkpoints still verify after a key rotation.
 """
 
+import contextlib
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -67,10 +68,8 @@ def public_hex(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
 def trusted_public_keys() -> set[str]:
     """Public keys (hex) whose signatures the verifier accepts."""
     keys = {k.strip().lower() for k in settings.DISCLOSURE_LEDGER_TRUSTED_KEYS if k.strip()}
-    try:
+    with contextlib.suppress(ImproperlyConfigured):  # no key here: trust only the list
         keys.add(public_hex(signing_key()))
-    except ImproperlyConfigured:
-        pass
     return keys
 
 
