@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from disclosure.core.errors import ValidationFailed
+
 
 class User(AbstractUser):
     """A person: research-firm staff or a vendor liaison contact.
@@ -19,6 +21,10 @@ class User(AbstractUser):
 
 
 class Organization(models.Model):
+    """The research firm (exactly one: any firm grants staff rights) or a
+    vendor. The kind is fixed once the organization has members, because
+    each membership's role was chosen for it."""
+
     class Kind(models.TextChoices):
         FIRM = "firm", "Research firm"
         VENDOR = "vendor", "Vendor"
@@ -34,10 +40,48 @@ class Organization(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(Lower("name"), name="organization_unique_name_ci"),
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(kind="firm"),
+                name="organization_single_firm",
+                violation_error_message="There is exactly one research firm.",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        refused = self.kind_change_refused()
+        if refused:
+            raise ValidationFailed(refused, field="kind")
+        super().save(*args, **kwargs)
+
+    def kind_change_refused(self) -> str | None:
+        """Why the kind as set on this instance may not be saved, or None:
+        it differs from the stored kind while the organization has members."""
+        if self.pk is None:
+            return None
+        stored = Organization.objects.filter(pk=self.pk).values_list("kind", flat=True).first()
+        if stored is None or stored == self.kind or not self.memberships.exists():
+            return None
+        return (
+            f"{self.name} has members, whose roles were given for a "
+            f"{Organization.Kind(stored).label.lower()}: its kind cannot change."
+        )
+
+    def clean(self) -> None:
+        super().clean()
+        refused = self.kind_change_refused()
+        if refused:
+            raise ValidationError({"kind": refused})
+        if (
+            self.kind == Organization.Kind.FIRM
+            and Organization.objects.filter(kind=Organization.Kind.FIRM)
+            .exclude(pk=self.pk)
+            .exists()
+        ):
+            raise ValidationError({"kind": "There is one research firm already."})
 
 
 class Role(models.TextChoices):

@@ -21,7 +21,8 @@ class Principal:
     staff_role: Role | None
     vendor_ids: frozenset[int]
     firm_name: str | None
-    vendor_names: tuple[str, ...]
+    # (id, name) of each vendor organization the user is a contact of.
+    vendors: tuple[tuple[int, str], ...] = ()
 
     @property
     def is_staff_member(self) -> bool:
@@ -32,7 +33,7 @@ class Principal:
         return bool(self.vendor_ids)
 
 
-ANONYMOUS = Principal(None, frozenset(), None, ())
+ANONYMOUS = Principal(None, frozenset(), None)
 
 
 def principal_for(user) -> Principal:
@@ -48,13 +49,11 @@ def principal_for(user) -> Principal:
         return cached
     staff_role: Role | None = None
     firm_name = None
-    vendor_ids: set[int] = set()
-    vendor_names: list[str] = []
+    vendors: list[tuple[int, str]] = []
     memberships = Membership.objects.filter(user=user).select_related("organization")
     for m in memberships:
         if m.organization.kind == Organization.Kind.VENDOR:
-            vendor_ids.add(m.organization_id)
-            vendor_names.append(m.organization.name)
+            vendors.append((m.organization_id, m.organization.name))
         elif m.role in STAFF_ROLES:
             role = Role(m.role)
             if staff_role is None or _STAFF_RANK.index(role) > _STAFF_RANK.index(staff_role):
@@ -62,7 +61,9 @@ def principal_for(user) -> Principal:
                 firm_name = m.organization.name
     if staff_role is None and user.is_superuser:
         staff_role = Role.ADMIN
-    principal = Principal(staff_role, frozenset(vendor_ids), firm_name, tuple(vendor_names))
+    principal = Principal(
+        staff_role, frozenset(v for v, _ in vendors), firm_name, tuple(sorted(vendors))
+    )
     setattr(user, _CACHE_ATTR, principal)
     return principal
 
@@ -79,10 +80,14 @@ def forget_principal(user: User) -> None:
         delattr(user, _CACHE_ATTR)
 
 
-def actor_snapshot(user: User | None) -> dict:
+def actor_snapshot(user: User | None, case=None) -> dict:
     """Who did something, frozen as it was: id, username, name, organization, role.
 
-    ``None`` stands for the system itself (a scheduled task).
+    The organization is the one that acts on ``case``: the firm for staff,
+    the case's vendor for a vendor contact (who may belong to several
+    vendors). Without a case, a contact of several vendors names none rather
+    than an arbitrary one. ``None`` stands for the system itself (a
+    scheduled task).
     """
     if user is None:
         return {
@@ -95,8 +100,13 @@ def actor_snapshot(user: User | None) -> dict:
     p = principal_for(user)
     if p.staff_role is not None:
         org, role = p.firm_name, str(p.staff_role)
-    elif p.vendor_names:
-        org, role = p.vendor_names[0], str(Role.VENDOR_CONTACT)
+    elif p.vendors:
+        names = dict(p.vendors)
+        if case is not None:
+            org = names.get(case.vendor_id)
+        else:
+            org = p.vendors[0][1] if len(p.vendors) == 1 else None
+        role = str(Role.VENDOR_CONTACT)
     else:
         org, role = None, None
     return {

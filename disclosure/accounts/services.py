@@ -11,12 +11,20 @@ from .selectors import forget_principal
 
 @validated
 def create_organization(*, name: str, kind: str, domain: str = "") -> Organization:
-    """Create an organization; names are unique (case-insensitively)."""
+    """Create an organization; names are unique (case-insensitively), and
+    there is exactly one research firm."""
     name = clean_text(name, model=Organization, field="name")
     if not name:
         raise ValidationFailed("An organization needs a name.", field="name")
     if kind not in Organization.Kind.values:
         raise ValidationFailed(f"Unknown organization kind {kind!r}.", field="kind")
+    firm = Organization.objects.filter(kind=Organization.Kind.FIRM).first()
+    if kind == Organization.Kind.FIRM and firm is not None:
+        # Any firm grants its members staff rights on every case: one only.
+        raise ValidationFailed(
+            f"There is one research firm already ({firm.name}); add staff to it instead.",
+            field="kind",
+        )
     if Organization.objects.filter(name__iexact=name).exists():
         raise ValidationFailed(f"An organization named {name!r} exists already.", field="name")
     return Organization.objects.create(

@@ -86,7 +86,7 @@ def append_event(
     seq, prev_hash = case.ledger_seq + 1, case.ledger_head
     recorded_at = now()
     occurred_at = occurred_at or recorded_at
-    snapshot = actor_snapshot(actor)
+    snapshot = actor_snapshot(actor, case=case)
     payload = to_json_value(payload or {})
     state = state_digest(case_state(case))
     body = event_body(
