@@ -1,0 +1,460 @@
+"""The argument validators: each class of bad input the services used to let
+through as a raw exception (a 500 in an interface) is now a domain error
+naming the argument, and the service writes nothing."""
+
+import io
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from disclosure.accounts import services as accounts
+from disclosure.accounts.models import Organization, User
+from disclosure.cases import services
+from disclosure.cases.details import clean_details
+from disclosure.cases.models import Case, DisclosurePolicy
+from disclosure.cases.stages import Stage
+from disclosure.core.errors import InvalidTimestamp, NotPermitted, ValidationFailed
+from disclosure.core.timeutils import now
+from disclosure.core.validation import (
+    check_datetime,
+    check_instance,
+    check_int,
+    check_stream,
+    check_text,
+    clean_text,
+    validated,
+)
+from disclosure.evidence.services import (
+    IncomingFile,
+    clean_deletion_items,
+    clean_retained_metadata,
+)
+from tests.cases.helpers import state
+from tests.factories import SHA, capture, deletion_kwargs, make_case, notify_kwargs
+
+# --- text ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        ("a\x00b", "NUL character"),
+        ("\x00", "NUL character"),
+        ("\ud800", "lone UTF-16 surrogate"),
+        ("ok \udfff", "lone UTF-16 surrogate"),
+        (b"bytes", "must be text"),
+        (42, "must be text"),
+        (["a"], "must be text"),
+    ],
+)
+def test_check_text_refuses(value, match):
+    with pytest.raises(ValidationFailed, match=match) as exc:
+        check_text(value, field="note")
+    assert exc.value.field == "note"
+
+
+def test_text_longer_than_the_setting_is_refused(settings):
+    settings.DISCLOSURE_MAX_TEXT_CHARS = 10
+    assert check_text("x" * 10, field="note") == "x" * 10
+    with pytest.raises(ValidationFailed, match="longer than 10 characters") as exc:
+        check_text("x" * 11, field="note")
+    assert exc.value.field == "note"
+
+
+def test_the_default_text_limit_is_a_million_characters(settings):
+    assert settings.DISCLOSURE_MAX_TEXT_CHARS == 1_000_000
+    with pytest.raises(ValidationFailed, match="longer than 1000000 characters"):
+        check_text("x" * 1_000_001, field="body")
+
+
+def test_clean_text_strips_and_applies_the_same_rules():
+    assert clean_text("  é Ω  ", field="note") == "é Ω"
+    assert clean_text(None, field="note") == ""
+    with pytest.raises(ValidationFailed, match="NUL") as exc:
+        clean_text(" a\x00 ", field="reason", name="why")
+    assert exc.value.field == "why"
+
+
+# --- numbers, times, streams, rows ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        (2**63, "between"),
+        (-(2**63) - 1, "between"),
+        (True, "whole number"),
+        (1.0, "whole number"),
+        ("1", "whole number"),
+    ],
+)
+def test_check_int_refuses(value, match):
+    with pytest.raises(ValidationFailed, match=match) as exc:
+        check_int(value, field="seq")
+    assert exc.value.field == "seq"
+
+
+def test_check_int_takes_the_64_bit_range():
+    assert check_int(2**63 - 1, field="seq") == 2**63 - 1
+    assert check_int(-(2**63), field="seq") == -(2**63)
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        ("2024-01-01T00:00:00Z", "must be a date and time"),
+        (date(2024, 1, 1), "must be a date and time"),
+        (datetime(2024, 1, 1), "time zone"),
+        (datetime(1969, 12, 31, 23, 59, 59, tzinfo=UTC), "between the years 1970 and 9999"),
+        (datetime(1, 1, 1, tzinfo=UTC), "between the years 1970 and 9999"),
+        # 9999-12-31 23:00 at UTC-12 is year 10000 in UTC.
+        (datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-12))), "between the years"),
+        # 0001-01-01 00:30 at UTC+14 cannot even be converted to UTC.
+        (datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=14))), "between the years"),
+    ],
+)
+def test_check_datetime_refuses(value, match):
+    with pytest.raises(InvalidTimestamp, match=match) as exc:
+        check_datetime(value, field="occurred_at")
+    assert exc.value.field == "occurred_at"
+
+
+def test_check_datetime_takes_the_edges():
+    first = datetime(1970, 1, 1, tzinfo=UTC)
+    last = datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
+    assert check_datetime(first, field="at") == first
+    assert check_datetime(last, field="at") == last
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        (io.StringIO("text"), "binary mode"),
+        (b"raw bytes", "readable file"),
+        (None, "readable file"),
+    ],
+)
+def test_check_stream_refuses(value, match):
+    with pytest.raises(ValidationFailed, match=match) as exc:
+        check_stream(value, field="file")
+    assert exc.value.field == "file"
+
+
+def test_check_stream_refuses_a_closed_file():
+    stream = io.BytesIO(b"x")
+    stream.close()
+    with pytest.raises(ValidationFailed, match="cannot be read"):
+        check_stream(stream, field="file")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: User(username="unsaved"), "never saved"),
+        (lambda: User(pk=987654321, username="gone"), "does not exist"),
+        (lambda: Organization(name="Acme", kind="vendor"), "must be a user"),
+        (lambda: "user1", "must be a user"),
+    ],
+)
+def test_check_instance_refuses(make, match):
+    with pytest.raises(ValidationFailed, match=match) as exc:
+        check_instance(make(), User, field="actor")
+    assert exc.value.field == "actor"
+
+
+# --- the decorator ---------------------------------------------------------------
+
+
+@validated
+def _service(*, name: str, count: int, at: datetime, flag: bool = False, tags=()) -> str:
+    return "ran"
+
+
+def test_validated_refuses_unknown_missing_and_positional_arguments():
+    good = {"name": "n", "count": 1, "at": now()}
+    assert _service(**good) == "ran"
+    with pytest.raises(ValidationFailed, match="Unknown argument 'force'") as exc:
+        _service(**good, force=True)
+    assert exc.value.field == "force"
+    with pytest.raises(ValidationFailed, match="count is required") as exc:
+        _service(name="n", at=now())
+    assert exc.value.field == "count"
+    with pytest.raises(ValidationFailed, match="keyword arguments only"):
+        _service("n", 1, now())
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "field"),
+    [
+        ({"name": "\x00"}, ValidationFailed, "name"),
+        ({"count": 2**63}, ValidationFailed, "count"),
+        ({"count": None}, ValidationFailed, "count"),
+        ({"at": "2024-01-01"}, InvalidTimestamp, "at"),
+        ({"flag": None}, ValidationFailed, "flag"),
+        ({"flag": "yes"}, ValidationFailed, "flag"),
+    ],
+)
+def test_validated_checks_each_argument_by_its_hint(changes, error, field):
+    with pytest.raises(error) as exc:
+        _service(**{"name": "n", "count": 1, "at": now(), **changes})
+    assert exc.value.field == field
+
+
+# --- the services: each bad input class, nothing written ----------------------------
+
+
+@pytest.fixture
+def found(analyst, vendor):
+    return make_case(Stage.FOUND, actor=analyst, vendor=vendor)
+
+
+@pytest.fixture
+def notified(analyst, vendor):
+    return make_case(Stage.VENDOR_NOTIFIED, actor=analyst, vendor=vendor)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("changes", "error", "field"),
+    [
+        ({"note": "a\x00b"}, ValidationFailed, "note"),
+        ({"note": "\ud800"}, ValidationFailed, "note"),
+        ({"subject": "x\x00"}, ValidationFailed, "subject"),
+        ({"body": "\udfff"}, ValidationFailed, "body"),
+        ({"recipients": "security@vendor.example"}, ValidationFailed, "recipients"),
+        ({"recipients": {"to": "security@vendor.example"}}, ValidationFailed, "recipients"),
+        ({"recipients": ["ok@vendor.example", 7]}, ValidationFailed, "recipients"),
+        ({"recipients": ["a\x00@vendor.example"]}, ValidationFailed, "recipients"),
+        ({"occurred_at": "2024-01-01T00:00:00Z"}, InvalidTimestamp, "occurred_at"),
+        ({"occurred_at": date(2024, 1, 1)}, InvalidTimestamp, "occurred_at"),
+        ({"attachments": [IncomingFile(name="n\x00", stream=io.BytesIO(b"x"))]},
+         ValidationFailed, "attachments"),
+        ({"attachments": [IncomingFile(name="n", stream=io.StringIO("x"))]},
+         ValidationFailed, "attachments"),
+        ({"force": True}, ValidationFailed, "force"),
+    ],
+)  # fmt: skip
+def test_notify_vendor_refuses_bad_arguments(changes, error, field, found, analyst):
+    before = state(found)
+    with pytest.raises(error) as exc:
+        services.notify_vendor(
+            actor=analyst, case=found, **notify_kwargs(now() - timedelta(hours=1), **changes)
+        )
+    assert exc.value.field == field
+    assert state(found) == before
+
+
+def test_a_270_mb_note_is_refused_before_anything_is_written(notified, analyst, settings):
+    settings.DISCLOSURE_MAX_TEXT_CHARS = 1_000
+    before = state(notified)
+    with pytest.raises(ValidationFailed, match="longer than 1000 characters") as exc:
+        services.acknowledge(actor=analyst, case=notified, occurred_at=now(), note="x" * 1_001)
+    assert exc.value.field == "note"
+    assert state(notified) == before
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"affected_entity_count": 2**31}, "affected_entity_count"),
+        ({"affected_country_count": -1}, "affected_country_count"),
+        ({"volume_bytes": 2**63}, "volume_bytes"),
+        ({"volume_objects": 1.5}, "volume_objects"),
+        ({"records_by_kind": [("emails", 1)]}, "records_by_kind"),
+        ({"records_by_kind": {"emails": 2**63}}, "records_by_kind"),
+        ({"records_by_kind": {"e\x00mails": 1}}, "records_by_kind"),
+        ({"records_by_kind": {3: 1}}, "records_by_kind"),
+        ({"data_categories": "pii"}, "data_categories"),
+        ({"data_categories": [["pii"]]}, "data_categories"),
+        ({"data_categories": {"pii": True}}, "data_categories"),
+        ({"title": "Exposed\x00bucket"}, "title"),
+        ({"summary": "\ud800"}, "summary"),
+        ({"time_zone": ["UTC"]}, "time_zone"),
+        ({"severity": ["high"]}, "severity"),
+        ({"assignee": "analyst"}, "assignee"),
+        ({"stage": "closed"}, "stage"),
+    ],
+)
+def test_update_details_refuses_bad_values(changes, field, found, analyst):
+    before = state(found)
+    with pytest.raises(ValidationFailed) as exc:
+        services.update_details(actor=analyst, case=found, changes=changes)
+    assert exc.value.field == field
+    assert state(found) == before
+
+
+@pytest.mark.parametrize("changes", ["title=x", [("title", "x")], None])
+def test_update_details_needs_a_mapping(changes, found, analyst):
+    with pytest.raises(ValidationFailed) as exc:
+        services.update_details(actor=analyst, case=found, changes=changes)
+    assert exc.value.field == "changes"
+
+
+def test_counts_fit_their_columns(db):
+    assert clean_details({"affected_entity_count": 2**31 - 1})["affected_entity_count"] == (
+        2**31 - 1
+    )
+    assert clean_details({"volume_bytes": 2**63 - 1})["volume_bytes"] == 2**63 - 1
+
+
+@pytest.mark.parametrize(
+    ("make_actor", "error"),
+    [
+        (lambda: User(username="unsaved"), ValidationFailed),
+        (lambda: User(pk=987654321, username="gone"), ValidationFailed),
+        (lambda: "analyst", ValidationFailed),
+        (lambda: None, ValidationFailed),
+        (lambda: AnonymousUser(), NotPermitted),
+    ],
+)
+def test_the_actor_must_be_a_saved_signed_in_user(make_actor, error, found):
+    before = state(found)
+    with pytest.raises(error) as exc:
+        services.set_legal_hold(actor=make_actor(), case=found, on=True, reason="Litigation")
+    assert exc.value.field == "actor"
+    assert state(found) == before
+
+
+@pytest.mark.parametrize(
+    ("make_case_arg", "match"),
+    [
+        (lambda: Case(title="unsaved"), "never saved"),
+        (lambda: Case(pk=987654321), "does not exist"),
+        (lambda: "DSC-2026-0001", "must be a case"),
+        (lambda: DisclosurePolicy.objects.first(), "must be a case"),
+    ],
+)
+def test_the_case_must_be_a_saved_case(make_case_arg, match, found, legal):
+    with pytest.raises(ValidationFailed, match=match) as exc:
+        services.set_legal_hold(actor=legal, case=make_case_arg(), on=True, reason="Litigation")
+    assert exc.value.field == "case"
+
+
+@pytest.mark.parametrize("on", [None, "yes", 1])
+def test_legal_hold_needs_true_or_false(on, found, legal):
+    before = state(found)
+    with pytest.raises(ValidationFailed) as exc:
+        services.set_legal_hold(actor=legal, case=found, on=on, reason="Litigation")
+    assert exc.value.field == "on"
+    assert state(found) == before
+
+
+def test_a_deleted_confirmation_is_refused(notified, analyst):
+    from disclosure.comms.models import Communication
+
+    ghost = Communication(pk=987654321, direction="inbound", occurred_at=now(), subject="x")
+    with pytest.raises(ValidationFailed, match="does not exist") as exc:
+        services.secure(actor=analyst, case=notified, occurred_at=now(), confirmation=ghost)
+    assert exc.value.field == "confirmation"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"performed_by": User(username="unsaved")}, "performed_by"),
+        ({"verified_by": User(pk=987654321, username="gone")}, "verified_by"),
+        ({"items": {"path": "a", "bytes": 1, "sha256": SHA}}, "items"),
+        ({"items": "copies/container.tar"}, "items"),
+        ({"items": [{"path": "a\x00", "bytes": 1, "sha256": SHA}]}, "items"),
+        ({"items": [{"path": "a", "bytes": 2**63, "sha256": SHA}]}, "items"),
+        ({"items": [{"path": 7, "bytes": 1, "sha256": SHA}]}, "items"),
+        ({"items": [{"path": "a", "bytes": 1, "sha256": 7}]}, "items"),
+        ({"retained_metadata": "domain"}, "retained_metadata"),
+        ({"retained_metadata": ["domain", 3]}, "retained_metadata"),
+        ({"retained_metadata": ["\ud800"]}, "retained_metadata"),
+        ({"performed_at": "yesterday"}, "performed_at"),
+    ],
+)
+def test_record_deletion_refuses_bad_arguments(changes, field, analyst, lead, vendor):
+    case = make_case(Stage.SECURED, actor=analyst, vendor=vendor)
+    before = state(case)
+    kwargs = {**deletion_kwargs(analyst, lead, now() - timedelta(minutes=5)), **changes}
+    with pytest.raises((ValidationFailed, InvalidTimestamp)) as exc:
+        services.record_deletion(actor=analyst, case=case, **kwargs)
+    assert exc.value.field == field
+    assert state(case) == before
+
+
+def test_the_manifest_total_must_fit_a_bigint():
+    half = {"path": "a", "bytes": 2**62, "sha256": SHA}
+    assert clean_deletion_items([half])[0]["bytes"] == 2**62
+    with pytest.raises(ValidationFailed, match="total size") as exc:
+        clean_deletion_items([half, {**half, "path": "b"}])
+    assert exc.value.field == "items"
+
+
+def test_retained_metadata_is_a_list_of_texts():
+    assert clean_retained_metadata(["domain", "  ", None, " name "]) == ["domain", "name"]
+
+
+@pytest.mark.parametrize(
+    ("make_file", "match"),
+    [
+        (lambda: IncomingFile(name=7, stream=io.BytesIO(b"x")), "must be text"),
+        (lambda: IncomingFile(name="a.txt", stream=io.StringIO("x")), "binary mode"),
+        (lambda: IncomingFile(name="a.txt", stream=b"x"), "readable file"),
+        (
+            lambda: IncomingFile(name="a.txt", stream=io.BytesIO(b"x"), captured_at="today"),
+            "date and time",
+        ),
+        (lambda: IncomingFile(name="a.txt", stream=io.BytesIO(b"x"), kind=3), "must be text"),
+        (lambda: "a.txt", "must be a IncomingFile"),
+    ],
+)
+def test_attach_evidence_checks_the_incoming_file(make_file, match, found, analyst):
+    before = state(found)
+    with pytest.raises((ValidationFailed, InvalidTimestamp), match=match) as exc:
+        services.attach_evidence(actor=analyst, case=found, file=make_file())
+    assert exc.value.field == "file"
+    assert state(found) == before
+
+
+def test_correct_event_refuses_a_sequence_number_beyond_64_bits(notified, lead):
+    with pytest.raises(ValidationFailed) as exc:
+        services.correct_event(actor=lead, case=notified, seq=2**63, reason="x", statement="x")
+    assert exc.value.field == "seq"
+
+
+def test_open_case_refuses_an_unknown_detail_and_an_unsaved_vendor(analyst, vendor):
+    kwargs = {
+        "title": "Open bucket",
+        "asset_provider": "aws",
+        "asset_kind": "s3_bucket",
+        "asset_identifier": "s3://b",
+        "how_found": "Scanner",
+        "found_at": now() - timedelta(hours=1),
+        "exposure_evidence": [capture()],
+    }
+    with pytest.raises(ValidationFailed) as exc:
+        services.open_case(actor=analyst, vendor=vendor, bogus=1, **kwargs)
+    assert exc.value.field == "bogus"
+    unsaved = Organization(name="Unsaved", kind="vendor")
+    with pytest.raises(ValidationFailed, match="never saved") as exc:
+        services.open_case(actor=analyst, vendor=unsaved, **kwargs)
+    assert exc.value.field == "vendor"
+    assert not Case.objects.exists()
+
+
+@pytest.mark.django_db
+def test_accounts_services_refuse_bad_arguments(vendor):
+    with pytest.raises(ValidationFailed) as exc:
+        accounts.create_organization(name="Acme\x00", kind="vendor")
+    assert exc.value.field == "name"
+    with pytest.raises(ValidationFailed) as exc:
+        accounts.create_organization(name="Acme", kind="vendor", domain="\ud800")
+    assert exc.value.field == "domain"
+    with pytest.raises(ValidationFailed) as exc:
+        accounts.create_organization(name="A" * 201, kind="vendor")
+    assert exc.value.field == "name"
+    with pytest.raises(ValidationFailed) as exc:
+        accounts.add_membership(user=User(username="u"), organization=vendor, role="vendor_contact")
+    assert exc.value.field == "user"
+    user = User.objects.create(username="real")
+    ghost = Organization(pk=987654321, name="Gone", kind="vendor")
+    with pytest.raises(ValidationFailed) as exc:
+        accounts.add_membership(user=user, organization=ghost, role="vendor_contact")
+    assert exc.value.field == "organization"
+    assert Organization.objects.count() == 1
+    assert not user.memberships.exists()
