@@ -458,3 +458,14 @@ def test_accounts_services_refuse_bad_arguments(vendor):
     assert exc.value.field == "organization"
     assert Organization.objects.count() == 1
     assert not user.memberships.exists()
+
+
+@pytest.mark.postgres
+def test_postgresql_refuses_nul_itself_which_is_why_services_check_first(found, analyst):
+    from django.db import DataError, transaction
+
+    with pytest.raises(DataError), transaction.atomic():
+        Case.objects.filter(pk=found.pk).update(summary="a\x00b")
+    with pytest.raises(ValidationFailed) as exc:
+        services.update_details(actor=analyst, case=found, changes={"summary": "a\x00b"})
+    assert exc.value.field == "summary"
