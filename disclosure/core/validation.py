@@ -310,4 +310,5 @@ def validated(func: F) -> F:
                 check_value(value, hints.get(name, Any), field=name)
         return func(**kwargs)
 
+    wrapper.validates_arguments = True  # type: ignore[attr-defined]
     return typing.cast(F, wrapper)

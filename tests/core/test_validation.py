@@ -469,3 +469,19 @@ def test_postgresql_refuses_nul_itself_which_is_why_services_check_first(found, 
     with pytest.raises(ValidationFailed) as exc:
         services.update_details(actor=analyst, case=found, changes={"summary": "a\x00b"})
     assert exc.value.field == "summary"
+
+
+PUBLIC_SERVICES = [
+    "open_case", "notify_vendor", "acknowledge", "secure", "record_deletion", "publish",
+    "close_case", "log_communication", "attach_evidence", "file_dispute",
+    "countersign_attestation", "correct_event", "set_legal_hold", "update_details",
+    "open_follow_up", "escalate",
+]  # fmt: skip
+
+
+def test_every_public_service_validates_its_arguments():
+    assert sorted(n for n in services.__all__ if n != "IncomingFile") == sorted(PUBLIC_SERVICES)
+    for name in PUBLIC_SERVICES:
+        assert getattr(getattr(services, name), "validates_arguments", False), name
+    for fn in (accounts.create_organization, accounts.add_membership):
+        assert getattr(fn, "validates_arguments", False), fn.__name__
