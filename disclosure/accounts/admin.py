@@ -42,14 +42,6 @@ class OrganizationAdmin(RoleAdmin):
             fields.append("kind")
         return fields
 
-    def get_readonly_fields(self, request, obj=None):
-        """The kind is fixed once the organization has members (their roles
-        were given for it); the model refuses the change too."""
-        fields = list(super().get_readonly_fields(request, obj))
-        if obj is not None and obj.pk is not None and obj.memberships.exists():
-            fields.append("kind")
-        return fields
-
 
 @admin.register(User, site=admin_site)
 class UserAdmin(RoleAdmin, DjangoUserAdmin):

@@ -25,13 +25,6 @@ def create_organization(*, name: str, kind: str, domain: str = "") -> Organizati
             f"There is one research firm already ({firm.name}); add staff to it instead.",
             field="kind",
         )
-    firm = Organization.objects.filter(kind=Organization.Kind.FIRM).first()
-    if kind == Organization.Kind.FIRM and firm is not None:
-        # Any firm grants its members staff rights on every case: one only.
-        raise ValidationFailed(
-            f"There is one research firm already ({firm.name}); add staff to it instead.",
-            field="kind",
-        )
     if Organization.objects.filter(name__iexact=name).exists():
         raise ValidationFailed(f"An organization named {name!r} exists already.", field="name")
     return Organization.objects.create(
