@@ -48,10 +48,10 @@ system-packages:
 
 # The virtualenv is created once; its python is the target.
 $(PY):
+	@PYTHON="$(PYTHON)" sh scripts/install_system_packages.sh
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
 		echo "ERROR: Disclosure needs Python >= 3.11; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)." >&2; \
 		echo "       Use e.g.  make $(MAKECMDGOALS) PYTHON=python3.11" >&2; exit 1; }
-	@PYTHON="$(PYTHON)" sh scripts/install_system_packages.sh
 	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
 		echo "ERROR: could not create $(VENV). On Debian/Ubuntu: sudo apt-get install python3-venv" >&2; \
 		exit 1; }

@@ -14,6 +14,9 @@
 # exits with status 1. Without apt-get (not Debian/Ubuntu) it does nothing and
 # leaves the explanation to scripts/check_system.py.
 #
+# Without the interpreter itself (a bare Debian), it installs python3 and
+# python3-venv first, then asks check_system.py about the rest.
+#
 # Environment: PYTHON (interpreter running check_system.py, default python3),
 # DISCLOSURE_APT (0: never run apt-get), CHROMIUM (path of the browser).
 set -eu
@@ -21,7 +24,13 @@ set -eu
 here=$(dirname "$0")
 python=${PYTHON:-python3}
 
-packages=$("$python" "$here/check_system.py" --apt-packages "$@")
+if command -v "$python" >/dev/null 2>&1; then
+    packages=$("$python" "$here/check_system.py" --apt-packages "$@")
+    no_python=""
+else
+    packages="python3 python3-venv"
+    no_python=yes
+fi
 [ -n "$packages" ] || exit 0
 
 command -v apt-get >/dev/null 2>&1 || exit 0
@@ -55,3 +64,6 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 # shellcheck disable=SC2086
 $sudo apt-get install -y -qq --no-install-recommends $packages
+if [ -n "$no_python" ] && command -v "$python" >/dev/null 2>&1; then
+    exec sh "$0" "$@"  # now the check can say what else is missing
+fi

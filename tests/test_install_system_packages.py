@@ -116,3 +116,32 @@ def test_make_targets_install_the_packages_first(target):
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     assert "scripts/install_system_packages.sh" in lines[0]
+
+
+def test_without_python_it_installs_python_then_asks_the_check(machine, tmp_path):
+    """A bare Debian: no interpreter yet. apt-get (stubbed) 'installs' it."""
+    bin_dir = tmp_path / "bin"
+    result, _ = machine(missing="libpango-1.0-0", uid=0, sudo=None)  # writes the stubs
+    (tmp_path / "calls.log").write_text("")
+    python = bin_dir / "fake-python"
+    python.rename(bin_dir / "python-to-be")
+    stub(
+        bin_dir,
+        "apt-get",
+        f'echo "apt-get $*" >> {tmp_path}/calls.log\n'
+        f"[ -e {bin_dir}/python-to-be ] && mv {bin_dir}/python-to-be {python}; true",
+    )
+    result = subprocess.run(
+        ["sh", str(SCRIPT)],
+        capture_output=True,
+        text=True,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "PYTHON": str(python)},
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "calls.log").read_text().splitlines() == [
+        "apt-get update -qq",
+        "apt-get install -y -qq --no-install-recommends python3 python3-venv",
+        "apt-get update -qq",
+        "apt-get install -y -qq --no-install-recommends libpango-1.0-0",
+    ]
