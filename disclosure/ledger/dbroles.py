@@ -127,6 +127,16 @@ def grant_app_role(role: str, connection=default_connection) -> list[Grant]:
         for grant in grants:
             cursor.execute(f"GRANT {grant.privileges} ON TABLE {qn(grant.table)} TO {grantee}")
         cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {grantee}")
+        # What REVOKE cannot take away: grants to PUBLIC, through another
+        # role, or by a grantor other than the owner.
+        for table in APPEND_ONLY_TABLES:
+            if table in tables:
+                extra = _extra_privileges(cursor, table, role)
+                if extra:
+                    raise ValueError(
+                        f"{role!r} still holds {', '.join(extra)} on {table} after the grants "
+                        "(through PUBLIC, another role, or another grantor): revoke it there"
+                    )
     return grants
 
 
@@ -181,11 +191,7 @@ def privilege_problems(connection=default_connection) -> list[str]:
                     "(it can disable or drop the append-only trigger)"
                 )
                 continue
-            extra = [
-                privilege
-                for privilege in ("TRUNCATE", "UPDATE", "DELETE", "TRIGGER", "REFERENCES")
-                if _has_privilege(cursor, table, privilege)
-            ]
+            extra = _extra_privileges(cursor, table)
             if extra:
                 problems.append(
                     f"the application role {user!r} holds {', '.join(extra)} on {table} "
@@ -194,6 +200,18 @@ def privilege_problems(connection=default_connection) -> list[str]:
     return problems
 
 
-def _has_privilege(cursor, table: str, privilege: str) -> bool:
-    cursor.execute("SELECT has_table_privilege(%s, %s)", [table, privilege])
-    return bool(cursor.fetchone()[0])
+FORBIDDEN_ON_APPEND_ONLY = ("TRUNCATE", "UPDATE", "DELETE", "TRIGGER", "REFERENCES")
+
+
+def _extra_privileges(cursor, table: str, role: str | None = None) -> list[str]:
+    """The privileges beyond SELECT, INSERT that ``role`` (default: the
+    connected role) holds on ``table``, however it got them."""
+    extra = []
+    for privilege in FORBIDDEN_ON_APPEND_ONLY:
+        if role is None:
+            cursor.execute("SELECT has_table_privilege(%s, %s)", [table, privilege])
+        else:
+            cursor.execute("SELECT has_table_privilege(%s, %s, %s)", [role, table, privilege])
+        if cursor.fetchone()[0]:
+            extra.append(privilege)
+    return extra

@@ -181,6 +181,13 @@ def test_granting_again_tightens_a_role_that_had_more(app_role):
         assert "permission denied" in refused("TRUNCATE ledger_caseevent")
 
 
+def test_grant_refuses_to_leave_a_privilege_granted_to_public(app_role):
+    sql("GRANT TRUNCATE ON ledger_caseevent TO PUBLIC")
+    with pytest.raises(ValueError, match="still holds TRUNCATE on ledger_caseevent"):
+        dbroles.grant_app_role(app_role)
+    sql("REVOKE TRUNCATE ON ledger_caseevent FROM PUBLIC")
+
+
 def test_deploy_check_warns_for_a_superuser_and_not_for_the_app_role(app_role):
     # the test suite connects as a superuser
     warnings = check_application_role()
