@@ -116,10 +116,16 @@ def test_editing_a_case_in_admin_writes_a_ledger_event(admin_client, case):
     assert response.status_code == 302, response.content.decode()[:2000]
     case.refresh_from_db()
     assert case.title == "Renamed exposure" and case.severity == "high"
-    event = case.events.order_by("-seq").first()
-    assert case.events.count() == before + 1
-    assert event.kind == EventKind.DETAILS_UPDATED
-    assert event.payload["changes"]["title"] == {"from": "Exposed bucket", "to": "Renamed exposure"}
+    # the title is shared with the vendor, the severity is the firm's own: two events
+    shared, internal = case.events.order_by("seq")[before:]
+    assert case.events.count() == before + 2
+    assert (shared.kind, shared.internal) == (EventKind.DETAILS_UPDATED, False)
+    assert shared.payload["changes"] == {
+        "title": {"from": "Exposed bucket", "to": "Renamed exposure"}
+    }
+    assert (internal.kind, internal.internal) == (EventKind.DETAILS_UPDATED, True)
+    assert set(internal.payload["changes"]) == {"severity"}
+    assert internal.payload["changes"]["severity"]["to"] == "high"
     assert verify_case(case).ok
 
 

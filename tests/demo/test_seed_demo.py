@@ -159,43 +159,50 @@ def test_bluebleed_case():
         Image.open(f).verify()
 
 
-# The ledger of every demo case, event kind by event kind: the demo is built
-# from tables and helpers, and these must keep telling the same story.
-OPENED, EVIDENCE, MESSAGE, STAGE, ACK = (
+# The ledger of every demo case, event kind by event kind (a trailing "*"
+# marks an internal event, never shown to the vendor): the demo is built from
+# tables and helpers, and these must keep telling the same story. Every case
+# opens with its internal details beside the shared ``case_opened``, and the
+# demo's stage notes are internal notes (not shared with the vendor).
+OPENED, DETAILS, EVIDENCE, MESSAGE, STAGE, ACK, NOTE = (
     "case_opened",
+    "internal_details*",
     "evidence_attached",
     "communication_logged",
     "stage_changed",
     "vendor_acknowledged",
+    "note_added*",
 )
+INTERNAL_MESSAGE = "communication_logged*"
 LEDGERS = {
     BLUEBLEED_TITLE: (
         Stage.PUBLISHED,
         [
-            *[OPENED, EVIDENCE, EVIDENCE, MESSAGE, STAGE, MESSAGE, ACK, MESSAGE, MESSAGE, EVIDENCE],
-            *[STAGE, MESSAGE, EVIDENCE, "deletion_attested", STAGE, MESSAGE, STAGE, EVIDENCE],
-            *[MESSAGE, "dispute_filed", "attestation_countersigned"],
+            *[OPENED, DETAILS, EVIDENCE, EVIDENCE, MESSAGE, STAGE, NOTE, MESSAGE, ACK, NOTE],
+            *[INTERNAL_MESSAGE, MESSAGE, EVIDENCE, STAGE, NOTE, MESSAGE, EVIDENCE],
+            *["deletion_attested", STAGE, NOTE, MESSAGE, STAGE, EVIDENCE, MESSAGE],
+            *["dispute_filed", "attestation_countersigned"],
         ],
     ),
     "Elasticsearch index with support tickets open to the internet": (
         Stage.FOUND,
-        [OPENED, EVIDENCE],
+        [OPENED, DETAILS, EVIDENCE],
     ),
     "Public S3 bucket with nightly database backups": (
         Stage.VENDOR_NOTIFIED,
-        [OPENED, EVIDENCE, EVIDENCE, MESSAGE, STAGE],
+        [OPENED, DETAILS, EVIDENCE, EVIDENCE, MESSAGE, STAGE],
     ),
     "Cloud Storage bucket with scanned customer contracts": (
         Stage.SECURED,
-        [OPENED, EVIDENCE, MESSAGE, STAGE, MESSAGE, ACK, EVIDENCE, STAGE],
+        [OPENED, DETAILS, EVIDENCE, MESSAGE, STAGE, MESSAGE, ACK, EVIDENCE, STAGE],
     ),
     "Unauthenticated MongoDB with loyalty programme accounts": (
         Stage.DATA_DELETED,
-        [OPENED, EVIDENCE, MESSAGE, STAGE, ACK, STAGE, "deletion_attested", STAGE],
+        [OPENED, DETAILS, EVIDENCE, MESSAGE, STAGE, ACK, STAGE, "deletion_attested", STAGE],
     ),
     "Anonymous FTP with customer CSV exports": (
         Stage.CLOSED,
-        [OPENED, EVIDENCE, MESSAGE, STAGE, MESSAGE, STAGE],
+        [OPENED, DETAILS, EVIDENCE, MESSAGE, STAGE, MESSAGE, STAGE, NOTE],
     ),
 }
 
@@ -207,7 +214,8 @@ def test_every_case_keeps_its_stage_and_ledger():
     for case in Case.objects.all():
         stage, kinds = LEDGERS[case.title]
         assert case.stage == stage, case.title
-        assert list(case.events.order_by("seq").values_list("kind", flat=True)) == kinds
+        events = case.events.order_by("seq").values_list("kind", "internal")
+        assert [kind + ("*" if internal else "") for kind, internal in events] == kinds
 
 
 def test_stage_cases_answer_the_notice_and_secure_by_vendor_or_retest():
@@ -242,7 +250,9 @@ def test_one_case_at_every_stage_with_both_vendors():
     closed = Case.objects.get(stage=Stage.CLOSED)
     assert closed.close_reason in (CloseReason.INVALID, CloseReason.NOT_PUBLISHED)
     close_event = closed.events.get(kind=EventKind.STAGE_CHANGED, payload__to=Stage.CLOSED)
-    assert close_event.payload["note"]
+    assert "note" not in close_event.payload  # internal: in its own event
+    close_note = closed.events.get(kind=EventKind.NOTE_ADDED, payload__about_seq=close_event.seq)
+    assert close_note.internal and close_note.payload["note"]
     notified = Case.objects.get(stage=Stage.VENDOR_NOTIFIED)
     due = case_due_dates(notified)
     assert notified.vendor_notified_at < now() < due.acknowledge
