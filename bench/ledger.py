@@ -33,6 +33,8 @@ from django.test.utils import setup_test_environment  # noqa: E402
 
 N_CASES = int(os.environ.get("BENCH_CASES", 100))
 CHAIN = int(os.environ.get("BENCH_CHAIN", 5000))
+# The large run of the issue: 100,000 cases and 1,000,000 events.
+BULK_CASES = int(os.environ.get("BENCH_BULK_CASES", 10000))
 
 
 def main() -> None:
@@ -41,6 +43,7 @@ def main() -> None:
     import tempfile
 
     settings.STORAGES["evidence"]["OPTIONS"]["location"] = tempfile.mkdtemp(prefix="bench-")
+    settings.DISCLOSURE_ANCHOR_DIR = Path(tempfile.mkdtemp(prefix="bench-anchor-"))
     old_name = connection.settings_dict["NAME"]
     # Its own database, so that it can run beside the test suite.
     connection.settings_dict["TEST"]["NAME"] = (
@@ -127,6 +130,76 @@ def run() -> None:
     t0 = time.perf_counter()
     call_command("verify_ledger", stdout=out)
     print(f"verify_ledger over {N_CASES + 1} cases: {time.perf_counter() - t0:.2f} s")
+    if BULK_CASES:
+        bulk(analyst, vendor)
+
+
+def _rss_mib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bulk(analyst, vendor) -> None:
+    """Checkpoint and full verification over BULK_CASES cases of ten events."""
+    from django.core.management import call_command
+
+    from bench.bulkgen import EVENTS_PER_CASE, generate
+    from disclosure.cases.models import DisclosurePolicy
+    from disclosure.ledger.checkpoints import write_checkpoint
+    from disclosure.ledger.models import CaseEvent
+    from disclosure.ledger.verify import verify_cases
+
+    policy = DisclosurePolicy.objects.first()
+    seconds = generate(BULK_CASES, actor=analyst, vendor=vendor, policy=policy)
+    total = CaseEvent.objects.count()
+    print(
+        f"generated {BULK_CASES} cases x {EVENTS_PER_CASE} events in {seconds:.1f} s "
+        f"({total} events in the ledger now)"
+    )
+    rss_before = _rss_mib()
+    t0 = time.perf_counter()
+    checked = broken = 0
+    first_problem = None
+    for report in verify_cases():
+        checked += 1
+        if not report.ok and not broken:
+            first_problem = (report.reference, report.problem)
+        broken += not report.ok
+    elapsed = time.perf_counter() - t0
+    assert broken == 0, f"{broken} chains broken, e.g. {first_problem}"
+    print(
+        f"full verification (chains, rows, records) of {checked} cases / {total} events: "
+        f"{elapsed:.1f} s ({total / elapsed:,.0f} events/s); peak RSS {_rss_mib():.0f} MiB "
+        f"(before: {rss_before:.0f} MiB)"
+    )
+    t0 = time.perf_counter()
+    result = write_checkpoint()
+    assert not result.problems, result.problems[:3]
+    print(
+        f"first checkpoint ({result.checkpoint.case_count} cases, verifies every chain): "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
+    from disclosure.cases import services
+    from disclosure.cases.models import Case
+    from disclosure.core.timeutils import now
+
+    for case in Case.objects.order_by("?")[:100]:
+        services.log_communication(
+            actor=analyst, case=case, direction="internal", channel="other", sender="bench",
+            recipients=[], subject="note", body="x", occurred_at=now(),
+        )  # fmt: skip
+    t0 = time.perf_counter()
+    result = write_checkpoint()
+    assert not result.problems, result.problems[:3]
+    print(
+        f"next checkpoint (100 chains changed, {result.checkpoint.case_count} cases): "
+        f"{time.perf_counter() - t0:.2f} s"
+    )
+    t0 = time.perf_counter()
+    out = io.StringIO()
+    call_command("verify_ledger", stdout=out)
+    print(f"verify_ledger command, checkpoint included: {time.perf_counter() - t0:.1f} s")
 
 
 if __name__ == "__main__":

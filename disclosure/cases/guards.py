@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from disclosure.core.errors import InvalidTimestamp
+from disclosure.core.errors import InvalidTimestamp, NotFound
 from disclosure.core.timeutils import now
 from disclosure.ledger.services import require_consistent
 
@@ -27,7 +27,9 @@ def locked_case(case: Case, *, actor, action: str, stage_checked: bool = True) -
     Everything written inside commits or rolls back together.
     """
     with transaction.atomic():
-        locked = Case.objects.select_for_update().get(pk=case.pk)
+        locked = Case.objects.select_for_update().filter(pk=case.pk).first()
+        if locked is None:
+            raise NotFound("No such case.")
         access.require(actor, action, locked)
         require_consistent(locked)  # never build on a row changed behind the ledger's back
         if stage_checked:

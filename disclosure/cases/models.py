@@ -158,6 +158,10 @@ class Case(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Every case service re-reads the row under lock (guards.locked_case) and
+    # answers NotFound when it is gone: argument validation need not query it.
+    existence_checked_under_lock = True
+
     class Meta:
         ordering = ["-found_at", "-id"]
         indexes = [

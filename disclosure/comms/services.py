@@ -88,7 +88,8 @@ def write_communication(
         occurred_at=occurred_at,
         logged_by=actor,
     )
-    comm.attachments.set(files)
+    if files:  # a new row has none yet
+        comm.attachments.add(*files)
     append_event(
         case=case,
         kind=EventKind.COMMUNICATION_LOGGED,
@@ -104,7 +105,7 @@ def write_communication(
             "subject": subject,
             "body_sha256": comm.body_sha256,
             "attachments": sorted(f.sha256 for f in files),
-            "record": record_ref(comm),
+            "record": record_ref(comm, linked=[f.pk for f in files]),
         },
     )
     return comm

@@ -28,22 +28,11 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not canonical-JSON serialisable")
 
 
-def refuse_floats(value: Any) -> None:
-    """Raise ValueError if ``value`` holds a float anywhere (keys included)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, float):
-            raise ValueError(
-                f"canonical JSON refuses floats ({item!r}): use an integer or a string"
-            )
-        if isinstance(item, dict):
-            for key, sub in item.items():
-                if isinstance(key, float):
-                    raise ValueError("canonical JSON refuses float keys")
-                stack.append(sub)
-        elif isinstance(item, (list, tuple, set, frozenset)):
-            stack.extend(item)
+def _refuse(text: str) -> None:
+    raise ValueError(f"canonical JSON refuses floats ({text}): use an integer or a string")
+
+
+_FLOAT_CHECK = json.JSONDecoder(parse_float=_refuse)
 
 
 def canonical_json(value: Any) -> bytes:
@@ -52,17 +41,18 @@ def canonical_json(value: Any) -> bytes:
     Raises ValueError for floats, non-finite numbers, naive datetimes and
     years outside 1970-9999; TypeError for values JSON cannot carry.
     """
-    refuse_floats(value)
-    return json.dumps(
+    text = json.dumps(
         value,
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
         allow_nan=False,
         default=_default,
-    ).encode("utf-8")
-
-
+    )
+    # The C scanner calls parse_float only for a number with a fraction or
+    # an exponent: a float anywhere in ``value`` (Decimals are strings by now).
+    _FLOAT_CHECK.decode(text)
+    return text.encode("utf-8")
 def to_json_value(value: Any) -> Any:
     """``value`` as plain JSON types (what a JSONField stores and hashes)."""
     return json.loads(canonical_json(value))

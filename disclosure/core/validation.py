@@ -170,6 +170,8 @@ def check_instance(
         raise ValidationFailed(f"The {label} must be a {what}.", field=field)
     if value.pk is None:
         raise ValidationFailed(f"The {label} is a {what} that was never saved.", field=field)
+    if getattr(model, "existence_checked_under_lock", False):
+        return value  # the service re-reads the row under lock and answers NotFound
     if not value.__class__._default_manager.filter(pk=value.pk).exists():  # lazy users too
         raise ValidationFailed(f"The {label} is a {what} that does not exist.", field=field)
     return value

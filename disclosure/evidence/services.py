@@ -255,7 +255,8 @@ def write_attestation(
         retained_metadata=retained,
         retention_reason=retention_reason,
     )
-    attestation.evidence.set(files)
+    if files:  # a new row has none yet
+        attestation.evidence.add(*files)
     attestation.content_sha256 = attestation.content_digest()
     attestation.save(update_fields=["content_sha256"])
     append_event(
@@ -270,7 +271,7 @@ def write_attestation(
             "total_bytes": attestation.total_bytes,
             "method": method,
             "retained_metadata": retained,
-            "record": record_ref(attestation),
+            "record": record_ref(attestation, linked=[f.pk for f in files]),
         },
     )
     return attestation

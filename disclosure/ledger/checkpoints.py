@@ -10,6 +10,7 @@ last checkpointed head keeps that old entry and is reported.
 """
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from disclosure.core.timeutils import iso_utc, now
 from . import merkle, signing
 from .models import Checkpoint
 from .verify import CASES_PER_CHUNK, _verify_chunk
+
+log = logging.getLogger(__name__)
 
 FORMAT = "disclosure-ledger-checkpoint"
 FORMAT_VERSION = 1
@@ -154,16 +157,35 @@ def checkpoint_document(cp: Checkpoint) -> dict[str, Any]:
 
 
 def write_anchor(cp: Checkpoint) -> Path:
-    """Write ``cp`` to the anchor directory, once (never overwritten)."""
+    """Write ``cp`` to the anchor directory, once: a file is never
+    overwritten. When a different checkpoint of the same number is there
+    already (the database was restored or replaced), it is kept, the new one
+    is written beside it as ``.conflict-<hash>.json`` and an error is logged."""
     path = anchor_path(cp.seq)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = json.dumps(checkpoint_document(cp), sort_keys=True, indent=1).encode()
+    try:
+        _write_once(path, data)
+    except FileExistsError:
+        if path.read_bytes() == data:
+            return path
+        log.error(
+            "anchor %s holds a different checkpoint #%s: the database's checkpoints were "
+            "replaced or rolled back; the new one is kept beside it",
+            path,
+            cp.seq,
+        )
+        path = path.with_name(f"{path.stem}.conflict-{cp.hash[:16]}.json")
+        _write_once(path, data)
+    return path
+
+
+def _write_once(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-    return path
 
 
 def _check_document(body: Mapping[str, Any], signature: str, digest: str) -> list[str]:

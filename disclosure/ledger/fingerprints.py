@@ -32,11 +32,14 @@ class RecordType:
     columns: tuple[str, ...]
     m2m: str | None = None
 
-    def values_of(self, obj: models.Model) -> dict[str, Any]:
-        """The fingerprinted values of a saved instance."""
+    def values_of(self, obj: models.Model, linked: Iterable[int] | None = None) -> dict[str, Any]:
+        """The fingerprinted values of a saved instance; ``linked``, when the
+        writer knows them, are the ids of its many-to-many rows (else read)."""
         values = {c: getattr(obj, c) for c in self.columns}
         if self.m2m:
-            values[self.m2m] = sorted(getattr(obj, self.m2m).values_list("pk", flat=True))
+            if linked is None:
+                linked = getattr(obj, self.m2m).values_list("pk", flat=True)
+            values[self.m2m] = sorted(linked)
         return values
 
     def fingerprint(self, values: Mapping[str, Any]) -> str:
@@ -113,7 +116,12 @@ RECORD_TYPES: dict[str, RecordType] = {
 _BY_MODEL = {t.model: t for t in RECORD_TYPES.values()}
 
 
-def record_ref(obj: models.Model) -> dict[str, Any]:
-    """What an event carries to vouch for ``obj`` as it is now."""
+def record_ref(obj: models.Model, linked: Iterable[int] | None = None) -> dict[str, Any]:
+    """What an event carries to vouch for ``obj`` as it is now (``linked``:
+    the ids of its many-to-many rows, when the writer has just set them)."""
     t = _BY_MODEL[type(obj)]
-    return {"type": t.name, "id": obj.pk, "fingerprint": t.fingerprint(t.values_of(obj))}
+    return {
+        "type": t.name,
+        "id": obj.pk,
+        "fingerprint": t.fingerprint(t.values_of(obj, linked)),
+    }

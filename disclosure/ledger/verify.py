@@ -18,9 +18,14 @@ case is checked all the same.
 """
 
 import hashlib
+import multiprocessing
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, connections
 
 from disclosure.cases.models import Case
 from disclosure.cases.state import (
@@ -271,29 +276,51 @@ def _verify_chunk(
     return reports
 
 
+# The checkpoint worker processes read (inherited through fork, not pickled).
+_SHARED: dict[str, Any] = {}
+
+
+def _verify_in_worker(ids: list[int]) -> list[ChainReport]:
+    return _verify_chunk(ids, _SHARED["checkpoint"], _SHARED["deep"], _SHARED["records"])
+
+
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), CASES_PER_CHUNK):
+        yield ids[start : start + CASES_PER_CHUNK]
+
+
 def verify_cases(
     references: list[str] | None = None,
     *,
     deep: bool = False,
     records: bool = True,
     checkpoint: Heads | None = None,
+    workers: int = 1,
 ) -> Iterator[ChainReport]:
     """Reports for the named cases (all when ``references`` is empty), by
     reference; with ``checkpoint`` (reference -> (seq, head)), each chain must
-    extend its checkpointed head, and every checkpointed case must exist."""
+    extend its checkpointed head, and every checkpointed case must exist.
+
+    With ``workers`` > 1 (and outside a transaction), chunks of cases are
+    verified in that many forked processes, each with its own connection;
+    reports still come in reference order.
+    """
     cases = Case.objects.order_by("reference").values_list("pk", "reference")
     if references:
         cases = cases.filter(reference__in=references)
-    seen: set[str] = set()
-    chunk: list[int] = []
-    for pk, reference in cases.iterator(chunk_size=2000):
-        seen.add(reference)
-        chunk.append(pk)
-        if len(chunk) == CASES_PER_CHUNK:
+    pairs = list(cases)
+    seen = {reference for _, reference in pairs}
+    ids = [pk for pk, _ in pairs]
+    if workers > 1 and len(ids) > CASES_PER_CHUNK and not connection.in_atomic_block:
+        _SHARED.update(checkpoint=checkpoint, deep=deep, records=records)
+        connections.close_all()  # the children must not share the parent's socket
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            for reports in pool.map(_verify_in_worker, _chunks(ids)):
+                yield from reports
+    else:
+        for chunk in _chunks(ids):
             yield from _verify_chunk(chunk, checkpoint, deep, records)
-            chunk = []
-    if chunk:
-        yield from _verify_chunk(chunk, checkpoint, deep, records)
     if checkpoint is not None:
         wanted = set(references) if references else None
         for reference in sorted(set(checkpoint) - seen):

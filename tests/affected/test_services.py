@@ -55,7 +55,9 @@ def test_file_dispute_writes_the_dispute_and_its_event(fixture, request, case):
     assert event.kind == EventKind.DISPUTE_FILED
     assert event.actor_id == actor.pk
     assert event.occurred_at == d.filed_at
+    record = event.payload.pop("record")
     assert event.payload == {"dispute_id": d.pk, **dispute()}
+    assert (record["type"], record["id"], len(record["fingerprint"])) == ("dispute", d.pk, 64)
     assert verify_case(case).ok
 
 

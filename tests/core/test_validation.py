@@ -14,7 +14,7 @@ from disclosure.cases import services
 from disclosure.cases.details import clean_details
 from disclosure.cases.models import Case, DisclosurePolicy
 from disclosure.cases.stages import Stage
-from disclosure.core.errors import InvalidTimestamp, NotPermitted, ValidationFailed
+from disclosure.core.errors import InvalidTimestamp, NotFound, NotPermitted, ValidationFailed
 from disclosure.core.timeutils import now
 from disclosure.core.validation import (
     check_datetime,
@@ -321,7 +321,6 @@ def test_the_actor_must_be_a_saved_signed_in_user(make_actor, error, found):
     ("make_case_arg", "match"),
     [
         (lambda: Case(title="unsaved"), "never saved"),
-        (lambda: Case(pk=987654321), "does not exist"),
         (lambda: "DSC-2026-0001", "must be a case"),
         (lambda: DisclosurePolicy.objects.first(), "must be a case"),
     ],
@@ -330,6 +329,13 @@ def test_the_case_must_be_a_saved_case(make_case_arg, match, found, legal):
     with pytest.raises(ValidationFailed, match=match) as exc:
         services.set_legal_hold(actor=legal, case=make_case_arg(), on=True, reason="Litigation")
     assert exc.value.field == "case"
+
+
+def test_a_case_that_does_not_exist_is_not_found(found, legal):
+    # Case rows are re-read under lock by every service (guards.locked_case):
+    # a case that is gone answers 404 like one the user may not see.
+    with pytest.raises(NotFound, match="No such case"):
+        services.set_legal_hold(actor=legal, case=Case(pk=987654321), on=True, reason="Litigation")
 
 
 @pytest.mark.parametrize("on", [None, "yes", 1])

@@ -225,11 +225,16 @@ def test_vendor_contact_countersigns_once(deleted, vendor_contact):
     assert att.countersignature_statement == "We confirm the deletion."
     event = CaseEvent.objects.filter(case=deleted).order_by("-seq").first()
     assert event.kind == EventKind.ATTESTATION_COUNTERSIGNED
+    record = event.payload.pop("record")
     assert event.payload == {
         "attestation_id": att.pk,
         "content_sha256": att.content_sha256,
         "statement": "We confirm the deletion.",
     }
+    # The countersignature is vouched for: the attestation's new fingerprint.
+    attested = CaseEvent.objects.get(case=deleted, kind=EventKind.DELETION_ATTESTED)
+    assert (record["type"], record["id"]) == ("attestation", att.pk)
+    assert record["fingerprint"] != attested.payload["record"]["fingerprint"]
     assert event.occurred_at == att.countersigned_at
     before = ledger(deleted)
     signed_at = att.countersigned_at

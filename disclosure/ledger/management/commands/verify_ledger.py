@@ -2,6 +2,8 @@
 the checkpoints, every hash chain, the case rows and the records the chains
 vouch for."""
 
+import os
+
 from django.core.management.base import BaseCommand, CommandError
 
 from disclosure.cases.models import Case
@@ -27,13 +29,21 @@ class Command(BaseCommand):
             help="also read every stored evidence file back and re-hash it",
         )
         parser.add_argument(
+            "--workers",
+            type=int,
+            default=min(2, os.cpu_count() or 1),
+            help="processes that verify chunks of cases in parallel (default: %(default)s)",
+        )
+        parser.add_argument(
             "--checkpoint",
             metavar="FILE",
             help="verify against this checkpoint file (a copy kept outside the database) "
             "instead of the latest checkpoint in the database",
         )
 
-    def handle(self, *args, references: list[str], deep: bool, checkpoint, **options) -> None:
+    def handle(
+        self, *args, references: list[str], deep: bool, checkpoint, workers: int, **options
+    ) -> None:
         if references:
             known = set(
                 Case.objects.filter(reference__in=references).values_list("reference", flat=True)
@@ -50,7 +60,8 @@ class Command(BaseCommand):
         if heads is None:
             self.stdout.write("no checkpoint yet: chains are checked without one")
         broken = total = 0
-        for report in verify_cases(references, deep=deep, checkpoint=heads):
+        reports = verify_cases(references, deep=deep, checkpoint=heads, workers=max(1, workers))
+        for report in reports:
             total += 1
             if report.ok:
                 head = report.head[:16] if report.head else "(no events)"
