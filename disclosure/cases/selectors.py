@@ -8,6 +8,7 @@ from disclosure.ledger.models import CaseEvent
 
 from . import access
 from .models import Case
+from .visibility import VENDOR_EVENT_KEYS
 
 
 def case_list(user) -> QuerySet[Case]:
@@ -34,9 +35,12 @@ def _readable(user, case: Case, rows: QuerySet, *, internal: Q) -> QuerySet:
 
 
 def events_for(user, case: Case) -> QuerySet[CaseEvent]:
-    """The case's ledger as ``user`` may read it (vendors never see internal events)."""
+    """The case's ledger as ``user`` may read it: vendors see only the event
+    kinds the visibility declaration shares, and never internal events."""
     rows = CaseEvent.objects.filter(case=case).order_by("seq")
-    return _readable(user, case, rows, internal=Q(internal=True))
+    return _readable(
+        user, case, rows, internal=Q(internal=True) | ~Q(kind__in=list(VENDOR_EVENT_KEYS))
+    )
 
 
 def communications_for(user, case: Case) -> QuerySet[Communication]:
