@@ -1,8 +1,8 @@
 from django.contrib import admin
 
-from disclosure.accounts.admin_site import ReadOnlyCaseRecordAdmin, admin_site
+from disclosure.accounts.admin_site import ReadOnlyAdmin, ReadOnlyCaseRecordAdmin, admin_site
 
-from .models import CaseEvent
+from .models import CaseEvent, Checkpoint
 
 
 @admin.register(CaseEvent, site=admin_site)
@@ -31,3 +31,21 @@ class CaseEventAdmin(ReadOnlyCaseRecordAdmin):
     @admin.display(description="hash")
     def short_hash(self, obj: CaseEvent) -> str:
         return obj.hash[:16]
+
+
+@admin.register(Checkpoint, site=admin_site)
+class CheckpointAdmin(ReadOnlyAdmin):
+    """Signed checkpoints, read-only (PostgreSQL refuses edits anyway)."""
+
+    list_display = ["seq", "created_at", "case_count", "event_count", "short_root", "short_key"]
+    ordering = ["-seq"]
+    exclude = ["entries"]  # up to one row per case: too long for a page
+    list_per_page = 50
+
+    @admin.display(description="root")
+    def short_root(self, obj: Checkpoint) -> str:
+        return obj.root[:16]
+
+    @admin.display(description="key")
+    def short_key(self, obj: Checkpoint) -> str:
+        return obj.public_key[:16]

@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 
 from .checkpoints import verify_checkpoints, write_checkpoint
-from .verify import verify_cases
+from .verify import trigger_problems, verify_cases
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +15,7 @@ def verify_all_chains() -> dict:
     """Verify the checkpoints and every chain against the latest one; log
     and return what is broken (run nightly by beat)."""
     heads, checkpoint_problems = verify_checkpoints()
+    checkpoint_problems = trigger_problems() + checkpoint_problems
     for problem in checkpoint_problems:
         log.error("ledger checkpoint: %s", problem)
     broken = []

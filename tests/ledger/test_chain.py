@@ -97,3 +97,29 @@ def test_failed_service_writes_no_event(analyst, vendor):
         services.secure(actor=analyst, case=case, occurred_at=case.vendor_notified_at)
     assert case.events.count() == before
     assert verify_case(case).ok
+
+
+@pytest.mark.parametrize("value", [1e16, -0.0, 0.5])
+def test_an_event_with_a_float_is_refused_before_anything_is_written(value, analyst, vendor):
+    """PostgreSQL's jsonb stores 1e16 and -0.0 differently from how they were
+    hashed, so a chain holding them would fail verification there only."""
+    from django.db import transaction
+
+    case = make_case(Stage.FOUND, actor=analyst, vendor=vendor)
+    count = case.events.count()
+    with pytest.raises(ValueError, match="refuses floats"), transaction.atomic():
+        append_event(case=case, kind=EventKind.DETAILS_UPDATED, actor=analyst,
+                     payload={"changes": {"volume": value}})  # fmt: skip
+    assert case.events.count() == count
+
+
+def test_checkpoints_are_listed_read_only_in_the_admin(client, admin_user, analyst, vendor):
+    from disclosure.ledger.checkpoints import write_checkpoint
+
+    make_case(Stage.FOUND, actor=analyst, vendor=vendor)
+    cp = write_checkpoint().checkpoint
+    client.force_login(admin_user)
+    listing = client.get("/admin/ledger/checkpoint/")
+    assert listing.status_code == 200 and cp.root[:16] in listing.content.decode()
+    assert client.get("/admin/ledger/checkpoint/add/").status_code == 403
+    assert client.post(f"/admin/ledger/checkpoint/{cp.pk}/delete/").status_code == 403

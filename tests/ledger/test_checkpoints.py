@@ -221,3 +221,26 @@ def test_truncate_as_superuser_is_caught(cases):
     for case in (one, two):
         assert f"{case.reference}: BROKEN" in output
     assert "the checkpoint vouches for" in output
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        (
+            "DROP TRIGGER ledger_caseevent_append_only ON ledger_caseevent",
+            "the append-only trigger ledger_caseevent_append_only on ledger_caseevent is missing",
+        ),
+        (
+            "ALTER TABLE ledger_checkpoint DISABLE TRIGGER ledger_checkpoint_append_only",
+            "the append-only trigger ledger_checkpoint_append_only on ledger_checkpoint is "
+            "disabled",
+        ),
+    ],
+)
+def test_a_dropped_or_disabled_trigger_is_reported(statement, expected, cases):
+    assert run_verify()[0] == 0
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+    code, output = run_verify()
+    assert code == 1 and expected in output

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from disclosure.cases.models import Case
 from disclosure.ledger.checkpoints import load_checkpoint_file, verify_checkpoints
-from disclosure.ledger.verify import verify_cases
+from disclosure.ledger.verify import trigger_problems, verify_cases
 
 
 class Command(BaseCommand):
@@ -52,11 +52,12 @@ class Command(BaseCommand):
             if missing:
                 raise CommandError(f"no such case: {', '.join(missing)}")
         heads, problems = verify_checkpoints()
+        problems = trigger_problems() + problems
         if checkpoint:
             heads, file_problems = load_checkpoint_file(checkpoint)
             problems += file_problems
         for problem in problems:
-            self.stdout.write(self.style.ERROR(f"CHECKPOINT: {problem}"))
+            self.stdout.write(self.style.ERROR(f"LEDGER: {problem}"))
         if heads is None:
             self.stdout.write("no checkpoint yet: chains are checked without one")
         broken = total = 0
@@ -79,7 +80,8 @@ class Command(BaseCommand):
         if broken or problems:
             self.stderr.write(
                 self.style.ERROR(
-                    f"{broken} of {total} chains broken, {len(problems)} checkpoint problems"
+                    f"{broken} of {total} chains broken, {len(problems)} other problems "
+                    "(checkpoints, triggers)"
                 )
             )
             raise SystemExit(1)
