@@ -18,7 +18,8 @@ psycopg and redis from the project's virtualenv).
     ci_checks.py app-role-refused
         Connected with DATABASE_URL (the application role), check that
         TRUNCATE, DISABLE TRIGGER, DROP TRIGGER, UPDATE and DELETE on the
-        ledger are refused for lack of privilege, and that SELECT works.
+        ledger (and TRUNCATE, DISABLE TRIGGER, DELETE on its checkpoints) are
+        refused for lack of privilege, and that SELECT works.
 
     ci_checks.py junit REPORT.xml MARKED.txt
         Fail unless the JUnit report holds at least one test, no failures,
@@ -159,6 +160,9 @@ def check_app_role_refused() -> int:
         "DROP TRIGGER ledger_caseevent_append_only ON ledger_caseevent",
         "UPDATE ledger_caseevent SET kind = kind",
         "DELETE FROM ledger_caseevent",
+        "TRUNCATE ledger_checkpoint",
+        "ALTER TABLE ledger_checkpoint DISABLE TRIGGER ALL",
+        "DELETE FROM ledger_checkpoint",
     ]
     problems = []
     with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
