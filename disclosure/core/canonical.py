@@ -35,11 +35,13 @@ def _refuse(text: str) -> None:
 _FLOAT_CHECK = json.JSONDecoder(parse_float=_refuse)
 
 
-def canonical_json(value: Any) -> bytes:
+def canonical_json(value: Any, *, check_floats: bool = True) -> bytes:
     """Return the canonical UTF-8 JSON bytes of ``value``.
 
     Raises ValueError for floats, non-finite numbers, naive datetimes and
-    years outside 1970-9999; TypeError for values JSON cannot carry.
+    years outside 1970-9999; TypeError for values JSON cannot carry. A caller
+    that parsed ``value`` with ``loads_refusing_floats`` may skip the float
+    check (``check_floats=False``): it was made then.
     """
     text = json.dumps(
         value,
@@ -51,8 +53,16 @@ def canonical_json(value: Any) -> bytes:
     )
     # The C scanner calls parse_float only for a number with a fraction or
     # an exponent: a float anywhere in ``value`` (Decimals are strings by now).
-    _FLOAT_CHECK.decode(text)
+    if check_floats:
+        _FLOAT_CHECK.decode(text)
     return text.encode("utf-8")
+
+
+def loads_refusing_floats(text: str) -> Any:
+    """Parse JSON text; ValueError when it holds a float."""
+    return _FLOAT_CHECK.decode(text)
+
+
 def to_json_value(value: Any) -> Any:
     """``value`` as plain JSON types (what a JSONField stores and hashes)."""
     return json.loads(canonical_json(value))

@@ -51,8 +51,12 @@ def event_body(
     }
 
 
-def compute_hash(body: dict[str, Any]) -> str:
-    return sha256_hex(body["prev_hash"].encode("ascii") + canonical_json(body))
+def compute_hash(body: dict[str, Any], *, check_floats: bool = True) -> str:
+    """The event's hash; ``check_floats=False`` for a body whose JSON parts
+    were parsed with ``loads_refusing_floats`` (the verifier)."""
+    return sha256_hex(
+        body["prev_hash"].encode("ascii") + canonical_json(body, check_floats=check_floats)
+    )
 
 
 def body_of(event, case_reference: str) -> dict[str, Any]:
