@@ -1,5 +1,8 @@
 """How the tampering tests change the database behind the application's back."""
 
+from io import StringIO
+
+from django.core.management import call_command
 from django.db import connection
 
 from disclosure.cases.models import Case
@@ -63,3 +66,18 @@ def rewrite_chain(case: Case, change) -> None:
     Case.objects.filter(pk=case.pk).update(
         ledger_head=prev, **{f: getattr(case, f) for f in ("vendor_notified_at",)}
     )
+
+
+def run_command(*args: str) -> tuple[int, str]:
+    """Run a management command; its exit status and everything it printed."""
+    out = StringIO()
+    try:
+        call_command(*args, stdout=out, stderr=out)
+    except SystemExit as exc:
+        return exc.code, out.getvalue()
+    return 0, out.getvalue()
+
+
+def run_verify(*args: str) -> tuple[int, str]:
+    """``manage.py verify_ledger ARGS``: exit status and output."""
+    return run_command("verify_ledger", *args)

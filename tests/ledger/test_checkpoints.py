@@ -5,11 +5,9 @@ kept outside it."""
 import hashlib
 import json
 from datetime import timedelta
-from io import StringIO
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from django.core.management import call_command
 from django.db import connection
 
 from disclosure.cases import services
@@ -19,18 +17,9 @@ from disclosure.ledger import merkle
 from disclosure.ledger.checkpoints import inclusion_proof, write_checkpoint
 from disclosure.ledger.models import CaseEvent, Checkpoint
 from tests.factories import inbound_kwargs, make_case
-from tests.ledger.tampering import rewrite_chain, sql
+from tests.ledger.tampering import rewrite_chain, run_command, run_verify, sql
 
 pytestmark = pytest.mark.django_db
-
-
-def run_verify(*args: str) -> tuple[int, str]:
-    out = StringIO()
-    try:
-        call_command("verify_ledger", *args, stdout=out, stderr=out)
-    except SystemExit as exc:
-        return exc.code, out.getvalue()
-    return 0, out.getvalue()
 
 
 @pytest.fixture
@@ -196,17 +185,8 @@ def test_a_checkpoint_never_vouches_for_a_broken_chain(cases):
     assert result.problems == [problem]
     entry = {e[0]: e for e in result.checkpoint.entries}[one.reference]
     assert entry == {e[0]: e for e in first.entries}[one.reference]
-    code, _ = call_and_code("ledger_checkpoint", "--force")
+    code, _ = run_command("ledger_checkpoint", "--force")
     assert code == 1
-
-
-def call_and_code(*args) -> tuple[int, str]:
-    out = StringIO()
-    try:
-        call_command(*args, stdout=out, stderr=out)
-    except SystemExit as exc:
-        return exc.code, out.getvalue()
-    return 0, out.getvalue()
 
 
 @pytest.mark.postgres

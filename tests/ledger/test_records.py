@@ -2,10 +2,7 @@
 communications, evidence files (and, with --deep, their stored bytes) and
 deletion attestations. Edits behind the services' back are named by seq."""
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 
 from disclosure.cases.stages import Stage
 from disclosure.comms.models import Communication
@@ -14,6 +11,7 @@ from disclosure.evidence.storage import blob_name, evidence_storage
 from disclosure.ledger.models import EventKind
 from disclosure.ledger.verify import verify_case
 from tests.factories import make_case
+from tests.ledger.tampering import run_verify
 
 pytestmark = pytest.mark.django_db
 
@@ -21,15 +19,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def case(analyst, lead, vendor):
     return make_case(Stage.PUBLISHED, actor=analyst, lead=lead, vendor=vendor)
-
-
-def run_verify(*args: str) -> tuple[int, str]:
-    out = StringIO()
-    try:
-        call_command("verify_ledger", *args, stdout=out, stderr=out)
-    except SystemExit as exc:
-        return exc.code, out.getvalue()
-    return 0, out.getvalue()
 
 
 def seq_of(case, kind) -> int:

@@ -11,18 +11,9 @@ from disclosure.cases.stages import Stage
 from disclosure.ledger.models import CaseEvent
 from disclosure.ledger.tasks import verify_all_chains
 from tests.factories import make_case
+from tests.ledger.tampering import run_verify
 
 pytestmark = pytest.mark.django_db
-
-
-def run_verify(*refs: str) -> tuple[int, str]:
-    out, err = StringIO(), StringIO()
-    try:
-        call_command("verify_ledger", *refs, stdout=out, stderr=err)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    return code, out.getvalue() + err.getvalue()
 
 
 def tamper(sql: str, params: list) -> None:
