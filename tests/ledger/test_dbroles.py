@@ -264,3 +264,34 @@ def test_setup_db_roles_creates_and_grants(capsys):
 def test_setup_db_roles_explains_a_missing_role():
     with pytest.raises(CommandError, match="no PostgreSQL role"):
         call_command("setup_db_roles", "--app-role", f"disclosure_none_{uuid.uuid4().hex[:8]}")
+
+
+def test_setup_db_roles_sets_the_password_from_the_environment(monkeypatch, capsys):
+    name = f"disclosure_pw_test_{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("DISCLOSURE_TEST_APP_PASSWORD", "s3cret'quote")
+    try:
+        call_command(
+            "setup_db_roles",
+            "--app-role",
+            name,
+            "--create",
+            "--password-env",
+            "DISCLOSURE_TEST_APP_PASSWORD",
+        )
+        [(stored,)] = sql("SELECT rolpassword FROM pg_authid WHERE rolname = %s", [name])
+        assert stored and stored.startswith("SCRAM-SHA-256$")
+    finally:
+        drop_role(name)
+
+
+def test_setup_db_roles_refuses_an_unset_password_variable(monkeypatch):
+    monkeypatch.delenv("DISCLOSURE_TEST_UNSET", raising=False)
+    with pytest.raises(CommandError, match="DISCLOSURE_TEST_UNSET is not set"):
+        call_command(
+            "setup_db_roles",
+            "--app-role",
+            "x",
+            "--create",
+            "--password-env",
+            "DISCLOSURE_TEST_UNSET",
+        )
