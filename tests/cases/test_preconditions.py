@@ -216,3 +216,43 @@ def test_follow_up_needs_secured(analyst, published_early):
             exposure_evidence=[capture(b"again\n")],
         )
     assert state(case) == before
+
+
+# --- what a legal hold blocks, written out ------------------------------------
+
+# Under a legal hold only closing and deleting are blocked. The actions offered
+# (and accepted) at each stage, for a lead and for the case's vendor contact.
+UNDER_HOLD = {
+    S.FOUND: (
+        {"notify_vendor", "log_communication", "attach_evidence", "file_dispute"}
+        | {"correct_event", "set_legal_hold", "update_details"},
+        set(),  # the vendor does not see the case yet
+    ),
+    S.VENDOR_NOTIFIED: (
+        {"secure", "publish", "acknowledge", "log_communication", "attach_evidence"}
+        | {"file_dispute", "correct_event", "set_legal_hold", "escalate", "update_details"},
+        {"secure", "acknowledge", "log_communication", "attach_evidence", "file_dispute"},
+    ),
+    S.SECURED: (
+        {"publish", "acknowledge", "log_communication", "attach_evidence", "file_dispute"}
+        | {"correct_event", "set_legal_hold", "escalate", "update_details", "open_follow_up"},
+        {"acknowledge", "log_communication", "attach_evidence", "file_dispute"},
+    ),
+    S.DATA_DELETED: (
+        {"publish", "acknowledge", "log_communication", "attach_evidence", "file_dispute"}
+        | {"correct_event", "set_legal_hold", "escalate", "update_details", "open_follow_up"},
+        {"acknowledge", "log_communication", "attach_evidence", "file_dispute"}
+        | {"countersign_attestation"},
+    ),
+}
+
+
+@pytest.mark.parametrize("stage", list(UNDER_HOLD))
+def test_a_legal_hold_blocks_only_closing_and_deleting(
+    stage, analyst, lead, legal, vendor, vendor_contact
+):
+    case = make_case(stage, actor=analyst, vendor=vendor, verifier=lead)
+    services.set_legal_hold(actor=legal, case=case, on=True, reason="Litigation pending.")
+    for_lead, for_vendor = UNDER_HOLD[stage]
+    assert offered(lead, case) == for_lead
+    assert offered(vendor_contact, case) == for_vendor
