@@ -27,9 +27,10 @@ def locked_case(case: Case, *, actor, action: str, stage_checked: bool = True) -
     Everything written inside commits or rolls back together.
     """
     with transaction.atomic():
-        locked = Case.objects.select_for_update().filter(pk=case.pk).first()
-        if locked is None:
-            raise NotFound("No such case.")
+        try:
+            locked = Case.objects.select_for_update().get(pk=case.pk)
+        except Case.DoesNotExist:
+            raise NotFound("No such case.") from None
         access.require(actor, action, locked)
         require_consistent(locked)  # never build on a row changed behind the ledger's back
         if stage_checked:
