@@ -8,7 +8,7 @@ the canonical JSON of every field that carries meaning. The writer and the
 verifier call the same ``fingerprint`` so the two can never drift apart.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,23 +46,25 @@ class RecordType:
         """SHA-256 of ``{"type": name, **values}`` in canonical JSON."""
         return sha256_hex(canonical_json({"type": self.name, **values}))
 
-    def rows(self, case_ids: Iterable[int]) -> list[dict[str, Any]]:
-        """The fingerprinted values of every row of these cases, in bulk
-        (two queries at most)."""
-        rows = list(self.model.objects.filter(case_id__in=case_ids).values(*self.columns))
+    def iter_rows(self, case_ids: Iterable[int]) -> Iterator[dict[str, Any]]:
+        """The fingerprinted values of every row of these cases, streamed
+        (memory holds one batch of rows and the many-to-many ids)."""
+        case_ids = list(case_ids)
+        linked: dict[int, list[int]] = {}
         if self.m2m:
-            through = self.model._meta.get_field(self.m2m).remote_field.through
+            field = self.model._meta.get_field(self.m2m)
             own = f"{self.model._meta.model_name}_id"
-            target = f"{self.model._meta.get_field(self.m2m).related_model._meta.model_name}_id"
-            linked: dict[int, list[int]] = {}
-            ids = [r["id"] for r in rows]
-            for owner, other in through.objects.filter(**{f"{own}__in": ids}).values_list(
-                own, target
-            ):
+            target = f"{field.related_model._meta.model_name}_id"
+            links = field.remote_field.through.objects.filter(
+                **{f"{own[:-3]}__case_id__in": case_ids}
+            ).values_list(own, target)
+            for owner, other in links:
                 linked.setdefault(owner, []).append(other)
-            for r in rows:
-                r[self.m2m] = sorted(linked.get(r["id"], ()))
-        return rows
+        rows = self.model.objects.filter(case_id__in=case_ids).values(*self.columns)
+        for row in rows.iterator(chunk_size=1000):
+            if self.m2m:
+                row[self.m2m] = sorted(linked.get(row["id"], ()))
+            yield row
 
 
 COMMUNICATION = RecordType(

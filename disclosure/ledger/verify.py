@@ -19,10 +19,11 @@ case is checked all the same.
 
 import hashlib
 import multiprocessing
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection, connections
@@ -86,33 +87,33 @@ class _Malformed(Exception):
     pass
 
 
-def _walk(reference: str, events: list[tuple]) -> tuple[list[str], dict, dict, Problem | None]:
-    """Walk one chain. Returns (hashes, replayed state, vouched records, the
-    first broken link or None)."""
-    hashes: list[str] = []
-    state = empty_state()
-    vouched: dict[tuple[str, int], tuple[int, str]] = {}
-    prev = GENESIS
+@dataclass
+class _Walk:
+    """What walking one chain leaves: nothing but its summary, however long."""
+
+    count: int = 0
+    head: str = GENESIS
+    last_state: str | None = None
+    checkpointed_hash: str | None = None  # the hash at the checkpointed seq
+    broken: Problem | None = None
+    replayed: dict = field(default_factory=empty_state)
+    vouched: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
+
+
+def _walk(reference: str, events: Iterable[tuple], checkpoint_seq: int | None) -> _Walk:
+    """Walk one chain, streaming, until its end or its first broken link."""
+    w = _Walk()
+    state, vouched = w.replayed, w.vouched
     for row in events:
         (_, seq, kind, occurred_at, recorded_at, actor_id, snapshot, payload, internal, v,
          ev_state, prev_hash, ev_hash) = row  # fmt: skip
+        w.broken = _link_problem(w, seq, prev_hash)
+        if w.broken is not None:
+            return w
         try:
             # Parsed here, floats refused (canonical JSON has none), so the
             # hash below need not look for them again.
             snapshot, payload = loads_refusing_floats(snapshot), loads_refusing_floats(payload)
-        except (TypeError, ValueError) as exc:
-            return hashes, state, vouched, Problem(seq, f"malformed event: {exc}")
-        expected = len(hashes) + 1
-        if seq != expected:
-            return hashes, state, vouched, Problem(seq, f"expected seq {expected}, found {seq}")
-        if prev_hash != prev:
-            return (
-                hashes,
-                state,
-                vouched,
-                Problem(seq, "prev_hash does not match the previous event's hash"),
-            )
-        try:
             if v != FORMAT_VERSION:
                 raise _Malformed(f"unknown format version {v!r}")
             body = event_body(
@@ -129,12 +130,8 @@ def _walk(reference: str, events: list[tuple]) -> tuple[list[str], dict, dict, P
                 prev_hash=prev_hash,
             )
             if compute_hash(body, check_floats=False) != ev_hash:
-                return (
-                    hashes,
-                    state,
-                    vouched,
-                    Problem(seq, "hash does not match the event's content (altered row)"),
-                )
+                w.broken = Problem(seq, "hash does not match the event's content (altered row)")
+                return w
             if not isinstance(snapshot, dict) or snapshot.get("id") != actor_id:
                 raise _Malformed(
                     f"the actor (user {actor_id}) is not the one its snapshot names "
@@ -154,91 +151,95 @@ def _walk(reference: str, events: list[tuple]) -> tuple[list[str], dict, dict, P
                     raise _Malformed("the record it vouches for is malformed")
                 vouched[(record["type"], record["id"])] = (seq, record["fingerprint"])
         except _Malformed as exc:
-            return hashes, state, vouched, Problem(seq, f"malformed event: {exc}")
+            w.broken = Problem(seq, f"malformed event: {exc}")
+            return w
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            return (
-                hashes,
-                state,
-                vouched,
-                Problem(seq, f"malformed event: {type(exc).__name__} {exc}"),
-            )
-        hashes.append(ev_hash)
-        prev = ev_hash
-    return hashes, state, vouched, None
+            w.broken = Problem(seq, f"malformed event: {type(exc).__name__} {exc}")
+            return w
+        w.count, w.head, w.last_state = seq, ev_hash, ev_state
+        if seq == checkpoint_seq:
+            w.checkpointed_hash = ev_hash
+    return w
 
 
-def _deep_check(evidence_rows: Iterable[dict]) -> list[Problem]:
-    problems = []
-    for row in evidence_rows:
-        digest = hashlib.sha256()
-        try:
-            with open_blob(row["sha256"]) as blob:
-                while chunk := blob.read(CHUNK):
-                    digest.update(chunk)
-        except FileNotFoundError:
-            problems.append(Problem(None, f"the stored file of evidence {row['id']} is missing"))
-            continue
-        if digest.hexdigest() != row["sha256"]:
-            problems.append(
-                Problem(None, f"the stored file of evidence {row['id']} does not match its SHA-256")
-            )
-    return problems
+def _link_problem(w: _Walk, seq: int, prev_hash: str) -> Problem | None:
+    if seq != w.count + 1:
+        return Problem(seq, f"expected seq {w.count + 1}, found {seq}")
+    if prev_hash != w.head:
+        return Problem(seq, "prev_hash does not match the previous event's hash")
+    return None
 
 
-def _check_case(
-    row: dict,
-    events: list[tuple],
-    records: dict[str, list[dict]],
-    checkpointed: tuple[int, str] | None,
-    deep: bool,
-) -> ChainReport:
-    reference = row["reference"]
-    hashes, replayed, vouched, broken = _walk(reference, events)
-    report = ChainReport(reference, len(hashes), hashes[-1] if hashes else None)
-    if broken is not None:
-        report.problems.append(broken)
+def _deep_problem(row: dict) -> Problem | None:
+    digest = hashlib.sha256()
+    try:
+        with open_blob(row["sha256"]) as blob:
+            while chunk := blob.read(CHUNK):
+                digest.update(chunk)
+    except FileNotFoundError:
+        return Problem(None, f"the stored file of evidence {row['id']} is missing")
+    if digest.hexdigest() != row["sha256"]:
+        return Problem(None, f"the stored file of evidence {row['id']} does not match its SHA-256")
+    return None
+
+
+def _check_chain(row: dict, w: _Walk, checkpointed: tuple[int, str] | None) -> ChainReport:
+    """The report on one chain, its head, its checkpoint and its case row."""
+    report = ChainReport(row["reference"], w.count, w.head if w.count else None)
+    if w.broken is not None:
+        report.problems.append(w.broken)
         return report
     problems = report.problems
-    if not hashes:
+    if not w.count:
         problems.append(Problem(None, "the case has no events (its chain was removed)"))
-    if (row["ledger_seq"], row["ledger_head"]) != (len(hashes), hashes[-1] if hashes else GENESIS):
+    if (row["ledger_seq"], row["ledger_head"]) != (w.count, w.head):
         problems.append(
             Problem(
-                len(hashes) or None,
+                w.count or None,
                 f"the case row's head (#{row['ledger_seq']}) is not the chain's last event "
-                f"(#{len(hashes)})",
+                f"(#{w.count})",
             )
         )
     if checkpointed is not None:
         seq, head = checkpointed
-        if seq > len(hashes):
+        if seq > w.count:
             problems.append(
                 Problem(
                     seq,
-                    f"the checkpoint vouches for {seq} events, the chain has {len(hashes)} "
+                    f"the checkpoint vouches for {seq} events, the chain has {w.count} "
                     "(events were removed)",
                 )
             )
-        elif seq >= 1 and hashes[seq - 1] != head:
+        elif seq >= 1 and w.checkpointed_hash != head:
             problems.append(
                 Problem(seq, "event differs from the checkpointed head (the chain was rewritten)")
             )
-    if hashes:
+    if w.count:
         current = row_state(row)
-        diffs = state_differences(current, replayed)
+        diffs = state_differences(current, w.replayed)
         if diffs:
             problems.append(
-                Problem(len(hashes), f"the case row differs from its ledger: {', '.join(diffs)}")
+                Problem(w.count, f"the case row differs from its ledger: {', '.join(diffs)}")
             )
-        elif events[-1][10] != state_digest(current):
+        elif w.last_state != state_digest(current):
             problems.append(
-                Problem(len(hashes), "the last event's state digest does not match the case")
+                Problem(w.count, "the last event's state digest does not match the case")
             )
-    for type_name, rows in records.items():
-        t = RECORD_TYPES[type_name]
-        for values in rows:
-            key = (type_name, values["id"])
-            entry = vouched.pop(key, None)
+    return report
+
+
+def _check_records(
+    case_ids: list[int], walks: dict[int, _Walk], reports: dict[int, ChainReport], deep: bool
+) -> None:
+    """Compare every record row of these cases with the events that vouch
+    for it, streaming the rows; problems go to the cases' reports."""
+    for type_name, t in RECORD_TYPES.items():
+        for values in t.iter_rows(case_ids):
+            w = walks[values["case_id"]]
+            if w.broken is not None:
+                continue  # a broken chain is reported by its first broken link
+            problems = reports[values["case_id"]].problems
+            entry = w.vouched.pop((type_name, values["id"]), None)
             if entry is None:
                 problems.append(Problem(None, f"no event vouches for {type_name} {values['id']}"))
             elif t.fingerprint(values) != entry[1]:
@@ -248,12 +249,15 @@ def _check_case(
                         f"{type_name} {values['id']} differs from what the ledger recorded",
                     )
                 )
-    for (type_name, pk), (seq, _) in sorted(vouched.items(), key=lambda kv: kv[1][0]):
-        problems.append(Problem(seq, f"{type_name} {pk} is missing"))
-    if deep:
-        problems.extend(_deep_check(records.get("evidence", ())))
-    problems.sort(key=lambda p: (p.seq is None, p.seq or 0))
-    return report
+            if deep and type_name == "evidence" and (problem := _deep_problem(values)):
+                problems.append(problem)
+    for pk in case_ids:
+        w = walks[pk]
+        if w.broken is None:
+            for (type_name, record_id), (seq, _) in sorted(
+                w.vouched.items(), key=lambda kv: kv[1][0]
+            ):
+                reports[pk].problems.append(Problem(seq, f"{type_name} {record_id} is missing"))
 
 
 def _verify_chunk(
@@ -265,8 +269,7 @@ def _verify_chunk(
             "id", "reference", "ledger_seq", "ledger_head", *STATE_COLUMNS
         )
     }
-    events: dict[int, list[tuple]] = defaultdict(list)
-    for ev in (
+    events = (
         CaseEvent.objects.filter(case_id__in=case_ids)
         .annotate(
             actor_snapshot_text=Cast("actor_snapshot", TextField()),
@@ -274,19 +277,23 @@ def _verify_chunk(
         )
         .order_by("case_id", "seq")
         .values_list(*_EVENT_COLUMNS)
-    ):
-        events[ev[0]].append(ev)
-    by_case: dict[int, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    if records:
-        for name, t in RECORD_TYPES.items():
-            for values in t.rows(case_ids):
-                by_case[values["case_id"]][name].append(values)
-    reports = []
+    )
+
+    def checkpointed(pk: int) -> tuple[int, str] | None:
+        return checkpoint.get(rows[pk]["reference"]) if checkpoint is not None else None
+
+    walks: dict[int, _Walk] = {}
+    for pk, chain in groupby(events.iterator(chunk_size=2000), key=itemgetter(0)):
+        walks[pk] = _walk(rows[pk]["reference"], chain, (checkpointed(pk) or (None,))[0])
+    reports: dict[int, ChainReport] = {}
     for pk in case_ids:
-        row = rows[pk]
-        checkpointed = checkpoint.get(row["reference"]) if checkpoint is not None else None
-        reports.append(_check_case(row, events.get(pk, []), by_case[pk], checkpointed, deep))
-    return reports
+        walks.setdefault(pk, _Walk())
+        reports[pk] = _check_chain(rows[pk], walks[pk], checkpointed(pk))
+    if records:
+        _check_records(case_ids, walks, reports, deep)
+    for report in reports.values():
+        report.problems.sort(key=lambda p: (p.seq is None, p.seq or 0))
+    return [reports[pk] for pk in case_ids]
 
 
 # The checkpoint worker processes read (inherited through fork, not pickled).
