@@ -3,7 +3,7 @@
 #   make run     install missing Debian packages (when root or with passwordless
 #                sudo; else name the command), create .venv, install, check
 #                system libraries, migrate, seed the demo cases, serve
-#                http://127.0.0.1:8000/admin/
+#                http://127.0.0.1:8000/ (staff UI; /admin/ for admins)
 #   make test    the same packages and .venv, the test requirements, the suite
 #
 # Overridable: PYTHON (interpreter that creates .venv), VENV, HOST, PORT,
@@ -29,7 +29,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 .PHONY: help run test lint format check check-system system-packages migrate seed worker venv install install-dev clean distclean
 
 help:
-	@echo "make run           install, check, migrate, seed demo data, serve on http://$(HOST):$(PORT)/admin/"
+	@echo "make run           install, check, migrate, seed demo data, serve the staff UI on http://$(HOST):$(PORT)/"
 	@echo "make test          install test requirements and run the whole suite (PYTEST_ARGS=...)"
 	@echo "make lint          ruff check + ruff format --check"
 	@echo "make format        ruff format + ruff check --fix"
@@ -83,7 +83,7 @@ seed: migrate
 	$(MANAGE) seed_demo
 
 run: seed
-	@echo "Serving on http://$(HOST):$(PORT)/admin/  (Ctrl-C to stop)"
+	@echo "Staff UI: http://$(HOST):$(PORT)/  (sign in with a demo login above; admin: http://$(HOST):$(PORT)/admin/)  Ctrl-C to stop"
 	$(MANAGE) runserver $(HOST):$(PORT)
 
 worker: check-system

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_htmx",
+    "django_filters",
     "disclosure.core",
     "disclosure.accounts",
     "disclosure.cases",
@@ -48,6 +50,7 @@ INSTALLED_APPS = [
     "disclosure.comms",
     "disclosure.evidence",
     "disclosure.affected",
+    "disclosure.staff",
     "disclosure.demo",  # seed_demo and its data: not part of the domain
 ]
 
@@ -58,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -83,6 +87,9 @@ DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg 3 is the driver; connections are reused within a worker.
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+
+LOGIN_URL = "staff:login"
+LOGIN_REDIRECT_URL = "staff:dashboard"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

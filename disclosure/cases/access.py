@@ -124,3 +124,9 @@ def available_actions(user, case: Case) -> list[transitions.Transition]:
         if transitions.runs_now(t.action, case, with_override=override):
             result.append(t)
     return result
+
+
+def can_use_staff_ui(user) -> bool:
+    """Whether ``user`` may use the staff web UI: active research staff (any
+    staff role). Vendor contacts have the portal; everyone else nothing."""
+    return principal_for(user).is_staff_member

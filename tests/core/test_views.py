@@ -10,9 +10,9 @@ def test_healthz_reports_the_database(client):
     assert response.json()["database"] in ("sqlite", "postgresql")
 
 
-def test_root_leads_to_the_admin_until_the_staff_ui_exists(client):
+def test_root_is_the_staff_dashboard_behind_sign_in(client):
     response = client.get("/")
-    assert response.status_code == 302 and response["Location"] == "/admin/"
+    assert response.status_code == 302 and response["Location"] == "/login/?next=/"
 
 
 def test_private_folder_is_not_served(client, analyst, vendor):
