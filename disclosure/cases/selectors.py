@@ -2,12 +2,13 @@
 
 from django.db.models import Count, Q, QuerySet
 
+from disclosure.affected.models import Dispute
 from disclosure.comms.models import Communication, Direction
-from disclosure.evidence.models import EvidenceFile
-from disclosure.ledger.models import CaseEvent
+from disclosure.evidence.models import DeletionAttestation, EvidenceFile
+from disclosure.ledger.models import CaseEvent, EventKind
 
 from . import access
-from .models import Case
+from .models import Case, Escalation
 from .stages import Stage
 from .visibility import VENDOR_EVENT_KEYS
 
@@ -69,3 +70,62 @@ def evidence_for(user, case: Case) -> QuerySet[EvidenceFile]:
     files attached to internal notes only)."""
     rows = EvidenceFile.objects.filter(case=case).select_related("uploaded_by")
     return _readable(user, case, rows, internal=Q(internal=True))
+
+
+def stage_events_for(user, case: Case) -> list[CaseEvent]:
+    """The events that record the case's milestones (``case_opened`` for
+    found, ``stage_changed`` with ``payload["milestone"]``) and its overrides
+    (``override_granted``, internal), as ``user`` may read them, in seq
+    order: one query."""
+    kinds = [EventKind.CASE_OPENED, EventKind.STAGE_CHANGED, EventKind.OVERRIDE_GRANTED]
+    return list(events_for(user, case).filter(kind__in=kinds))
+
+
+def corrections_for(user, case: Case) -> list[tuple[int, int]]:
+    """(correction seq, corrected seq) of every correction of ``case`` that
+    ``user`` may read, in seq order: one query."""
+    rows = events_for(user, case).filter(kind=EventKind.CORRECTION)
+    pairs = rows.values_list("seq", "payload")
+    return [(seq, payload.get("corrects_seq")) for seq, payload in pairs]
+
+
+def attestation_for(user, case: Case) -> DeletionAttestation | None:
+    """The case's deletion attestation with its people and evidence files
+    (two queries), or None when there is none or ``user`` may not see the case."""
+    if not access.can(user, access.Action.VIEW, case):
+        return None
+    return (
+        DeletionAttestation.objects.filter(case=case)
+        .select_related("performed_by", "verified_by", "countersigned_by")
+        .prefetch_related("evidence")
+        .first()
+    )
+
+
+def disputes_for(user, case: Case) -> QuerySet[Dispute]:
+    """The case's disputes, both positions and provenance, with who filed them."""
+    rows = Dispute.objects.filter(case=case).select_related("filed_by")
+    return rows if access.can(user, access.Action.VIEW, case) else rows.none()
+
+
+def escalations_for(user, case: Case) -> QuerySet[Escalation]:
+    """The case's escalations with who escalated; internal to the firm, so
+    none for vendors."""
+    rows = Escalation.objects.filter(case=case).select_related("escalated_by")
+    return rows if access.can(user, access.Action.VIEW_INTERNAL, case) else rows.none()
+
+
+def follow_ups_for(user, case: Case) -> QuerySet[Case]:
+    """The visible cases opened as follow-ups of ``case`` (re-exposures), in
+    case-list order: one query."""
+    if not access.can(user, access.Action.VIEW, case):
+        return Case.objects.none()
+    return case_list(user).filter(follows_up=case)
+
+
+def followed_up_case(user, case: Case) -> Case | None:
+    """The visible case that ``case`` follows up, or None."""
+    if case.follows_up_id is None:
+        return None
+    return case_list(user).filter(pk=case.follows_up_id).first()
+

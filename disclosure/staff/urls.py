@@ -1,8 +1,11 @@
 """URLs of the staff UI (mounted at the site root)."""
 
-from django.urls import path
+from django.urls import path, register_converter
 
-from .views import auth, dashboard
+from .converters import CaseReferenceConverter
+from .views import auth, case_page, dashboard
+
+register_converter(CaseReferenceConverter, "caseref")
 
 app_name = "staff"
 
@@ -10,4 +13,10 @@ urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("login/", auth.StaffLoginView.as_view(), name="login"),
     path("logout/", auth.StaffLogoutView.as_view(), name="logout"),
+    path("cases/<caseref:reference>/", case_page.case_detail, name="case_detail"),
+    path(
+        "cases/<caseref:reference>/evidence/<int:evidence_id>/",
+        case_page.evidence_download,
+        name="evidence_download",
+    ),
 ]

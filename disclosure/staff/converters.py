@@ -1,0 +1,14 @@
+"""URL converters of the staff UI."""
+
+
+class CaseReferenceConverter:
+    """A case reference such as ``DSC-2026-0042`` (prefix, year, number). It
+    never matches a word like ``new``, so ``/cases/new/`` stays free."""
+
+    regex = r"[A-Za-z][A-Za-z0-9]*-[0-9]{4}-[0-9]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value

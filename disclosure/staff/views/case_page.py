@@ -1,0 +1,62 @@
+"""The case page (read side) and the access-checked evidence download."""
+
+import logging
+
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from disclosure.cases import selectors
+from disclosure.evidence.storage import open_blob
+
+from .. import case_page as read_model
+from ..decorators import staff_required
+
+logger = logging.getLogger(__name__)
+
+
+def _case_or_404(request: HttpRequest, reference: str):
+    case = selectors.case_by_reference(request.user, reference)
+    if case is None:
+        raise Http404("No such case.")
+    return case
+
+
+@staff_required
+def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    """The case: header, stage bar, deadlines, actions and the tabs. An htmx
+    request for the timeline gets the timeline section alone."""
+    case = _case_or_404(request, reference)
+    page, size = request.GET.get("page"), request.GET.get("size")
+    if request.htmx and request.htmx.target == "timeline":
+        return render(
+            request,
+            "staff/case/_timeline.html",
+            read_model.timeline_context(request.user, case, page=page, size=size),
+        )
+    context = read_model.case_page(request.user, case, page=page, size=size)
+    return render(request, "staff/case/detail.html", {**context, "nav": "cases"})
+
+
+@staff_required
+def evidence_download(request: HttpRequest, reference: str, evidence_id: int) -> FileResponse:
+    """Stream one evidence file of the case as an attachment under its
+    original name, with the content type the server detected at upload and
+    ``nosniff``. 404 for a case or file the user may not see, and for
+    another case's file."""
+    case = _case_or_404(request, reference)
+    evidence = selectors.evidence_for(request.user, case).filter(pk=evidence_id).first()
+    if evidence is None:
+        raise Http404("No such evidence file.")
+    try:
+        blob = open_blob(evidence.sha256)
+    except FileNotFoundError as exc:
+        logger.error("Evidence blob %s of %s is missing from storage.", evidence.sha256, reference)
+        raise Http404("The stored file is missing.") from exc
+    response = FileResponse(
+        blob,
+        as_attachment=True,
+        filename=evidence.original_name,
+        content_type=evidence.content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
