@@ -116,3 +116,22 @@ def actor_snapshot(user: User | None, case=None) -> dict:
         "organization": org,
         "role": role,
     }
+
+
+def vendor_organizations():
+    """Every vendor organization, by name (choices for a case's vendor)."""
+    return Organization.objects.filter(kind=Organization.Kind.VENDOR).order_by("name")
+
+
+def staff_members():
+    """Active users holding a staff role in the firm, by username, each once
+    (choices for an assignee or a deletion's performer and verifier)."""
+    return (
+        User.objects.filter(
+            is_active=True,
+            memberships__organization__kind=Organization.Kind.FIRM,
+            memberships__role__in=STAFF_ROLES,
+        )
+        .distinct()
+        .order_by("username")
+    )

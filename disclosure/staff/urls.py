@@ -3,7 +3,7 @@
 from django.urls import path, register_converter
 
 from .converters import CaseReferenceConverter
-from .views import auth, case_page, dashboard
+from .views import actions, auth, case_page, dashboard, new_case
 
 register_converter(CaseReferenceConverter, "caseref")
 
@@ -13,7 +13,13 @@ urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("login/", auth.StaffLoginView.as_view(), name="login"),
     path("logout/", auth.StaffLogoutView.as_view(), name="logout"),
+    path("cases/new/", new_case.case_new, name="case_new"),
     path("cases/<caseref:reference>/", case_page.case_detail, name="case_detail"),
+    path(
+        "cases/<caseref:reference>/actions/<slug:action>/",
+        actions.case_action,
+        name="case_action",
+    ),
     path(
         "cases/<caseref:reference>/evidence/<int:evidence_id>/",
         case_page.evidence_download,

@@ -1,0 +1,371 @@
+"""The record actions of the staff UI: communications (with .eml upload),
+evidence, disputes, corrections, legal hold, escalation, details and
+follow-ups. Each succeeds with valid input and changes nothing on an error."""
+
+import hashlib
+from datetime import UTC, datetime
+
+import pytest
+from django.contrib.messages import get_messages
+
+from disclosure.affected.models import Dispute
+from disclosure.cases.models import Case, Escalation
+from disclosure.comms.models import Communication
+from disclosure.evidence.models import EvidenceFile
+from disclosure.ledger.models import CaseEvent
+from tests.cases.helpers import state
+from tests.comms.test_eml import MULTIPART
+from tests.factories import make_case
+
+from .action_helpers import action_url, ago, upload
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def case_at(analyst, vendor):
+    def make(stage, **kwargs):
+        return make_case(stage, actor=analyst, vendor=vendor, **kwargs)
+
+    return make
+
+
+def post(client, case, action, data):
+    return client.post(action_url(case, action), data)
+
+
+# --- communications -----------------------------------------------------------
+
+
+def test_log_an_outbound_message(client, analyst, case_at):
+    case = case_at("vendor_notified")
+    client.force_login(analyst)
+    response = post(
+        client,
+        case,
+        "log_communication",
+        {
+            "direction": "outbound",
+            "channel": "email",
+            "occurred_at": ago(hours=2),
+            "sender": "research@firm.example",
+            "recipients": "security@contoso.example",
+            "subject": "Reminder",
+            "body": "Any news?",
+            "attachments": [upload(b"a"), upload(b"b", "b.txt")],
+        },
+    )
+    assert response.status_code == 302
+    comm = Communication.objects.filter(case=case).latest("id")
+    assert (comm.direction, comm.subject, comm.attachments.count()) == ("outbound", "Reminder", 2)
+
+
+def test_log_a_call(client, analyst, case_at):
+    case = case_at("vendor_notified")
+    client.force_login(analyst)
+    page = client.get(action_url(case, "log_communication")).content.decode()
+    assert '<option value="phone">Phone call</option>' in page
+    assert '<option value="other">Meeting or other</option>' in page
+    response = post(
+        client,
+        case,
+        "log_communication",
+        {
+            "direction": "inbound",
+            "channel": "phone",
+            "occurred_at": ago(hours=1),
+            "sender": "Contoso CISO",
+            "recipients": "Our lead",
+            "body": "They say it is fixed.",
+        },
+    )
+    assert response.status_code == 302
+    comm = Communication.objects.filter(case=case).latest("id")
+    assert (comm.channel, comm.sender, comm.recipients) == ("phone", "Contoso CISO", ["Our lead"])
+
+
+def test_an_eml_upload_fills_the_communication(client, analyst, case_at):
+    case = case_at("vendor_notified", start=datetime(2026, 10, 20, tzinfo=UTC))
+    client.force_login(analyst)
+    response = post(
+        client,
+        case,
+        "log_communication",
+        {"direction": "inbound", "channel": "email", "eml": upload(MULTIPART, "reply.eml")},
+    )
+    assert response.status_code == 302
+    comm = Communication.objects.filter(case=case).latest("id")
+    assert comm.sender == "Contoso Security <security@contoso.example>"
+    assert comm.recipients == [
+        "Research Team <research@firm.example>",
+        "legal@firm.example",
+        "cc: ciso@contoso.example",
+    ]
+    assert comm.occurred_at == datetime(2026, 11, 3, 13, 5, tzinfo=UTC)
+    assert comm.subject == "Re: Exposed container (folded)"
+    assert comm.body == "We have closed the container. Grüße.\n"
+    names = sorted(comm.attachments.values_list("original_name", "kind"))
+    assert names == [("reply.eml", "attachment"), ("retest.pdf", "attachment")]
+    raw = EvidenceFile.objects.get(case=case, original_name="reply.eml")
+    assert raw.sha256 == hashlib.sha256(MULTIPART).hexdigest()
+
+
+def test_typed_fields_win_over_the_eml(client, analyst, case_at):
+    case = case_at("vendor_notified", start=datetime(2026, 10, 20, tzinfo=UTC))
+    client.force_login(analyst)
+    post(
+        client,
+        case,
+        "log_communication",
+        {
+            "direction": "inbound",
+            "channel": "email",
+            "subject": "Our own subject",
+            "eml": upload(MULTIPART, "reply.eml"),
+        },
+    )
+    assert Communication.objects.filter(case=case).latest("id").subject == "Our own subject"
+
+
+@pytest.mark.parametrize(
+    "data, field, text",
+    [
+        ({"eml": upload(b"no headers here\n", "x.eml")}, "eml", "not an e-mail message"),
+        (
+            {"eml": upload(b"Subject: x\nDate: Mon, 2 Nov 2026 08:00:00 +0000\n\nhi", "x.eml")},
+            "eml",
+            "no From header",
+        ),
+        ({"eml": upload(b"From: a@b.example\nSubject: x\n\nhi", "x.eml")}, "eml", "no Date header"),
+        ({"sender": "a", "recipients": "b", "body": "x"}, "occurred_at", "Say when it happened"),
+        (
+            {"occurred_at": ago(hours=1), "recipients": "b", "body": "x"},
+            "sender",
+            "Say who sent it",
+        ),
+        ({"occurred_at": ago(hours=1), "sender": "a", "body": "x"}, "recipients", "Say to whom"),
+        (
+            {"occurred_at": ago(hours=1), "sender": "a", "recipients": "b"},
+            "body",
+            "needs a subject, a body",
+        ),
+        (
+            {"occurred_at": ago(days=-1), "sender": "a", "recipients": "b", "body": "x"},
+            "occurred_at",
+            "future",
+        ),
+    ],
+)
+def test_log_communication_errors_change_nothing(client, analyst, case_at, data, field, text):
+    case = case_at("vendor_notified")
+    client.force_login(analyst)
+    before = state(case)
+    response = post(
+        client, case, "log_communication", {"direction": "inbound", "channel": "email", **data}
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert f'id="id_{field}_errors"' in html and text in html
+    assert state(case) == before
+
+
+# --- evidence, disputes, corrections --------------------------------------------
+
+
+def test_attach_evidence_and_a_duplicate_is_refused(client, analyst, case_at):
+    case = case_at("found")
+    client.force_login(analyst)
+    data = {"kind": "screenshot", "description": "Index page", "captured_at": ago(hours=5)}
+    ok = post(client, case, "attach_evidence", {**data, "file": upload(b"png", "shot.png")})
+    assert ok.status_code == 302
+    shot = EvidenceFile.objects.get(case=case, original_name="shot.png")
+    assert (shot.kind, shot.description) == ("screenshot", "Index page")
+    before = state(case)
+    again = post(client, case, "attach_evidence", {**data, "file": upload(b"png", "again.png")})
+    assert again.status_code == 400
+    assert state(case) == before
+
+
+def test_file_a_dispute(client, analyst, case_at):
+    case = case_at("vendor_notified")
+    client.force_login(analyst)
+    data = {
+        "subject": "Number of affected entities",
+        "firm_position": "65,000 entities",
+        "firm_provenance": "Our count of distinct domains",
+        "vendor_position": "Far fewer",
+        "vendor_provenance": "Vendor's statement of 2026-11-02",
+    }
+    before = state(case)
+    missing = post(client, case, "file_dispute", {**data, "vendor_position": ""})
+    assert (
+        missing.status_code == 400 and 'id="id_vendor_position_errors"' in missing.content.decode()
+    )
+    assert state(case) == before
+    assert post(client, case, "file_dispute", data).status_code == 302
+    assert Dispute.objects.get(case=case).vendor_position == "Far fewer"
+
+
+def test_correct_an_event(client, analyst, case_at):
+    case = case_at("vendor_notified")
+    client.force_login(analyst)
+    before = state(case)
+    for data, field in [
+        ({"seq": "99", "reason": "typo", "statement": "x"}, "seq"),
+        ({"seq": "1", "reason": "typo"}, "statement"),
+        ({"seq": "1", "reason": "", "statement": "x"}, "reason"),
+        ({"seq": "0", "reason": "typo", "statement": "x"}, "seq"),
+    ]:
+        response = post(client, case, "correct_event", data)
+        assert response.status_code == 400, data
+        assert f'id="id_{field}_errors"' in response.content.decode(), data
+    assert state(case) == before
+    response = post(
+        client,
+        case,
+        "correct_event",
+        {"seq": "1", "reason": "Wrong asset", "statement": "It was B"},
+    )
+    assert response.status_code == 302
+    correction = CaseEvent.objects.filter(case=case, kind="correction").get()
+    assert correction.payload["corrects_seq"] == 1
+
+
+# --- legal hold, escalation, details, follow-up -----------------------------------
+
+
+def test_place_and_lift_a_legal_hold(client, legal, case_at):
+    case = case_at("found")
+    client.force_login(legal)
+    page = client.get(action_url(case, "set_legal_hold")).content.decode()
+    assert 'value="true"' in page and "checked" in page
+    assert (
+        post(client, case, "set_legal_hold", {"on": "true", "reason": "Litigation"}).status_code
+        == 302
+    )
+    case.refresh_from_db()
+    assert case.legal_hold is True
+    before = state(case)
+    again = post(client, case, "set_legal_hold", {"on": "true", "reason": "Again"})
+    assert again.status_code == 400 and "already under legal hold" in again.content.decode()
+    no_reason = post(client, case, "set_legal_hold", {"on": "false", "reason": ""})
+    assert no_reason.status_code == 400
+    assert state(case) == before
+    assert (
+        post(client, case, "set_legal_hold", {"on": "false", "reason": "Settled"}).status_code
+        == 302
+    )
+    case.refresh_from_db()
+    assert case.legal_hold is False
+
+
+def test_escalate(client, lead, case_at):
+    case = case_at("vendor_notified")
+    client.force_login(lead)
+    data = {
+        "target": "cert",
+        "organization": "CERT-EU",
+        "their_reference": "T-1",
+        "reason": "No answer in 30 days",
+        "escalated_at": ago(hours=1),
+    }
+    before = state(case)
+    early = post(client, case, "escalate", {**data, "escalated_at": ago(days=30)})
+    assert early.status_code == 400 and 'id="id_escalated_at_errors"' in early.content.decode()
+    assert state(case) == before and not Escalation.objects.exists()
+    assert post(client, case, "escalate", data).status_code == 302
+    assert Escalation.objects.get(case=case).organization == "CERT-EU"
+
+
+def details_data(case, **changes):
+    return {
+        "title": case.title,
+        "summary": "Now with a summary",
+        "vendor": case.vendor_id,
+        "asset_provider": case.asset_provider,
+        "asset_kind": case.asset_kind,
+        "asset_identifier": case.asset_identifier,
+        "asset_region": "",
+        "how_found": case.how_found,
+        "data_categories": ["pii"],
+        "volume_bytes": "",
+        "volume_objects": "10",
+        "records_by_kind": "emails: 5",
+        "data_from": "2025-01-01",
+        "data_to": "2025-06-30",
+        "affected_entity_count": "",
+        "affected_country_count": "",
+        "severity": "critical",
+        "tlp": "red",
+        "time_zone": "Europe/Berlin",
+        "policy": case.policy_id,
+        "assignee": "",
+        **changes,
+    }
+
+
+def test_update_details(client, analyst, case_at):
+    case = case_at("found")
+    client.force_login(analyst)
+    page = client.get(action_url(case, "update_details")).content.decode()
+    assert 'value="Exposed bucket"' in page
+    assert post(client, case, "update_details", details_data(case)).status_code == 302
+    case.refresh_from_db()
+    assert (case.severity, case.tlp, case.time_zone) == ("critical", "red", "Europe/Berlin")
+    assert case.records_by_kind == {"emails": 5}
+
+
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"data_from": "2025-07-01"}, "data_to"),
+        ({"records_by_kind": "emails"}, "records_by_kind"),
+        ({"title": ""}, "title"),
+        ({"time_zone": "Mars/Olympus"}, "time_zone"),
+    ],
+)
+def test_update_details_errors_change_nothing(client, analyst, case_at, changes, field):
+    case = case_at("found")
+    client.force_login(analyst)
+    before = state(case)
+    response = post(client, case, "update_details", details_data(case, **changes))
+    assert response.status_code == 400
+    assert f'id="id_{field}_errors"' in response.content.decode()
+    assert state(case) == before
+
+
+def test_the_vendor_cannot_change_after_notification(client, analyst, case_at, other_vendor):
+    case = case_at("vendor_notified")
+    client.force_login(analyst)
+    page = client.get(action_url(case, "update_details")).content.decode()
+    assert "The vendor cannot change once notified." in page
+    response = post(client, case, "update_details", details_data(case, vendor=other_vendor.pk))
+    assert response.status_code == 302  # a disabled field keeps its value
+    case.refresh_from_db()
+    assert case.vendor_id != other_vendor.pk
+
+
+def test_open_a_follow_up(client, analyst, case_at):
+    case = case_at("secured")
+    client.force_login(analyst)
+    data = {"found_at": ago(hours=1), "how_found": "Scanner again", "evidence_kind": "screenshot"}
+    before = state(case)
+    missing = post(client, case, "open_follow_up", data)
+    assert missing.status_code == 400
+    assert 'id="id_exposure_evidence_errors"' in missing.content.decode()
+    early = post(
+        client,
+        case,
+        "open_follow_up",
+        {**data, "found_at": ago(days=20), "exposure_evidence": [upload()]},
+    )
+    assert early.status_code == 400 and 'id="id_found_at_errors"' in early.content.decode()
+    assert state(case) == before
+    response = client.post(
+        action_url(case, "open_follow_up"), {**data, "exposure_evidence": [upload()]}
+    )
+    assert response["Location"] == f"/cases/{case.reference}/"
+    follow_up = Case.objects.get(follows_up=case)
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
+    assert shown == [f"Follow-up case {follow_up.reference} opened."]
+    assert follow_up.title == "Re-exposure: Exposed bucket"
