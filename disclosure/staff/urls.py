@@ -4,6 +4,7 @@ from django.urls import path, register_converter
 
 from .converters import CaseReferenceConverter
 from .views import actions, auth, case_page, dashboard, new_case
+from .views.case_list import case_list
 
 register_converter(CaseReferenceConverter, "caseref")
 
@@ -13,6 +14,7 @@ urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("login/", auth.StaffLoginView.as_view(), name="login"),
     path("logout/", auth.StaffLogoutView.as_view(), name="logout"),
+    path("cases/", case_list, name="case_list"),
     path("cases/new/", new_case.case_new, name="case_new"),
     path("cases/<caseref:reference>/", case_page.case_detail, name="case_detail"),
     path(

@@ -1,0 +1,141 @@
+"""The case list's filters, search and sort (django-filter)."""
+
+from datetime import datetime
+
+import django_filters
+from django.db import connection
+from django.db.models import Case as CaseWhen
+from django.db.models import Exists, F, IntegerField, OuterRef, QuerySet, Value, When
+from django.db.models.fields import TextField
+from django.db.models.functions import Cast
+
+from disclosure.accounts.models import Organization
+from disclosure.affected.models import Dispute
+from disclosure.cases.deadlines import overdue_q, with_deadline_columns
+from disclosure.cases.models import AssetKind, AssetProvider, Case, DataCategory, Severity, Tlp
+from disclosure.cases.search import search_cases
+from disclosure.cases.stages import Stage
+
+from .selectors import staff_users
+
+YES_NO = (("yes", "Yes"), ("no", "No"))
+
+# Sort keys the list accepts (a leading '-' reverses) and what each orders by
+# (ties by creation, in the same direction; cases without the value last).
+SORTS: dict[str, tuple[str, ...]] = {
+    "reference": ("reference",),
+    "title": ("title", "pk"),
+    "vendor": ("vendor__name", "pk"),
+    "stage": ("stage_rank", "pk"),
+    "severity": ("severity_rank", "pk"),
+    "found": ("found_at", "pk"),
+    "notified": ("vendor_notified_at", "pk"),
+}
+DEFAULT_SORT = "-found"
+
+
+def _rank(field: str, choices) -> CaseWhen:
+    return CaseWhen(
+        *(When(**{field: value}, then=Value(i)) for i, value in enumerate(choices.values)),
+        default=Value(len(choices.values)),
+        output_field=IntegerField(),
+    )
+
+
+def sort_choices() -> list[tuple[str, str]]:
+    result = []
+    for key in SORTS:
+        result += [(key, f"{key} ascending"), (f"-{key}", f"{key} descending")]
+    return result
+
+
+class CaseFilter(django_filters.FilterSet):
+    """Filters of the staff case list. Build it with ``at`` (the time that
+    decides what is overdue) and the disclosure policies."""
+
+    q = django_filters.CharFilter(
+        label="Search", method="filter_search", help_text="Reference, title, summary or asset."
+    )
+    stage = django_filters.ChoiceFilter(choices=Stage.choices, empty_label="Any stage")
+    vendor = django_filters.ModelChoiceFilter(
+        queryset=Organization.objects.filter(kind=Organization.Kind.VENDOR).order_by("name"),
+        empty_label="Any vendor",
+    )
+    assignee = django_filters.ModelChoiceFilter(queryset=None, empty_label="Anyone")
+    severity = django_filters.ChoiceFilter(choices=Severity.choices, empty_label="Any severity")
+    tlp = django_filters.ChoiceFilter(choices=Tlp.choices, label="TLP", empty_label="Any TLP")
+    provider = django_filters.ChoiceFilter(
+        field_name="asset_provider", choices=AssetProvider.choices, empty_label="Any provider"
+    )
+    asset_kind = django_filters.ChoiceFilter(choices=AssetKind.choices, empty_label="Any kind")
+    category = django_filters.ChoiceFilter(
+        label="Data category",
+        choices=DataCategory.choices,
+        method="filter_category",
+        empty_label="Any category",
+    )
+    overdue = django_filters.ChoiceFilter(
+        label="Overdue", choices=YES_NO, method="filter_overdue", empty_label="Either"
+    )
+    disputed = django_filters.ChoiceFilter(
+        label="Disputed", choices=YES_NO, method="filter_disputed", empty_label="Either"
+    )
+    legal_hold = django_filters.ChoiceFilter(
+        label="Legal hold", choices=YES_NO, method="filter_legal_hold", empty_label="Either"
+    )
+    sort = django_filters.ChoiceFilter(
+        label="Sort by", choices=sort_choices, method="filter_sort", empty_label="Newest found"
+    )
+
+    class Meta:
+        model = Case
+        fields: list[str] = []
+
+    def __init__(self, data=None, queryset=None, *, at: datetime, policies, **kwargs):
+        self.at, self.policies = at, policies
+        super().__init__(data, queryset, **kwargs)
+        self.filters["assignee"].queryset = staff_users()
+
+    def filter_queryset(self, queryset: QuerySet[Case]) -> QuerySet[Case]:
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("sort"):
+            queryset = queryset.order_by("-found_at", "-pk")
+        return queryset
+
+    def filter_search(self, queryset, name, value):
+        return search_cases(queryset, value)
+
+    def filter_category(self, queryset, name, value):
+        if connection.vendor == "postgresql":
+            return queryset.filter(data_categories__contains=[value])
+        # SQLite keeps the list as JSON text: match the quoted value.
+        return queryset.alias(categories_text=Cast("data_categories", TextField())).filter(
+            categories_text__contains=f'"{value}"'
+        )
+
+    def filter_overdue(self, queryset, name, value):
+        late = overdue_q(self.policies, self.at)
+        queryset = with_deadline_columns(queryset)
+        return queryset.filter(late) if value == "yes" else queryset.exclude(late)
+
+    def filter_disputed(self, queryset, name, value):
+        disputed = Exists(Dispute.objects.filter(case=OuterRef("pk")))
+        return queryset.filter(disputed if value == "yes" else ~disputed)
+
+    def filter_legal_hold(self, queryset, name, value):
+        return queryset.filter(legal_hold=value == "yes")
+
+    def filter_sort(self, queryset, name, value):
+        key = value.removeprefix("-")
+        fields = SORTS[key]
+        if key == "stage":
+            queryset = queryset.alias(stage_rank=_rank("stage", Stage))
+        elif key == "severity":
+            queryset = queryset.alias(severity_rank=_rank("severity", Severity))
+        descending = value.startswith("-")
+        return queryset.order_by(
+            *(
+                F(f).desc(nulls_last=True) if descending else F(f).asc(nulls_last=True)
+                for f in fields
+            )
+        )
