@@ -48,7 +48,7 @@ class Deadline:
     label: str
     due: datetime
     met_at: datetime | None
-    status: str  # "met", "met late", "overdue" or "open"
+    status: str  # "met", "met late", "overdue", "open" or "not met" (closed case)
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,8 @@ class EventLink:
 class TimelineEntry:
     event: CaseEvent
     label: str
+    actor_name: str  # from the snapshot frozen in the event
+    actor_organization: str
     summary: str
     payload_json: str
     corrected_by: tuple[EventLink, ...]
@@ -139,8 +141,9 @@ def stage_bar(case: Case, events: list[CaseEvent], corrections: dict[int, list[i
 
 def deadlines(case: Case, at: datetime) -> Deadlines | None:
     """The policy's deadlines counted from the notification, each met, met
-    late, overdue or open at ``at``; what is due next (none once the case is
-    closed); whether the vendor is unresponsive. None before notification."""
+    late, overdue or open at ``at`` (not met, once the case is closed); what
+    is due next (none once the case is closed); whether the vendor is
+    unresponsive. None before notification."""
     due = policies.case_due_dates(case)
     if due is None:
         return None
@@ -149,16 +152,19 @@ def deadlines(case: Case, at: datetime) -> Deadlines | None:
         ("secure", "Asset secured", due.secure, case.secured_at),
         ("publish", "Publication", due.publish, case.published_at),
     )
+    closed = case.stage == Stage.CLOSED
     rows = []
     for key, label, when, met in spec:
         if met is not None:
             status = "met" if met <= when else "met late"
+        elif closed:
+            status = "not met"  # the case is over: nothing is overdue any more
         else:
             status = "overdue" if at > when else "open"
         rows.append(Deadline(key=key, label=label, due=when, met_at=met, status=status))
     pending = [r for r in rows if r.met_at is None]
     next_due = None
-    if case.stage != Stage.CLOSED and pending:
+    if not closed and pending:
         next_due = min(pending, key=lambda r: r.due)
     return Deadlines(
         policy_name=case.policy.name,
@@ -187,6 +193,16 @@ def event_summary(event: CaseEvent) -> str:
         )
     if kind in (EventKind.EVIDENCE_ATTACHED, EventKind.EVIDENCE_SHARED):
         return f"{p.get('name', '')} (SHA-256 {str(p.get('sha256', ''))[:12]}…)"
+    if kind == EventKind.DELETION_ATTESTED:
+        total = p.get("total_bytes", 0)
+        total = f"{total:,}" if isinstance(total, int) else str(total)
+        return f"Method {p.get('method', '')}, {p.get('items', 0)} item(s), {total} bytes"
+    if kind == EventKind.ATTESTATION_COUNTERSIGNED:
+        return f"Countersigned: {p.get('statement', '')}".rstrip(": ")
+    if kind == EventKind.VENDOR_ACKNOWLEDGED:
+        return str(p.get("note", ""))
+    if kind == EventKind.INTERNAL_DETAILS:
+        return "Fields: " + ", ".join(sorted(p.get("details", {})))
     if kind == EventKind.DISPUTE_FILED:
         return f"Disputed: {p.get('subject', '')}"
     if kind == EventKind.LEGAL_HOLD_CHANGED:
@@ -220,14 +236,21 @@ def timeline(
     queries: the count and the page), each event with the corrections of it
     and the event it corrects."""
     size = _page_size(size)
-    paginator = Paginator(selectors.events_for(user, case).order_by("-seq"), size)
+    rows = selectors.events_for(user, case).order_by("-seq")
+    paginator = Paginator(rows, size)
     current = paginator.get_page(page)
+    whole = paginator.count == case.ledger_seq
+    if whole:
+        # Every event is readable (staff), so seqs are 1..ledger_seq without
+        # gaps: read the page as a seq range on the (case, seq) index
+        # instead of an OFFSET, which deep pages of long ledgers pay for.
+        top = case.ledger_seq - (current.number - 1) * size
+        current.object_list = rows.filter(seq__lte=top, seq__gt=top - size)
     corrected_by: dict[int, list[int]] = defaultdict(list)
     corrects: dict[int, int] = {}
     for seq, target in corrections:
         corrected_by[target].append(seq)
         corrects[seq] = target
-    whole = paginator.count == case.ledger_seq
 
     def link(seq: int) -> EventLink:
         # Staff read the whole ledger: seq n is at position ledger_seq - n
@@ -244,10 +267,13 @@ def timeline(
         except ValueError:
             label = event.kind
         target = corrects.get(event.seq)
+        actor = event.actor_snapshot if isinstance(event.actor_snapshot, dict) else {}
         entries.append(
             TimelineEntry(
                 event=event,
                 label=label,
+                actor_name=str(actor.get("name") or actor.get("username") or "Unknown"),
+                actor_organization=str(actor.get("organization") or ""),
                 summary=event_summary(event),
                 payload_json=json.dumps(event.payload, indent=2, sort_keys=True, default=str),
                 corrected_by=tuple(link(s) for s in corrected_by.get(event.seq, ())),

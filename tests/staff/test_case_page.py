@@ -166,7 +166,8 @@ def test_stage_bar_at_each_stage(stage, client, analyst, lead, vendor):
         assert t(utc, local) in html
         assert f'<a href="#event-{seq}">#{seq}</a>' in html
     assert t("2026-02-01 12:00", "2026-02-01 13:00 CET") in html  # recorded
-    assert html.count('<span class="stage-gap">+1 h</span>') == len(reached) - 1
+    gap = '<span class="stage-gap" title="Time since the previous stage">+1 h</span>'
+    assert html.count(gap) == len(reached) - 1
     assert html.count('aria-current="step"') == 1
     assert "Recorded late" not in html and "Override #" not in html
 
@@ -194,6 +195,7 @@ def test_late_milestone_and_override_are_marked(client, analyst, lead, vendor):
     assert '<mark class="badge badge-override">Override #6</mark>' in html
     assert html.count('<mark class="badge badge-late">Recorded late</mark>') == 2  # bar, timeline
     assert "Published with an override" in html
+    assert ">+2 h</span>" in html and ">1 h earlier</span>" in html
     assert "Not recorded yet" in html  # data deleted, skipped by the early publication
     assert "Override of publish: " + JUSTIFICATION in html  # the internal override event
 
@@ -285,8 +287,15 @@ def test_nothing_is_due_on_a_closed_case(client, analyst, lead, vendor):
     case = berlin_case(C, analyst=analyst, lead=lead, vendor=vendor)
     client.force_login(analyst)
     response = client.get(f"/cases/{case.reference}/")
-    assert response.context["deadlines"].next_due is None
-    assert "Nothing is due." in response.content.decode()
+    d = response.context["deadlines"]
+    assert d.next_due is None
+    assert [(r.key, r.status) for r in d.rows] == [
+        ("acknowledge", "not met"),  # never acknowledged, but nothing is overdue any more
+        ("secure", "met"),
+        ("publish", "met"),
+    ]
+    html = response.content.decode()
+    assert "Nothing is due." in html and "Overdue" not in html
 
 
 # --- what you can do ----------------------------------------------------------

@@ -52,6 +52,17 @@ def duration(value: timedelta | None) -> str:
 
 
 @register.filter
+def gap(value: timedelta | None) -> str:
+    """The time since the previous stage: '+3 d 4 h', or '2 h earlier' for a
+    milestone that occurred before the previous one (recorded late)."""
+    if value is None:
+        return ""
+    if value < timedelta(0):
+        return f"{duration(-value)} earlier"
+    return f"+{duration(value)}"
+
+
+@register.filter
 def short_hash(value: str) -> str:
     """The first 12 hex digits of a hash."""
     return (value or "")[:12]
