@@ -24,7 +24,3 @@ def ago(**kwargs) -> str:
 
 def upload(content: bytes = b"re-test output\n", name: str = "retest.txt") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="text/plain")
-
-
-def errors_of(response) -> str:
-    return response.content.decode()

@@ -15,19 +15,10 @@ from disclosure.evidence.models import EvidenceFile
 from disclosure.ledger.models import CaseEvent
 from tests.cases.helpers import state
 from tests.comms.test_eml import MULTIPART
-from tests.factories import make_case
 
 from .action_helpers import action_url, ago, upload
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def case_at(analyst, vendor):
-    def make(stage, **kwargs):
-        return make_case(stage, actor=analyst, vendor=vendor, **kwargs)
-
-    return make
 
 
 def post(client, case, action, data):
@@ -156,7 +147,7 @@ def test_typed_fields_win_over_the_eml(client, analyst, case_at):
         ),
     ],
 )
-def test_log_communication_errors_change_nothing(client, analyst, case_at, data, field, text):
+def test_log_communication_errors_change_nothing(client, case_at, analyst, data, field, text):
     case = case_at("vendor_notified")
     client.force_login(analyst)
     before = state(case)
@@ -324,7 +315,7 @@ def test_update_details(client, analyst, case_at):
         ({"time_zone": "Mars/Olympus"}, "time_zone"),
     ],
 )
-def test_update_details_errors_change_nothing(client, analyst, case_at, changes, field):
+def test_update_details_errors_change_nothing(client, case_at, analyst, changes, field):
     case = case_at("found")
     client.force_login(analyst)
     before = state(case)
@@ -334,7 +325,7 @@ def test_update_details_errors_change_nothing(client, analyst, case_at, changes,
     assert state(case) == before
 
 
-def test_the_vendor_cannot_change_after_notification(client, analyst, case_at, other_vendor):
+def test_the_vendor_cannot_change_after_notification(client, case_at, analyst, other_vendor):
     case = case_at("vendor_notified")
     client.force_login(analyst)
     page = client.get(action_url(case, "update_details")).content.decode()
@@ -369,3 +360,21 @@ def test_open_a_follow_up(client, analyst, case_at):
     shown = [str(m) for m in get_messages(response.wsgi_request)]
     assert shown == [f"Follow-up case {follow_up.reference} opened."]
     assert follow_up.title == "Re-exposure: Exposed bucket"
+
+
+def test_an_eml_over_the_size_cap_is_refused(client, analyst, case_at, monkeypatch):
+    from disclosure.staff.forms import records
+
+    monkeypatch.setattr(records, "EML_MAX_BYTES", 100)
+    case = case_at("vendor_notified")
+    client.force_login(analyst)
+    before = state(case)
+    response = post(
+        client,
+        case,
+        "log_communication",
+        {"direction": "inbound", "channel": "email", "eml": upload(MULTIPART, "big.eml")},
+    )
+    assert response.status_code == 400
+    assert "The .eml file is larger than 0 MiB" in response.content.decode()
+    assert state(case) == before

@@ -3,7 +3,7 @@ uploads, line-based inputs, stage notes, and domain errors as form errors."""
 
 import zoneinfo
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
@@ -131,6 +131,29 @@ class CaseForm(StaffForm):
     def service_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of the action's service, besides actor and case."""
         raise NotImplementedError
+
+    def summary(self) -> list[tuple[str, str]]:
+        """(label, value as text) of every field given, for a confirm page:
+        choices by their label, times in the case's zone and in UTC."""
+        out = []
+        zone = zoneinfo.ZoneInfo(self.tz_name)
+        for name, field in self.fields.items():
+            value = self.cleaned_data.get(name)
+            if value in (None, "", [], False):
+                continue
+            if isinstance(value, datetime):
+                text = (
+                    f"{value.astimezone(zone):%Y-%m-%d %H:%M} {self.tz_name} "
+                    f"({value.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
+                )
+            elif value is True:
+                text = "Yes"
+            elif isinstance(field, forms.ChoiceField) and not hasattr(field, "queryset"):
+                text = str(dict(field.choices).get(value, value))
+            else:
+                text = str(value)
+            out.append((str(field.label), text))
+        return out
 
 
 class NoteMixin(forms.Form):

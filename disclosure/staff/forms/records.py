@@ -17,6 +17,9 @@ from disclosure.evidence.services import IncomingFile
 from .base import CaseForm, LocalDateTimeField, MultipleFileField, incoming, lines
 from .details import EXPOSURE_KINDS
 
+# A raw message is parsed in memory: larger ones are refused.
+EML_MAX_BYTES = 50 * 2**20
+
 # The channels as the form offers them: a call is a phone channel, a meeting "other".
 CHANNELS = [
     (Channel.PHONE.value, "Phone call") if value == Channel.PHONE else
@@ -62,6 +65,11 @@ class LogCommunicationForm(CaseForm):
     def clean_eml(self):
         upload = self.cleaned_data.get("eml")
         if upload:
+            if upload.size > EML_MAX_BYTES:
+                raise forms.ValidationError(
+                    f"The .eml file is larger than {EML_MAX_BYTES // 2**20} MiB: attach its "
+                    "parts as evidence instead."
+                )
             raw = upload.read()
             try:
                 self.parsed = parse_eml(raw)
@@ -163,7 +171,10 @@ class FileDisputeForm(CaseForm):
 
 class CorrectEventForm(CaseForm):
     seq = forms.IntegerField(
-        label="Event number (seq)", min_value=1, help_text="The # of the event on the timeline."
+        label="Event number (seq)",
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="The # of the event on the timeline.",
     )
     reason = _text("Reason for the correction")
     occurred_at = LocalDateTimeField(
