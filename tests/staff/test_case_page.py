@@ -364,3 +364,25 @@ def test_actions_are_plain_text_while_their_forms_do_not_exist(
     assert [a.url for a in response.context["actions"]] == [None] * 12
     assert "<li>Close case</li>" in response.content.decode()
     assert "/actions/" not in response.content.decode()
+
+
+def test_actions_link_to_the_action_forms_of_the_site(client, analyst, lead, vendor):
+    """With the site's own URLs: every action offered links to its form."""
+    case = berlin_case(P, analyst=analyst, lead=lead, vendor=vendor)
+    client.force_login(lead)
+    response = client.get(f"/cases/{case.reference}/")
+    ref = case.reference
+    assert [(a.action, a.url) for a in response.context["actions"]] == [
+        ("close", f"/cases/{ref}/actions/close/"),
+        ("acknowledge", f"/cases/{ref}/actions/acknowledge/"),
+        ("log_communication", f"/cases/{ref}/actions/log_communication/"),
+        ("attach_evidence", f"/cases/{ref}/actions/attach_evidence/"),
+        ("file_dispute", f"/cases/{ref}/actions/file_dispute/"),
+        ("correct_event", f"/cases/{ref}/actions/correct_event/"),
+        ("set_legal_hold", f"/cases/{ref}/actions/set_legal_hold/"),
+        ("escalate", f"/cases/{ref}/actions/escalate/"),
+        ("update_details", f"/cases/{ref}/actions/update_details/"),
+        ("open_follow_up", f"/cases/{ref}/actions/open_follow_up/"),
+    ]
+    for a in response.context["actions"]:
+        assert client.get(a.url).status_code == 200, a.action
