@@ -110,6 +110,14 @@ def test_htmx_page_change_renders_the_timeline_alone(client, analyst, vendor):
     assert response.status_code == 200
     assert html.lstrip().startswith('<section id="timeline"')
     assert "<html" not in html and 'id="event-10"' in html and 'id="event-11"' not in html
+    assert "HX-Target" in response["Vary"]
+    restore = client.get(
+        f"/cases/{case.reference}/?page=2",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="timeline",
+        HTTP_HX_HISTORY_RESTORE_REQUEST="true",
+    )
+    assert "<html" in restore.content.decode()  # history restore wants the whole page
 
 
 def test_correction_on_another_page_links_to_that_page(client, analyst, vendor):

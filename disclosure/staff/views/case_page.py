@@ -4,6 +4,7 @@ import logging
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 from disclosure.cases import selectors
 from disclosure.evidence.storage import open_blob
@@ -27,14 +28,21 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     request for the timeline gets the timeline section alone."""
     case = _case_or_404(request, reference)
     page, size = request.GET.get("page"), request.GET.get("size")
-    if request.htmx and request.htmx.target == "timeline":
-        return render(
+    if (
+        request.htmx
+        and request.htmx.target == "timeline"
+        and not request.htmx.history_restore_request
+    ):
+        response = render(
             request,
             "staff/case/_timeline.html",
             read_model.timeline_context(request.user, case, page=page, size=size),
         )
-    context = read_model.case_page(request.user, case, page=page, size=size)
-    return render(request, "staff/case/detail.html", {**context, "nav": "cases"})
+    else:
+        context = read_model.case_page(request.user, case, page=page, size=size)
+        response = render(request, "staff/case/detail.html", {**context, "nav": "cases"})
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
 
 
 @staff_required
