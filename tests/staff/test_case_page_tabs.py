@@ -285,3 +285,55 @@ def test_query_count_does_not_grow_with_the_ledger(
     assert count_queries(client, f"/cases/{long.reference}/?page=6") == count_queries(
         client, f"/cases/{short.reference}/"
     )
+
+
+def test_query_count_does_not_grow_with_the_records_of_the_tabs(
+    client, analyst, lead, vendor, vendor_contact
+):
+    bare = make_case("data_deleted", actor=lead, vendor=vendor, start=START)
+    full = make_case("data_deleted", actor=lead, vendor=vendor, start=START)
+    for i in range(3):
+        log_communication(
+            actor=analyst,
+            case=full,
+            **inbound_kwargs(
+                START + timedelta(days=1, minutes=i),
+                attachments=[capture(f"file {i}".encode(), name=f"f{i}.txt", kind="attachment")],
+            ),
+        )
+        file_dispute(
+            actor=analyst,
+            case=full,
+            subject=f"Claim {i}",
+            firm_position="A",
+            firm_provenance="B",
+            vendor_position="C",
+            vendor_provenance="D",
+        )
+        services.escalate(
+            actor=lead,
+            case=full,
+            target="regulator",
+            organization=f"Regulator {i}",
+            reason="Silence.",
+            escalated_at=START + timedelta(days=2, minutes=i),
+        )
+        services.open_follow_up(
+            actor=analyst,
+            case=full,
+            found_at=now() - timedelta(hours=i + 1),
+            how_found="Re-scan",
+            exposure_evidence=[capture(f"open again {i}".encode())],
+        )
+    countersign_attestation(actor=vendor_contact, case=full, statement="Confirmed.")
+    client.force_login(analyst)
+    assert count_queries(client, f"/cases/{full.reference}/") == count_queries(
+        client, f"/cases/{bare.reference}/"
+    )
+    page = client.get(f"/cases/{full.reference}/").context
+    assert (len(page["communications"]), len(page["disputes"])) == (4, 3)
+    assert (len(page["escalations"]), len(page["follow_ups"])) == (3, 3)
+    follow_up = page["follow_ups"][0]
+    # A follow-up's page reads the case it follows up (one query more); being
+    # at stage found, it has no attestation and no communication to prefetch.
+    assert count_queries(client, f"/cases/{follow_up.reference}/") == PAGE_QUERIES + 1 - 2
