@@ -234,3 +234,19 @@ def test_every_action_the_case_page_offers_opens_its_form(
     assert {link.split("/")[-2] for link in links} == offered
     for link in links:
         assert client.get(link).status_code == 200, link
+
+
+# Measured: 4 queries (session, user, memberships, case) for most forms; the
+# choices add one each (staff members twice for a deletion, policies, vendors
+# and staff for the details).
+FORM_QUERIES = {"secure": 5, "record_deletion": 6, "update_details": 7}
+
+
+@pytest.mark.parametrize("action, stage, fields", FORMS)
+def test_form_queries_are_pinned(
+    client, case_at, lead, admin_user, action, stage, fields, django_assert_max_num_queries
+):
+    case = case_at(stage, lead=lead)
+    client.force_login(admin_user)
+    with django_assert_max_num_queries(FORM_QUERIES.get(action, 4)):
+        assert client.get(action_url(case, action)).status_code == 200

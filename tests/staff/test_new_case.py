@@ -195,3 +195,10 @@ def test_the_nav_link_is_shown_to_those_who_may_open_cases(client, request, who,
     client.force_login(request.getfixturevalue(who))
     html = client.get("/").content.decode()
     assert ('href="/cases/new/"' in html) is shown
+
+
+def test_the_form_queries_are_pinned(client, analyst, django_assert_max_num_queries):
+    client.force_login(analyst)
+    # session, user, memberships, then the vendor, policy and staff choices
+    with django_assert_max_num_queries(6):
+        assert client.get("/cases/new/").status_code == 200
