@@ -1,6 +1,8 @@
 """Forms of the stage actions: notify, acknowledge, secure, record deletion,
 publish and close. Each reads its times in the case's time zone."""
 
+import zoneinfo
+from datetime import UTC
 from typing import Any
 
 from django import forms
@@ -92,8 +94,11 @@ class SecureForm(NoteMixin, CaseForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["confirmation"].queryset = choices.inbound_communications(self.user, self.case)
+        zone = zoneinfo.ZoneInfo(self.tz_name)
         self.fields["confirmation"].label_from_instance = lambda c: (
-            f"{c.occurred_at:%Y-%m-%d %H:%M} UTC · {c.sender} · {c.subject or c.body[:60]}"
+            f"{c.occurred_at.astimezone(zone):%Y-%m-%d %H:%M} {self.tz_name} "
+            f"({c.occurred_at.astimezone(UTC):%H:%M} UTC) · {c.sender} · "
+            f"{c.subject or c.body[:60]}"
         )
         self.now_initial("occurred_at")
 
