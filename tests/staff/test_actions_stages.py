@@ -173,6 +173,13 @@ def test_the_override_field_is_only_for_those_who_may_override(client, lead, ana
     assert b"override_justification" not in client.get(action_url(case, "publish")).content
 
 
+def test_a_published_case_closes_as_published_by_default(client, lead, case_at):
+    case = case_at("published")
+    client.force_login(lead)
+    page = client.get(action_url(case, "close")).content.decode()
+    assert '<option value="published" selected>' in page
+
+
 def test_close_after_the_confirm_page(client, lead, case_at):
     case = case_at("found")
     client.force_login(lead)

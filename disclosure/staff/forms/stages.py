@@ -248,6 +248,8 @@ class CloseForm(NoteMixin, CaseForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.case.stage == "published":
+            self.initial.setdefault("reason", CloseReason.PUBLISHED)
         self.fields["note"].help_text = (
             "Why, when not published; which case, when a duplicate. "
             + self.fields["note"].help_text
