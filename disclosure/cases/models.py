@@ -167,6 +167,8 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["vendor", "stage"]),
             models.Index(fields=["stage", "-found_at"]),
+            # The case list's default order (newest found first) and its last pages.
+            models.Index(fields=["-found_at", "-id"], name="case_found_desc_idx"),
         ]
 
     def __str__(self) -> str:

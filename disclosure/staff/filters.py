@@ -42,10 +42,22 @@ def _rank(field: str, choices) -> CaseWhen:
     )
 
 
+SORT_LABELS = {
+    "reference": ("Reference", "A to Z", "Z to A"),
+    "title": ("Title", "A to Z", "Z to A"),
+    "vendor": ("Vendor", "A to Z", "Z to A"),
+    "stage": ("Stage", "earliest first", "latest first"),
+    "severity": ("Severity", "lowest first", "highest first"),
+    "found": ("Found", "oldest first", "newest first"),
+    "notified": ("Notified", "oldest first", "newest first"),
+}
+
+
 def sort_choices() -> list[tuple[str, str]]:
     result = []
     for key in SORTS:
-        result += [(key, f"{key} ascending"), (f"-{key}", f"{key} descending")]
+        name, up, down = SORT_LABELS[key]
+        result += [(key, f"{name}, {up}"), (f"-{key}", f"{name}, {down}")]
     return result
 
 

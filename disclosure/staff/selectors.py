@@ -5,6 +5,7 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 
@@ -19,6 +20,7 @@ from disclosure.cases.deadlines import (
 )
 from disclosure.cases.models import Case, DisclosurePolicy
 from disclosure.cases.visibility import VENDOR_EVENT_KEYS
+from disclosure.core.hashing import sha256_hex
 from disclosure.ledger.models import CaseEvent
 
 
@@ -75,7 +77,9 @@ def deadline_board(
     counts = base.aggregate(overdue=Count("pk", filter=late), due_soon=Count("pk", filter=due_soon))
 
     def rows(condition: Q) -> list[DueCase]:
-        cases = base.filter(condition).order_by("next_due", "pk")[:limit]
+        # Pick the first ``limit`` by a narrow scan, then read those rows whole.
+        first = base.filter(condition).order_by("next_due", "pk").values("pk")[:limit]
+        cases = base.filter(pk__in=first).order_by("next_due", "pk")
         result = []
         for case in cases:
             deadline = next_deadline(case)
@@ -131,12 +135,26 @@ class StageTime:
     maximum: float | None = None
 
 
-def stage_times(user) -> list[StageTime]:
+STAGE_TIMES_CACHE_SECONDS = 300
+
+
+def stage_times(user, *, cached: bool = True) -> list[StageTime]:
     """For each milestone, over the visible cases that reached it: how many,
     and the minimum, quartiles and maximum of the days from found to it. One
     query (PostgreSQL computes the percentiles; elsewhere Python does, from
-    the four timestamps of each case)."""
+    the four timestamps of each case). Statistics over every case change
+    slowly and cost a scan and four sorts, so the figures are cached for
+    five minutes, keyed by the SQL of the user's visible cases (users who
+    see the same cases share them)."""
     qs = selectors.case_list(user).order_by()
+    if not cached:
+        return _stage_times(qs)
+    sql, params = qs.values("pk").query.sql_with_params()
+    key = "staff:stage_times:" + sha256_hex(repr((connection.vendor, sql, params)).encode())
+    return cache.get_or_set(key, lambda: _stage_times(qs), STAGE_TIMES_CACHE_SECONDS)
+
+
+def _stage_times(qs: QuerySet[Case]) -> list[StageTime]:
     if connection.vendor == "postgresql":
         return _stage_times_pg(qs)
     values = {key: [] for key, _l, _f in MILESTONES}

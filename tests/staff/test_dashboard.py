@@ -23,6 +23,16 @@ ACCESS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The stage times are cached (five minutes): start each test without."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def trio(analyst, legal, vendor, other_vendor):
     return make_trio(analyst=analyst, legal=legal, vendor=vendor, other_vendor=other_vendor)
@@ -113,6 +123,15 @@ def test_stage_times_median_and_spread(client, analyst, vendor):
     html = page.content.decode()
     assert "/static/vendor/chartjs/chart.umd.min.js" in html
     assert "<td>Found → secured</td><td>2</td><td>3.0</td><td>3.5</td><td>4.0</td>" in html
+
+
+def test_stage_times_are_cached_for_a_while(client, analyst, vendor):
+    from disclosure.staff.selectors import stage_times
+
+    assert stage_times(analyst)[0].cases == 0
+    make_case("vendor_notified", actor=analyst, vendor=vendor)
+    assert stage_times(analyst)[0].cases == 0
+    assert stage_times(analyst, cached=False)[0].cases == 1
 
 
 @pytest.mark.postgres
