@@ -185,3 +185,14 @@ def _ledger_anchor(settings, tmp_path, _ledger_key_pem):
     settings.DISCLOSURE_LEDGER_SIGNING_KEY = _ledger_key_pem
     settings.DISCLOSURE_ANCHOR_DIR = tmp_path / "anchor"
     return tmp_path / "anchor"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: figures cached by one test (the
+    dashboard's statistics) must not leak into another's database."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
