@@ -270,7 +270,7 @@ def test_rows_link_to_the_case_page_and_show_the_next_deadline(client, analyst, 
 
 # ---- queries ------------------------------------------------------------
 
-QUERY_LIMIT = 9  # session, user, memberships, vendors, assignees, policies, count, page, +1
+QUERY_LIMIT = 9  # session, user, memberships, vendors, assignees, policies, count, keys, rows
 
 
 @pytest.mark.parametrize("n", [5, 60])

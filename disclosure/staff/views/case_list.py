@@ -90,11 +90,15 @@ def case_list(request: HttpRequest) -> HttpResponse:
         policies=staff_selectors.policies(),
     )
     size = page_size(request.GET.get("page_size"))
-    paginator = ReversingPaginator(case_filter.qs, size)
+    # Page through the keys alone (no joins while sorting every match), then
+    # read the page's rows whole: one more query, much less work at 100,000.
+    paginator = ReversingPaginator(case_filter.qs.values_list("pk", flat=True), size)
     number = page_number(request.GET.get("page"))
     page = paginator.get_page(paginator.num_pages if number == "last" else number)
     sort = case_filter.form.cleaned_data.get("sort", "") if case_filter.is_bound else ""
-    rows = [(case, next_deadline(case)) for case in page.object_list]
+    keys = list(page.object_list)
+    cases = selectors.case_list(request.user).in_bulk(keys)
+    rows = [(cases[pk], next_deadline(cases[pk])) for pk in keys]
     return render(
         request,
         "staff/case_list/list.html",
