@@ -127,5 +127,5 @@ def test_a_truncated_proof_fails():
 
 @pytest.mark.parametrize(("index", "n"), [(-1, 3), (3, 3), (0, 0)])
 def test_out_of_range_index_is_refused(index, n):
-    with pytest.raises(IndexError, match="leaf index out of range"):
+    with pytest.raises(IndexError, match=r"^leaf index out of range$"):
         merkle.inclusion_proof(index, data(n))

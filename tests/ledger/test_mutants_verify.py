@@ -246,7 +246,7 @@ def test_a_checkpointed_case_that_is_gone(case):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("what", ["checkpoint", "records", "deep"])
+@pytest.mark.parametrize("what", ["checkpoint", "records", "deep", "no deep", "no records"])
 def test_worker_processes_check_what_the_caller_asked(what, analyst, vendor, monkeypatch):
     """Chunks verified in forked processes (--workers) check the same things:
     the checkpoint, the records and, with deep, the stored bytes."""
@@ -261,7 +261,7 @@ def test_worker_processes_check_what_the_caller_asked(what, analyst, vendor, mon
     if what == "checkpoint":
         heads[target.reference] = (target.ledger_seq + 1, "f" * 64)
         expected = f"the checkpoint vouches for {target.ledger_seq + 1} events"
-    elif what == "records":
+    elif what in ("records", "no records"):
         EvidenceFile.objects.filter(case=target).update(description="edited")
         expected = "differs from what the ledger recorded"
     else:
@@ -270,10 +270,41 @@ def test_worker_processes_check_what_the_caller_asked(what, analyst, vendor, mon
             blob.write(b"doctored")
         expected = "does not match its SHA-256"
     monkeypatch.setattr(verify, "CASES_PER_CHUNK", 1)
-    reports = list(verify_cases(checkpoint=heads, deep=what == "deep", workers=2))
+    reports = list(
+        verify_cases(checkpoint=heads, deep=what == "deep", records=what != "no records", workers=2)
+    )
     assert [r.reference for r in reports] == sorted(c.reference for c in cases)
+    if what.startswith("no "):  # (the workers are told, not left with the last call's values)
+        assert [r.ok for r in reports] == [True, True, True]
+        return
     assert [r.ok for r in reports] == [True, False, True]
     assert expected in reports[1].problem
+
+
+def test_no_worker_processes_inside_a_transaction(analyst, vendor, monkeypatch):
+    """Forked workers, with connections of their own, could not see rows the
+    caller has not committed yet: inside a transaction the chunks are
+    verified in this process."""
+    cases = [make_case(actor=analyst, vendor=vendor) for _ in range(2)]
+    monkeypatch.setattr(verify, "CASES_PER_CHUNK", 1)
+    reports = list(verify_cases(workers=2))
+    assert [(r.reference, r.ok) for r in reports] == [(c.reference, True) for c in cases]
+
+
+def test_events_are_walked_in_seq_order_whatever_the_row_order(case):
+    event = CaseEvent.objects.get(case=case, seq=2)
+    sql("DELETE FROM ledger_caseevent WHERE id = %s", [event.pk])
+    event.pk = None
+    event.save(force_insert=True)  # the same event, stored after all the others
+    assert verify_case(case).ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_append_event_outside_a_transaction_is_refused(analyst, vendor):
+    case = make_case(actor=analyst, vendor=vendor)
+    with pytest.raises(RuntimeError) as exc:
+        append_event(case=case, kind="details_updated", actor=analyst, payload={})
+    assert str(exc.value) == "append_event must run inside transaction.atomic()"
 
 
 # append_event and require_consistent.
