@@ -25,7 +25,8 @@ def cases_per_stage(user) -> list[tuple[str, str, int]]:
     """(stage, label, number of cases) for every stage, in stage order, over
     the cases ``user`` may see: one query."""
     counts = dict(
-        access.visible_cases(user).order_by().values_list("stage").annotate(n=Count("id"))
+        # COUNT(*): PostgreSQL can answer from the (stage, found_at) index alone.
+        access.visible_cases(user).order_by().values_list("stage").annotate(n=Count("*"))
     )
     return [(s.value, s.label, counts.get(s.value, 0)) for s in Stage]
 

@@ -73,8 +73,14 @@ def deadline_board(
     policy_rows = policies()
     base = with_next_due(selectors.case_list(user), policy_rows)
     late = overdue_q(policy_rows, at)
-    due_soon = overdue_q(policy_rows, at + soon) & ~late
-    counts = base.aggregate(overdue=Count("pk", filter=late), due_soon=Count("pk", filter=due_soon))
+    due_by = overdue_q(policy_rows, at + soon)
+    due_soon = due_by & ~late
+    # Counted over the cases due by then only, without the next-due column.
+    counts = (
+        with_deadline_columns(selectors.case_list(user))
+        .filter(due_by)
+        .aggregate(overdue=Count("pk", filter=late), due_soon=Count("pk", filter=~late))
+    )
 
     def rows(condition: Q) -> list[DueCase]:
         # Pick the first ``limit`` by a narrow scan, then read those rows whole.
