@@ -304,8 +304,20 @@ def timeline_context(user, case: Case, *, page=None, size=None) -> dict:
     return {"case": case, "timeline": timeline(user, case, corrections, page=page, size=size)}
 
 
-def case_page(user, case: Case, *, page=None, size=None) -> dict:
-    """Everything the case page shows, as template context."""
+RECORDS_PAGE_SIZE = 25
+
+
+def records_page(rows, page) -> Page:
+    """One page of a record tab (communications, evidence): a long case shows
+    its records 25 at a time, like its timeline, not all at once."""
+    return Paginator(rows, RECORDS_PAGE_SIZE).get_page(page)
+
+
+def case_page(
+    user, case: Case, *, page=None, size=None, comms_page=None, evidence_page=None
+) -> dict:
+    """Everything the case page shows, as template context; the timeline,
+    the communications and the evidence one page each."""
     corrections = selectors.corrections_for(user, case)
     by_original: dict[int, list[int]] = defaultdict(list)
     for seq, target in corrections:
@@ -316,8 +328,12 @@ def case_page(user, case: Case, *, page=None, size=None) -> dict:
         "deadlines": deadlines(case, now()),
         "actions": action_links(user, case),
         "timeline": timeline(user, case, corrections, page=page, size=size),
-        "communications": list(selectors.communications_for(user, case)),
-        "evidence": list(selectors.evidence_for(user, case)),
+        "communications": records_page(
+            selectors.communications_for(user, case).order_by("-occurred_at", "-id"), comms_page
+        ),
+        "evidence": records_page(
+            selectors.evidence_for(user, case).order_by("-uploaded_at", "-id"), evidence_page
+        ),
         "attestation": selectors.attestation_for(user, case),
         "disputes": list(selectors.disputes_for(user, case)),
         "escalations": list(selectors.escalations_for(user, case)),

@@ -257,8 +257,9 @@ def test_disputes_escalations_and_follow_ups(client, analyst, lead, vendor):
 
 # Measured: session, user, memberships, case; corrections, stage events,
 # timeline count and page; communications and their attachments; evidence;
-# attestation and its evidence; disputes; escalations; follow-ups. (16)
-PAGE_QUERIES = 16
+# attestation and its evidence; disputes; escalations; follow-ups; the counts of
+# the communications and evidence pages. (18)
+PAGE_QUERIES = 18
 
 
 def count_queries(client, url) -> int:
@@ -335,5 +336,23 @@ def test_query_count_does_not_grow_with_the_records_of_the_tabs(
     assert (len(page["escalations"]), len(page["follow_ups"])) == (3, 3)
     follow_up = page["follow_ups"][0]
     # A follow-up's page reads the case it follows up (one query more); being
-    # at stage found, it has no attestation and no communication to prefetch.
-    assert count_queries(client, f"/cases/{follow_up.reference}/") == PAGE_QUERIES + 1 - 2
+    # at stage found, it has no attestation, and no communication to read
+    # (its empty page costs no query) nor their attachments to prefetch.
+    assert count_queries(client, f"/cases/{follow_up.reference}/") == PAGE_QUERIES + 1 - 3
+
+
+def test_communications_and_evidence_are_paged(client, analyst, lead, vendor):
+    case = make_case("closed", actor=analyst, lead=lead, vendor=vendor, start=START)
+    add_messages(case, analyst, 30)  # 31 communications with the notice
+    client.force_login(analyst)
+    first = client.get(f"/cases/{case.reference}/")
+    assert len(first.context["communications"]) == 25
+    assert first.context["communications"].paginator.count == 31
+    body = first.content.decode()
+    assert "Page 1 of 2 (31 in all)" in body and "?cpage=2#communications" in body
+    second = client.get(f"/cases/{case.reference}/?cpage=2")
+    assert len(second.context["communications"]) == 6
+    # Newest first: the notice, the oldest, is on the last page.
+    assert second.context["communications"][5].direction == "outbound"
+    assert client.get(f"/cases/{case.reference}/?cpage=abc").status_code == 200
+    assert client.get(f"/cases/{case.reference}/?epage=999").status_code == 200

@@ -39,7 +39,14 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             read_model.timeline_context(request.user, case, page=page, size=size),
         )
     else:
-        context = read_model.case_page(request.user, case, page=page, size=size)
+        context = read_model.case_page(
+            request.user,
+            case,
+            page=page,
+            size=size,
+            comms_page=request.GET.get("cpage"),
+            evidence_page=request.GET.get("epage"),
+        )
         response = render(request, "staff/case/detail.html", {**context, "nav": "cases"})
     patch_vary_headers(response, ("HX-Request", "HX-Target"))
     return response
