@@ -10,13 +10,12 @@ from django.db.models.fields import TextField
 from django.db.models.functions import Cast
 
 from disclosure.accounts.models import Organization
+from disclosure.accounts.selectors import staff_members
 from disclosure.affected.models import Dispute
 from disclosure.cases.deadlines import overdue_q, with_deadline_columns
 from disclosure.cases.models import AssetKind, AssetProvider, Case, DataCategory, Severity, Tlp
 from disclosure.cases.search import search_cases
 from disclosure.cases.stages import Stage
-
-from .selectors import staff_users
 
 YES_NO = (("yes", "Yes"), ("no", "No"))
 
@@ -106,7 +105,7 @@ class CaseFilter(django_filters.FilterSet):
     def __init__(self, data=None, queryset=None, *, at: datetime, policies, **kwargs):
         self.at, self.policies = at, policies
         super().__init__(data, queryset, **kwargs)
-        self.filters["assignee"].queryset = staff_users()
+        self.filters["assignee"].queryset = staff_members()
 
     def filter_queryset(self, queryset: QuerySet[Case]) -> QuerySet[Case]:
         queryset = super().filter_queryset(queryset)

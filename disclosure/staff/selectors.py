@@ -9,7 +9,6 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 
-from disclosure.accounts.models import STAFF_ROLES, Organization, User
 from disclosure.cases import access, selectors
 from disclosure.cases.deadlines import (
     Deadline,
@@ -38,20 +37,6 @@ class DeadlineBoard:
     overdue: list[DueCase]  # most overdue first
     due_soon: list[DueCase]  # soonest first
     soon: timedelta
-
-
-def staff_users() -> QuerySet[User]:
-    """Active users with a staff role at the firm, by username (the people a
-    case can be assigned to)."""
-    return (
-        User.objects.filter(
-            is_active=True,
-            memberships__role__in=list(STAFF_ROLES),
-            memberships__organization__kind=Organization.Kind.FIRM,
-        )
-        .distinct()
-        .order_by("username")
-    )
 
 
 def policies() -> list[DisclosurePolicy]:

@@ -1,31 +1,16 @@
 """Template helpers of the dashboard and the case list."""
 
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta
 
 from django import template
-from django.utils.html import format_html
+
+from .case_page import case_time
 
 register = template.Library()
 
 
-@register.simple_tag
-def local_time(value: datetime | None, zone: str = "UTC") -> str:
-    """``value`` in the time zone ``zone`` (the case's), in a ``<time>``
-    element whose ``datetime`` and ``title`` give it in UTC; a dash when unset."""
-    if value is None:
-        return "—"
-    try:
-        tz = ZoneInfo(zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        tz = ZoneInfo("UTC")
-    utc = value.astimezone(UTC)
-    return format_html(
-        '<time datetime="{}" title="{} UTC">{}</time>',
-        utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        utc.strftime("%Y-%m-%d %H:%M"),
-        value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z"),
-    )
+# The same rendering as the case page's times, under the name these templates use.
+register.simple_tag(case_time, name="local_time")
 
 
 @register.filter
