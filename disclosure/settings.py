@@ -166,9 +166,7 @@ CELERY_BEAT_SCHEDULE = {
 # storage there or copy its files off-site (README).
 DISCLOSURE_LEDGER_SIGNING_KEY = env.str("DISCLOSURE_LEDGER_SIGNING_KEY", default="")
 DISCLOSURE_LEDGER_TRUSTED_KEYS = env.list("DISCLOSURE_LEDGER_TRUSTED_KEYS", default=[])
-DISCLOSURE_ANCHOR_DIR = Path(
-    env.path("DISCLOSURE_ANCHOR_DIR", default=BASE_DIR / "var" / "anchor")
-)
+DISCLOSURE_ANCHOR_DIR = Path(env.path("DISCLOSURE_ANCHOR_DIR", default=BASE_DIR / "var" / "anchor"))
 
 # Organisation-wide defaults.
 DISCLOSURE_FIRM_NAME = env.str("DISCLOSURE_FIRM_NAME", default="Disclosure Research")

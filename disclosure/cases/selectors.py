@@ -129,4 +129,3 @@ def followed_up_case(user, case: Case) -> Case | None:
     if case.follows_up_id is None:
         return None
     return case_list(user).filter(pk=case.follows_up_id).first()
-
