@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "django_filters",
     "disclosure.core",
@@ -50,7 +52,10 @@ INSTALLED_APPS = [
     "disclosure.comms",
     "disclosure.evidence",
     "disclosure.affected",
+    "disclosure.exports",
     "disclosure.staff",
+    "disclosure.portal",
+    "disclosure.api",
     "disclosure.demo",  # seed_demo and its data: not part of the domain
 ]
 

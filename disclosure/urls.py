@@ -1,5 +1,5 @@
-"""Top-level URLs: the staff UI at the root, the admin, health. The portal
-and the API arrive with their issues."""
+"""Top-level URLs: the staff UI at the root, the vendor portal, the REST
+API, the admin, health."""
 
 from django.urls import include, path
 
@@ -9,5 +9,7 @@ from disclosure.core.views import healthz
 urlpatterns = [
     path("admin/", admin_site.urls),
     path("healthz", healthz, name="healthz"),
+    path("portal/", include("disclosure.portal.urls")),
+    path("api/v1/", include("disclosure.api.urls")),
     path("", include("disclosure.staff.urls")),
 ]

@@ -69,3 +69,30 @@ def test_the_demo_is_its_own_app():
     assert "disclosure.demo" in settings.INSTALLED_APPS
     assert not list((PACKAGE / "cases").glob("demo*.py"))
     assert (PACKAGE / "demo" / "management" / "commands" / "seed_demo.py").exists()
+
+
+INTERFACES = ["staff", "portal", "api"]
+
+
+@pytest.mark.parametrize("app", INTERFACES)
+def test_interfaces_do_not_import_each_other(app):
+    others = [f"disclosure.{other}" for other in INTERFACES if other != app]
+    offending = {
+        (path, name)
+        for path, names in imports_of(app).items()
+        for name in names
+        if any(name == o or name.startswith(o + ".") for o in others)
+    }
+    assert offending == set()
+
+
+@pytest.mark.parametrize("app", DOMAIN_APPS)
+def test_domain_apps_import_no_interface(app):
+    interfaces = [f"disclosure.{i}" for i in INTERFACES]
+    offending = {
+        (path, name)
+        for path, names in imports_of(app).items()
+        for name in names
+        if any(name == i or name.startswith(i + ".") for i in interfaces)
+    }
+    assert offending == set()

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PortalConfig(AppConfig):
+    name = "disclosure.portal"
+    label = "portal"
+    verbose_name = "Vendor liaison portal"

@@ -1,0 +1,5 @@
+"""URLs of the portal."""
+
+app_name = "portal"
+
+urlpatterns: list = []
