@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "disclosure.comms",
     "disclosure.evidence",
     "disclosure.affected",
+    "disclosure.tokens",
     "disclosure.exports",
     "disclosure.staff",
     "disclosure.portal",

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "disclosure"
-DOMAIN_APPS = ["core", "accounts", "cases", "ledger", "comms", "evidence", "affected"]
+DOMAIN_APPS = [
+    "core", "accounts", "cases", "ledger", "comms", "evidence", "affected", "tokens", "exports",
+]  # fmt: skip
 
 
 def imported_modules(path: Path) -> set[str]:
