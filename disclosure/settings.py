@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "disclosure.evidence",
     "disclosure.affected",
     "disclosure.tokens",
+    "disclosure.intake",
     "disclosure.exports",
     "disclosure.staff",
     "disclosure.portal",

@@ -8,7 +8,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "disclosure"
 DOMAIN_APPS = [
-    "core", "accounts", "cases", "ledger", "comms", "evidence", "affected", "tokens", "exports",
+    "core", "accounts", "cases", "ledger", "comms", "evidence", "affected", "tokens", "intake",
+    "exports",
 ]  # fmt: skip
 
 
