@@ -175,6 +175,17 @@ DISCLOSURE_LEDGER_SIGNING_KEY = env.str("DISCLOSURE_LEDGER_SIGNING_KEY", default
 DISCLOSURE_LEDGER_TRUSTED_KEYS = env.list("DISCLOSURE_LEDGER_TRUSTED_KEYS", default=[])
 DISCLOSURE_ANCHOR_DIR = Path(env.path("DISCLOSURE_ANCHOR_DIR", default=BASE_DIR / "var" / "anchor"))
 
+# Export signing (PAdES): the firm's private key and certificate, and any
+# intermediate CA certificates, each as PEM text or the path of a PEM file
+# (`manage.py make_signing_cert` makes development ones). Without a key and a
+# certificate, exports are left unsigned; setting only one is an error.
+DISCLOSURE_EXPORT_SIGNING_KEY = env.str("DISCLOSURE_EXPORT_SIGNING_KEY", default="")
+DISCLOSURE_EXPORT_SIGNING_CERT = env.str("DISCLOSURE_EXPORT_SIGNING_CERT", default="")
+DISCLOSURE_EXPORT_SIGNING_CHAIN = env.str("DISCLOSURE_EXPORT_SIGNING_CHAIN", default="")
+DISCLOSURE_EXPORT_SIGNING_KEY_PASSPHRASE = env.str(
+    "DISCLOSURE_EXPORT_SIGNING_KEY_PASSPHRASE", default=""
+)
+
 # Organisation-wide defaults.
 DISCLOSURE_FIRM_NAME = env.str("DISCLOSURE_FIRM_NAME", default="Disclosure Research")
 DISCLOSURE_REFERENCE_PREFIX = env.str("DISCLOSURE_REFERENCE_PREFIX", default="DSC")
