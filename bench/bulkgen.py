@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection
 
 from disclosure.affected.models import Dispute
+from disclosure.cases.deadlines import refresh_next_due
 from disclosure.cases.models import Case
 from disclosure.cases.state import apply_event, empty_state, row_state, state_digest
 from disclosure.comms.models import Communication
@@ -112,6 +113,7 @@ def generate(n_cases: int, *, actor, vendor, policy, batch: int = 2000) -> float
         "ev": _Sink(EvidenceFile, EVIDENCE.columns),
         "dispute": _Sink(Dispute, DISPUTE.columns),
     }
+    first_case = ids["case"]
     for i in range(n_cases):
         _one_case(i, ids, sinks, snapshot, base, vendor, policy)
         if (i + 1) % batch == 0:
@@ -120,6 +122,7 @@ def generate(n_cases: int, *, actor, vendor, policy, batch: int = 2000) -> float
     for s in sinks.values():
         s.flush()
     _reset_sequences([Case, CaseEvent, Communication, EvidenceFile, Dispute])
+    refresh_next_due(Case.objects.filter(pk__gte=first_case))  # as the services would
     return time.perf_counter() - t0
 
 

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from disclosure.accounts.admin_site import ReadOnlyCaseRecordAdmin, RoleAdmin, admin_site
 from disclosure.core.errors import DomainError
 
+from .deadlines import refresh_next_due
 from .details import DETAIL_FIELDS, clean_details
 from .models import Case, DisclosurePolicy, Escalation
 from .services import update_details
@@ -62,6 +63,11 @@ class DisclosurePolicyAdmin(RoleAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         # Policies in use are protected by the database; unused ones may go.
         return super().has_delete_permission(request, obj) and not (obj and obj.cases.exists())
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change:  # the cases under this policy have new deadlines
+            refresh_next_due(obj.cases.all())
 
 
 @admin.register(Case, site=admin_site)

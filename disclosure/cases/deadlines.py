@@ -1,9 +1,12 @@
 """Deadlines across many cases: which are pending, which is next, which are overdue.
 
 ``policies.case_due_dates`` gives one case's dates in Python. Lists and the
-dashboard need the same rule as SQL, so that they can filter and sort
-100,000 cases without loading them. Both forms live here and a test holds
-them equal (business-day policies included).
+dashboard filter and sort 100,000 cases by the next one without loading
+them, so it is stored on the case (``Case.next_due_at``, indexed): every case
+service writes it under the case lock (``store_next_due``, from
+``guards.locked_case``), and policy edits and bulk loads rewrite it in SQL
+(``refresh_next_due``, the same rule as an expression). Both forms live here
+and tests hold them equal (business-day policies included).
 
 A case has deadlines once the vendor is notified and until it is closed:
 *acknowledge* until the vendor acknowledges, *secure* until the asset is
@@ -15,8 +18,6 @@ date; grace days are not counted). A deadline is overdue once it is past
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import reduce
-from operator import or_
 
 from django.db.models import Case as When_
 from django.db.models import DateTimeField, DurationField, F, Q, QuerySet, Value, When
@@ -89,26 +90,9 @@ def _offsets(policy: DisclosurePolicy, days_field: str) -> list[tuple[Q, int]]:
 
 
 def with_deadline_columns(qs: QuerySet[Case]) -> QuerySet[Case]:
-    """``qs`` with what ``overdue_q`` and ``next_due_expression`` read (the
-    notification's weekday in UTC, for business-day policies)."""
+    """``qs`` with what ``next_due_expression`` reads (the notification's
+    weekday in UTC, for business-day policies)."""
     return qs.alias(**{_DOW: ExtractIsoWeekDay("vendor_notified_at", tzinfo=UTC)})
-
-
-def overdue_q(policies: Iterable[DisclosurePolicy], at: datetime) -> Q:
-    """Cases with an open deadline past at ``at``, as a condition that
-    compares ``vendor_notified_at`` with constants (index-friendly). Use on a
-    queryset passed through ``with_deadline_columns``."""
-    parts = []
-    for policy in policies:
-        for _kind, _label, days_field, done in KINDS:
-            for extra, k in _offsets(policy, days_field):
-                parts.append(
-                    Q(policy_id=policy.pk)
-                    & _pending(done)
-                    & extra
-                    & Q(vendor_notified_at__lt=at - timedelta(days=k))
-                )
-    return reduce(or_, parts, Q(pk__in=[]))
 
 
 def next_due_expression(policies: Iterable[DisclosurePolicy]):
@@ -143,3 +127,29 @@ def next_due_expression(policies: Iterable[DisclosurePolicy]):
         default=None,
         output_field=DateTimeField(),
     )
+
+
+def store_next_due(case: Case) -> None:
+    """Make ``case.next_due_at`` (row and instance) equal to the case's next
+    open deadline as ``next_deadline`` gives it. Call in the transaction that
+    changed the case's milestones, close or policy; writes only on a change."""
+    deadline = next_deadline(case)
+    due = deadline.due if deadline is not None else None
+    if case.next_due_at != due:
+        Case.objects.filter(pk=case.pk).update(next_due_at=due)
+        case.next_due_at = due
+
+
+def refresh_next_due(cases: QuerySet[Case]) -> int:
+    """Recompute ``next_due_at`` of every case in ``cases`` in one UPDATE
+    (after a policy is edited, a bulk load or a migration); returns how many
+    rows were written. Equal to ``store_next_due`` case by case."""
+    target = with_deadline_columns(Case.objects.filter(pk__in=cases.values("pk")))
+    return target.update(next_due_at=next_due_expression(DisclosurePolicy.objects.all()))
+
+
+def overdue_by_column(at: datetime) -> Q:
+    """Cases with an open deadline past at ``at``, read from the stored
+    ``next_due_at`` (an index range scan): those with a pending deadline
+    ``overdue(at)``, since the stored date is the earliest pending one."""
+    return Q(next_due_at__lt=at)

@@ -12,6 +12,7 @@ from disclosure.core.timeutils import now
 from disclosure.ledger.services import require_consistent
 
 from . import access, transitions
+from .deadlines import store_next_due
 from .models import Case
 from .stages import STAGE_ORDER, STAGE_TIME_FIELD, Stage
 
@@ -24,11 +25,17 @@ def locked_case(case: Case, *, actor, action: str, stage_checked: bool = True) -
     LedgerMismatch when the row no longer matches its ledger,
     and TransitionNotAllowed when the current stage does not allow it
     (unless ``stage_checked`` is False: the caller then checks overrides).
-    Everything written inside commits or rolls back together.
+    Everything written inside commits or rolls back together, and on a
+    normal exit the case's stored next deadline (``next_due_at``) is brought
+    up to date.
     """
     with transaction.atomic():
         try:
-            locked = Case.objects.select_for_update().get(pk=case.pk)
+            locked = (
+                Case.objects.select_for_update(of=("self",))
+                .select_related("policy")
+                .get(pk=case.pk)
+            )
         except Case.DoesNotExist:
             raise NotFound("No such case.") from None
         access.require(actor, action, locked)
@@ -36,6 +43,7 @@ def locked_case(case: Case, *, actor, action: str, stage_checked: bool = True) -
         if stage_checked:
             require_stage(locked, action)
         yield locked
+        store_next_due(locked)  # the derived deadline column follows every change
 
 
 def require_stage(case: Case, action: str, *, with_override: bool = False) -> None:

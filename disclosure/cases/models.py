@@ -155,6 +155,11 @@ class Case(models.Model):
     # same transaction: an event cut from the end of the chain shows here.
     ledger_seq = models.PositiveIntegerField(default=0, editable=False)
     ledger_head = models.CharField(max_length=64, default="0" * 64, editable=False)
+    # The next open deadline (deadlines.next_deadline), NULL when none: a
+    # derived column kept by every case service (guards.locked_case) and by
+    # policy edits (deadlines.refresh_next_due), so that the dashboard and
+    # the list find what is due or overdue by an index range scan.
+    next_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -169,6 +174,11 @@ class Case(models.Model):
             models.Index(fields=["stage", "-found_at"]),
             # The case list's default order (newest found first) and its last pages.
             models.Index(fields=["-found_at", "-id"], name="case_found_desc_idx"),
+            models.Index(
+                fields=["next_due_at", "id"],
+                name="case_next_due_idx",
+                condition=models.Q(next_due_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -34,7 +34,7 @@ VENDOR_CASE_FIELDS: tuple[str, ...] = (
 _RECORD = "record"  # the fingerprint of the record the event vouches for
 # Payload keys of each vendor-visible event kind. A kind not listed here is
 # internal whatever its flag (legal holds, overrides, notes, escalations,
-# internal details).
+# internal details, legal export requests and downloads).
 VENDOR_EVENT_KEYS: Mapping[str, frozenset[str]] = {
     "case_opened": frozenset({"stage", "details", "follows_up"}),
     "stage_changed": frozenset({

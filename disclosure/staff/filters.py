@@ -12,7 +12,7 @@ from django.db.models.functions import Cast
 from disclosure.accounts.models import Organization
 from disclosure.accounts.selectors import staff_members
 from disclosure.affected.models import Dispute
-from disclosure.cases.deadlines import overdue_q, with_deadline_columns
+from disclosure.cases.deadlines import overdue_by_column
 from disclosure.cases.models import AssetKind, AssetProvider, Case, DataCategory, Severity, Tlp
 from disclosure.cases.search import search_cases
 from disclosure.cases.stages import Stage
@@ -62,7 +62,7 @@ def sort_choices() -> list[tuple[str, str]]:
 
 class CaseFilter(django_filters.FilterSet):
     """Filters of the staff case list. Build it with ``at`` (the time that
-    decides what is overdue) and the disclosure policies."""
+    decides what is overdue)."""
 
     q = django_filters.CharFilter(
         label="Search", method="filter_search", help_text="Reference, title, summary or asset."
@@ -102,8 +102,8 @@ class CaseFilter(django_filters.FilterSet):
         model = Case
         fields: list[str] = []
 
-    def __init__(self, data=None, queryset=None, *, at: datetime, policies, **kwargs):
-        self.at, self.policies = at, policies
+    def __init__(self, data=None, queryset=None, *, at: datetime, **kwargs):
+        self.at = at
         super().__init__(data, queryset, **kwargs)
         self.filters["assignee"].queryset = staff_members()
 
@@ -125,8 +125,7 @@ class CaseFilter(django_filters.FilterSet):
         )
 
     def filter_overdue(self, queryset, name, value):
-        late = overdue_q(self.policies, self.at)
-        queryset = with_deadline_columns(queryset)
+        late = overdue_by_column(self.at)
         return queryset.filter(late) if value == "yes" else queryset.exclude(late)
 
     def filter_disputed(self, queryset, name, value):

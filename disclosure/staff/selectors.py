@@ -10,14 +10,8 @@ from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 
 from disclosure.cases import access, selectors
-from disclosure.cases.deadlines import (
-    Deadline,
-    next_deadline,
-    next_due_expression,
-    overdue_q,
-    with_deadline_columns,
-)
-from disclosure.cases.models import Case, DisclosurePolicy
+from disclosure.cases.deadlines import Deadline, next_deadline, overdue_by_column
+from disclosure.cases.models import Case
 from disclosure.cases.visibility import VENDOR_EVENT_KEYS
 from disclosure.core.hashing import sha256_hex
 from disclosure.ledger.models import CaseEvent
@@ -39,40 +33,23 @@ class DeadlineBoard:
     soon: timedelta
 
 
-def policies() -> list[DisclosurePolicy]:
-    """Every disclosure policy (there are a handful): one query."""
-    return list(DisclosurePolicy.objects.all())
-
-
-def with_next_due(qs: QuerySet[Case], policy_rows: list[DisclosurePolicy]) -> QuerySet[Case]:
-    """``qs`` annotated with ``next_due`` (the next open deadline, NULL when none)."""
-    return with_deadline_columns(qs).annotate(next_due=next_due_expression(policy_rows))
-
-
 def deadline_board(
     user, at: datetime, *, soon: timedelta = timedelta(days=7), limit: int = 10
 ) -> DeadlineBoard:
     """What is overdue and what falls due within ``soon`` among the cases
-    ``user`` may see, with each case's next deadline: four queries whatever
-    the number of cases (policies, both counts, two short lists)."""
-    policy_rows = policies()
-    base = with_next_due(selectors.case_list(user), policy_rows)
-    late = overdue_q(policy_rows, at)
-    due_by = overdue_q(policy_rows, at + soon)
-    due_soon = due_by & ~late
-    # Counted over the cases due by then only, without the next-due column.
-    counts = (
-        with_deadline_columns(selectors.case_list(user))
-        .filter(due_by)
-        .aggregate(overdue=Count("pk", filter=late), due_soon=Count("pk", filter=~late))
+    ``user`` may see, with each case's next deadline: three queries whatever
+    the number of cases (both counts, two short lists), each a range scan of
+    the stored next deadline (``Case.next_due_at``)."""
+    base = selectors.case_list(user)
+    late = overdue_by_column(at)
+    due_soon = Q(next_due_at__gte=at, next_due_at__lt=at + soon)
+    counts = base.order_by().filter(next_due_at__lt=at + soon).aggregate(
+        overdue=Count("pk", filter=late), due_soon=Count("pk", filter=~late)
     )
 
     def rows(condition: Q) -> list[DueCase]:
-        # Pick the first ``limit`` by a narrow scan, then read those rows whole.
-        first = base.filter(condition).order_by("next_due", "pk").values("pk")[:limit]
-        cases = base.filter(pk__in=first).order_by("next_due", "pk")
         result = []
-        for case in cases:
+        for case in base.filter(condition).order_by("next_due_at", "pk")[:limit]:
             deadline = next_deadline(case)
             if deadline is not None:
                 result.append(DueCase(case, deadline, deadline.due - at))

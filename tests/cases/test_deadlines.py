@@ -1,5 +1,6 @@
-"""The SQL form of the deadlines (filters, sorting) agrees with the Python
-form (``policies.case_due_dates``) for every case, business days included."""
+"""The stored next deadline (``Case.next_due_at``) and its SQL form agree
+with the Python form (``policies.case_due_dates``) for every case, business
+days included, and the services keep it current."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -49,15 +50,24 @@ def test_sql_agrees_with_python_on_every_weekday(analyst, lead, vendor):
                 start=monday + timedelta(days=day), lead=lead,
                 exposure_evidence=[capture(f"{day} {policy.pk}".encode())],
             )  # fmt: skip
-    policies = list(DisclosurePolicy.objects.all())
-    qs = deadlines.with_deadline_columns(Case.objects.select_related("policy"))
-    rows = list(qs.annotate(next_due=deadlines.next_due_expression(policies)))
+    rows = list(Case.objects.select_related("policy"))
     assert len(rows) == 14
+    python = {}
     for case in rows:
         expected = deadlines.next_deadline(case)
-        assert case.next_due == (expected.due if expected else None), case.reference
+        python[case.pk] = expected.due if expected else None
+    # Written by the services...
+    assert {c.pk: c.next_due_at for c in rows} == python
+    # Notified (days 1 and 6), secured (2) and published (3: never acknowledged), x2.
+    assert sum(due is not None for due in python.values()) == 8
+    # ...and by the SQL form, from scratch.
+    Case.objects.update(next_due_at=None)
+    assert deadlines.refresh_next_due(Case.objects.all()) == 14
+    assert dict(Case.objects.values_list("pk", "next_due_at")) == python
     for at in [monday + timedelta(days=d, hours=h) for d in range(0, 40, 3) for h in (0, 13)]:
-        late = set(qs.filter(deadlines.overdue_q(policies, at)).values_list("pk", flat=True))
+        late = set(
+            Case.objects.filter(deadlines.overdue_by_column(at)).values_list("pk", flat=True)
+        )
         expected = {
             c.pk for c in rows if any(d.overdue(at) for d in deadlines.pending_deadlines(c))
         }
@@ -74,8 +84,67 @@ def test_business_day_deadline_skips_the_weekend(analyst, vendor):
                      start=friday - timedelta(hours=1))  # fmt: skip
     # Notified Friday 10:00: acknowledge by Monday 10:00.
     assert case_due_dates(case).acknowledge == datetime(2026, 9, 14, 10, tzinfo=UTC)
-    qs = deadlines.with_deadline_columns(Case.objects.all())
+    assert Case.objects.get(pk=case.pk).next_due_at == datetime(2026, 9, 14, 10, tzinfo=UTC)
     sunday = datetime(2026, 9, 13, 12, tzinfo=UTC)
-    assert not qs.filter(deadlines.overdue_q([business], sunday)).exists()
+    assert not Case.objects.filter(deadlines.overdue_by_column(sunday)).exists()
     tuesday = datetime(2026, 9, 15, 9, tzinfo=UTC)
-    assert qs.filter(deadlines.overdue_q([business], tuesday)).exists()
+    assert Case.objects.filter(deadlines.overdue_by_column(tuesday)).exists()
+
+
+def stored(case: Case):
+    return Case.objects.values_list("next_due_at", flat=True).get(pk=case.pk)
+
+
+def test_each_service_keeps_the_stored_next_deadline(analyst, lead, vendor):
+    """Exposure 30 (2 days to acknowledge, 3 to secure, 30 to publish), by hand."""
+    policy = DisclosurePolicy.objects.get(name="Exposure 30")
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    case = make_case("found", actor=analyst, vendor=vendor, start=start, policy=policy)
+    assert stored(case) is None  # no deadline before the vendor is told
+    case = make_case("vendor_notified", actor=analyst, vendor=vendor, start=start, policy=policy)
+    notified = start + timedelta(hours=1)
+    assert stored(case) == notified + timedelta(days=2)
+    services.acknowledge(actor=analyst, case=case, occurred_at=notified + timedelta(hours=2))
+    assert stored(case) == notified + timedelta(days=3)
+    # Correcting the notification's time moves every deadline with it.
+    event = case.events.get(kind="stage_changed", payload__to="vendor_notified")
+    services.correct_event(
+        actor=lead, case=case, seq=event.seq, occurred_at=notified - timedelta(minutes=30),
+        reason="The notice went out half an hour earlier (mail server log).",
+    )  # fmt: skip
+    assert stored(case) == notified - timedelta(minutes=30) + timedelta(days=3)
+    # Another policy: the deadlines follow it.
+    standard = DisclosurePolicy.objects.get(name="Standard 90")
+    services.update_details(
+        actor=lead, case=Case.objects.get(pk=case.pk), changes={"policy": standard}
+    )
+    assert stored(case) == notified - timedelta(minutes=30) + timedelta(days=standard.days_to_secure)
+
+
+def test_a_refused_service_leaves_the_stored_deadline(analyst, vendor):
+    from disclosure.core.errors import DomainError
+
+    policy = DisclosurePolicy.objects.get(name="Exposure 30")
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    case = make_case("vendor_notified", actor=analyst, vendor=vendor, start=start, policy=policy)
+    before = stored(case)
+    with pytest.raises(DomainError):  # before the notification: refused
+        services.acknowledge(actor=analyst, case=case, occurred_at=start - timedelta(days=1))
+    assert stored(case) == before == start + timedelta(hours=1, days=2)
+
+
+def test_editing_a_policy_moves_its_cases_deadlines(client, admin_user, analyst, vendor):
+    client.force_login(admin_user)
+    policy = DisclosurePolicy.objects.create(
+        name="Tight", days_to_acknowledge=1, days_to_secure=2, days_to_publish=10
+    )
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    case = make_case("vendor_notified", actor=analyst, vendor=vendor, start=start, policy=policy)
+    assert stored(case) == start + timedelta(hours=1, days=1)
+    response = client.post(
+        f"/admin/cases/disclosurepolicy/{policy.pk}/change/",
+        {"name": "Tight", "days_to_acknowledge": 4, "days_to_secure": 5, "days_to_publish": 10,
+         "grace_days": 0},
+    )  # fmt: skip
+    assert response.status_code == 302, response.content[:2000]
+    assert stored(case) == start + timedelta(hours=1, days=4)

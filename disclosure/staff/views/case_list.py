@@ -8,7 +8,6 @@ from disclosure.cases import selectors
 from disclosure.cases.deadlines import next_deadline
 from disclosure.core.timeutils import now
 
-from .. import selectors as staff_selectors
 from ..decorators import staff_required
 from ..filters import CaseFilter
 
@@ -87,7 +86,6 @@ def case_list(request: HttpRequest) -> HttpResponse:
         request.GET or None,
         queryset=selectors.case_list(request.user),
         at=at,
-        policies=staff_selectors.policies(),
     )
     size = page_size(request.GET.get("page_size"))
     # Page through the keys alone (no joins while sorting every match), then
