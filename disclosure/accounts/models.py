@@ -1,10 +1,12 @@
 """Users, organizations (the research firm and vendors) and memberships."""
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
 
 from disclosure.core.errors import ValidationFailed
 
@@ -16,8 +18,23 @@ class User(AbstractUser):
     ``is_staff`` (which only opens the Django admin).
     """
 
+    # Raised to end every session of the user (a deactivated contact): the
+    # session hash covers it, so older sessions no longer authenticate.
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
+
     def display_name(self) -> str:
         return self.get_full_name() or self.username
+
+    def _get_session_auth_hash(self, secret=None) -> str:
+        base = super()._get_session_auth_hash(secret=secret)
+        if not self.session_epoch:
+            return base  # sessions made before epochs existed stay valid
+        return salted_hmac(
+            "disclosure.accounts.User.session_epoch",
+            f"{base}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
 
 class Organization(models.Model):
@@ -141,3 +158,81 @@ class Membership(models.Model):
             raise ValidationError(
                 {"role": "Vendor organizations have vendor contacts; the firm has staff roles."}
             )
+
+
+class Invitation(models.Model):
+    """An invitation of a vendor contact by e-mail: a single-use signed link
+    that expires. Only the SHA-256 of the link's secret is stored. Re-sending
+    revokes it (a new invitation replaces it); accepting uses it up."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(max_length=254)
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "email"])]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.organization}"
+
+    def state(self, at) -> str:
+        """"accepted", "revoked", "expired" or "pending" at ``at``."""
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if at >= self.expires_at else "pending"
+
+
+class ContactEvent(models.Model):
+    """The history of a vendor organization's contacts: who invited,
+    re-invited, accepted or deactivated whom, and when."""
+
+    class Kind(models.TextChoices):
+        INVITED = "invited", "Invited"
+        REINVITED = "reinvited", "Invitation re-sent"
+        ACCEPTED = "accepted", "Invitation accepted"
+        DEACTIVATED = "deactivated", "Deactivated"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="contact_events"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    email = models.EmailField(max_length=254)
+    contact = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="contact_events",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    invitation = models.ForeignKey(
+        Invitation, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.email} ({self.organization})"

@@ -74,6 +74,12 @@ def can_administer(user) -> bool:
     return bool(getattr(user, "is_staff", False)) and principal_for(user).staff_role == Role.ADMIN
 
 
+def can_manage_contacts(user) -> bool:
+    """Whether ``user`` may invite and deactivate vendor contacts: active
+    research staff who work cases (analyst, lead, admin; not legal)."""
+    return principal_for(user).staff_role in (Role.ANALYST, Role.LEAD, Role.ADMIN)
+
+
 def forget_principal(user: User) -> None:
     """Drop the cached principal after memberships change."""
     if hasattr(user, _CACHE_ATTR):

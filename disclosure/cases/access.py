@@ -21,6 +21,7 @@ from django.db.models import QuerySet
 
 from disclosure.accounts.models import Role
 from disclosure.accounts.selectors import can_administer as can_administer  # re-export
+from disclosure.accounts.selectors import can_manage_contacts as can_manage_contacts  # re-export
 from disclosure.accounts.selectors import principal_for
 from disclosure.core.errors import NotFound, NotPermitted
 
@@ -130,3 +131,17 @@ def can_use_staff_ui(user) -> bool:
     """Whether ``user`` may use the staff web UI: active research staff (any
     staff role). Vendor contacts have the portal; everyone else nothing."""
     return principal_for(user).is_staff_member
+
+
+def can_use_portal(user) -> bool:
+    """Whether ``user`` may use the vendor portal as a vendor: an active
+    vendor contact who holds no staff role (staff see the portal only as a
+    read-only preview, ``can_preview_as_vendor``)."""
+    p = principal_for(user)
+    return p.is_vendor_contact and not p.is_staff_member
+
+
+def can_preview_as_vendor(user, case: Case) -> bool:
+    """Whether ``user`` may open ``case`` as its vendor sees it: staff who
+    see the case."""
+    return principal_for(user).is_staff_member and can_see(user, case)

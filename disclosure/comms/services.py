@@ -17,6 +17,7 @@ from disclosure.ledger.models import EventKind
 from disclosure.ledger.services import append_event
 
 from .models import Channel, Communication, Direction
+from .notifications import queue_vendor_message_notice
 
 
 def write_communication(
@@ -108,6 +109,8 @@ def write_communication(
             "record": record_ref(comm, linked=[f.pk for f in files]),
         },
     )
+    if access.role_on(actor, case) == Role.VENDOR_CONTACT:
+        queue_vendor_message_notice(comm)  # staff hear of it once this commits
     return comm
 
 

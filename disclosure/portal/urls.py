@@ -1,5 +1,22 @@
-"""URLs of the portal."""
+"""URLs of the vendor portal (mounted at /portal/)."""
+
+from django.urls import path
+
+from .views import actions, auth, cases
 
 app_name = "portal"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", cases.case_list, name="case_list"),
+    path("login/", auth.PortalLoginView.as_view(), name="login"),
+    path("logout/", auth.PortalLogoutView.as_view(), name="logout"),
+    path("invitation/<str:token>/", auth.accept_invitation, name="accept_invitation"),
+    path("cases/<str:reference>/", cases.case_detail, name="case_detail"),
+    path("cases/<str:reference>/actions/<slug:action>/", actions.case_action, name="case_action"),
+    path(
+        "cases/<str:reference>/evidence/<int:evidence_id>/",
+        cases.evidence_download,
+        name="evidence_download",
+    ),
+    path("preview/<str:reference>/", cases.preview, name="preview"),
+]

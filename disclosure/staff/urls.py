@@ -3,7 +3,7 @@
 from django.urls import path, register_converter
 
 from .converters import CaseReferenceConverter
-from .views import actions, auth, case_page, dashboard, new_case
+from .views import actions, auth, case_page, dashboard, new_case, organizations
 from .views.case_list import case_list
 
 register_converter(CaseReferenceConverter, "caseref")
@@ -26,5 +26,20 @@ urlpatterns = [
         "cases/<caseref:reference>/evidence/<int:evidence_id>/",
         case_page.evidence_download,
         name="evidence_download",
+    ),
+    path("organizations/", organizations.organization_list, name="organization_list"),
+    path(
+        "organizations/<int:pk>/", organizations.organization_detail, name="organization_detail"
+    ),
+    path("organizations/<int:pk>/invite/", organizations.invite, name="organization_invite"),
+    path(
+        "organizations/<int:pk>/invitations/<int:invitation_id>/resend/",
+        organizations.resend,
+        name="organization_resend",
+    ),
+    path(
+        "organizations/<int:pk>/contacts/<int:user_id>/deactivate/",
+        organizations.deactivate,
+        name="organization_deactivate",
     ),
 ]
