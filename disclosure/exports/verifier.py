@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pyhanko.keys import load_certs_from_pemder_data
@@ -183,9 +184,65 @@ class Report:
 # -- 1, 2: the PDF signature ----------------------------------------------
 
 
+def _der_length(value: bytes) -> int:
+    """Length of the DER element at the start of ``value`` (0 if malformed)."""
+    if len(value) < 2 or value[0] != 0x30:
+        return 0
+    first = value[1]
+    if first < 0x80:
+        return 2 + first
+    count = first & 0x7F
+    if not 1 <= count <= 4 or len(value) < 2 + count:
+        return 0
+    return 2 + count + int.from_bytes(value[2 : 2 + count], "big")
+
+
+def _exact_contents(gap: bytes) -> bool:
+    """Whether the unsigned gap of the byte range is exactly ``<hex>`` of a
+    DER signature followed by zero padding, in one letter case: the only
+    bytes a signature leaves unsigned then cannot change without notice."""
+    if len(gap) < 2 or gap[:1] != b"<" or gap[-1:] != b">":
+        return False
+    digits = gap[1:-1]
+    if not (re.fullmatch(rb"[0-9A-F]*", digits) or re.fullmatch(rb"[0-9a-f]*", digits)):
+        return False
+    if len(digits) % 2:
+        return False
+    value = bytes.fromhex(digits.decode("ascii"))
+    length = _der_length(value)
+    return 0 < length <= len(value) and not any(value[length:])
+
+
+def _certificates_intact(signed_data: Any, trust: list | None) -> str | None:
+    """Why a certificate carried in the signature is damaged, or None.
+
+    The certificates beside the signer's are outside what the signature
+    covers: each must still verify under its issuer, found among them or in
+    --trust (a self-signed root under itself)."""
+    carried = [
+        x509.load_der_x509_certificate(choice.chosen.dump())
+        for choice in signed_data["certificates"] or []
+    ]
+    anchors = [x509.load_der_x509_certificate(c.dump()) for c in trust or []]
+    for cert in carried:
+        issuers = [c for c in carried + anchors if c.subject == cert.issuer]
+        if not issuers:
+            continue  # an incomplete chain: pyHanko's path building judges it
+        for issuer in issuers:
+            try:
+                cert.verify_directly_issued_by(issuer)
+                break
+            except (ValueError, TypeError, InvalidSignature):
+                continue
+        else:
+            return f"{cert.subject.rfc4514_string()}: its issuer's signature does not verify"
+    return None
+
+
 def _signature(
-    report: Report, reader: PdfFileReader, size: int, trust: list | None, allow_unsigned: bool
+    report: Report, reader: PdfFileReader, data: bytes, trust: list | None, allow_unsigned: bool
 ) -> None:
+    size = len(data)
     signatures = reader.embedded_signatures
     if not signatures:
         if allow_unsigned:
@@ -208,6 +265,16 @@ def _signature(
         and byte_range[2] + byte_range[3] == size
         and byte_range[1] < byte_range[2]
     )
+    gap = data[byte_range[1] : byte_range[2]] if covers else b""
+    if covers and not _exact_contents(gap):
+        report.add(
+            "signature",
+            False,
+            "the bytes outside the signed range are not exactly the signature value "
+            "(changed hex digits, case or padding)",
+            BAD_SIGNATURE,
+        )
+        return
     context = ValidationContext(trust_roots=trust or [], allow_fetching=False)
     usage = KeyUsageConstraints(key_usage={"non_repudiation", "digital_signature"})
     try:
@@ -218,14 +285,15 @@ def _signature(
         report.add("signature", False, f"cannot be validated ({exc})", BAD_SIGNATURE)
         return
     whole = covers and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    damaged = _certificates_intact(sig.signed_data, trust)
     subfilter = str(sig.sig_object.get("/SubFilter", "?")).lstrip("/")
-    if status.intact and status.valid and whole:
+    if status.intact and status.valid and whole and not damaged:
         when = status.signer_reported_dt
         report.add(
             "signature",
             True,
             f"{subfilter}, {status.md_algorithm.upper()}, intact and valid, covers the whole "
-            f"file ({size} bytes but the signature itself)"
+            f"file (all {size} bytes but the signature value)"
             + (f", signing time {when:%Y-%m-%d %H:%M:%S %Z} (claimed)" if when else ""),
         )
     else:
@@ -236,6 +304,8 @@ def _signature(
             problems.append("the signature value does not verify")
         if not whole:
             problems.append(f"it does not cover the whole file (byte range {byte_range})")
+        if damaged:
+            problems.append(f"a certificate it carries is damaged ({damaged})")
         report.add("signature", False, "; ".join(problems), BAD_SIGNATURE)
         return
     subject = status.signing_cert.subject.human_friendly
@@ -301,7 +371,7 @@ def _attachment(report: Report, reader: PdfFileReader) -> bytes | None:
 def _printed_head(reader: PdfFileReader) -> tuple[str, str] | None:
     try:
         subject = str(reader.trailer["/Info"].get_object()["/Subject"])
-    except (KeyError, TypeError, AttributeError):
+    except Exception:  # no or a damaged document information dictionary
         return None
     match = SUBJECT_RE.match(subject.strip())
     return (match["reference"], match["head"]) if match else None
@@ -485,7 +555,10 @@ def verify(
         else:
             report.add("file", False, f"not a readable PDF ({exc})", UNREADABLE)
         return report
-    _signature(report, reader, len(data), trust, allow_unsigned)
+    try:
+        _signature(report, reader, data, trust, allow_unsigned)
+    except Exception as exc:  # a damaged signature dictionary or cross-reference
+        report.add("signature", False, f"the signed file is damaged ({exc})", BAD_SIGNATURE)
     try:
         raw = _attachment(report, reader)
     except Exception as exc:  # a damaged attachment stream or file specification

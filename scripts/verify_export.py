@@ -1,0 +1,685 @@
+#!/usr/bin/env python3
+"""Verify a Disclosure case export (PDF) without the Disclosure software.
+
+    python verify_export.py EXPORT.pdf [--trust CA.pem] [--allow-unsigned]
+                            [--ledger-key HEX]
+
+Needs only Python 3.11+ and pyHanko (which brings cryptography and
+asn1crypto): this file imports nothing else, so it can be handed to a court's
+expert on its own. (In the Disclosure project it is both
+disclosure/exports/verifier.py, behind ``manage.py verify_export``, and
+scripts/verify_export.py; a test keeps the two identical.)
+
+It checks, and prints a line for each check:
+  1. the PDF signature (PAdES): present, intact, cryptographically valid, the
+     only one, and covering every byte of the file;
+  2. with --trust CA.pem: that the signer's certificate chain leads to that CA;
+  3. the attached ``disclosure-export.json``: canonical JSON, every event's
+     hash recomputed (sha256(prev_hash + canonical JSON of the event without
+     its hash)), linked by prev_hash with seq 1..N and ending at the chain
+     head, which must also be the head printed in the document (its subject);
+     in a vendor export, withheld and projected events are linked, not
+     recomputed;
+  4. the ledger checkpoint: its Ed25519 signature, its hash, the case's RFC
+     9162 Merkle inclusion proof against its root, and that the chain extends
+     the checkpointed head (with --ledger-key, the checkpoint must also be
+     signed by that key).
+
+Exit status: 0 all holds; 1 unreadable file or usage error; 2 bad or missing
+signature, or one that does not cover the whole file (an unsigned export is
+accepted with --allow-unsigned); 3 broken chain, head mismatch or missing
+attachment; 4 signer not trusted by --trust; 5 bad checkpoint. When several
+checks fail, the first of 1, 2, 4, 3, 5 is returned.
+"""
+
+import argparse
+import hashlib
+import io
+import json
+import logging
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pyhanko.keys import load_certs_from_pemder_data
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.settings import KeyUsageConstraints
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+
+OK, UNREADABLE, BAD_SIGNATURE, BROKEN_CHAIN, UNTRUSTED, BAD_CHECKPOINT = 0, 1, 2, 3, 4, 5
+PRECEDENCE = (UNREADABLE, BAD_SIGNATURE, UNTRUSTED, BROKEN_CHAIN, BAD_CHECKPOINT)
+MEANING = {
+    OK: "all checks hold",
+    UNREADABLE: "unreadable file",
+    BAD_SIGNATURE: "bad or missing signature",
+    BROKEN_CHAIN: "broken chain or head mismatch",
+    UNTRUSTED: "untrusted signer",
+    BAD_CHECKPOINT: "bad checkpoint",
+}
+ATTACHMENT = "disclosure-export.json"
+ZERO_HASH = "0" * 64
+SUBJECT_RE = re.compile(r"^Disclosure case (?P<reference>\S+) chain head (?P<head>[0-9a-f]{64})$")
+HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+class Refused(ValueError):
+    """The attachment is not what a Disclosure export attaches."""
+
+
+# -- canonical JSON, as disclosure/core/canonical.py writes it ---------------
+
+
+def _no_float(text: str) -> Any:
+    raise Refused(f"canonical JSON refuses floats ({text})")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise Refused("an object repeats a key")
+    return result
+
+
+def loads(data: bytes) -> Any:
+    """Parse JSON, refusing floats, NaN/Infinity and repeated keys."""
+    return json.loads(
+        data.decode("utf-8"),
+        parse_float=_no_float,
+        parse_constant=_no_float,
+        object_pairs_hook=_unique_keys,
+    )
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, compact separators, UTF-8 without ASCII escapes, no
+    floats: byte for byte what the ledger hashes."""
+    text = json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    loads(text.encode("utf-8"))  # a float anywhere raises Refused
+    return text.encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# -- RFC 9162 inclusion proofs, as disclosure/ledger/merkle.py ---------------
+
+
+def _leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def _node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def verify_inclusion(index: int, size: int, data: bytes, proof: list[bytes], root: bytes) -> bool:
+    """RFC 9162 section 2.1.3.2: whether ``data`` is leaf ``index`` of a tree
+    of ``size`` leaves with this ``root``."""
+    if not 0 <= index < size:
+        return False
+    fn, sn = index, size - 1
+    r = _leaf_hash(data)
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = _node_hash(p, r)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = _node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+# -- the report ---------------------------------------------------------------
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool | None  # None: not applicable or skipped, said why
+    detail: str
+    code: int = OK  # the exit status when this check fails
+
+
+@dataclass
+class Report:
+    path: str
+    checks: list[Check] = field(default_factory=list)
+
+    def add(self, name: str, ok: bool | None, detail: str, code: int = OK) -> bool:
+        self.checks.append(Check(name, ok, detail, code))
+        return bool(ok)
+
+    @property
+    def exit_code(self) -> int:
+        failed = {c.code for c in self.checks if c.ok is False}
+        return next((code for code in PRECEDENCE if code in failed), OK)
+
+    def render(self) -> str:
+        lines = [f"Disclosure export verification: {self.path}"]
+        for c in self.checks:
+            mark = {True: " ok ", False: "FAIL", None: " -- "}[c.ok]
+            lines.append(f"  [{mark}] {c.name}: {c.detail}")
+        code = self.exit_code
+        verdict = "VERIFIED" if code == OK else "NOT VERIFIED"
+        lines.append(f"Result: {verdict} (exit {code}: {MEANING[code]})")
+        return "\n".join(lines) + "\n"
+
+
+# -- 1, 2: the PDF signature ----------------------------------------------
+
+
+def _der_length(value: bytes) -> int:
+    """Length of the DER element at the start of ``value`` (0 if malformed)."""
+    if len(value) < 2 or value[0] != 0x30:
+        return 0
+    first = value[1]
+    if first < 0x80:
+        return 2 + first
+    count = first & 0x7F
+    if not 1 <= count <= 4 or len(value) < 2 + count:
+        return 0
+    return 2 + count + int.from_bytes(value[2 : 2 + count], "big")
+
+
+def _exact_contents(gap: bytes) -> bool:
+    """Whether the unsigned gap of the byte range is exactly ``<hex>`` of a
+    DER signature followed by zero padding, in one letter case: the only
+    bytes a signature leaves unsigned then cannot change without notice."""
+    if len(gap) < 2 or gap[:1] != b"<" or gap[-1:] != b">":
+        return False
+    digits = gap[1:-1]
+    if not (re.fullmatch(rb"[0-9A-F]*", digits) or re.fullmatch(rb"[0-9a-f]*", digits)):
+        return False
+    if len(digits) % 2:
+        return False
+    value = bytes.fromhex(digits.decode("ascii"))
+    length = _der_length(value)
+    return 0 < length <= len(value) and not any(value[length:])
+
+
+def _certificates_intact(signed_data: Any, trust: list | None) -> str | None:
+    """Why a certificate carried in the signature is damaged, or None.
+
+    The certificates beside the signer's are outside what the signature
+    covers: each must still verify under its issuer, found among them or in
+    --trust (a self-signed root under itself)."""
+    carried = [
+        x509.load_der_x509_certificate(choice.chosen.dump())
+        for choice in signed_data["certificates"] or []
+    ]
+    anchors = [x509.load_der_x509_certificate(c.dump()) for c in trust or []]
+    for cert in carried:
+        issuers = [c for c in carried + anchors if c.subject == cert.issuer]
+        if not issuers:
+            continue  # an incomplete chain: pyHanko's path building judges it
+        for issuer in issuers:
+            try:
+                cert.verify_directly_issued_by(issuer)
+                break
+            except (ValueError, TypeError, InvalidSignature):
+                continue
+        else:
+            return f"{cert.subject.rfc4514_string()}: its issuer's signature does not verify"
+    return None
+
+
+def _signature(
+    report: Report, reader: PdfFileReader, data: bytes, trust: list | None, allow_unsigned: bool
+) -> None:
+    size = len(data)
+    signatures = reader.embedded_signatures
+    if not signatures:
+        if allow_unsigned:
+            report.add("signature", None, "the file is unsigned (accepted by --allow-unsigned)")
+        else:
+            report.add("signature", False, "the file is unsigned", BAD_SIGNATURE)
+        if trust is not None:
+            report.add("signer", False, "no signer to check against --trust", UNTRUSTED)
+        return
+    if len(signatures) != 1:
+        report.add(
+            "signature", False, f"{len(signatures)} signatures where one is issued", BAD_SIGNATURE
+        )
+        return
+    sig = signatures[0]
+    byte_range = list(sig.byte_range)
+    covers = (
+        len(byte_range) == 4
+        and byte_range[0] == 0
+        and byte_range[2] + byte_range[3] == size
+        and byte_range[1] < byte_range[2]
+    )
+    gap = data[byte_range[1] : byte_range[2]] if covers else b""
+    if covers and not _exact_contents(gap):
+        report.add(
+            "signature",
+            False,
+            "the bytes outside the signed range are not exactly the signature value "
+            "(changed hex digits, case or padding)",
+            BAD_SIGNATURE,
+        )
+        return
+    context = ValidationContext(trust_roots=trust or [], allow_fetching=False)
+    usage = KeyUsageConstraints(key_usage={"non_repudiation", "digital_signature"})
+    try:
+        status = validate_pdf_signature(
+            sig, signer_validation_context=context, key_usage_settings=usage, skip_diff=True
+        )
+    except Exception as exc:  # pyHanko raises many kinds on a damaged signature
+        report.add("signature", False, f"cannot be validated ({exc})", BAD_SIGNATURE)
+        return
+    whole = covers and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    damaged = _certificates_intact(sig.signed_data, trust)
+    subfilter = str(sig.sig_object.get("/SubFilter", "?")).lstrip("/")
+    if status.intact and status.valid and whole and not damaged:
+        when = status.signer_reported_dt
+        report.add(
+            "signature",
+            True,
+            f"{subfilter}, {status.md_algorithm.upper()}, intact and valid, covers the whole "
+            f"file (all {size} bytes but the signature value)"
+            + (f", signing time {when:%Y-%m-%d %H:%M:%S %Z} (claimed)" if when else ""),
+        )
+    else:
+        problems = []
+        if not status.intact:
+            problems.append("the signed bytes were changed (digest mismatch)")
+        if not status.valid:
+            problems.append("the signature value does not verify")
+        if not whole:
+            problems.append(f"it does not cover the whole file (byte range {byte_range})")
+        if damaged:
+            problems.append(f"a certificate it carries is damaged ({damaged})")
+        report.add("signature", False, "; ".join(problems), BAD_SIGNATURE)
+        return
+    subject = status.signing_cert.subject.human_friendly
+    issuer = status.signing_cert.issuer.human_friendly
+    if trust is None:
+        report.add(
+            "signer",
+            None,
+            f"{subject} (issued by {issuer}); not checked against a trust anchor: "
+            "give --trust CA.pem to check it",
+        )
+    elif status.trusted:
+        anchor = status.validation_path[0].subject.human_friendly
+        report.add("signer", True, f"{subject}: its certificate chain leads to {anchor}")
+    else:
+        why = status.trust_problem_indic.name if status.trust_problem_indic else "no path"
+        report.add(
+            "signer",
+            False,
+            f"{subject} (issued by {issuer}) is not trusted by --trust ({why})",
+            UNTRUSTED,
+        )
+
+
+# -- 3: the attachment, the chain, the printed head ---------------------------
+
+
+def _embedded_files(reader: PdfFileReader) -> list[tuple[str, Any]]:
+    """(name, file specification) of every embedded file, walking the
+    catalogue's /EmbeddedFiles name tree."""
+    found: list[tuple[str, Any]] = []
+    try:
+        tree = reader.root["/Names"]["/EmbeddedFiles"]
+    except KeyError:
+        return found
+    pending, seen = [tree], 0
+    while pending and seen < 10_000:
+        node = pending.pop().get_object()
+        seen += 1
+        names = node.get("/Names", [])
+        for i in range(0, len(names) - 1, 2):
+            found.append((str(names[i]), names[i + 1].get_object()))
+        pending.extend(node.get("/Kids", []))
+    return found
+
+
+def _attachment(report: Report, reader: PdfFileReader) -> bytes | None:
+    files = _embedded_files(reader)
+    named = [spec for name, spec in files if name == ATTACHMENT]
+    if len(named) != 1:
+        report.add(
+            "attachment",
+            False,
+            f"{len(named)} files named {ATTACHMENT} (of {len(files)} attached), expected one",
+            BROKEN_CHAIN,
+        )
+        return None
+    data = named[0]["/EF"]["/F"].get_object().data
+    report.add("attachment", True, f"{ATTACHMENT}, {len(data)} bytes, sha256 {sha256_hex(data)}")
+    return data
+
+
+def _printed_head(reader: PdfFileReader) -> tuple[str, str] | None:
+    try:
+        subject = str(reader.trailer["/Info"].get_object()["/Subject"])
+    except Exception:  # no or a damaged document information dictionary
+        return None
+    match = SUBJECT_RE.match(subject.strip())
+    return (match["reference"], match["head"]) if match else None
+
+
+def _event_hash(body: dict[str, Any]) -> str:
+    return sha256_hex(body["prev_hash"].encode("ascii") + canonical_json(body))
+
+
+def _chain(report: Report, bundle: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Recompute the chain; the events when it holds."""
+    reference = bundle["case"]["reference"]
+    events, chain, variant = bundle["events"], bundle["chain"], bundle["variant"]
+    if not isinstance(events, list) or not events:
+        report.add("chain", False, "the export holds no events", BROKEN_CHAIN)
+        return None
+    prev, recomputed, withheld, projected = ZERO_HASH, 0, 0, 0
+    for number, event in enumerate(events, start=1):
+        where = f"event #{number}"
+        if not isinstance(event, dict) or not isinstance(event.get("hash"), str):
+            return _broken(report, f"{where} is not an event with a hash")
+        if event.get("seq") != number:
+            return _broken(report, f"{where} carries seq {event.get('seq')!r}: seq has a gap")
+        if event.get("prev_hash") != prev:
+            return _broken(report, f"{where} does not link to the previous event's hash")
+        if not HEX64_RE.match(event["hash"]):
+            return _broken(report, f"{where}: its hash is not 64 hex digits")
+        if event.get("withheld") is True:
+            if set(event) != {"seq", "prev_hash", "hash", "withheld"}:
+                return _broken(report, f"{where}: a withheld entry carries more than its hashes")
+            withheld += 1
+        elif event.get("projected") is True:
+            projected += 1
+        else:
+            if variant == "full" and event.get("case") != reference:
+                return _broken(report, f"{where} belongs to case {event.get('case')!r}")
+            body = {k: v for k, v in event.items() if k != "hash"}
+            if _event_hash(body) != event["hash"]:
+                return _broken(report, f"{where}: its hash does not match its content")
+            recomputed += 1
+        prev = event["hash"]
+    if variant == "full" and (withheld or projected):
+        return _broken(report, "a full export withholds or projects events")
+    if chain.get("seq") != len(events) or chain.get("head") != prev:
+        return _broken(report, "the events do not end at the stated chain head")
+    if variant == "full":
+        detail = f"{len(events)} events, every hash recomputed, head {prev}"
+    else:
+        detail = (
+            f"{len(events)} entries linked by prev_hash, {recomputed} hashes recomputed; "
+            f"{withheld} withheld and {projected} projected (vendor view: their hashes are "
+            f"linked, not recomputed), head {prev}"
+        )
+    report.add("chain", True, detail)
+    return events
+
+
+def _broken(report: Report, detail: str) -> None:
+    report.add("chain", False, detail, BROKEN_CHAIN)
+    return None
+
+
+# -- 4: the checkpoint ---------------------------------------------------
+
+
+def _checkpoint(
+    report: Report, bundle: dict[str, Any], events: list | None, ledger_keys: list[str]
+) -> None:
+    doc, proof = bundle.get("checkpoint"), bundle.get("inclusion_proof")
+    if doc is None:
+        report.add("checkpoint", False, "the export carries no ledger checkpoint", BAD_CHECKPOINT)
+        return
+    body, signature = doc["checkpoint"], doc["signature"]
+    public_key = body["public_key"]
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key)).verify(
+            bytes.fromhex(signature), canonical_json(body)
+        )
+        signed = True
+    except (InvalidSignature, ValueError):
+        signed = False
+    if doc.get("format") != "disclosure-ledger-checkpoint":
+        report.add("checkpoint", False, "not a Disclosure ledger checkpoint", BAD_CHECKPOINT)
+    elif not signed:
+        report.add(
+            "checkpoint",
+            False,
+            f"#{body.get('seq')}: the signature does not verify",
+            BAD_CHECKPOINT,
+        )
+    elif sha256_hex(canonical_json({**body, "signature": signature})) != doc.get("hash"):
+        report.add(
+            "checkpoint", False, f"#{body.get('seq')}: its hash does not match", BAD_CHECKPOINT
+        )
+    elif ledger_keys and public_key.lower() not in ledger_keys:
+        report.add(
+            "checkpoint", False, f"signed by {public_key}, not by --ledger-key", BAD_CHECKPOINT
+        )
+    else:
+        pinned = "the --ledger-key" if ledger_keys else "the ledger key"
+        report.add(
+            "checkpoint",
+            True,
+            f"#{body['seq']} of {body['created_at']}, {body['case_count']} cases, "
+            f"signature by {pinned} {public_key} verifies, hash {doc['hash']}",
+        )
+    reference = bundle["case"]["reference"]
+    if proof is None:
+        report.add("inclusion proof", False, "the export carries none", BAD_CHECKPOINT)
+        return
+    entry = proof["entry"]
+    path = [bytes.fromhex(p) for p in proof["path"]]
+    included = (
+        isinstance(entry, list)
+        and len(entry) == 3
+        and entry[0] == reference
+        and proof["tree_size"] == body["case_count"]
+        and verify_inclusion(
+            proof["leaf_index"],
+            proof["tree_size"],
+            canonical_json(entry),
+            path,
+            bytes.fromhex(body["root"]),
+        )
+    )
+    if not included:
+        report.add(
+            "inclusion proof",
+            False,
+            f"the entry {entry!r} is not proven under the checkpoint's root",
+            BAD_CHECKPOINT,
+        )
+        return
+    _, seq, head = entry
+    report.add(
+        "inclusion proof",
+        True,
+        f"[{reference}, {seq}, {head[:16]}...] is leaf {proof['leaf_index']} of "
+        f"{proof['tree_size']} under root {body['root'][:16]}... (RFC 9162)",
+    )
+    if events is None:
+        report.add("extends checkpoint", None, "not checked: the chain does not hold")
+    elif isinstance(seq, int) and 1 <= seq <= len(events) and events[seq - 1]["hash"] == head:
+        later = len(events) - seq
+        report.add(
+            "extends checkpoint",
+            True,
+            "the chain's head is the checkpointed head"
+            if not later
+            else f"the chain extends the checkpointed head (seq {seq}) by {later} events",
+        )
+    else:
+        report.add(
+            "extends checkpoint",
+            False,
+            f"the chain does not hold the checkpointed head (seq {seq})",
+            BAD_CHECKPOINT,
+        )
+
+
+# -- putting it together ------------------------------------------------------
+
+
+def verify(
+    data: bytes,
+    *,
+    path: str = "<bytes>",
+    trust: list | None = None,
+    allow_unsigned: bool = False,
+    ledger_keys: list[str] | None = None,
+) -> Report:
+    """Every check on the PDF ``data``; ``trust``: CA certificates the
+    signer must chain to (None: not checked)."""
+    report = Report(path)
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        reader.root  # noqa: B018 - reading the catalogue fails on a broken file
+    except Exception as exc:  # the reader raises many kinds on a damaged file
+        if b"/ByteRange" in data:
+            report.add("signature", False, f"the signed file is damaged ({exc})", BAD_SIGNATURE)
+        else:
+            report.add("file", False, f"not a readable PDF ({exc})", UNREADABLE)
+        return report
+    try:
+        _signature(report, reader, data, trust, allow_unsigned)
+    except Exception as exc:  # a damaged signature dictionary or cross-reference
+        report.add("signature", False, f"the signed file is damaged ({exc})", BAD_SIGNATURE)
+    try:
+        raw = _attachment(report, reader)
+    except Exception as exc:  # a damaged attachment stream or file specification
+        report.add("attachment", False, f"cannot be read ({exc})", BROKEN_CHAIN)
+        raw = None
+    if raw is None:
+        return report
+    try:
+        bundle = loads(raw)
+        if canonical_json(bundle) != raw:
+            raise Refused("it is not in canonical form")
+        if bundle.get("format") != "disclosure-export" or bundle.get("v") != 1:
+            raise Refused("it is not a Disclosure export, version 1")
+        if bundle.get("variant") not in ("full", "vendor"):
+            raise Refused(f"unknown variant {bundle.get('variant')!r}")
+    except (Refused, ValueError, UnicodeError, AttributeError) as exc:
+        report.add("bundle", False, f"{ATTACHMENT} is not valid: {exc}", BROKEN_CHAIN)
+        return report
+    report.add(
+        "bundle",
+        True,
+        f"canonical JSON, {bundle['variant']} variant of case {bundle['case']['reference']}, "
+        f"generated {bundle.get('generated_at')}",
+    )
+    try:
+        events = _chain(report, bundle)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        events = _broken(report, f"malformed events ({exc!r})")
+    printed = _printed_head(reader)
+    stated = (bundle["case"]["reference"], bundle["chain"].get("head"))
+    if printed is None:
+        report.add("printed head", False, "the document states no chain head", BROKEN_CHAIN)
+    elif printed != stated:
+        report.add(
+            "printed head",
+            False,
+            f"the document prints {printed[0]} head {printed[1]}, the attachment "
+            f"{stated[0]} head {stated[1]}",
+            BROKEN_CHAIN,
+        )
+    else:
+        report.add("printed head", True, "the document's subject states the same case and head")
+    try:
+        _checkpoint(report, bundle, events, [k.lower() for k in ledger_keys or []])
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        report.add("checkpoint", False, f"malformed checkpoint or proof ({exc!r})", BAD_CHECKPOINT)
+    return report
+
+
+def load_trust(path: str) -> list:
+    """The CA certificates (PEM or DER) in ``path``."""
+    certs = list(load_certs_from_pemder_data(Path(path).read_bytes()))
+    if not certs:
+        raise ValueError("no certificate in it")
+    return certs
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="verify_export",
+        description="Verify a Disclosure case export: signature, chain, printed head, checkpoint.",
+        epilog="Exit status: 0 verified, 1 unreadable/usage, 2 signature, 3 chain, "
+        "4 untrusted signer, 5 checkpoint.",
+    )
+    p.add_argument("file", help="the exported PDF")
+    p.add_argument("--trust", metavar="CA.pem", help="the signer must chain to this CA")
+    p.add_argument(
+        "--allow-unsigned", action="store_true", help="accept an export that has no signature"
+    )
+    p.add_argument(
+        "--ledger-key",
+        action="append",
+        metavar="HEX",
+        default=[],
+        help="the checkpoint must be signed by this Ed25519 public key (repeatable)",
+    )
+    return p
+
+
+def run(
+    file: str,
+    *,
+    trust: str | None = None,
+    allow_unsigned: bool = False,
+    ledger_keys: list[str] | None = None,
+    out=None,
+) -> int:
+    """Verify ``file``, print the report to ``out``, return the exit status."""
+    out = out or sys.stdout
+    for name in ("pyhanko", "pyhanko_certvalidator"):
+        logging.getLogger(name).addHandler(logging.NullHandler())
+        logging.getLogger(name).propagate = False
+    try:
+        data = Path(file).read_bytes()
+    except OSError as exc:
+        out.write(f"verify_export: cannot read {file}: {exc.strerror}\n")
+        return UNREADABLE
+    try:
+        anchors = load_trust(trust) if trust else None
+    except (OSError, ValueError) as exc:
+        out.write(f"verify_export: cannot read the trust anchor {trust}: {exc}\n")
+        return UNREADABLE
+    report = verify(
+        data, path=file, trust=anchors, allow_unsigned=allow_unsigned, ledger_keys=ledger_keys
+    )
+    out.write(report.render())
+    return report.exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: --help is 0, a usage error 2
+        return OK if exc.code == 0 else UNREADABLE
+    return run(
+        args.file,
+        trust=args.trust,
+        allow_unsigned=args.allow_unsigned,
+        ledger_keys=args.ledger_key,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
