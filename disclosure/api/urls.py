@@ -1,5 +1,42 @@
-"""URLs of the api."""
+"""URLs of the REST API v1 (mounted at /api/v1/)."""
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .views import actions, cases, intake, organizations, records
+from .views.misc import not_found
 
 app_name = "api"
 
-urlpatterns: list = []
+CASE = "cases/<str:reference>/"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("organizations/", organizations.OrganizationList.as_view(), name="organizations"),
+    path(
+        "organizations/<int:pk>/",
+        organizations.OrganizationDetail.as_view(),
+        name="organization",
+    ),
+    path("cases/", cases.CaseList.as_view(), name="cases"),
+    path(CASE, cases.CaseDetail.as_view(), name="case"),
+    path(CASE + "actions/", actions.AvailableActions.as_view(), name="actions"),
+    *(
+        path(CASE + f"actions/{action}/", view.as_view(), name=f"action-{action}")
+        for action, view in actions.ACTION_VIEWS.items()
+    ),
+    path(CASE + "events/", records.EventList.as_view(), name="events"),
+    path(CASE + "communications/", records.CommunicationList.as_view(), name="communications"),
+    path(CASE + "evidence/", records.EvidenceList.as_view(), name="evidence"),
+    path(
+        CASE + "evidence/<int:evidence_id>/download/",
+        records.EvidenceDownload.as_view(),
+        name="evidence-download",
+    ),
+    path(CASE + "disputes/", records.DisputeList.as_view(), name="disputes"),
+    path(CASE + "escalations/", records.EscalationList.as_view(), name="escalations"),
+    path(CASE + "attestation/", records.AttestationDetail.as_view(), name="attestation"),
+    path("intake/findings/", intake.FindingList.as_view(), name="findings"),
+    re_path(r"^.*$", not_found, name="not-found"),
+]

@@ -1,0 +1,41 @@
+"""Schema post-processing: every operation documents the JSON errors it can
+answer ({code, message}), so that clients and schemathesis know them."""
+
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "string", "description": "Stable, for programs."},
+        "message": {"type": "string", "description": "For people."},
+        "field": {"type": "string", "description": "The input the error is about."},
+        "errors": {"description": "Field errors of a malformed body."},
+    },
+    "required": ["code", "message"],
+}
+DESCRIPTIONS = {
+    "400": "Malformed input or a rule of the service refused it.",
+    "401": "Not authenticated, or the token is invalid, revoked or expired.",
+    "403": "Authenticated, but the role or the token's scope does not allow it.",
+    "404": "No such object, or the caller may not see it.",
+    "409": "The case's stage or state does not allow it now.",
+    "429": "Too many requests for this token or address.",
+}
+
+
+def add_error_responses(result, generator, request, public):
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            codes = ["400", "401", "403", "404", "429"]
+            if method in ("post", "patch", "put", "delete"):
+                codes.append("409")
+            responses = operation.setdefault("responses", {})
+            for code in codes:
+                responses.setdefault(
+                    code,
+                    {
+                        "description": DESCRIPTIONS[code],
+                        "content": {"application/json": {"schema": ERROR_REF}},
+                    },
+                )
+    return result

@@ -1,0 +1,212 @@
+"""Cases as the API shows and takes them.
+
+A case reads the same for everyone in its vendor-visible fields (the
+declaration in cases/visibility.py); the firm's own fields are in
+``internal``, which is null for vendor contacts. Rows are written out by
+hand (``case_data``): the declared fields are the schema, and a list of a
+hundred cases costs no per-field serializer machinery.
+"""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from disclosure.accounts.selectors import staff_members, vendor_organizations
+from disclosure.cases.models import (
+    AssetKind,
+    AssetProvider,
+    Case,
+    DataCategory,
+    DisclosurePolicy,
+    Severity,
+    Tlp,
+)
+from disclosure.cases.stages import CloseReason, Stage
+
+from .common import MAX_COUNT, FileSerializer, RefSerializer, UserRefSerializer, pk_field, text
+
+
+class CaseInternalSerializer(serializers.Serializer):
+    how_found = serializers.CharField()
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    time_zone = serializers.CharField()
+    assignee = UserRefSerializer(allow_null=True)
+    legal_hold = serializers.BooleanField()
+    ledger_seq = serializers.IntegerField()
+    ledger_head = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class CaseSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    url = serializers.CharField(help_text="This case in the API.")
+    title = serializers.CharField()
+    summary = serializers.CharField()
+    vendor = RefSerializer()
+    asset_provider = serializers.ChoiceField(choices=AssetProvider.choices)
+    asset_kind = serializers.ChoiceField(choices=AssetKind.choices)
+    asset_identifier = serializers.CharField()
+    asset_region = serializers.CharField()
+    data_categories = serializers.ListField(child=serializers.CharField())
+    volume_bytes = serializers.IntegerField(allow_null=True)
+    volume_objects = serializers.IntegerField(allow_null=True)
+    records_by_kind = serializers.DictField(child=serializers.IntegerField())
+    data_from = serializers.DateField(allow_null=True)
+    data_to = serializers.DateField(allow_null=True)
+    affected_entity_count = serializers.IntegerField(allow_null=True)
+    affected_country_count = serializers.IntegerField(allow_null=True)
+    tlp = serializers.ChoiceField(choices=Tlp.choices)
+    policy = RefSerializer()
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    found_at = serializers.DateTimeField()
+    vendor_notified_at = serializers.DateTimeField(allow_null=True)
+    vendor_acknowledged_at = serializers.DateTimeField(allow_null=True)
+    secured_at = serializers.DateTimeField(allow_null=True)
+    data_deleted_at = serializers.DateTimeField(allow_null=True)
+    published_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    publication_url = serializers.CharField()
+    publication_title = serializers.CharField()
+    close_reason = serializers.CharField(help_text="Empty while open.")
+    follows_up = serializers.CharField(allow_null=True, help_text="Reference of the earlier case.")
+    internal = CaseInternalSerializer(
+        allow_null=True, help_text="The firm's own fields; null for vendor contacts."
+    )
+
+    def to_representation(self, case: Case) -> dict[str, Any]:
+        return case_data(case, internal=self.context.get("internal", False))
+
+
+def _time(value) -> str | None:
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _date(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def case_data(case: Case, *, internal: bool) -> dict[str, Any]:
+    """The case as the API shows it; ``internal`` adds the firm's fields.
+    Reads vendor, policy (and for internal, assignee) from the row's joins."""
+    data = {
+        "reference": case.reference,
+        "url": f"/api/v1/cases/{case.reference}/",
+        "title": case.title,
+        "summary": case.summary,
+        "vendor": {"id": case.vendor_id, "name": case.vendor.name},
+        "asset_provider": case.asset_provider,
+        "asset_kind": case.asset_kind,
+        "asset_identifier": case.asset_identifier,
+        "asset_region": case.asset_region,
+        "data_categories": case.data_categories,
+        "volume_bytes": case.volume_bytes,
+        "volume_objects": case.volume_objects,
+        "records_by_kind": case.records_by_kind,
+        "data_from": _date(case.data_from),
+        "data_to": _date(case.data_to),
+        "affected_entity_count": case.affected_entity_count,
+        "affected_country_count": case.affected_country_count,
+        "tlp": case.tlp,
+        "policy": {"id": case.policy_id, "name": case.policy.name},
+        "stage": case.stage,
+        "found_at": _time(case.found_at),
+        "vendor_notified_at": _time(case.vendor_notified_at),
+        "vendor_acknowledged_at": _time(case.vendor_acknowledged_at),
+        "secured_at": _time(case.secured_at),
+        "data_deleted_at": _time(case.data_deleted_at),
+        "published_at": _time(case.published_at),
+        "closed_at": _time(case.closed_at),
+        "publication_url": case.publication_url,
+        "publication_title": case.publication_title,
+        "close_reason": case.close_reason,
+        "follows_up": case.follows_up.reference if case.follows_up_id else None,
+        "internal": None,
+    }
+    if internal:
+        assignee = case.assignee
+        data["internal"] = {
+            "how_found": case.how_found,
+            "severity": case.severity,
+            "time_zone": case.time_zone,
+            "assignee": (
+                {
+                    "id": assignee.pk,
+                    "username": assignee.get_username(),
+                    "name": assignee.display_name(),
+                }
+                if assignee is not None
+                else None
+            ),
+            "legal_hold": case.legal_hold,
+            "ledger_seq": case.ledger_seq,
+            "ledger_head": case.ledger_head,
+            "created_at": _time(case.created_at),
+            "updated_at": _time(case.updated_at),
+        }
+    return data
+
+
+def _details_fields(*, partial: bool) -> dict[str, serializers.Field]:
+    """Input fields of a case's details (DETAIL_FIELDS): shape only; the
+    services check the rest (lengths, ranges, dates, who may be assigned)."""
+    req = {"required": not partial}
+    count = {"required": False, "allow_null": True, "min_value": 0, "max_value": MAX_COUNT}
+    return {
+        "title": serializers.CharField(max_length=300, **req),
+        "summary": text(),
+        "vendor": pk_field(vendor_organizations(), **req),
+        "asset_provider": serializers.ChoiceField(choices=AssetProvider.choices, **req),
+        "asset_kind": serializers.ChoiceField(choices=AssetKind.choices, **req),
+        "asset_identifier": serializers.CharField(max_length=1000, **req),
+        "asset_region": text(max_length=100),
+        "how_found": serializers.CharField(**req),
+        "data_categories": serializers.ListField(
+            child=serializers.ChoiceField(choices=DataCategory.choices), required=False
+        ),
+        "volume_bytes": serializers.IntegerField(**count),
+        "volume_objects": serializers.IntegerField(**count),
+        "records_by_kind": serializers.DictField(
+            child=serializers.IntegerField(min_value=0, max_value=MAX_COUNT), required=False
+        ),
+        "data_from": serializers.DateField(required=False, allow_null=True),
+        "data_to": serializers.DateField(required=False, allow_null=True),
+        "affected_entity_count": serializers.IntegerField(**count),
+        "affected_country_count": serializers.IntegerField(**count),
+        "severity": serializers.ChoiceField(choices=Severity.choices, required=False),
+        "tlp": serializers.ChoiceField(choices=Tlp.choices, required=False),
+        "time_zone": serializers.CharField(max_length=64, required=False),
+        "policy": pk_field(DisclosurePolicy.objects.all(), required=False),
+        "assignee": pk_field(staff_members(), required=False, allow_null=True),
+    }
+
+
+class CaseCreateSerializer(serializers.Serializer):
+    """A new case (``open_case``): the asset, how it was found, when, and at
+    least one capture or screenshot as exposure evidence."""
+
+    found_at = serializers.DateTimeField()
+    exposure_evidence = FileSerializer(
+        many=True, help_text="At least one file of kind exposure_capture or screenshot."
+    )
+
+    def get_fields(self):
+        return {**_details_fields(partial=False), **super().get_fields()}
+
+
+class CaseUpdateSerializer(serializers.Serializer):
+    """Changed details (``update_details``): only the fields given change."""
+
+    def get_fields(self):
+        return _details_fields(partial=True)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Give at least one field to change.")
+        return attrs
+
+
+CLOSE_REASONS = CloseReason.choices

@@ -1,0 +1,97 @@
+"""Shapes shared by the API's serializers: references to rows, uploaded
+files (base64 in JSON bodies), errors."""
+
+import base64
+import binascii
+import io
+
+from rest_framework import serializers
+
+from disclosure.evidence.models import EvidenceKind
+from disclosure.evidence.services import IncomingFile
+
+MAX_ID = 2**63 - 1
+MAX_COUNT = 2**63 - 1
+
+
+def id_field(**kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+def pk_field(queryset, **kwargs) -> serializers.PrimaryKeyRelatedField:
+    """A row by id, the id checked as a 64-bit number before it is looked up."""
+    return serializers.PrimaryKeyRelatedField(
+        queryset=queryset, pk_field=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        **kwargs,
+    )  # fmt: skip
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, for programs (e.g. transition_not_allowed).")
+    message = serializers.CharField(help_text="For people.")
+    field = serializers.CharField(required=False, help_text="The input the error is about.")
+    errors = serializers.JSONField(required=False, help_text="Field errors of a bad body.")
+
+
+class RefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class UserRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.CharField()
+
+
+def user_ref(user) -> dict | None:
+    if user is None:
+        return None
+    return {"id": user.pk, "username": user.get_username(), "name": user.display_name()}
+
+
+class FileSerializer(serializers.Serializer):
+    """A file in a JSON body: its name and content in base64."""
+
+    name = serializers.CharField(max_length=255)
+    content_base64 = serializers.CharField(help_text="The file's bytes, base64-encoded.")
+    kind = serializers.ChoiceField(choices=EvidenceKind.choices, required=False)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    captured_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def validate_content_base64(self, value: str) -> bytes:
+        try:
+            content = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise serializers.ValidationError("Not valid base64.") from None
+        if not content:
+            raise serializers.ValidationError("The file is empty.")
+        return content
+
+
+def incoming_files(items, kind: str, *, keep_kind: bool = False) -> list[IncomingFile]:
+    """Validated FileSerializer items as the services take them, filed as
+    ``kind`` (or their own kind when ``keep_kind`` and they name one)."""
+    return [
+        IncomingFile(
+            name=f["name"],
+            stream=io.BytesIO(f["content_base64"]),
+            kind=(f.get("kind") or kind) if keep_kind else kind,
+            description=f.get("description", ""),
+            captured_at=f.get("captured_at"),
+        )
+        for f in items
+    ]
+
+
+def text(**kwargs) -> serializers.CharField:
+    kwargs.setdefault("required", False)
+    kwargs.setdefault("allow_blank", True)
+    if not kwargs["required"]:
+        kwargs.setdefault("default", "")
+    return serializers.CharField(trim_whitespace=False, **kwargs)
+
+
+class NoteFields(serializers.Serializer):
+    note = text(help_text="Internal to the firm unless note_shared.")
+    note_shared = serializers.BooleanField(required=False, default=False)

@@ -1,0 +1,254 @@
+"""A case's records as the API shows them: ledger events, communications,
+evidence files, disputes, escalations, the deletion attestation; and
+organizations. Vendor contacts get the vendor-visible part only (events:
+the payload keys cases/visibility.py declares for their kind)."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from disclosure.accounts.models import Organization
+from disclosure.cases.models import Escalation
+from disclosure.cases.visibility import VENDOR_EVENT_KEYS
+from disclosure.comms.models import Channel, Direction
+from disclosure.evidence.models import DeletionMethod, EvidenceKind
+from disclosure.ledger.models import EventKind
+
+from .cases import _time
+from .common import UserRefSerializer, user_ref
+
+
+class ActorSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True)
+    username = serializers.CharField()
+    name = serializers.CharField()
+    organization = serializers.CharField(allow_null=True)
+    role = serializers.CharField(allow_null=True)
+
+
+class EventSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=EventKind.choices)
+    occurred_at = serializers.DateTimeField()
+    recorded_at = serializers.DateTimeField()
+    actor = ActorSerializer()
+    payload = serializers.DictField(help_text="What the event records (by kind).")
+    internal = serializers.BooleanField()
+    prev_hash = serializers.CharField()
+    hash = serializers.CharField()
+
+    def to_representation(self, event) -> dict[str, Any]:
+        return event_data(event, internal=self.context.get("internal", False))
+
+
+def event_data(event, *, internal: bool) -> dict[str, Any]:
+    """The event as the API shows it; for a vendor (``internal`` False) only
+    the payload keys declared for its kind."""
+    payload = event.payload
+    if not internal:
+        keys = VENDOR_EVENT_KEYS.get(event.kind, frozenset())
+        payload = {k: v for k, v in payload.items() if k in keys}
+    snapshot = event.actor_snapshot or {}
+    return {
+        "seq": event.seq,
+        "kind": event.kind,
+        "occurred_at": _time(event.occurred_at),
+        "recorded_at": _time(event.recorded_at),
+        "actor": {
+            "id": snapshot.get("id"),
+            "username": snapshot.get("username", ""),
+            "name": snapshot.get("name", ""),
+            "organization": snapshot.get("organization"),
+            "role": snapshot.get("role"),
+        },
+        "payload": payload,
+        "internal": event.internal,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
+
+
+class EvidenceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    size = serializers.IntegerField()
+    content_type = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=EvidenceKind.choices)
+    description = serializers.CharField()
+    uploaded_by = UserRefSerializer()
+    uploaded_at = serializers.DateTimeField()
+    captured_at = serializers.DateTimeField(allow_null=True)
+    download = serializers.CharField(help_text="URL of the file's content.")
+
+    def to_representation(self, f) -> dict[str, Any]:
+        return evidence_data(f)
+
+
+def evidence_data(f) -> dict[str, Any]:
+    return {
+        "id": f.pk,
+        "sha256": f.sha256,
+        "size": f.size,
+        "content_type": f.content_type,
+        "name": f.original_name,
+        "kind": f.kind,
+        "description": f.description,
+        "uploaded_by": user_ref(f.uploaded_by),
+        "uploaded_at": _time(f.uploaded_at),
+        "captured_at": _time(f.captured_at),
+        "download": f"/api/v1/cases/{f.case.reference}/evidence/{f.pk}/download/",
+    }
+
+
+class AttachmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    size = serializers.IntegerField()
+    name = serializers.CharField()
+    download = serializers.CharField()
+
+
+class CommunicationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    direction = serializers.ChoiceField(choices=Direction.choices)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    sender = serializers.CharField()
+    recipients = serializers.ListField(child=serializers.CharField(allow_null=True))
+    subject = serializers.CharField()
+    body = serializers.CharField()
+    body_sha256 = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    logged_by = UserRefSerializer()
+    logged_at = serializers.DateTimeField()
+    attachments = AttachmentSerializer(many=True)
+
+    def to_representation(self, c) -> dict[str, Any]:
+        reference = c.case.reference
+        return {
+            "id": c.pk,
+            "direction": c.direction,
+            "channel": c.channel,
+            "sender": c.sender,
+            "recipients": c.recipients,
+            "subject": c.subject,
+            "body": c.body,
+            "body_sha256": c.body_sha256,
+            "occurred_at": _time(c.occurred_at),
+            "logged_by": user_ref(c.logged_by),
+            "logged_at": _time(c.logged_at),
+            "attachments": [
+                {
+                    "id": a.pk,
+                    "sha256": a.sha256,
+                    "size": a.size,
+                    "name": a.original_name,
+                    "download": f"/api/v1/cases/{reference}/evidence/{a.pk}/download/",
+                }
+                for a in c.attachments.all()
+            ],
+        }
+
+
+class DisputeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    subject = serializers.CharField()
+    firm_position = serializers.CharField()
+    firm_provenance = serializers.CharField()
+    vendor_position = serializers.CharField()
+    vendor_provenance = serializers.CharField()
+    status = serializers.CharField()
+    filed_by = UserRefSerializer()
+    filed_at = serializers.DateTimeField()
+
+    def to_representation(self, d) -> dict[str, Any]:
+        return {
+            "id": d.pk,
+            "subject": d.subject,
+            "firm_position": d.firm_position,
+            "firm_provenance": d.firm_provenance,
+            "vendor_position": d.vendor_position,
+            "vendor_provenance": d.vendor_provenance,
+            "status": d.status,
+            "filed_by": user_ref(d.filed_by),
+            "filed_at": _time(d.filed_at),
+        }
+
+
+class EscalationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    target = serializers.ChoiceField(choices=Escalation.Target.choices)
+    organization = serializers.CharField()
+    their_reference = serializers.CharField()
+    reason = serializers.CharField()
+    escalated_at = serializers.DateTimeField()
+    escalated_by = UserRefSerializer()
+
+    def to_representation(self, e) -> dict[str, Any]:
+        return {
+            "id": e.pk,
+            "target": e.target,
+            "organization": e.organization,
+            "their_reference": e.their_reference,
+            "reason": e.reason,
+            "escalated_at": _time(e.escalated_at),
+            "escalated_by": user_ref(e.escalated_by),
+        }
+
+
+class AttestationItemSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    bytes = serializers.IntegerField()
+    sha256 = serializers.CharField()
+
+
+class AttestationInternalSerializer(serializers.Serializer):
+    tool = serializers.CharField()
+    performed_by = UserRefSerializer()
+    verified_by = UserRefSerializer(allow_null=True)
+    verification = serializers.CharField()
+    retention_reason = serializers.CharField()
+
+
+class AttestationSerializer(serializers.Serializer):
+    content_sha256 = serializers.CharField()
+    items = AttestationItemSerializer(many=True)
+    total_bytes = serializers.IntegerField()
+    method = serializers.ChoiceField(choices=DeletionMethod.choices)
+    performed_at = serializers.DateTimeField()
+    retained_metadata = serializers.ListField(child=serializers.CharField())
+    evidence = serializers.ListField(child=serializers.CharField(), help_text="SHA-256 of each.")
+    countersigned_by = UserRefSerializer(allow_null=True)
+    countersigned_at = serializers.DateTimeField(allow_null=True)
+    countersignature_statement = serializers.CharField()
+    internal = AttestationInternalSerializer(allow_null=True)
+
+    def to_representation(self, a) -> dict[str, Any]:
+        data = {
+            "content_sha256": a.content_sha256,
+            "items": a.items,
+            "total_bytes": a.total_bytes,
+            "method": a.method,
+            "performed_at": _time(a.performed_at),
+            "retained_metadata": a.retained_metadata,
+            "evidence": sorted(e.sha256 for e in a.evidence.all()),
+            "countersigned_by": user_ref(a.countersigned_by),
+            "countersigned_at": _time(a.countersigned_at),
+            "countersignature_statement": a.countersignature_statement,
+            "internal": None,
+        }
+        if self.context.get("internal"):
+            data["internal"] = {
+                "tool": a.tool,
+                "performed_by": user_ref(a.performed_by),
+                "verified_by": user_ref(a.verified_by),
+                "verification": a.verification,
+                "retention_reason": a.retention_reason,
+            }
+        return data
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "kind", "domain"]

@@ -1,0 +1,114 @@
+"""What the API's views share: the case addressed by reference (404 when the
+caller may not see it), whether the caller reads internal fields, and
+running one action of the transitions table."""
+
+from typing import Any
+
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from disclosure.cases import access, selectors, services
+from disclosure.cases.models import Case
+from disclosure.core.errors import NotFound
+
+from ..serializers.cases import case_data
+from ..serializers.records import event_data, evidence_data
+
+SERVICES = {
+    "notify_vendor": services.notify_vendor,
+    "secure": services.secure,
+    "record_deletion": services.record_deletion,
+    "publish": services.publish,
+    "close": services.close_case,
+    "acknowledge": services.acknowledge,
+    "log_communication": services.log_communication,
+    "attach_evidence": services.attach_evidence,
+    "file_dispute": services.file_dispute,
+    "countersign_attestation": services.countersign_attestation,
+    "correct_event": services.correct_event,
+    "set_legal_hold": services.set_legal_hold,
+    "escalate": services.escalate,
+    "update_details": services.update_details,
+    "open_follow_up": services.open_follow_up,
+}
+
+
+def case_for(user, reference: str) -> Case | None:
+    """The case ``reference`` if ``user`` may see it, with what the API shows."""
+    return (
+        selectors.case_list(user).select_related("follows_up").filter(reference=reference).first()
+    )
+
+
+def reads_internal(request) -> bool:
+    """Whether the caller reads the firm's internal fields and records (staff)."""
+    return access.can_use_staff_ui(request.user)
+
+
+class CaseScoped(GenericAPIView):
+    """A view under /cases/{reference}/: the case as the caller may see it."""
+
+    lookup_url_kwarg = "reference"
+
+    def get_case(self) -> Case:
+        if not hasattr(self, "_case"):
+            case = case_for(self.request.user, self.kwargs["reference"])
+            if case is None:
+                raise NotFound("No such case.")
+            self._case = case
+        return self._case
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "internal": reads_internal(self.request)}
+
+
+def _created(action: str, result: Any) -> dict[str, Any] | None:
+    """What the action created, for the response (None when it only changed
+    the case)."""
+    if action == "log_communication":
+        return {"kind": "communication", "id": result.pk}
+    if action == "attach_evidence":
+        return {"kind": "evidence", **evidence_data(result)}
+    if action == "file_dispute":
+        return {"kind": "dispute", "id": result.pk}
+    if action == "escalate":
+        return {"kind": "escalation", "id": result.pk}
+    if action == "correct_event":
+        return {"kind": "correction", "seq": result.seq}
+    if action == "open_follow_up":
+        return {"kind": "case", "reference": result.reference,
+                "url": f"/api/v1/cases/{result.reference}/"}  # fmt: skip
+    if action == "record_deletion":
+        url = f"/api/v1/cases/{result.reference}/attestation/"
+        return {"kind": "deletion_attestation", "url": url}
+    return None
+
+
+def run_action(
+    view: CaseScoped, action: str, serializer_class, *, status_code: int = status.HTTP_201_CREATED
+) -> Response:
+    """Run ``action`` on the view's case with the request's body: 404 when
+    the case is not visible, 403 when the caller's role may not take the
+    action, 400 for a malformed body, then the service (409 when the table
+    or a guard refuses). 201 with the case after it, the ledger events it
+    appended (as the caller may read them) and what it created."""
+    request = view.request
+    case = view.get_case()
+    access.require(request.user, action, case)
+    serializer = serializer_class(data=request.data, context=view.get_serializer_context())
+    serializer.is_valid(raise_exception=True)
+    kwargs = serializer.service_kwargs(case=case, user=request.user)
+    before = case.ledger_seq
+    result = SERVICES[action](actor=request.user, case=case, **kwargs)
+    after = case_for(request.user, case.reference)
+    internal = reads_internal(request)
+    events = selectors.events_for(request.user, after).filter(seq__gt=before)
+    return Response(
+        {
+            "case": case_data(after, internal=internal),
+            "events": [event_data(e, internal=internal) for e in events],
+            "created": _created(action, result),
+        },
+        status=status_code,
+    )

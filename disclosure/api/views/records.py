@@ -1,0 +1,157 @@
+"""A case's records: its ledger events, communications, evidence (upload
+and download), disputes, escalations and deletion attestation. Lists show
+what the caller may read (selectors.*_for); posting one runs the action
+that writes it."""
+
+import logging
+
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from disclosure.cases import selectors
+from disclosure.core.errors import NotFound
+from disclosure.evidence.storage import open_blob
+
+from ..pagination import CommunicationCursorPagination, EventCursorPagination
+from ..serializers.actions import (
+    ActionResultSerializer,
+    AttachEvidenceInput,
+    EscalateInput,
+    FileDisputeInput,
+    LogCommunicationInput,
+)
+from ..serializers.records import (
+    AttestationSerializer,
+    CommunicationSerializer,
+    DisputeSerializer,
+    EscalationSerializer,
+    EventSerializer,
+    EvidenceSerializer,
+)
+from .base import CaseScoped, run_action
+
+logger = logging.getLogger(__name__)
+
+
+class CaseRecordList(CaseScoped):
+    """GET: the case's records of one kind as the caller may read them;
+    POST (on some): the action that adds one."""
+
+    def rows(self):
+        raise NotImplementedError
+
+    def get_queryset(self):
+        return self.rows()
+
+    def get(self, request, reference: str):
+        page = self.paginate_queryset(self.get_queryset())
+        data = self.get_serializer(page, many=True).data
+        return self.get_paginated_response(data)
+
+
+def _post(action: str, input_class):
+    @extend_schema(request=input_class, responses={201: ActionResultSerializer})
+    def post(self, request, reference: str):
+        return run_action(self, action, input_class)
+
+    post.__doc__ = f"Runs the {action} action (see /actions/{action}/)."
+    return post
+
+
+class EventList(CaseRecordList):
+    """The case's ledger, in seq order, as the caller may read it (vendor
+    contacts: the vendor-visible events and payload keys only)."""
+
+    serializer_class = EventSerializer
+    pagination_class = EventCursorPagination
+
+    def rows(self):
+        return selectors.events_for(self.request.user, self.get_case())
+
+
+class CommunicationList(CaseRecordList):
+    """The case's communications, oldest first (vendor contacts never see
+    internal notes)."""
+
+    serializer_class = CommunicationSerializer
+    pagination_class = CommunicationCursorPagination
+    post = _post("log_communication", LogCommunicationInput)
+
+    def rows(self):
+        case = self.get_case()
+        # The serializer writes download links with the case's reference.
+        return selectors.communications_for(self.request.user, case).select_related("case")
+
+
+class EvidenceList(CaseRecordList):
+    """The case's evidence files; POST uploads one (multipart), answered
+    with its SHA-256 as the server computed it."""
+
+    serializer_class = EvidenceSerializer
+    parser_classes = [MultiPartParser]
+    post = _post("attach_evidence", AttachEvidenceInput)
+
+    def rows(self):
+        case = self.get_case()
+        return selectors.evidence_for(self.request.user, case).select_related("case")
+
+
+class EvidenceDownload(CaseScoped):
+    """The file's content, as an attachment, with its detected content type
+    and ``nosniff``."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request, reference: str, evidence_id: int):
+        case = self.get_case()
+        evidence = selectors.evidence_for(request.user, case).filter(pk=evidence_id).first()
+        if evidence is None:
+            raise NotFound("No such evidence file.")
+        try:
+            blob = open_blob(evidence.sha256)
+        except FileNotFoundError as exc:
+            logger.error("Evidence blob %s of %s is missing.", evidence.sha256, reference)
+            raise NotFound("The stored file is missing.") from exc
+        response = FileResponse(
+            blob,
+            as_attachment=True,
+            filename=evidence.original_name,
+            content_type=evidence.content_type or "application/octet-stream",
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
+
+
+class DisputeList(CaseRecordList):
+    """The case's disputes, both positions with their provenance."""
+
+    serializer_class = DisputeSerializer
+    post = _post("file_dispute", FileDisputeInput)
+
+    def rows(self):
+        return selectors.disputes_for(self.request.user, self.get_case())
+
+
+class EscalationList(CaseRecordList):
+    """The case's escalations (internal to the firm: none for vendor contacts)."""
+
+    serializer_class = EscalationSerializer
+    post = _post("escalate", EscalateInput)
+
+    def rows(self):
+        return selectors.escalations_for(self.request.user, self.get_case())
+
+
+class AttestationDetail(CaseScoped):
+    """The case's deletion attestation (404 when there is none)."""
+
+    serializer_class = AttestationSerializer
+
+    def get(self, request, reference: str):
+        attestation = selectors.attestation_for(request.user, self.get_case())
+        if attestation is None:
+            raise NotFound(f"{reference} has no deletion attestation.")
+        return Response(self.get_serializer(attestation).data)
