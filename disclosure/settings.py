@@ -161,6 +161,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disclosure.ledger.tasks.write_checkpoint",
         "schedule": 60 * 60,
     },
+    "warm-dashboard-stage-times": {
+        "task": "disclosure.cases.tasks.warm_stage_times",
+        "schedule": 240,  # the figures are cached for 300 s
+    },
     "sweep-orphan-evidence-hourly": {
         "task": "disclosure.evidence.tasks.sweep_orphan_blobs",
         "schedule": 60 * 60,

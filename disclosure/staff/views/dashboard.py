@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from disclosure.cases import selectors
+from disclosure.cases.stage_times import stage_times
 from disclosure.core.timeutils import now
 
 from .. import selectors as staff_selectors
@@ -13,7 +14,7 @@ from ..decorators import staff_required
 @staff_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     at = now()
-    times = staff_selectors.stage_times(request.user)
+    times = stage_times(request.user)
     return render(
         request,
         "staff/dashboard.html",
