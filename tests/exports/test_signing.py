@@ -1,0 +1,190 @@
+"""Export signing (disclosure/exports/signing.py) on real PDFs: PAdES B-B over
+the whole file, reproducible, configured through the settings."""
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.core.exceptions import ImproperlyConfigured
+from pypdf import PdfReader
+
+from disclosure.exports import signing, verifier
+from tests.exports import support_signing as support
+from tests.factories import make_case
+
+OLD = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def old_certs(tmp_path_factory):
+    """Issued in 2020: older than any export made by the tests."""
+    return signing.make_development_certificates(
+        tmp_path_factory.mktemp("old"), organization="Research Firm", days=3650, now=OLD
+    )
+
+
+@pytest.fixture
+def bundle(db, analyst, vendor):
+    case = make_case("vendor_notified", actor=analyst, vendor=vendor)
+    return support.full_bundle(case, generated_at=datetime(2026, 3, 4, 5, 6, 7, 890, UTC))
+
+
+@pytest.fixture
+def unsigned(bundle):
+    return support.render(bundle)
+
+
+@pytest.fixture
+def configured(settings, old_certs):
+    support.use_certificates(settings, old_certs)
+    return old_certs
+
+
+def test_signing_is_configured_by_a_key_and_a_certificate(settings, old_certs):
+    settings.DISCLOSURE_EXPORT_SIGNING_KEY = ""
+    settings.DISCLOSURE_EXPORT_SIGNING_CERT = ""
+    assert signing.signing_configured() is False
+    with pytest.raises(ImproperlyConfigured):
+        signing.signing_identity()
+    settings.DISCLOSURE_EXPORT_SIGNING_KEY = str(old_certs.signing_key)
+    with pytest.raises(ImproperlyConfigured, match="must be set together"):
+        signing.signing_configured()
+    settings.DISCLOSURE_EXPORT_SIGNING_KEY = ""
+    settings.DISCLOSURE_EXPORT_SIGNING_CERT = str(old_certs.signing_cert)
+    with pytest.raises(ImproperlyConfigured, match="must be set together"):
+        signing.signing_configured()
+    settings.DISCLOSURE_EXPORT_SIGNING_KEY = str(old_certs.signing_key)
+    assert signing.signing_configured() is True
+
+
+def test_a_signed_export_is_pades_over_the_whole_file(configured, unsigned, bundle):
+    signed = signing.sign_pdf(unsigned)
+    assert signed.startswith(unsigned)  # an incremental update: the rendering is untouched
+    reader = PdfReader(io.BytesIO(signed))
+    fields = reader.get_fields()
+    value = fields[signing.FIELD_NAME]["/V"]
+    assert value["/Filter"] == "/Adobe.PPKLite"
+    assert value["/SubFilter"] == "/ETSI.CAdES.detached"
+    start, first, second, rest = value["/ByteRange"]
+    assert (start, second + rest) == (0, len(signed))
+    assert signed[first : first + 1] == b"<" and signed[second - 1 : second] == b">"
+    # the document reads as before: same pages, same attachment
+    assert len(reader.pages) == len(PdfReader(io.BytesIO(unsigned)).pages)
+    assert reader.attachments[support.ATTACHMENT] == [
+        PdfReader(io.BytesIO(unsigned)).attachments[support.ATTACHMENT][0]
+    ]
+    report = verifier.verify(signed, trust=verifier.load_trust(str(configured.ca_cert)))
+    assert report.exit_code == 0, report.render()
+
+
+def test_signing_is_reproducible_and_timed_by_the_document(configured, unsigned):
+    first, second = signing.sign_pdf(unsigned), signing.sign_pdf(unsigned)
+    assert first == second  # RSA PKCS #1 v1.5, fixed time, trailer /ID from the bytes
+    value = PdfReader(io.BytesIO(first)).get_fields()[signing.FIELD_NAME]["/V"]
+    assert value["/M"] == "D:20260304050607Z"  # the bundle's generated_at, to the second
+    assert value["/Reason"] == signing.REASON
+    other = signing.sign_pdf(unsigned, signing_time=datetime(2026, 5, 1, tzinfo=UTC))
+    assert other != first
+    assert PdfReader(io.BytesIO(other)).get_fields()[signing.FIELD_NAME]["/V"]["/M"] == (
+        "D:20260501000000Z"
+    )
+    assert verifier.verify(other).exit_code == 0
+
+
+def test_a_document_older_than_the_certificate_is_signed_at_its_start(
+    db, settings, tmp_path, analyst, vendor
+):
+    new = signing.make_development_certificates(tmp_path, organization="Research Firm")
+    support.use_certificates(settings, new)
+    case = make_case("found", actor=analyst, vendor=vendor)
+    pdf = support.render(support.full_bundle(case, generated_at=OLD))
+    value = PdfReader(io.BytesIO(signing.sign_pdf(pdf))).get_fields()[signing.FIELD_NAME]["/V"]
+    assert value["/M"] == signing.signing_identity().not_before.strftime("D:%Y%m%d%H%M%SZ")
+
+
+def test_pem_text_a_passphrase_and_a_chain_in_the_certificate_file(
+    settings, old_certs, unsigned, tmp_path
+):
+    key = serialization.load_pem_private_key(old_certs.signing_key.read_bytes(), None)
+    encrypted = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"correct horse"),
+    ).decode()
+    settings.DISCLOSURE_EXPORT_SIGNING_KEY = encrypted
+    settings.DISCLOSURE_EXPORT_SIGNING_KEY_PASSPHRASE = "correct horse"
+    settings.DISCLOSURE_EXPORT_SIGNING_CERT = (
+        old_certs.signing_cert.read_text() + old_certs.ca_cert.read_text()
+    )
+    settings.DISCLOSURE_EXPORT_SIGNING_CHAIN = ""
+    signed = signing.sign_pdf(unsigned)
+    trust = verifier.load_trust(str(old_certs.ca_cert))
+    assert verifier.verify(signed, trust=trust).exit_code == 0
+    settings.DISCLOSURE_EXPORT_SIGNING_KEY_PASSPHRASE = "wrong"
+    with pytest.raises(ImproperlyConfigured, match="not a usable private key"):
+        signing.sign_pdf(unsigned)
+
+
+def test_bad_configuration_is_refused_before_signing(settings, old_certs, tmp_path, unsigned):
+    other = signing.make_development_certificates(tmp_path / "other", organization="Other")
+    support.use_certificates(settings, old_certs)
+    settings.DISCLOSURE_EXPORT_SIGNING_KEY = str(other.signing_key)
+    with pytest.raises(ImproperlyConfigured, match="does not match"):
+        signing.sign_pdf(unsigned)
+    settings.DISCLOSURE_EXPORT_SIGNING_KEY = str(tmp_path / "missing.pem")
+    with pytest.raises(ImproperlyConfigured, match="cannot read"):
+        signing.sign_pdf(unsigned)
+    settings.DISCLOSURE_EXPORT_SIGNING_KEY = str(old_certs.signing_key)
+    settings.DISCLOSURE_EXPORT_SIGNING_CERT = str(old_certs.signing_key)
+    with pytest.raises(ImproperlyConfigured):
+        signing.sign_pdf(unsigned)
+
+
+def test_only_an_unsigned_pdf_is_signed(configured, unsigned):
+    with pytest.raises(signing.ExportSigningError, match="not a readable PDF"):
+        signing.sign_pdf(b"%PDF-1.7 but nothing else")
+    with pytest.raises(signing.ExportSigningError, match="signed already"):
+        signing.sign_pdf(signing.sign_pdf(unsigned))
+
+
+def _cert(subject, issuer, public_key, signing_key, *, ca):
+    usage = (
+        (False, False, False, False, False, True, True, False, False)
+        if ca
+        else (True, True, False, False, False, False, False, False, False)
+    )
+    return (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, subject)]))
+        .issuer_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, issuer)]))
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(OLD)
+        .not_valid_after(OLD + timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), True)
+        .add_extension(x509.KeyUsage(*usage), True)
+        .sign(signing_key, hashes.SHA256())
+    )
+
+
+def test_an_ecdsa_key_signs_validly(settings, tmp_path, unsigned):
+    """A production key need not be RSA: an ECDSA signature differs each
+    time (random nonce) but always verifies."""
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = _cert("EC CA", "EC CA", ca_key.public_key(), ca_key, ca=True)
+    cert = _cert("EC signer", "EC CA", key.public_key(), ca_key, ca=False)
+    pem = serialization.Encoding.PEM
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(pem))
+    settings.DISCLOSURE_EXPORT_SIGNING_KEY = key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    settings.DISCLOSURE_EXPORT_SIGNING_CERT = cert.public_bytes(pem).decode()
+    settings.DISCLOSURE_EXPORT_SIGNING_CHAIN = ca.public_bytes(pem).decode()
+    trust = verifier.load_trust(str(tmp_path / "ca.pem"))
+    first, second = signing.sign_pdf(unsigned), signing.sign_pdf(unsigned)
+    assert first != second
+    for signed in (first, second):
+        assert verifier.verify(signed, trust=trust).exit_code == 0
