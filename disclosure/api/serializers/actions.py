@@ -210,7 +210,9 @@ class OpenFollowUpInput(ActionInput):
         max_length=1000, required=False, allow_null=True, default=None
     )
     exposure_evidence = FileSerializer(
-        many=True, help_text="Files of kind exposure_capture (default) or screenshot."
+        many=True,
+        allow_empty=False,
+        help_text="Files of kind exposure_capture (default) or screenshot.",
     )
 
     def service_kwargs(self, *, case, user):

@@ -190,7 +190,9 @@ class CaseCreateSerializer(serializers.Serializer):
 
     found_at = serializers.DateTimeField()
     exposure_evidence = FileSerializer(
-        many=True, help_text="At least one file of kind exposure_capture or screenshot."
+        many=True,
+        allow_empty=False,
+        help_text="At least one file of kind exposure_capture or screenshot.",
     )
 
     def get_fields(self):

@@ -42,6 +42,7 @@ class FindingInput(serializers.Serializer):
     tlp = serializers.ChoiceField(choices=Tlp.choices, required=False)
     evidence = FileSerializer(
         many=True,
+        allow_empty=False,
         help_text="Captured evidence; kind defaults to exposure_capture. The first "
         "submission needs at least one capture or screenshot.",
     )

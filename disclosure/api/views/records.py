@@ -8,6 +8,7 @@ import logging
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from rest_framework import mixins
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
@@ -36,7 +37,7 @@ from .base import CaseScoped, run_action
 logger = logging.getLogger(__name__)
 
 
-class CaseRecordList(CaseScoped):
+class CaseRecordList(mixins.ListModelMixin, CaseScoped):
     """GET: the case's records of one kind as the caller may read them;
     POST (on some): the action that adds one."""
 
@@ -47,9 +48,7 @@ class CaseRecordList(CaseScoped):
         return self.rows()
 
     def get(self, request, reference: str):
-        page = self.paginate_queryset(self.get_queryset())
-        data = self.get_serializer(page, many=True).data
-        return self.get_paginated_response(data)
+        return self.list(request)
 
 
 def _post(action: str, input_class):
