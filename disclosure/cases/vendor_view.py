@@ -74,7 +74,28 @@ class VendorEvent:
     actor_name: str
     actor_organization: str
     payload: dict[str, Any]  # only the declared keys
+    summary: str
     hash: str
+
+
+def event_summary(kind: str, payload: dict[str, Any]) -> str:
+    """One line saying what a vendor-visible event records (from its
+    declared payload keys only)."""
+    if kind == EventKind.STAGE_CHANGED:
+        milestone = payload.get("milestone", "")
+        text = Stage(milestone).label if milestone in Stage.values else str(milestone)
+        return f"{text} (recorded late)" if payload.get("late") else text
+    if kind == EventKind.COMMUNICATION_LOGGED:
+        return str(payload.get("subject") or "")
+    if kind in (EventKind.EVIDENCE_ATTACHED,):
+        return str(payload.get("name") or "")
+    if kind == EventKind.DISPUTE_FILED:
+        return str(payload.get("subject") or "")
+    if kind == EventKind.DETAILS_UPDATED:
+        return "Changed: " + ", ".join(sorted(payload.get("changes") or {}))
+    if kind == EventKind.FOLLOW_UP_OPENED:
+        return f"Follow-up case {payload.get('follow_up', '')}"
+    return ""
 
 
 def shared_fields(case: Case) -> list[Field]:
@@ -87,7 +108,9 @@ def shared_fields(case: Case) -> list[Field]:
             continue
         if getattr(field, "choices", None):
             value = getattr(case, f"get_{name}_display")()
-        rows.append(Field(name, str(field.verbose_name).capitalize(), value))
+        label = str(field.verbose_name)
+        label = "TLP" if name == "tlp" else label[:1].upper() + label[1:]
+        rows.append(Field(name, label, value))
     return rows
 
 
@@ -153,7 +176,8 @@ def timeline(case: Case, *, page=None) -> tuple[Page, list[VendorEvent]]:
                 recorded_at=e.recorded_at,
                 actor_name=str(actor.get("name") or actor.get("username") or ""),
                 actor_organization=str(actor.get("organization") or ""),
-                payload=vendor_payload(e.kind, e.payload),
+                payload=(payload := vendor_payload(e.kind, e.payload)),
+                summary=event_summary(e.kind, payload),
                 hash=e.hash,
             )
         )
