@@ -2,7 +2,9 @@
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
 
+from disclosure.accounts.models import Role
 from disclosure.core.errors import DomainError
 from disclosure.demo.seed import DEMO_PASSWORD, seed_demo
 
@@ -45,6 +47,17 @@ class Command(BaseCommand):
         self._table(
             ("username", "role", "organization", "password"),
             [(u.username, u.role, u.organization, u.password) for u in result.logins],
+        )
+        site = getattr(settings, "DISCLOSURE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+        contacts = [u for u in result.logins if u.role == Role.VENDOR_CONTACT.label]
+        self.stdout.write(f"\nStaff UI: {site}/  (sign in with a staff login above)")
+        self.stdout.write(
+            f"Vendor portal: {site}{reverse('portal:login')}  (vendor contacts only; each sees "
+            "only their organization's notified cases)"
+        )
+        self._table(
+            ("portal login", "organization", "password"),
+            [(u.username, u.organization, u.password) for u in contacts],
         )
         self.stdout.write("\nDemo cases:")
         self._table(
