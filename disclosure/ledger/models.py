@@ -26,6 +26,11 @@ class EventKind(models.TextChoices):
     INTERNAL_DETAILS = "internal_details", "Internal details recorded"
     NOTE_ADDED = "note_added", "Internal note"
     EVIDENCE_SHARED = "evidence_shared", "Evidence shared with the vendor"
+    # Internal (never vendor-visible): who asked for a legal export, who downloaded it.
+    EXPORT_REQUESTED = "export_requested", "Export requested"
+    EXPORT_DOWNLOADED = "export_downloaded", "Export downloaded"
+    # Internal: who took an evidence file out of the tracker, and how.
+    EVIDENCE_DOWNLOADED = "evidence_downloaded", "Evidence downloaded"
 
 
 # The format of the hashed body (``v`` in it); verify_ledger refuses others.

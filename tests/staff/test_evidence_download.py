@@ -152,7 +152,36 @@ def test_a_missing_blob_is_404_not_500(client, analyst, case, _private_storage):
 def test_query_count(client, analyst, case, django_assert_max_num_queries):
     evidence = case.evidence.get()
     client.force_login(analyst)
-    # session, user, memberships, case, evidence row
-    with django_assert_max_num_queries(5):
+    # session, user, memberships, case, evidence row; then the ledger entry:
+    # lock the case (with its policy), its last event, the new event, the
+    # row's head, the savepoints around them
+    with django_assert_max_num_queries(11):
         response = client.get(url(case, evidence))
     assert body(response) == CONTENT
+
+
+def test_each_download_is_logged_in_the_ledger(client, analyst, lead, case):
+    from disclosure.ledger.verify import verify_case
+
+    evidence = case.evidence.get()
+    before = case.events.count()
+    for user in (analyst, lead):
+        client.force_login(user)
+        assert body(client.get(url(case, evidence))) == CONTENT
+    logged = list(case.events.filter(seq__gt=before).order_by("seq"))
+    assert [(e.kind, e.internal, e.actor_snapshot["username"], e.payload) for e in logged] == [
+        ("evidence_downloaded", True, analyst.username,
+         {"evidence_id": evidence.pk, "sha256": evidence.sha256, "via": "staff"}),
+        ("evidence_downloaded", True, lead.username,
+         {"evidence_id": evidence.pk, "sha256": evidence.sha256, "via": "staff"}),
+    ]  # fmt: skip
+    assert verify_case(case).ok
+
+
+def test_a_refused_download_logs_nothing(client, analyst, case, other_vendor):
+    other = make_case("vendor_notified", actor=analyst, vendor=other_vendor)
+    evidence = other.evidence.first()
+    before = (case.events.count(), other.events.count())
+    client.force_login(analyst)
+    assert client.get(url(case, evidence)).status_code == 404  # another case's file
+    assert (case.events.count(), other.events.count()) == before

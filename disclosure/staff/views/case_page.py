@@ -1,18 +1,17 @@
 """The case page (read side) and the access-checked evidence download."""
 
-import logging
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
 from disclosure.cases import selectors
-from disclosure.evidence.storage import open_blob
+from disclosure.core.errors import NotFound
+from disclosure.core.responses import attachment
+from disclosure.evidence.downloads import open_download
 
 from .. import case_page as read_model
 from ..decorators import staff_required
-
-logger = logging.getLogger(__name__)
 
 
 def _case_or_404(request: HttpRequest, reference: str):
@@ -56,22 +55,16 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
 def evidence_download(request: HttpRequest, reference: str, evidence_id: int) -> FileResponse:
     """Stream one evidence file of the case as an attachment under its
     original name, with the content type the server detected at upload and
-    ``nosniff``. 404 for a case or file the user may not see, and for
-    another case's file."""
+    ``nosniff``; the download is logged in the case's ledger. 404 for a case
+    or file the user may not see, and for another case's file."""
     case = _case_or_404(request, reference)
-    evidence = selectors.evidence_for(request.user, case).filter(pk=evidence_id).first()
-    if evidence is None:
-        raise Http404("No such evidence file.")
     try:
-        blob = open_blob(evidence.sha256)
-    except FileNotFoundError as exc:
-        logger.error("Evidence blob %s of %s is missing from storage.", evidence.sha256, reference)
-        raise Http404("The stored file is missing.") from exc
-    response = FileResponse(
-        blob,
-        as_attachment=True,
-        filename=evidence.original_name,
-        content_type=evidence.content_type or "application/octet-stream",
+        download = open_download(
+            actor=request.user, case=case, evidence_id=evidence_id, via="staff"
+        )
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    evidence = download.evidence
+    return attachment(
+        download.stream, filename=evidence.original_name, content_type=evidence.content_type
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response

@@ -1,0 +1,68 @@
+"""Reading evidence files out of the tracker: access-checked, and logged.
+
+Every interface (staff UI, portal, API) hands a file to a user through
+``open_download``, so every download is in the case's ledger: who took
+which file (by its SHA-256), when, and through which interface."""
+
+import logging
+from dataclasses import dataclass
+from typing import IO
+
+from disclosure.cases import access, selectors
+from disclosure.cases.guards import locked_case
+from disclosure.cases.models import Case
+from disclosure.core.errors import NotFound, ValidationFailed
+from disclosure.ledger.models import CaseEvent, EventKind
+from disclosure.ledger.services import append_event
+
+from .models import EvidenceFile
+from .storage import open_blob
+
+logger = logging.getLogger(__name__)
+
+INTERFACES = ("staff", "portal", "api")
+
+
+@dataclass(frozen=True)
+class Download:
+    evidence: EvidenceFile
+    stream: IO[bytes]
+    event: CaseEvent
+
+
+def open_download(*, actor, case: Case, evidence_id: int, via: str) -> Download:
+    """Open evidence file ``evidence_id`` of ``case`` for ``actor``.
+
+    Guarantees: the file is one ``actor`` may list (``selectors.evidence_for``:
+    a vendor never gets a file that is internal); an internal
+    ``evidence_downloaded`` event (actor, evidence id, SHA-256, interface) is
+    appended to the case's ledger before the stream is returned. Raises
+    NotFound for a case or file the actor may not see, another case's file,
+    or a stored file that is missing (logged as an error); nothing is logged
+    to the ledger then.
+    """
+    if via not in INTERFACES:
+        raise ValidationFailed(f"Unknown interface {via!r}.", field="via")
+    if not access.can_see(actor, case):
+        raise NotFound("No such case.")
+    evidence = selectors.evidence_for(actor, case).filter(pk=evidence_id).first()
+    if evidence is None:
+        raise NotFound("No such evidence file.")
+    try:
+        stream = open_blob(evidence.sha256)
+    except FileNotFoundError:
+        logger.error("Evidence blob %s of %s is missing from storage.", evidence.sha256, case)
+        raise NotFound("The stored file is missing.") from None
+    try:
+        with locked_case(case, actor=actor, action=access.Action.VIEW, stage_checked=False) as c:
+            event = append_event(
+                case=c,
+                kind=EventKind.EVIDENCE_DOWNLOADED,
+                actor=actor,
+                payload={"evidence_id": evidence.pk, "sha256": evidence.sha256, "via": via},
+                internal=True,
+            )
+    except BaseException:
+        stream.close()
+        raise
+    return Download(evidence, stream, event)
