@@ -11,8 +11,7 @@ from .selectors import can_administer
 
 class DisclosureAdminSite(admin.AdminSite):
     site_header = "Disclosure administration"
-    # No "view site" link until the staff UI exists (it would only lead back here).
-    site_url = None
+    site_url = "/"  # "View site": the staff UI
     site_title = "Disclosure admin"
     index_title = "Administration"
 

@@ -169,3 +169,8 @@ def test_ledger_list_has_bounded_queries(
         response = admin_client.get("/admin/ledger/caseevent/")
     assert response.status_code == 200
     assert response.content.decode().count(case.reference) >= case.events.count()
+
+
+def test_view_site_leads_to_the_staff_ui(admin_client):
+    page = admin_client.get("/admin/").content.decode()
+    assert '<a href="/">View site</a>' in page
