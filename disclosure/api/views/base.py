@@ -2,6 +2,8 @@
 caller may not see it), whether the caller reads internal fields, and
 running one action of the transitions table."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rest_framework import status
@@ -10,7 +12,7 @@ from rest_framework.response import Response
 
 from disclosure.cases import access, selectors, services
 from disclosure.cases.models import Case
-from disclosure.core.errors import NotFound
+from disclosure.core.errors import DomainError, NotFound
 
 from ..serializers.cases import case_data
 from ..serializers.records import event_data, evidence_data
@@ -39,6 +41,35 @@ def case_for(user, reference: str) -> Case | None:
     return (
         selectors.case_list(user).select_related("follows_up").filter(reference=reference).first()
     )
+
+
+# A service names the inputs it refuses by its own arguments (every time is
+# ``occurred_at``, every file ``file``): the names of the API's bodies.
+FIELD_ALIASES: dict[str, dict[str, str]] = {
+    "open_case": {"occurred_at": "found_at", "file": "exposure_evidence",
+                  "kind": "exposure_evidence"},
+    "intake": {"occurred_at": "found_at", "file": "evidence", "kind": "evidence",
+               "exposure_evidence": "evidence"},
+    "notify_vendor": {"file": "attachments", "kind": "attachments"},
+    "log_communication": {"file": "attachments", "kind": "attachments"},
+    "secure": {"file": "evidence"},
+    "record_deletion": {"occurred_at": "performed_at", "file": "evidence"},
+    "attach_evidence": {"occurred_at": "captured_at"},
+    "file_dispute": {"occurred_at": "filed_at"},
+    "escalate": {"occurred_at": "escalated_at"},
+    "open_follow_up": {"occurred_at": "found_at", "file": "exposure_evidence",
+                       "kind": "exposure_evidence"},
+}  # fmt: skip
+
+
+@contextmanager
+def api_field_names(name: str) -> Iterator[None]:
+    """Rename the field of a DomainError raised inside to the API's name."""
+    try:
+        yield
+    except DomainError as e:
+        e.field = FIELD_ALIASES.get(name, {}).get(e.field or "", e.field)
+        raise
 
 
 def reads_internal(request) -> bool:
@@ -98,9 +129,11 @@ def run_action(
     access.require(request.user, action, case)
     serializer = serializer_class(data=request.data, context=view.get_serializer_context())
     serializer.is_valid(raise_exception=True)
-    kwargs = serializer.service_kwargs(case=case, user=request.user)
+    with api_field_names(action):
+        kwargs = serializer.service_kwargs(case=case, user=request.user)
     before = case.ledger_seq
-    result = SERVICES[action](actor=request.user, case=case, **kwargs)
+    with api_field_names(action):
+        result = SERVICES[action](actor=request.user, case=case, **kwargs)
     after = case_for(request.user, case.reference)
     internal = reads_internal(request)
     events = selectors.events_for(request.user, after).filter(seq__gt=before)

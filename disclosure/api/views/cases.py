@@ -12,7 +12,7 @@ from ..filters import CaseFilter
 from ..serializers.actions import ActionResultSerializer, UpdateDetailsInput
 from ..serializers.cases import CaseCreateSerializer, CaseSerializer, case_data
 from ..serializers.common import incoming_files
-from .base import CaseScoped, case_for, reads_internal, run_action
+from .base import CaseScoped, api_field_names, case_for, reads_internal, run_action
 
 
 class CaseList(generics.ListCreateAPIView):
@@ -39,7 +39,8 @@ class CaseList(generics.ListCreateAPIView):
         d["exposure_evidence"] = incoming_files(
             d["exposure_evidence"], "exposure_capture", keep_kind=True
         )
-        case = services.open_case(actor=request.user, **d)
+        with api_field_names("open_case"):
+            case = services.open_case(actor=request.user, **d)
         case = case_for(request.user, case.reference)
         return Response(case_data(case, internal=True), status=status.HTTP_201_CREATED)
 

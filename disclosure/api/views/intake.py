@@ -13,7 +13,7 @@ from ..serializers.cases import case_data
 from ..serializers.common import incoming_files
 from ..serializers.intake import FindingInput, FindingSerializer, SubmissionSerializer, finding_data
 from ..serializers.records import evidence_data
-from .base import case_for
+from .base import api_field_names, case_for
 
 
 class FindingList(generics.ListCreateAPIView):
@@ -38,7 +38,8 @@ class FindingList(generics.ListCreateAPIView):
         serializer.is_valid(raise_exception=True)
         d = dict(serializer.validated_data)
         d["evidence"] = incoming_files(d["evidence"], "exposure_capture", keep_kind=True)
-        result = intake.submit_finding(actor=request.user, **d)
+        with api_field_names("intake"):
+            result = intake.submit_finding(actor=request.user, **d)
         case = case_for(request.user, result.case.reference)
         body = {
             "created": result.created,

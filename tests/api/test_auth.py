@@ -1,0 +1,119 @@
+"""Authentication, token scopes, throttles and the shape of every error."""
+
+from datetime import timedelta
+
+import pytest
+from rest_framework.test import APIClient
+
+from disclosure.core.timeutils import now
+from disclosure.tokens import services as tokens
+from disclosure.tokens.models import ApiToken
+
+pytestmark = pytest.mark.django_db
+
+
+def bearer(secret: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
+
+
+def test_anonymous_gets_401_json_with_the_scheme(api):
+    r = api.get("/api/v1/cases/")
+    assert r.status_code == 401
+    assert r.json()["code"] == "not_authenticated"
+    assert r.json()["message"]
+    assert r["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    "header", ["Bearer dsc_not-a-token", "Bearer", "Bearer a b", "Token dsc_nope"]
+)
+def test_a_bad_token_is_401(api, header):
+    api.credentials(HTTP_AUTHORIZATION=header)
+    r = api.get("/api/v1/cases/")
+    assert r.status_code == 401
+    assert r.json()["code"] == "token_invalid"
+
+
+def test_expired_and_revoked_tokens_are_401_with_their_reason(analyst):
+    expired = tokens.create_token(user=analyst, name="old", days=1)
+    ApiToken.objects.filter(pk=expired.token.pk).update(expires_at=now() - timedelta(seconds=1))
+    r = bearer(expired.secret).get("/api/v1/cases/")
+    assert (r.status_code, r.json()["code"]) == (401, "token_expired")
+
+    revoked = tokens.create_token(user=analyst, name="gone")
+    tokens.revoke_token(actor=analyst, token_id=revoked.token.pk)
+    r = bearer(revoked.secret).get("/api/v1/cases/")
+    assert (r.status_code, r.json()["code"]) == (401, "token_revoked")
+
+
+def test_a_token_records_its_last_use(analyst):
+    issued = tokens.create_token(user=analyst, name="x")
+    assert bearer(issued.secret).get("/api/v1/cases/").status_code == 200
+    assert ApiToken.objects.get().last_used_at is not None
+
+
+def test_a_read_token_reads_but_never_writes(as_, analyst, case_at):
+    case = case_at("found")
+    client = as_(analyst, scope="read")
+    assert client.get(f"/api/v1/cases/{case.reference}/").status_code == 200
+    r = client.patch(f"/api/v1/cases/{case.reference}/", {"title": "New"}, format="json")
+    assert (r.status_code, r.json()["code"]) == (403, "token_read_only")
+    r = client.post(
+        f"/api/v1/cases/{case.reference}/actions/set_legal_hold/",
+        {"on": True, "reason": "litigation"},
+        format="json",
+    )
+    assert r.status_code == 403
+    case.refresh_from_db()
+    assert case.title == "Exposed bucket" and not case.legal_hold
+
+
+def test_session_authentication_needs_csrf_for_writes(analyst, case_at):
+    case = case_at("found")
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(analyst)
+    assert client.get("/api/v1/cases/").status_code == 200
+    r = client.patch(f"/api/v1/cases/{case.reference}/", {"title": "New"}, format="json")
+    assert r.status_code == 403
+    assert "CSRF" in r.json()["message"]
+    case.refresh_from_db()
+    assert case.title == "Exposed bucket"
+
+
+def test_throttled_per_token(settings, analyst, as_):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"token": "2/min", "ip": "100/min"},
+    }
+    client = as_(analyst)
+    assert [client.get("/api/v1/cases/").status_code for _ in range(2)] == [200, 200]
+    r = client.get("/api/v1/cases/")
+    assert (r.status_code, r.json()["code"]) == (429, "throttled")
+    assert "Retry-After" in r
+    # Another token of the same user has its own budget.
+    assert as_(analyst).get("/api/v1/cases/").status_code == 200
+
+
+def test_throttled_per_ip_whoever_asks(settings, api, analyst, as_):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"token": "100/min", "ip": "3/min"},
+    }
+    first, second = as_(analyst), as_(analyst)
+    assert [first.get("/api/v1/cases/").status_code for _ in range(2)] == [200, 200]
+    assert second.get("/api/v1/cases/").status_code == 200
+    # The address has had its three: a fourth token from it is refused too.
+    assert as_(analyst).get("/api/v1/cases/").status_code == 429
+    assert first.get("/api/v1/cases/", REMOTE_ADDR="10.0.0.9").status_code == 200
+
+
+def test_unknown_paths_and_methods_are_json(as_, analyst):
+    client = as_(analyst)
+    r = client.get("/api/v1/nothing/here/")
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    r = client.delete("/api/v1/cases/")
+    assert r.status_code == 405 and r.json()["code"] == "method_not_allowed"
+    r = client.post("/api/v1/cases/", "{not json", content_type="application/json")
+    assert r.status_code == 400 and r.json()["code"] == "parse_error"
