@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import actions, auth, cases
+from .views import actions, auth, cases, tokens
 
 app_name = "portal"
 
@@ -19,4 +19,6 @@ urlpatterns = [
         name="evidence_download",
     ),
     path("preview/<str:reference>/", cases.preview, name="preview"),
+    path("tokens/", tokens.token_list, name="tokens"),
+    path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),
 ]

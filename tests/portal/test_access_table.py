@@ -28,6 +28,7 @@ TABLE = {
     "evidence_internal": (LOGIN, 404, 404, LOGIN, 404),
     "preview": (STAFF_LOGIN, 404, 404, STAFF_LOGIN, 200),
     "login": (200, 302, 302, 200, 200),
+    "tokens": (LOGIN, 200, 200, LOGIN, 404),
 }
 
 
@@ -43,6 +44,7 @@ def _url(name, case, shared_evidence, internal_evidence):
         "evidence_internal": reverse("portal:evidence_download", args=[ref, internal_evidence.pk]),
         "preview": reverse("portal:preview", args=[ref]),
         "login": reverse("portal:login"),
+        "tokens": reverse("portal:tokens"),
     }[name]
 
 
