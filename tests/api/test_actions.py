@@ -144,8 +144,8 @@ def test_publish_needs_a_leads_override_before_securing(as_, analyst, lead, case
     assert (r.status_code, r.json()["code"]) == (403, "not_permitted")  # a lead's override
     r = post(as_(lead), case, "publish", {**body, "override_justification": "too short"})
     assert (r.status_code, r.json()["field"]) == (400, "override_justification")
-    r = post(as_(lead), case, "publish",
-             {**body, "override_justification": "The vendor stopped answering for 120 days."})  # fmt: skip
+    why = "The vendor stopped answering for 120 days."
+    r = post(as_(lead), case, "publish", {**body, "override_justification": why})
     assert r.status_code == 201, r.json()
     assert [e["kind"] for e in r.json()["events"]] == ["override_granted", "stage_changed"]
 
