@@ -88,6 +88,17 @@ class Tlp(models.TextChoices):
     RED = "red", "TLP:RED"
 
 
+def choice_rank(field: str, choices: type[models.TextChoices]) -> models.Case:
+    """The position of ``field``'s value in ``choices`` (0 for the first,
+    ``len(choices)`` for anything else): never NULL. The case list sorts by
+    it and the indexes below serve that sort, so both build it here."""
+    return models.Case(
+        *(models.When(**{field: v}, then=models.Value(i)) for i, v in enumerate(choices.values)),
+        default=models.Value(len(choices.values)),
+        output_field=models.IntegerField(),
+    )
+
+
 class Case(models.Model):
     reference = models.CharField(max_length=32, unique=True, editable=False)
     title = models.CharField(max_length=300)
@@ -174,6 +185,9 @@ class Case(models.Model):
             models.Index(fields=["stage", "-found_at"]),
             # The case list's default order (newest found first) and its last pages.
             models.Index(fields=["-found_at", "-id"], name="case_found_desc_idx"),
+            # The list sorted by severity or by stage (either way: scanned backwards).
+            models.Index(choice_rank("severity", Severity), "id", name="case_severity_rank_idx"),
+            models.Index(choice_rank("stage", Stage), "id", name="case_stage_rank_idx"),
             models.Index(
                 fields=["next_due_at", "id"],
                 name="case_next_due_idx",

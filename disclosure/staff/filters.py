@@ -4,8 +4,7 @@ from datetime import datetime
 
 import django_filters
 from django.db import connection
-from django.db.models import Case as CaseWhen
-from django.db.models import Exists, F, IntegerField, OuterRef, QuerySet, Value, When
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.db.models.fields import TextField
 from django.db.models.functions import Cast
 
@@ -13,7 +12,15 @@ from disclosure.accounts.models import Organization
 from disclosure.accounts.selectors import staff_members
 from disclosure.affected.models import Dispute
 from disclosure.cases.deadlines import overdue_by_column
-from disclosure.cases.models import AssetKind, AssetProvider, Case, DataCategory, Severity, Tlp
+from disclosure.cases.models import (
+    AssetKind,
+    AssetProvider,
+    Case,
+    DataCategory,
+    Severity,
+    Tlp,
+    choice_rank,
+)
 from disclosure.cases.search import search_cases
 from disclosure.cases.stages import Stage
 
@@ -31,14 +38,7 @@ SORTS: dict[str, tuple[str, ...]] = {
     "notified": ("vendor_notified_at", "pk"),
 }
 DEFAULT_SORT = "-found"
-
-
-def _rank(field: str, choices) -> CaseWhen:
-    return CaseWhen(
-        *(When(**{field: value}, then=Value(i)) for i, value in enumerate(choices.values)),
-        default=Value(len(choices.values)),
-        output_field=IntegerField(),
-    )
+NULLABLE_SORTS = frozenset({"notified"})
 
 
 SORT_LABELS = {
@@ -139,13 +139,16 @@ class CaseFilter(django_filters.FilterSet):
         key = value.removeprefix("-")
         fields = SORTS[key]
         if key == "stage":
-            queryset = queryset.alias(stage_rank=_rank("stage", Stage))
+            queryset = queryset.alias(stage_rank=choice_rank("stage", Stage))
         elif key == "severity":
-            queryset = queryset.alias(severity_rank=_rank("severity", Severity))
+            queryset = queryset.alias(severity_rank=choice_rank("severity", Severity))
         descending = value.startswith("-")
+        # Only a nullable column needs NULLS LAST; the others keep the plain
+        # order their indexes serve in both directions.
+        nulls_last = True if key in NULLABLE_SORTS else None
         return queryset.order_by(
             *(
-                F(f).desc(nulls_last=True) if descending else F(f).asc(nulls_last=True)
+                F(f).desc(nulls_last=nulls_last) if descending else F(f).asc(nulls_last=nulls_last)
                 for f in fields
             )
         )
