@@ -25,7 +25,7 @@ from disclosure.core.timeutils import now
 from disclosure.core.validation import clean_text, validated
 
 from .models import ContactEvent, Invitation, Membership, Organization, Role, User
-from .selectors import can_manage_contacts, forget_principal, principal_for
+from .selectors import can_manage_contacts, forget_principal
 
 _SALT = "disclosure.accounts.invitation"
 
@@ -55,6 +55,16 @@ def _require_manager(actor: User, organization: Organization) -> None:
         raise ValidationFailed(
             "Contacts are invited to vendor organizations.", field="organization"
         )
+
+
+def _is_or_was_staff(user: User) -> bool:
+    """Whether ``user`` holds firm membership or admin flags, active or not
+    (an inactive former staff member must not come back as a contact)."""
+    return (
+        user.is_superuser
+        or user.is_staff
+        or Membership.objects.filter(user=user, organization__kind=Organization.Kind.FIRM).exists()
+    )
 
 
 def _clean_email(email: str) -> str:
@@ -118,7 +128,7 @@ def invite_contact(
     _require_manager(actor, organization)
     email = _clean_email(email)
     for user in User.objects.filter(email__iexact=email):
-        if principal_for(user).is_staff_member:
+        if _is_or_was_staff(user):
             raise ValidationFailed(
                 f"{email} belongs to research staff, who cannot be vendor contacts.",
                 field="email",
@@ -231,10 +241,10 @@ def accept_invitation(
     check_invitation(token)  # again under the lock: two tabs, one use
     first_name = clean_text(first_name, model=User, field="first_name")
     last_name = clean_text(last_name, model=User, field="last_name")
+    if any(_is_or_was_staff(u) for u in User.objects.filter(email__iexact=invitation.email)):
+        raise InvitationInvalid("This address belongs to research staff.")
     user = existing_account(invitation)
     if user is not None:
-        if principal_for(user).is_staff_member:
-            raise InvitationInvalid("This address belongs to research staff.")
         if not user.check_password(password):
             raise ValidationFailed(
                 f"An account for {invitation.email} exists: enter its password.",

@@ -220,3 +220,17 @@ def test_a_session_made_before_the_epoch_existed_still_works(client, vendor_cont
     assert vendor_contact.session_epoch == 0
     client.force_login(vendor_contact)
     assert client.get(reverse("portal:case_list")).status_code == 200
+
+
+def test_a_former_staff_member_cannot_come_back_as_a_contact(client, analyst, lead, vendor):
+    sent = _invite(analyst, vendor, email="someone@contoso.example")
+    lead.is_active = False
+    lead.email = "someone@contoso.example"
+    lead.save()
+    response = _accept(client, sent.token)
+    assert response.status_code == 400
+    assert "research staff" in response.content.decode()
+    lead.refresh_from_db()
+    assert not lead.is_active
+    with pytest.raises(ValidationFailed, match="research staff"):
+        _invite(analyst, vendor, email="SOMEONE@contoso.example")
