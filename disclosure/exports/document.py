@@ -1,0 +1,276 @@
+"""What the printed document shows, computed from the bundle alone.
+
+The renderer never reads the database: every line of the PDF comes from the
+bundle that is also attached to it, so the print and the JSON cannot
+disagree. Times are printed in UTC and, in the full variant, in the case's
+time zone (the vendor variant prints UTC: the firm's time zone setting is
+not declared vendor-visible).
+"""
+
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from disclosure.core.timeutils import parse_iso_utc
+
+from .models import CommunicationsMode, ExportVariant
+from .summaries import kind_label, summary
+
+TLP_CLASSES = {
+    "TLP:CLEAR": "clear",
+    "TLP:GREEN": "green",
+    "TLP:AMBER": "amber",
+    "TLP:AMBER+STRICT": "amber",
+    "TLP:RED": "red",
+}
+METHOD_LABELS = {  # NIST SP 800-88 Rev. 1 sanitization categories
+    "clear": "Clear (NIST SP 800-88)",
+    "purge": "Purge (NIST SP 800-88)",
+    "destroy": "Destroy (NIST SP 800-88)",
+    "cloud_deletion": "Cloud deletion (provider API; no 800-88 category)",
+}
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return parse_iso_utc(value)
+    except ValueError:
+        return None
+
+
+def utc(value: Any) -> str:
+    t = parse_time(value)
+    return t.strftime("%Y-%m-%d %H:%M:%S UTC") if t else ""
+
+
+@dataclass
+class Clock:
+    """Formats ISO times in UTC and in the case's zone."""
+
+    zone_name: str | None
+    zone: zoneinfo.ZoneInfo | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.zone_name and self.zone_name != "UTC":
+            try:
+                self.zone = zoneinfo.ZoneInfo(self.zone_name)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                self.zone = None
+
+    def local(self, value: Any) -> str:
+        t = parse_time(value)
+        if t is None or self.zone is None:
+            return ""
+        return t.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def duration(seconds: Any) -> str:
+    if not isinstance(seconds, int):
+        return ""
+    sign, seconds = ("\u2212", -seconds) if seconds < 0 else ("", seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min"]
+    return sign + " ".join(p for p in parts if p)
+
+
+def _num(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else ""
+
+
+def event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One printable row per event (withheld ones say so)."""
+    rows = []
+    for e in events:
+        if e.get("withheld"):
+            rows.append({"seq": e["seq"], "withheld": True, "hash": e["hash"]})
+            continue
+        actor = e.get("actor") or {}
+        rows.append(
+            {
+                "seq": e["seq"],
+                "kind": kind_label(e.get("kind", "")),
+                "internal": bool(e.get("internal")),
+                "projected": bool(e.get("projected")),
+                "actor": str(actor.get("name") or actor.get("username") or "Unknown"),
+                "org": str(actor.get("organization") or ""),
+                "occurred": utc(e.get("occurred_at")),
+                "recorded": utc(e.get("recorded_at")),
+                "summary": summary(e.get("kind", ""), e.get("payload") or {}),
+                "hash": e["hash"],
+            }
+        )
+    return rows
+
+
+def communication_rows(comms: list[dict[str, Any]], clock: Clock) -> list[dict[str, Any]]:
+    rows = []
+    for c in comms:
+        rows.append(
+            {
+                "id": c.get("id"),
+                "direction": c.get("direction", ""),
+                "channel": c.get("channel", ""),
+                "sender": c.get("sender", ""),
+                "recipients": ", ".join(str(r) for r in c.get("recipients") or []),
+                "subject": c.get("subject", ""),
+                "body": c.get("body", ""),
+                "excerpt": bool(c.get("body_excerpt")),
+                "body_chars": c.get("body_chars"),
+                "body_sha256": c.get("body_sha256", ""),
+                "occurred": utc(c.get("occurred_at")),
+                "local": clock.local(c.get("occurred_at")),
+                "attachments": c.get("attachments_sha256") or [],
+            }
+        )
+    return rows
+
+
+def summary_rows(case: dict[str, Any], clock: Clock) -> list[tuple[str, str]]:
+    """(label, value) of the case's descriptive fields present in the bundle."""
+    spec = [
+        ("Title", "title"), ("Vendor", "vendor"), ("Stage", "stage"),
+        ("Asset provider", "asset_provider"), ("Asset kind", "asset_kind"),
+        ("Asset", "asset_identifier"), ("Region", "asset_region"),
+        ("How found", "how_found"), ("Severity", "severity"), ("TLP", "tlp"),
+        ("Disclosure policy", "policy"), ("Assignee", "assignee"),
+        ("Time zone", "time_zone"), ("Data from", "data_from"), ("Data to", "data_to"),
+        ("Publication", "publication_url"), ("Publication title", "publication_title"),
+        ("Close reason", "close_reason"), ("Follows up", "follows_up"),
+    ]  # fmt: skip
+    rows = []
+    for label, key in spec:
+        if key in case and case[key] not in (None, ""):
+            rows.append((label, str(case[key])))
+    if case.get("data_categories"):
+        rows.append(("Data categories", ", ".join(case["data_categories"])))
+    for label, key in (
+        ("Volume (bytes)", "volume_bytes"),
+        ("Volume (objects)", "volume_objects"),
+        ("Affected entities", "affected_entity_count"),
+        ("Affected countries", "affected_country_count"),
+    ):
+        if isinstance(case.get(key), int):
+            rows.append((label, _num(case[key])))
+    if case.get("records_by_kind"):
+        rows.append(
+            (
+                "Records by kind",
+                ", ".join(
+                    f"{k}: {_num(v) or v}" for k, v in sorted(case["records_by_kind"].items())
+                ),
+            )
+        )
+    if "legal_hold" in case:
+        rows.append(("Legal hold", "yes" if case["legal_hold"] else "no"))
+    if case.get("vendor_acknowledged_at"):
+        t = case["vendor_acknowledged_at"]
+        rows.append(("Vendor acknowledged", f"{utc(t)} {clock.local(t)}".strip()))
+    return rows
+
+
+def stage_rows(case: dict[str, Any], clock: Clock) -> list[dict[str, Any]]:
+    rows = []
+    for s in case.get("stages", []):
+        rows.append(
+            {
+                **s,
+                "occurred_utc": utc(s.get("occurred_at")),
+                "occurred_local": clock.local(s.get("occurred_at")),
+                "recorded_utc": utc(s.get("recorded_at")),
+                "recorded_local": clock.local(s.get("recorded_at")),
+                "since": duration(s.get("since_previous_seconds")),
+                "corrections": [
+                    {**c, "from_utc": utc(c.get("from")), "to_utc": utc(c.get("to"))}
+                    for c in s.get("corrections", [])
+                ],
+            }
+        )
+    return rows
+
+
+def base_context(bundle: dict[str, Any]) -> dict[str, Any]:
+    """What every part of the document needs: identity, running header and footer."""
+    case = bundle["case"]
+    full = bundle["variant"] == ExportVariant.FULL
+    clock = Clock(case.get("time_zone") if full else None)
+    head = bundle["chain"]["head"] or "0" * 64
+    return {
+        "bundle": bundle,
+        "case": case,
+        "full": full,
+        "clock": clock,
+        "reference": case["reference"],
+        "tlp": case.get("tlp", ""),
+        "tlp_class": TLP_CLASSES.get(case.get("tlp", ""), "clear"),
+        "head": head,
+        "chain_seq": bundle["chain"]["seq"],
+        "generated_utc": utc(bundle["generated_at"]),
+        "generated_local": clock.local(bundle["generated_at"]),
+        "subject": f"Disclosure case {case['reference']} chain head {head}",
+        "doc_title": f"{case['reference']} — {case.get('title', '')} — case timeline",
+        "variant_label": "Full (internal)" if full else "Vendor-visible variant",
+        "comms_label": (
+            "full text"
+            if bundle.get("communications") == CommunicationsMode.FULL
+            else "excerpts (full text hashed: SHA-256 of each body)"
+        ),
+    }
+
+
+def front_context(bundle: dict[str, Any]) -> dict[str, Any]:
+    """The cover's parties and figures."""
+    case = bundle["case"]
+    records = bundle["records"]
+    from .bundle import actors
+
+    return {
+        "parties": actors(bundle["events"]),
+        "counts": {
+            "events": len(bundle["events"]),
+            "communications": len(records["communications"]),
+            "evidence": len(records["evidence"]),
+            "disputes": len(records["disputes"]),
+            "escalations": len(records["escalations"]),
+        },
+        "firm": case.get("firm", ""),
+        "vendor": case.get("vendor", ""),
+    }
+
+
+def body_context(bundle: dict[str, Any], clock: Clock) -> dict[str, Any]:
+    """Everything but the events and communications (summary, stages, tail)."""
+    case = bundle["case"]
+    records = bundle["records"]
+    att = records.get("attestation")
+    return {
+        "summary_rows": summary_rows(case, clock),
+        "stages": stage_rows(case, clock),
+        "evidence": [
+            {
+                **f,
+                "uploaded_utc": utc(f.get("uploaded_at")),
+                "captured_utc": utc(f.get("captured_at")),
+            }
+            for f in records["evidence"]
+        ],
+        "attestation": att,
+        "attestation_method": METHOD_LABELS.get((att or {}).get("method"), ""),
+        "attestation_times": {
+            "performed": utc((att or {}).get("performed_at")),
+            "countersigned": utc((att or {}).get("countersigned_at")),
+        },
+        "disputes": [{**d, "filed_utc": utc(d.get("filed_at"))} for d in records["disputes"]],
+        "escalations": [
+            {**x, "escalated_utc": utc(x.get("escalated_at"))} for x in records["escalations"]
+        ],
+        "checkpoint": bundle.get("checkpoint"),
+        "checkpoint_created": utc(
+            ((bundle.get("checkpoint") or {}).get("checkpoint") or {}).get("created_at")
+        ),
+        "proof": bundle.get("inclusion_proof"),
+    }
