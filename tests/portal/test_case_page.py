@@ -124,7 +124,7 @@ def test_case_page_queries_are_bounded(
             attachments=[IncomingFile(name=f"f{i}.txt", stream=io.BytesIO(f"f{i}".encode()))],
         )  # fmt: skip
     client.force_login(vendor_contact)
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(15):  # 14 measured, whatever the records
         assert _page(client, notified_case).status_code == 200
 
 

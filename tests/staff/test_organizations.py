@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from disclosure.accounts import invitations
 from disclosure.accounts.models import ContactEvent, Invitation, Membership
+from tests.factories import MembershipFactory
 
 TEMPLATE = "http://testserver/portal/invitation/{token}/"
 
@@ -177,3 +178,15 @@ def test_the_list_pins_its_queries(
     with django_assert_max_num_queries(6):
         html = client.get(_list()).content.decode()
     assert "Contoso" in html and "Fabrikam" in html
+
+
+def test_the_detail_page_pins_its_queries(client, analyst, vendor, django_assert_max_num_queries):
+    for i in range(4):
+        MembershipFactory(organization=vendor, role="vendor_contact")
+        invitations.invite_contact(
+            actor=analyst, organization=vendor, email=f"p{i}@contoso.example",
+            link_template=TEMPLATE,
+        )  # fmt: skip
+    client.force_login(analyst)
+    with django_assert_max_num_queries(8):  # 7 measured
+        assert client.get(_detail(vendor)).status_code == 200
