@@ -16,6 +16,7 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 
+from disclosure.accounts.models import Role
 from disclosure.affected.models import Dispute
 from disclosure.comms.models import Communication, Direction
 from disclosure.evidence.models import DeletionAttestation, EvidenceFile
@@ -150,6 +151,17 @@ def vendor_payload(kind: str, payload: Any) -> dict[str, Any]:
     return {k: v for k, v in (payload or {}).items() if k in keys}
 
 
+def actor_name(snapshot: dict[str, Any]) -> str:
+    """Who acted, as the vendor is told: their own contacts by name; the
+    firm's people only as the firm (who works a case is the firm's business,
+    like the assignee); the system as such."""
+    if snapshot.get("role") == Role.VENDOR_CONTACT:
+        return str(snapshot.get("name") or snapshot.get("username") or "")
+    if snapshot.get("role") == "system":
+        return "System"
+    return str(snapshot.get("organization") or "The research firm")
+
+
 def events(case: Case) -> QuerySet[CaseEvent]:
     """The vendor-visible events of ``case``, newest first."""
     return CaseEvent.objects.filter(VENDOR_EVENTS, case=case).order_by("-seq")
@@ -174,7 +186,7 @@ def timeline(case: Case, *, page=None) -> tuple[Page, list[VendorEvent]]:
                 label=label,
                 occurred_at=e.occurred_at,
                 recorded_at=e.recorded_at,
-                actor_name=str(actor.get("name") or actor.get("username") or ""),
+                actor_name=actor_name(actor),
                 actor_organization=str(actor.get("organization") or ""),
                 payload=(payload := vendor_payload(e.kind, e.payload)),
                 summary=event_summary(e.kind, payload),

@@ -55,7 +55,7 @@ def test_the_case_page_shows_the_vendor_side_and_nothing_internal(
     assert "Acknowledge the notice" in html  # deadlines
 
 
-def test_the_timeline_fragment_shows_only_vendor_events(client, vendor_contact, busy_case):
+def test_the_timeline_fragment_shows_only_vendor_events(client, vendor_contact, busy_case, analyst):
     client.force_login(vendor_contact)
     response = _page(client, busy_case, **{"HX-Request": "true", "HX-Target": "timeline"})
     html = response.content.decode()
@@ -71,6 +71,9 @@ def test_the_timeline_fragment_shows_only_vendor_events(client, vendor_contact, 
     shown = CaseEvent.objects.filter(case=busy_case, internal=False).values_list("seq", flat=True)
     for seq in shown:
         assert f'id="event-{seq}"' in html
+    # The firm's people appear as the firm; who works the case is internal.
+    assert analyst.display_name() not in html
+    assert "Research Firm" in html
 
 
 def test_downloads_serve_shared_files_only(
