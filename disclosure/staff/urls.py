@@ -3,7 +3,7 @@
 from django.urls import path, register_converter
 
 from .converters import CaseReferenceConverter
-from .views import actions, auth, case_page, dashboard, new_case, organizations
+from .views import actions, auth, case_page, dashboard, new_case, organizations, tokens
 from .views.case_list import case_list
 
 register_converter(CaseReferenceConverter, "caseref")
@@ -27,6 +27,8 @@ urlpatterns = [
         case_page.evidence_download,
         name="evidence_download",
     ),
+    path("tokens/", tokens.token_list, name="token_list"),
+    path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("organizations/", organizations.organization_list, name="organization_list"),
     path(
         "organizations/<int:pk>/", organizations.organization_detail, name="organization_detail"
