@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from disclosure.accounts.admin_site import RoleAdmin, admin_site
+from disclosure.accounts.admin_site import ReadOnlyAdmin, RoleAdmin, admin_site
 
-from .models import Membership, Organization, User
+from .models import ContactEvent, Invitation, Membership, Organization, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -54,3 +54,25 @@ class MembershipAdmin(RoleAdmin):
     list_filter = ["role", "organization__kind"]
     list_select_related = ["user", "organization"]
     autocomplete_fields = ["user", "organization"]
+
+
+@admin.register(Invitation, site=admin_site)
+class InvitationAdmin(ReadOnlyAdmin):
+    """Invitations are written by accounts.invitations (staff UI, Vendors)."""
+
+    list_display = ["email", "organization", "invited_by", "created_at", "expires_at",
+                    "accepted_at", "revoked_at"]  # fmt: skip
+    list_filter = ["organization"]
+    list_select_related = ["organization", "invited_by"]
+    search_fields = ["email"]
+    exclude = ["token_sha256"]
+
+
+@admin.register(ContactEvent, site=admin_site)
+class ContactEventAdmin(ReadOnlyAdmin):
+    """Who invited, re-invited, accepted or deactivated which contact, when."""
+
+    list_display = ["at", "kind", "email", "organization", "actor"]
+    list_filter = ["kind", "organization"]
+    list_select_related = ["organization", "actor"]
+    search_fields = ["email"]

@@ -190,3 +190,18 @@ def test_the_detail_page_pins_its_queries(client, analyst, vendor, django_assert
     client.force_login(analyst)
     with django_assert_max_num_queries(8):  # 7 measured
         assert client.get(_detail(vendor)).status_code == 200
+
+
+def test_the_admin_lists_invitations_and_history_read_only(client, admin_user, analyst, vendor):
+    invitations.invite_contact(
+        actor=analyst, organization=vendor, email="a@contoso.example", link_template=TEMPLATE
+    )
+    client.force_login(admin_user)
+    for name in ("invitation", "contactevent"):
+        page = client.get(f"/admin/accounts/{name}/")
+        assert page.status_code == 200
+        assert "a@contoso.example" in page.content.decode()
+    invitation = Invitation.objects.get()
+    page = client.get(f"/admin/accounts/invitation/{invitation.pk}/change/").content.decode()
+    assert invitation.token_sha256 not in page
+    assert client.get("/admin/accounts/invitation/add/").status_code == 403
