@@ -6,6 +6,8 @@ or the admin."""
 import pytest
 from django.urls import reverse
 
+from tests.factories import FirmFactory, MembershipFactory
+
 LOGIN = "login"  # a redirect to the portal's sign-in
 STAFF_LOGIN = "staff-login"  # a redirect to the staff sign-in
 
@@ -29,6 +31,8 @@ TABLE = {
     "preview": (STAFF_LOGIN, 404, 404, STAFF_LOGIN, 200),
     "login": (200, 302, 302, 200, 200),
     "tokens": (LOGIN, 200, 200, LOGIN, 404),
+    # A valid invitation link opens its form for whoever holds it.
+    "invitation": (200, 200, 200, 200, 200),
 }
 
 
@@ -49,6 +53,18 @@ def _url(name, case, shared_evidence, internal_evidence):
 
 
 @pytest.fixture
+def invitation_token(vendor):
+    """A pending invitation to Contoso, for the "invitation" row."""
+    from disclosure.accounts import invitations
+
+    staff = MembershipFactory(organization=FirmFactory(), role="lead").user
+    return invitations.invite_contact(
+        actor=staff, organization=vendor, email="new@contoso.example",
+        link_template="http://testserver/portal/invitation/{token}/",
+    ).token  # fmt: skip
+
+
+@pytest.fixture
 def actor_user(request, other_vendor_contact, vendor_contact, deactivated_contact, analyst):
     return {
         "anonymous": None,
@@ -65,11 +81,21 @@ def actor_user(request, other_vendor_contact, vendor_contact, deactivated_contac
     indirect=["actor_user"],
 )
 def test_portal_url_answers(
-    client, actor_user, name, expected, notified_case, shared_evidence, internal_evidence
+    invitation_token,
+    client,
+    actor_user,
+    name,
+    expected,
+    notified_case,
+    shared_evidence,
+    internal_evidence,
 ):
     if actor_user is not None:
         client.force_login(actor_user)
-    url = _url(name, notified_case, shared_evidence, internal_evidence)
+    if name == "invitation":
+        url = reverse("portal:accept_invitation", args=[invitation_token])
+    else:
+        url = _url(name, notified_case, shared_evidence, internal_evidence)
     headers = {"HX-Request": "true", "HX-Target": "timeline"} if name == "timeline_fragment" else {}
     response = client.get(url, headers=headers)
     if expected == LOGIN:

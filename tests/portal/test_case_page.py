@@ -179,3 +179,15 @@ def test_a_contact_of_two_vendors_sees_both_and_acts_for_each_cases_vendor(
         assert event.kind == "vendor_acknowledged"
         assert event.actor_snapshot["organization"] == org
         assert event.actor_snapshot["role"] == "vendor_contact"
+
+
+def test_my_cases_pages_through_every_visible_case(
+    client, vendor_contact, analyst, vendor, monkeypatch
+):
+    monkeypatch.setattr("disclosure.portal.views.cases.CASE_LIST_PAGE_SIZE", 2)
+    refs = [make_case("vendor_notified", actor=analyst, vendor=vendor).reference for _ in range(3)]
+    client.force_login(vendor_contact)
+    first = client.get(reverse("portal:case_list")).content.decode()
+    second = client.get(reverse("portal:case_list") + "?page=2").content.decode()
+    assert sum(ref in first for ref in refs) == 2 and sum(ref in second for ref in refs) == 1
+    assert "Page 1 of 2" in first

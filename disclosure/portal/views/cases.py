@@ -8,6 +8,7 @@ declaration); which cases, from ``access.visible_cases``.
 
 import logging
 
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
@@ -22,7 +23,7 @@ from ..decorators import contact_required
 
 logger = logging.getLogger(__name__)
 
-CASE_LIST_LIMIT = 500
+CASE_LIST_PAGE_SIZE = 50
 
 
 def contact_case_or_404(request: HttpRequest, reference: str) -> Case:
@@ -36,17 +37,15 @@ def contact_case_or_404(request: HttpRequest, reference: str) -> Case:
 @contact_required
 def case_list(request: HttpRequest) -> HttpResponse:
     """Exactly ``visible_cases(contact)``: their organizations' cases from
-    notification on, newest found first (one query)."""
-    cases = list(
+    notification on, most recently notified first, 50 a page (two queries:
+    the count and the page)."""
+    rows = (
         access.visible_cases(request.user)
-        .select_related("vendor", "deletion_attestation")
-        .order_by("-vendor_notified_at", "-id")[:CASE_LIST_LIMIT]
+        .select_related("vendor")
+        .order_by("-vendor_notified_at", "-id")
     )
-    return render(
-        request,
-        "portal/case_list.html",
-        {"cases": cases, "limit": CASE_LIST_LIMIT, "nav": "cases"},
-    )
+    page = Paginator(rows, CASE_LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portal/case_list.html", {"cases": page, "nav": "cases"})
 
 
 def _render_case(request: HttpRequest, case: Case, *, preview: bool) -> HttpResponse:
