@@ -107,7 +107,9 @@ def _issue(
     link = link_template.replace("{token}", token)
     from .tasks import send_invitation_mail  # a thin task over this module's mail
 
-    transaction.on_commit(lambda: send_invitation_mail.delay(invitation.pk, link))
+    # robust: a mail server that fails is logged, and the committed invitation
+    # stays (staff can re-send it); it never turns the staff page into an error.
+    transaction.on_commit(lambda: send_invitation_mail.delay(invitation.pk, link), robust=True)
     return SentInvitation(invitation, token)
 
 

@@ -22,7 +22,9 @@ def queue_vendor_message_notice(comm: Communication) -> None:
     """After commit, queue the e-mail telling staff about ``comm``."""
     from .tasks import send_vendor_message_notice  # tasks import this module
 
-    transaction.on_commit(lambda: send_vendor_message_notice.delay(comm.pk))
+    # robust: a failing mail server is logged; the vendor's committed message
+    # never turns into an error page for them.
+    transaction.on_commit(lambda: send_vendor_message_notice.delay(comm.pk), robust=True)
 
 
 def recipients_for(comm: Communication) -> list[str]:

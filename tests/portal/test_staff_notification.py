@@ -64,3 +64,22 @@ def test_a_refused_message_queues_nothing(
 
 def test_a_vanished_message_sends_nothing(db):
     assert notifications.send_vendor_message_notice(10**9) == 0
+
+
+def test_a_failing_mail_server_does_not_fail_the_vendors_request(
+    client, vendor_contact, notified_case, analyst, monkeypatch,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    from django.urls import reverse
+
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError("SMTP down")
+
+    monkeypatch.setattr(notifications, "send_mail", refuse)
+    client.force_login(vendor_contact)
+    url = reverse("portal:case_action", args=[notified_case.reference, "log_communication"])
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(url, {"body": "Hello"})
+    assert len(callbacks) == 1  # it ran, and failed
+    assert response.status_code == 302
+    assert notified_case.communications.filter(body="Hello").exists()
