@@ -96,7 +96,7 @@ def join(
 ) -> bytes:
     """The whole document: ``front``, then ``parts``, with ``outline``
     (page indexes counted from the first page of the front) and page numbers."""
-    from .render import write_pdf
+    from .worker import write_pdf
 
     front_reader = PdfReader(BytesIO(front))
     if len(front_reader.pages) != expected_front_pages:

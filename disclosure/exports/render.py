@@ -21,7 +21,6 @@ import hashlib
 import logging
 import multiprocessing
 import os
-import resource
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -34,8 +33,8 @@ from django.template.loader import render_to_string
 from . import assets
 from .bundle import ATTACHMENT_NAME, bundle_bytes, bundle_digest, generated_at_of
 from .document import base_context, body_context, communication_rows, event_rows, front_context
+from .worker import peak_mb, render_part, write_pdf
 
-PDF_VARIANT = "pdf/a-3b"
 SPLIT_EVENTS = 1500  # longer timelines are rendered in parallel parts
 EVENTS_PER_PART = 1000
 COMMS_PER_PART = 250
@@ -133,36 +132,12 @@ def _attachment(bundle: dict[str, Any]):
     )
 
 
-def write_pdf(
-    html: str, css: str, *, pdf_identifier: bytes, attachments=None
-) -> tuple[bytes, list[str]]:
-    """One WeasyPrint render through the data-only fetcher. Returns the PDF
-    and the URLs that were refused."""
-    from weasyprint import CSS, HTML
-
-    from .fetcher import DataOnlyURLFetcher
-
-    fetcher = DataOnlyURLFetcher()
-    document = HTML(string=html, base_url=None, url_fetcher=fetcher)
-    data = document.write_pdf(
-        stylesheets=[CSS(string=css, url_fetcher=fetcher)],
-        pdf_variant=PDF_VARIANT,
-        pdf_identifier=pdf_identifier,
-        attachments=attachments or [],
-    )
-    return data, fetcher.refused
-
-
 def _page_count(data: bytes) -> int:
     from io import BytesIO
 
     from pypdf import PdfReader
 
     return len(PdfReader(BytesIO(data)).pages)
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def render_pdf(
@@ -197,7 +172,7 @@ def _render_single(bundle: dict[str, Any], progress: Progress) -> RenderResult:
         attachments=[_attachment(bundle)],
     )
     progress(90)
-    return RenderResult(data=data, pages=_page_count(data), peak_rss_mb=[_peak_mb()])
+    return RenderResult(data=data, pages=_page_count(data), peak_rss_mb=[peak_mb()])
 
 
 # --- parallel parts ------------------------------------------------------------
@@ -207,21 +182,9 @@ def _slices(rows: list, size: int) -> list[list]:
     return [rows[i : i + size] for i in range(0, len(rows), size)] or [[]]
 
 
-def _part_worker(job: tuple[str, str, bytes]) -> tuple[bytes, int, list, float]:
-    """In a worker process: render one part, return the PDF, its page
-    count, its outline ``[(level, title, page index)]`` and the process's
-    peak memory in MB."""
-    html, css, pdf_id = job
-    data, _ = write_pdf(html, css, pdf_identifier=pdf_id)
-    from .pdfjoin import outline_of
-
-    pages, outline = outline_of(data)
-    return data, pages, outline, _peak_mb()
-
-
 def _pool_context():
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["weasyprint", "pypdf"])
+    context.set_forkserver_preload(["disclosure.exports.worker", "weasyprint", "pypdf"])
     return context
 
 
@@ -266,7 +229,7 @@ def _render_parts(bundle: dict[str, Any], progress: Progress) -> RenderResult:
     # The biggest parts first, so that no worker is left with a long one at the end.
     order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][0]))
     with ProcessPoolExecutor(_workers(), mp_context=_pool_context()) as pool:
-        futures = {pool.submit(_part_worker, jobs[i]): i for i in order}
+        futures = {pool.submit(render_part, jobs[i]): i for i in order}
         for done, future in enumerate(_as_completed(futures), start=1):
             results[futures[future]] = future.result()
             progress(15 + int(65 * done / len(jobs)))
@@ -307,7 +270,7 @@ def _render_parts(bundle: dict[str, Any], progress: Progress) -> RenderResult:
         data=data,
         pages=total,
         parts=len(jobs) + 1,
-        peak_rss_mb=[_peak_mb(), *(r[3] for r in results)],
+        peak_rss_mb=[peak_mb(), *(r[3] for r in results)],
     )
 
 

@@ -1,0 +1,64 @@
+"""What a render process runs: WeasyPrint and pypdf only, no Django.
+
+Imported by the parallel renderer's worker processes (a forkserver that
+preloads this module), so a part is rendered without loading the project.
+"""
+
+import resource
+
+from .fetcher import DataOnlyURLFetcher
+
+PDF_VARIANT = "pdf/a-3b"
+
+
+def write_pdf(
+    html: str, css: str, *, pdf_identifier: bytes, attachments=None
+) -> tuple[bytes, list[str]]:
+    """One WeasyPrint render through the data-only fetcher, as PDF/A-3b.
+    Returns the PDF and the URLs that were refused."""
+    from weasyprint import CSS, HTML
+
+    fetcher = DataOnlyURLFetcher()
+    document = HTML(string=html, base_url=None, url_fetcher=fetcher)
+    data = document.write_pdf(
+        stylesheets=[CSS(string=css, url_fetcher=fetcher)],
+        pdf_variant=PDF_VARIANT,
+        pdf_identifier=pdf_identifier,
+        attachments=attachments or [],
+        finisher=_unique_associated_files,
+    )
+    return data, fetcher.refused
+
+
+def _unique_associated_files(document, pdf) -> None:
+    """WeasyPrint 70 lists each PDF/A-3 attachment twice in the catalog's
+    ``/AF`` (once from the name tree, once from the file specification):
+    keep each file specification once."""
+    import pydyf
+
+    af = pdf.catalog.get("AF")
+    if af:
+        seen: list = []
+        for ref in af:
+            if ref not in seen:
+                seen.append(ref)
+        pdf.catalog["AF"] = pydyf.Array(seen)
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def render_part(job: tuple[str, str, bytes]) -> tuple[bytes, int, list, float]:
+    """Render one part: its PDF, page count, outline ``[(level, title,
+    page index)]`` and this process's peak memory in MB."""
+    import logging
+
+    from .pdfjoin import outline_of
+
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+    html, css, pdf_id = job
+    data, _ = write_pdf(html, css, pdf_identifier=pdf_id)
+    pages, outline = outline_of(data)
+    return data, pages, outline, peak_mb()

@@ -1,0 +1,135 @@
+"""Real PDFs, read back with pypdf: text, attachment, pages, outline,
+PDF/A metadata, determinism, and the parallel parts joined."""
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+from pypdf import PdfReader
+
+from disclosure.exports import render, services
+from disclosure.exports.bundle import ATTACHMENT_NAME, build_bundle, bundle_bytes
+from tests.exports.rich_case import *  # noqa: F403
+from tests.exports.rich_case import ESCALATION_ORG, INTERNAL_NOTE, VENDOR_MESSAGE, pdf_pages_text
+
+GENERATED = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def _bundle(case, variant="full"):
+    case.refresh_from_db()
+    return build_bundle(
+        case=case,
+        variant=variant,
+        communications="full",
+        generated_at=GENERATED,
+        checkpoint=services._covering_checkpoint(case),
+    )
+
+
+def _outline(reader):
+    out = []
+
+    def walk(items, level):
+        for item in items:
+            if isinstance(item, list):
+                walk(item, level + 1)
+            else:
+                out.append((level, item.title, reader.get_destination_page_number(item)))
+
+    walk(reader.outline, 1)
+    return out
+
+
+def _check_document(data, bundle):
+    reader = PdfReader(io.BytesIO(data))
+    pages = pdf_pages_text(data)
+    n = len(reader.pages)
+    head = bundle["chain"]["head"]
+    ref = bundle["case"]["reference"]
+    for i, text in enumerate(pages, start=1):
+        assert f"page {i} of {n}" in text, f"page {i}"
+        assert ref in text and "TLP:AMBER" in text
+        assert f"Chain head {head}" in text
+    # One attachment: the canonical JSON, related as Data.
+    assert list(reader.attachments) == [ATTACHMENT_NAME]
+    assert reader.attachments[ATTACHMENT_NAME] == [bundle_bytes(bundle)]
+    af = reader.trailer["/Root"]["/AF"]
+    assert [a.get_object()["/AFRelationship"] for a in af] == ["/Data"]
+    # PDF/A-3b metadata and the printed head in the document information.
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data()
+    assert b'pdfaid:part="3"' in xmp and b'pdfaid:conformance="B"' in xmp
+    assert reader.metadata["/Subject"] == f"Disclosure case {ref} chain head {head}"
+    assert reader.metadata["/CreationDate"] == "D:20261123100000Z"
+    return reader, pages
+
+
+@pytest.mark.django_db
+def test_the_document_prints_everything_and_carries_the_bundle(rich_case):
+    bundle = _bundle(rich_case)
+    result = render.render_pdf(bundle)
+    assert result.parts == 1
+    reader, pages = _check_document(result.data, bundle)
+    assert result.pages == len(reader.pages)
+    text = "\n".join(pages)
+    for expected in (
+        rich_case.title, "Contents", "Stages", "Ledger events", "Communications",
+        "Evidence manifest", "Deletion attestation", "Disputes", "Escalations", "Integrity",
+        VENDOR_MESSAGE, INTERNAL_NOTE, ESCALATION_ORG, "Fewer than 111 entities",
+        "65,000 entities in the listing", "Contoso confirms the deletion.",
+        "Purge (NIST SP 800-88)", "Corrected by event", "The re-test ran earlier",
+        "CET", bundle["checkpoint"]["signature"][:40],
+    ):  # fmt: skip
+        assert expected in text, expected
+    # Every event with its seq and hash.
+    flat = text.replace("\n", "")
+    for e in bundle["events"]:
+        assert e["hash"] in flat
+    titles = [t for _, t, _ in _outline(reader)]
+    assert titles[:4] == ["Cover", "Contents", "Case summary", "Stages"]
+    assert "Integrity" in titles
+
+
+@pytest.mark.django_db
+def test_the_same_bundle_renders_the_same_bytes(rich_case):
+    bundle = _bundle(rich_case)
+    assert render.render_pdf(bundle).data == render.render_pdf(bundle).data
+
+
+@pytest.mark.django_db
+def test_the_vendor_variant_prints_nothing_internal(rich_case):
+    bundle = _bundle(rich_case, variant="vendor")
+    data = render.render_pdf(bundle).data
+    _, pages = _check_document(data, bundle)
+    text = "\n".join(pages)
+    assert VENDOR_MESSAGE in text
+    assert INTERNAL_NOTE not in text and ESCALATION_ORG not in text
+    assert "Scanner hit" not in text and "withheld" in text
+
+
+@pytest.mark.django_db
+def test_a_long_timeline_in_parallel_parts_joins_with_page_numbers_outline_and_attachment(
+    rich_case, monkeypatch
+):
+    monkeypatch.setattr(render, "EVENTS_PER_PART", 5)
+    monkeypatch.setattr(render, "COMMS_PER_PART", 1)
+    bundle = _bundle(rich_case)
+    result = render.render_pdf(bundle, split=3)
+    assert result.parts > 5
+    reader, pages = _check_document(result.data, bundle)
+    assert result.pages == len(reader.pages)
+    outline = _outline(reader)
+    titles = [t for _, t, _ in outline]
+    assert titles[:2] == ["Cover", "Contents"]
+    assert "Events 1\u20135" in titles and "Messages 1\u20131" in titles
+    # Each bookmark leads to the page that starts with its heading, and the
+    # contents page lists the same page numbers.
+    for _, title, index in outline[2:]:
+        assert title in pages[index], title
+    integrity = next(i for _, t, i in outline if t == "Integrity")
+    assert f"inclusion proof {integrity + 1}" in pages[1].replace("\n", " ")
+    # Every event is there once, and the same bundle joins to the same bytes.
+    flat = "".join(pages).replace("\n", "")
+    for e in bundle["events"]:
+        assert flat.count(e["hash"]) >= 1
+    assert render.render_pdf(bundle, split=3).data == result.data
+    assert all(mb < 400 for mb in result.peak_rss_mb)
