@@ -8,6 +8,7 @@ declaration); which cases, from ``access.visible_cases``.
 
 import logging
 
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -111,10 +112,8 @@ def preview(request: HttpRequest, reference: str) -> HttpResponse:
     the vendor's visibility, read-only (no actions, no downloads). Anyone
     else gets the sign-in (anonymous) or a 404."""
     if not request.user.is_authenticated:
-        from django.contrib.auth.views import redirect_to_login
-
         return redirect_to_login(request.get_full_path())  # the staff sign-in
-    case = Case.objects.select_related("vendor", "policy").filter(reference=reference).first()
+    case = selectors.case_by_reference(request.user, reference)
     if case is None or not access.can_preview_as_vendor(request.user, case):
         raise Http404("No such case.")
     if not vendor_view.vendor_sees(case):
