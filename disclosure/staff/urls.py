@@ -30,9 +30,7 @@ urlpatterns = [
     path("tokens/", tokens.token_list, name="token_list"),
     path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("organizations/", organizations.organization_list, name="organization_list"),
-    path(
-        "organizations/<int:pk>/", organizations.organization_detail, name="organization_detail"
-    ),
+    path("organizations/<int:pk>/", organizations.organization_detail, name="organization_detail"),
     path("organizations/<int:pk>/invite/", organizations.invite, name="organization_invite"),
     path(
         "organizations/<int:pk>/invitations/<int:invitation_id>/resend/",
