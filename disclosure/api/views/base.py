@@ -36,11 +36,16 @@ SERVICES = {
 }
 
 
-def case_for(user, reference: str) -> Case | None:
-    """The case ``reference`` if ``user`` may see it, with what the API shows."""
-    return (
-        selectors.case_list(user).select_related("follows_up").filter(reference=reference).first()
+def case_for(user, reference: str, *, joined: bool = True) -> Case | None:
+    """The case ``reference`` if ``user`` may see it: with what the API shows
+    of it (``joined``), or the bare row, enough for the access checks of its
+    records. Unordered: one row by its unique index."""
+    rows = (
+        selectors.case_list(user).select_related("follows_up")
+        if joined
+        else access.visible_cases(user)
     )
+    return next(iter(rows.filter(reference=reference).order_by()[:1]), None)
 
 
 # A service names the inputs it refuses by its own arguments (every time is
@@ -81,10 +86,12 @@ class CaseScoped(GenericAPIView):
     """A view under /cases/{reference}/: the case as the caller may see it."""
 
     lookup_url_kwarg = "reference"
+    # Whether the view shows the case itself (else only its records).
+    shows_case = True
 
     def get_case(self) -> Case:
         if not hasattr(self, "_case"):
-            case = case_for(self.request.user, self.kwargs["reference"])
+            case = case_for(self.request.user, self.kwargs["reference"], joined=self.shows_case)
             if case is None:
                 raise NotFound("No such case.")
             self._case = case

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from disclosure.cases import access, selectors, services
 
 from ..filters import CaseFilter
+from ..pagination import PageWithoutCount
 from ..serializers.actions import ActionResultSerializer, UpdateDetailsInput
 from ..serializers.cases import CaseCreateSerializer, CaseSerializer, case_data
 from ..serializers.common import incoming_files
@@ -20,6 +21,7 @@ class CaseList(generics.ListCreateAPIView):
     cases from notification on), newest found first."""
 
     serializer_class = CaseSerializer
+    pagination_class = PageWithoutCount
     filter_backends = [DjangoFilterBackend]
     filterset_class = CaseFilter
 

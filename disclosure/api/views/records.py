@@ -41,6 +41,8 @@ class CaseRecordList(mixins.ListModelMixin, CaseScoped):
     """GET: the case's records of one kind as the caller may read them;
     POST (on some): the action that adds one."""
 
+    shows_case = False
+
     def rows(self):
         raise NotImplementedError
 
@@ -102,6 +104,8 @@ class EvidenceDownload(CaseScoped):
     """The file's content, as an attachment, with its detected content type
     and ``nosniff``."""
 
+    shows_case = False
+
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, reference: str, evidence_id: int):
         case = self.get_case()
@@ -146,6 +150,8 @@ class EscalationList(CaseRecordList):
 
 class AttestationDetail(CaseScoped):
     """The case's deletion attestation (404 when there is none)."""
+
+    shows_case = False
 
     serializer_class = AttestationSerializer
 
