@@ -18,14 +18,14 @@ from disclosure.core.timeutils import now
 from tests.factories import inbound_kwargs, make_case
 
 __all__ = [
-    "export_storage",
-    "rich_case",
-    "pdf_text",
-    "pdf_pages_text",
-    "squash",
-    "INTERNAL_NOTE",
     "ESCALATION_ORG",
+    "INTERNAL_NOTE",
     "VENDOR_MESSAGE",
+    "export_storage",
+    "pdf_pages_text",
+    "pdf_text",
+    "rich_case",
+    "squash",
 ]
 
 INTERNAL_NOTE = "Internal only: vendor counsel is difficult"
