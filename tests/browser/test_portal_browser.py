@@ -83,12 +83,14 @@ def test_a_contact_accepts_an_invitation_and_works_a_case(page, firm, vendor, ot
     page.get_by_label("E-mail address of the contact").fill("liaison@contoso.example")
     page.get_by_role("button", name="Send invitation").click()
     _done(page, "Invitation sent to liaison@contoso.example")
+    page.screenshot(path=SHOTS / "staff-vendor-organization.png", full_page=True)
     _sign_out(page)
     link = re.search(r"https?://\S+/portal/invitation/\S+/", mail.outbox[-1].body).group(0)
 
     # The contact accepts it and lands in the portal.
     page.goto(link)
     expect(page.get_by_role("heading", name="Join the vendor portal")).to_be_visible()
+    page.screenshot(path=SHOTS / "portal-invitation.png", full_page=True)
     page.get_by_label("First name").fill("Alex")
     page.get_by_label("Last name").fill("Chen")
     page.get_by_label("Password", exact=True).fill(CONTACT_PASSWORD)
