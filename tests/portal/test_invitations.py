@@ -173,7 +173,9 @@ def test_deactivation_ends_access_and_records_it(client, analyst, vendor, notifi
     ]
 
 
-def test_deactivating_one_vendor_keeps_the_other(client, analyst, vendor, other_vendor):
+def test_deactivating_one_vendor_keeps_the_other(
+    client, analyst, vendor, other_vendor, notified_case, other_case
+):
     contact = MembershipFactory(organization=vendor, role="vendor_contact").user
     MembershipFactory(user=contact, organization=other_vendor, role="vendor_contact")
     client.force_login(contact)
@@ -185,6 +187,9 @@ def test_deactivating_one_vendor_keeps_the_other(client, analyst, vendor, other_
     assert list(Membership.objects.filter(user=contact).values_list("organization", flat=True)) == [
         other_vendor.pk
     ]
+    case_url = reverse("portal:case_detail", args=[notified_case.reference])
+    assert client.get(case_url).status_code == 404  # Contoso's case is gone
+    assert client.get(reverse("portal:case_detail", args=[other_case.reference])).status_code == 200
 
 
 def test_a_deactivated_contact_can_be_invited_back(client, analyst, vendor, vendor_contact):
