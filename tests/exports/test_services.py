@@ -113,7 +113,7 @@ def test_a_download_is_an_internal_ledger_event(
     legal, lead, analyst, case, django_capture_on_commit_callbacks
 ):
     export = _request(legal, case, django_capture_on_commit_callbacks)
-    fresh, data = services.record_download(actor=lead, export=export)
+    _, data = services.record_download(actor=lead, export=export)
     assert sha256_hex(data) == export.sha256
     case.refresh_from_db()
     event = case.events.get(seq=case.ledger_seq)
