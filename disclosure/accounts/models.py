@@ -193,7 +193,7 @@ class Invitation(models.Model):
         return f"Invitation of {self.email} to {self.organization}"
 
     def state(self, at) -> str:
-        """"accepted", "revoked", "expired" or "pending" at ``at``."""
+        """The state at ``at``: accepted, revoked, expired or pending."""
         if self.accepted_at is not None:
             return "accepted"
         if self.revoked_at is not None:
@@ -223,9 +223,7 @@ class ContactEvent(models.Model):
         on_delete=models.PROTECT,
         related_name="contact_events",
     )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     invitation = models.ForeignKey(
         Invitation, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
     )
