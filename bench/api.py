@@ -9,11 +9,12 @@ pagination), in the same run, so that the API's overhead is a ratio.
 
 It creates a throw-away database (BENCH_API_DB, default bench_api; never
 real data), fills it with BENCH_API_CASES cases (default 100,000) of ten
-events each (1,000,000 events) with ``bench.bulkgen`` (COPY), VACUUM
+events each (1,000,000 events) with ``bench.bulkgen`` (COPY), lengthens
+one case's chain to 5,000 events (``bench.bulkgen_long``), VACUUM
 ANALYZEs, then sends BENCH_API_REQUESTS requests (default 300) to each
-endpoint in turn through DRF's in-process test client (the time of
-``client.get``: middleware, authentication by bearer token, throttles,
-views, queries, JSON; no network), and drops the database
+endpoint and its bare twin, alternating, through DRF's in-process test
+client (the time of ``client.get``: middleware, authentication by bearer
+token, throttles, views, queries, JSON; no network), and drops the database
 (BENCH_API_KEEP=1 keeps it; BENCH_API_REUSE=1 measures again on a kept
 one). Target: the API at most 1.5 times the bare view's time per request.
 """
@@ -46,6 +47,7 @@ DB_NAME = os.environ.get("BENCH_API_DB", "bench_api")
 KEEP = bool(os.environ.get("BENCH_API_KEEP"))
 REUSE = bool(os.environ.get("BENCH_API_REUSE"))
 PAGE = 25
+LONG_CHAIN = 5000  # one case's events, read 100 a page
 
 CASE_VALUES = (
     "reference", "title", "summary", "vendor_id", "vendor__name", "asset_provider",
@@ -74,7 +76,8 @@ class BareCaseList(_Bare):
     def get(self, request):
         from disclosure.cases.models import Case
 
-        rows = Case.objects.order_by("-found_at", "-id").values(*CASE_VALUES)[:PAGE]
+        size = int(request.query_params.get("page_size", PAGE))
+        rows = Case.objects.order_by("-found_at", "-id").values(*CASE_VALUES)[:size]
         return Response({"results": list(rows)})
 
 
@@ -84,10 +87,11 @@ class BareEventList(_Bare):
     def get(self, request, reference):
         from disclosure.ledger.models import CaseEvent
 
+        size = int(request.query_params.get("page_size", PAGE))
         rows = (
             CaseEvent.objects.filter(case__reference=reference)
             .order_by("seq")
-            .values(*EVENT_VALUES)[:PAGE]
+            .values(*EVENT_VALUES)[:size]
         )
         return Response({"results": list(rows)})
 
@@ -124,7 +128,8 @@ def main() -> None:
 
 def fill():
     from bench.bulkgen import generate
-    from disclosure.cases.models import DisclosurePolicy
+    from bench.bulkgen_long import extend
+    from disclosure.cases.models import Case, DisclosurePolicy
     from disclosure.ledger.models import CaseEvent
     from tests.factories import FirmFactory, MembershipFactory, VendorFactory
 
@@ -133,28 +138,44 @@ def fill():
     policy = DisclosurePolicy.objects.get(name="Standard 90")
     seconds = generate(N_CASES, actor=analyst, vendor=vendor, policy=policy)
     print(f"generated {N_CASES:,} cases / {CaseEvent.objects.count():,} events in {seconds:.0f} s")
+    long_case = Case.objects.order_by("-pk").first()
+    extend(long_case, LONG_CHAIN - long_case.ledger_seq, actor=analyst)
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE")
     return analyst
 
 
-def measure(client, url: str) -> tuple[float, float, int, int]:
-    """(requests per second, p95 ms, queries, rows) of ``REQUESTS`` GETs."""
+def _queries_and_rows(client, url: str) -> tuple[int, int]:
     for _ in range(10):
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code, response.content[:300])
     queries: list[str] = []
     with connection.execute_wrapper(lambda run, sql, *a: queries.append(sql) or run(sql, *a)):
         response = client.get(url)
-    rows = len(response.json()["results"])
-    times = []
+    return len(queries), len(response.json()["results"])
+
+
+def _stats(times: list[float]) -> tuple[float, float]:
+    """(requests per second, p95 in ms)."""
+    times = sorted(times)
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))] * 1000
+    return len(times) / sum(times), p95
+
+
+def measure(api, url: str, bare, bare_url: str):
+    """``REQUESTS`` GETs of each URL, alternating (so that the load of a
+    shared machine weighs on both alike): for each, (requests per second,
+    p95 ms, queries, rows)."""
+    api_info, bare_info = _queries_and_rows(api, url), _queries_and_rows(bare, bare_url)
+    ours, theirs = [], []
     for _ in range(REQUESTS):
         t0 = time.perf_counter()
-        client.get(url)
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))] * 1000
-    return len(times) / sum(times), p95, len(queries), rows
+        api.get(url)
+        t1 = time.perf_counter()
+        bare.get(bare_url)
+        theirs.append(time.perf_counter() - t1)
+        ours.append(t1 - t0)
+    return (*_stats(ours), *api_info), (*_stats(theirs), *bare_info)
 
 
 def run() -> None:
@@ -173,8 +194,9 @@ def run() -> None:
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     bare = APIClient()
     reference = Case.objects.order_by("-found_at", "-id").values_list("reference", flat=True)[
-        N_CASES // 2
+        Case.objects.count() // 2
     ]
+    long_ref = Case.objects.order_by("-ledger_seq").values_list("reference", flat=True)[0]
     pairs = [
         ("case list", "/api/v1/cases/", "/bare/cases/"),
         (
@@ -182,18 +204,27 @@ def run() -> None:
             f"/api/v1/cases/{reference}/events/",
             f"/bare/cases/{reference}/events/",
         ),
+        (
+            f"{long_ref}, 100 of {LONG_CHAIN:,} events",
+            f"/api/v1/cases/{long_ref}/events/?page_size=100",
+            f"/bare/cases/{long_ref}/events/?page_size=100",
+        ),
+        (
+            "case list, 100 a page",
+            "/api/v1/cases/?page_size=100",
+            "/bare/cases/?page_size=100",
+        ),
     ]
     print(f"\n{REQUESTS} requests each (DRF test client, in process), {Case.objects.count():,} "
           "cases:")  # fmt: skip
-    print(f"{'endpoint':32} {'req/s':>8} {'p95 ms':>8} {'queries':>8} {'rows':>5} {'ratio':>6}")
+    print(f"{'endpoint':40} {'req/s':>8} {'p95 ms':>8} {'queries':>8} {'rows':>5} {'ratio':>6}")
     for name, url, bare_url in pairs:
-        ours = measure(api, url)
-        theirs = measure(bare, bare_url)
+        ours, theirs = measure(api, url, bare, bare_url)
         ratio = theirs[0] / ours[0]  # time per request, ours over bare
         flag = "" if ratio <= 1.5 else "  over target (1.5)"
-        print(f"{name + ' (API)':32} {ours[0]:8.0f} {ours[1]:8.2f} {ours[2]:8d} {ours[3]:5d} "
+        print(f"{name + ' (API)':40} {ours[0]:8.0f} {ours[1]:8.2f} {ours[2]:8d} {ours[3]:5d} "
               f"{ratio:6.2f}{flag}")  # fmt: skip
-        print(f"{name + ' (bare view)':32} {theirs[0]:8.0f} {theirs[1]:8.2f} {theirs[2]:8d} "
+        print(f"{name + ' (bare view)':40} {theirs[0]:8.0f} {theirs[1]:8.2f} {theirs[2]:8d} "
               f"{theirs[3]:5d}")  # fmt: skip
 
 

@@ -150,6 +150,22 @@ def case_data(case: Case, *, internal: bool) -> dict[str, Any]:
     return data
 
 
+# The columns ``case_data`` reads, for ``QuerySet.only`` over case_list's
+# joins: a page of cases loads nothing else (not the policy's deadlines, the
+# vendor's domain or the assignee's password hash).
+CASE_DATA_FIELDS = (
+    "reference", "title", "summary", "vendor_id", "asset_provider", "asset_kind",
+    "asset_identifier", "asset_region", "data_categories", "volume_bytes", "volume_objects",
+    "records_by_kind", "data_from", "data_to", "affected_entity_count",
+    "affected_country_count", "tlp", "policy_id", "stage", "found_at", "vendor_notified_at",
+    "vendor_acknowledged_at", "secured_at", "data_deleted_at", "published_at", "closed_at",
+    "publication_url", "publication_title", "close_reason", "follows_up_id", "how_found",
+    "severity", "time_zone", "assignee_id", "legal_hold", "ledger_seq", "ledger_head",
+    "created_at", "updated_at", "vendor__name", "policy__name", "assignee__username",
+    "assignee__first_name", "assignee__last_name", "follows_up__reference",
+)  # fmt: skip
+
+
 def _details_fields(*, partial: bool) -> dict[str, serializers.Field]:
     """Input fields of a case's details (DETAIL_FIELDS): shape only; the
     services check the rest (lengths, ranges, dates, who may be assigned)."""

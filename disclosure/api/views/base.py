@@ -36,15 +36,20 @@ SERVICES = {
 }
 
 
-def case_for(user, reference: str, *, joined: bool = True) -> Case | None:
+# What the access checks read of a case whose records are listed.
+ACCESS_FIELDS = ("id", "reference", "vendor_id", "vendor_notified_at", "stage", "ledger_seq")
+
+
+def case_for(user, reference: str, *, joined: bool = True, light: bool = False) -> Case | None:
     """The case ``reference`` if ``user`` may see it: with what the API shows
-    of it (``joined``), or the bare row, enough for the access checks of its
-    records. Unordered: one row by its unique index."""
-    rows = (
-        selectors.case_list(user).select_related("follows_up")
-        if joined
-        else access.visible_cases(user)
-    )
+    of it (``joined``), or the row alone; ``light``: only what the access
+    checks read (to list its records). Unordered: one row by its unique index."""
+    if joined:
+        rows = selectors.case_list(user).select_related("follows_up")
+    else:
+        rows = access.visible_cases(user)
+        if light:
+            rows = rows.only(*ACCESS_FIELDS)
     return next(iter(rows.filter(reference=reference).order_by()[:1]), None)
 
 
@@ -91,7 +96,12 @@ class CaseScoped(GenericAPIView):
 
     def get_case(self) -> Case:
         if not hasattr(self, "_case"):
-            case = case_for(self.request.user, self.kwargs["reference"], joined=self.shows_case)
+            case = case_for(
+                self.request.user,
+                self.kwargs["reference"],
+                joined=self.shows_case,
+                light=not self.shows_case and self.request.method == "GET",
+            )
             if case is None:
                 raise NotFound("No such case.")
             self._case = case
