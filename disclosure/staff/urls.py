@@ -3,7 +3,7 @@
 from django.urls import path, register_converter
 
 from .converters import CaseReferenceConverter
-from .views import actions, auth, case_page, dashboard, new_case, organizations, tokens
+from .views import actions, auth, case_page, dashboard, exports, new_case, organizations, tokens
 from .views.case_list import case_list
 
 register_converter(CaseReferenceConverter, "caseref")
@@ -26,6 +26,12 @@ urlpatterns = [
         "cases/<caseref:reference>/evidence/<int:evidence_id>/",
         case_page.evidence_download,
         name="evidence_download",
+    ),
+    path("cases/<caseref:reference>/exports/", exports.case_exports, name="case_exports"),
+    path(
+        "cases/<caseref:reference>/exports/<int:export_id>/download/",
+        exports.export_download,
+        name="export_download",
     ),
     path("tokens/", tokens.token_list, name="token_list"),
     path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),
