@@ -171,10 +171,10 @@ def test_demo_legal_exports_bluebleed_and_verifies_it(
     """Must show: from the demo, Jonas (legal) signs in, exports the
     BlueBleed-modelled case and downloads it; verify_export passes on the
     signed PDF, and fails after any one byte is flipped."""
+    from disclosure.cases.models import Case
     from disclosure.demo.scripts import BLUEBLEED_TITLE
     from disclosure.demo.seed import DEMO_PASSWORD
     from disclosure.exports import signing
-    from disclosure.cases.models import Case
 
     call_command("seed_demo", "--force", stdout=io.StringIO())
     certs = signing.make_development_certificates(tmp_path / "certs", organization="Research Firm")
