@@ -81,10 +81,18 @@ def test_downloads_serve_shared_files_only(
 ):
     client.force_login(vendor_contact)
     url = reverse("portal:evidence_download", args=[notified_case.reference, shared_evidence.pk])
+    last = notified_case.events.order_by("-seq").first().seq
     response = client.get(url)
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == b"listing of the exposed container\n"
     assert response["X-Content-Type-Options"] == "nosniff"
+    # The download is in the ledger (internal: the vendor's timeline never shows it).
+    logged = notified_case.events.get(seq=last + 1)
+    assert (logged.kind, logged.internal, logged.actor_snapshot["username"], logged.payload) == (
+        "evidence_downloaded", True, vendor_contact.username,
+        {"evidence_id": shared_evidence.pk, "sha256": shared_evidence.sha256, "via": "portal"},
+    )  # fmt: skip
+    counts = (notified_case.events.count(), other_case.events.count())
     for ref, pk in (
         (notified_case.reference, internal_evidence.pk),
         (other_case.reference, other_case.evidence.first().pk),  # another vendor's file
@@ -92,6 +100,7 @@ def test_downloads_serve_shared_files_only(
         (other_case.reference, shared_evidence.pk),  # swapped reference
     ):
         assert client.get(reverse("portal:evidence_download", args=[ref, pk])).status_code == 404
+    assert (notified_case.events.count(), other_case.events.count()) == counts  # none logged
 
 
 def test_my_cases_is_exactly_visible_cases(

@@ -6,8 +6,6 @@ What a page shows comes from ``cases.vendor_view`` (the visibility
 declaration); which cases, from ``access.visible_cases``.
 """
 
-import logging
-
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -16,13 +14,13 @@ from django.utils.cache import patch_vary_headers
 
 from disclosure.cases import access, selectors, vendor_view
 from disclosure.cases.models import Case
+from disclosure.core.errors import NotFound
+from disclosure.core.responses import attachment
 from disclosure.core.timeutils import now
-from disclosure.evidence.storage import open_blob
+from disclosure.evidence.downloads import open_download
 
 from ..catalog import portal_actions
 from ..decorators import contact_required
-
-logger = logging.getLogger(__name__)
 
 CASE_LIST_PAGE_SIZE = 50
 
@@ -86,25 +84,20 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 @contact_required
 def evidence_download(request: HttpRequest, reference: str, evidence_id: int) -> FileResponse:
-    """One shared evidence file of the case, as an attachment (404 for an
-    internal file, another case's file or a case not the contact's)."""
+    """One shared evidence file of the case, as an attachment with
+    ``nosniff``, logged in the case's ledger (404 for an internal file,
+    another case's file or a case not the contact's)."""
     case = contact_case_or_404(request, reference)
-    evidence = vendor_view.evidence(case).filter(pk=evidence_id).first()
-    if evidence is None:
-        raise Http404("No such evidence file.")
     try:
-        blob = open_blob(evidence.sha256)
-    except FileNotFoundError as exc:
-        logger.error("Evidence blob %s of %s is missing from storage.", evidence.sha256, reference)
-        raise Http404("The stored file is missing.") from exc
-    response = FileResponse(
-        blob,
-        as_attachment=True,
-        filename=evidence.original_name,
-        content_type=evidence.content_type or "application/octet-stream",
+        download = open_download(
+            actor=request.user, case=case, evidence_id=evidence_id, via="portal"
+        )
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    evidence = download.evidence
+    return attachment(
+        download.stream, filename=evidence.original_name, content_type=evidence.content_type
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 def preview(request: HttpRequest, reference: str) -> HttpResponse:
