@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .views import actions, cases, intake, organizations, records
+from .views import actions, cases, exports, intake, organizations, records
 from .views.misc import not_found
 
 app_name = "api"
@@ -37,6 +37,13 @@ urlpatterns = [
     path(CASE + "disputes/", records.DisputeList.as_view(), name="disputes"),
     path(CASE + "escalations/", records.EscalationList.as_view(), name="escalations"),
     path(CASE + "attestation/", records.AttestationDetail.as_view(), name="attestation"),
+    path(CASE + "exports/", exports.ExportList.as_view(), name="exports"),
+    path(CASE + "exports/<int:export_id>/", exports.ExportDetail.as_view(), name="export"),
+    path(
+        CASE + "exports/<int:export_id>/download/",
+        exports.ExportDownload.as_view(),
+        name="export-download",
+    ),
     path("intake/findings/", intake.FindingList.as_view(), name="findings"),
     re_path(r"^.*$", not_found, name="not-found"),
 ]

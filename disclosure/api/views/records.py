@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from disclosure.cases import selectors
 from disclosure.core.errors import NotFound
-from disclosure.evidence.storage import open_blob
+from disclosure.evidence.downloads import open_download
 
 from ..pagination import CommunicationCursorPagination, EventCursorPagination
 from ..serializers.actions import (
@@ -108,17 +108,13 @@ class EvidenceDownload(CaseScoped):
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, reference: str, evidence_id: int):
-        case = self.get_case()
-        evidence = selectors.evidence_for(request.user, case).filter(pk=evidence_id).first()
-        if evidence is None:
-            raise NotFound("No such evidence file.")
-        try:
-            blob = open_blob(evidence.sha256)
-        except FileNotFoundError as exc:
-            logger.error("Evidence blob %s of %s is missing.", evidence.sha256, reference)
-            raise NotFound("The stored file is missing.") from exc
+        """The download is recorded in the case's ledger (internal event)."""
+        download = open_download(
+            actor=request.user, case=self.get_case(), evidence_id=evidence_id, via="api"
+        )
+        evidence = download.evidence
         response = FileResponse(
-            blob,
+            download.stream,
             as_attachment=True,
             filename=evidence.original_name,
             content_type=evidence.content_type or "application/octet-stream",
