@@ -3,9 +3,10 @@ edit; the access matrix written out by hand; query counts pinned."""
 
 import pytest
 
+from disclosure.cases import services
 from disclosure.cases.models import Case
 from tests.api.conftest import b64
-from tests.factories import VendorFactory, make_case
+from tests.factories import VendorFactory, capture, make_case, notify_kwargs
 
 pytestmark = pytest.mark.django_db
 
@@ -277,3 +278,21 @@ def test_another_vendors_case_is_404_even_to_patch(as_, analyst, other_vendor_co
     r = client.patch(f"/api/v1/cases/{case.reference}/", {"title": "x"}, format="json")
     assert (r.status_code, r.json()["code"]) == (404, "not_found")
     assert case.reference not in r.json()["message"]
+
+
+@pytest.mark.parametrize("actor", ["analyst", "vendor_contact"])
+def test_a_list_row_is_the_case_as_its_page_shows_it(actor, client_of, analyst, case_at):
+    parent = case_at("secured", severity="high", data_categories=["pii"],
+                     records_by_kind={"emails": 3})  # fmt: skip
+    assigned = case_at("vendor_notified")
+    services.update_details(actor=analyst, case=assigned, changes={"assignee": analyst})
+    follow = services.open_follow_up(
+        actor=analyst, case=parent, found_at=parent.secured_at, how_found="again",
+        exposure_evidence=[capture(b"x")],
+    )  # fmt: skip
+    services.notify_vendor(actor=analyst, case=follow, **notify_kwargs(parent.secured_at))
+    client = client_of(actor)
+    rows = client.get("/api/v1/cases/").json()["results"]
+    assert len(rows) == 3
+    for row in rows:
+        assert row == client.get(row["url"]).json()

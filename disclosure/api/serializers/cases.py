@@ -74,8 +74,11 @@ class CaseSerializer(serializers.Serializer):
         allow_null=True, help_text="The firm's own fields; null for vendor contacts."
     )
 
-    def to_representation(self, case: Case) -> dict[str, Any]:
-        return case_data(case, internal=self.context.get("internal", False))
+    def to_representation(self, case: Case | dict) -> dict[str, Any]:
+        internal = self.context.get("internal", False)
+        if isinstance(case, dict):
+            return case_row_data(case, internal=internal)
+        return case_data(case, internal=internal)
 
 
 def _time(value) -> str | None:
@@ -150,20 +153,64 @@ def case_data(case: Case, *, internal: bool) -> dict[str, Any]:
     return data
 
 
-# The columns ``case_data`` reads, for ``QuerySet.only`` over case_list's
-# joins: a page of cases loads nothing else (not the policy's deadlines, the
-# vendor's domain or the assignee's password hash).
-CASE_DATA_FIELDS = (
-    "reference", "title", "summary", "vendor_id", "asset_provider", "asset_kind",
-    "asset_identifier", "asset_region", "data_categories", "volume_bytes", "volume_objects",
-    "records_by_kind", "data_from", "data_to", "affected_entity_count",
-    "affected_country_count", "tlp", "policy_id", "stage", "found_at", "vendor_notified_at",
-    "vendor_acknowledged_at", "secured_at", "data_deleted_at", "published_at", "closed_at",
-    "publication_url", "publication_title", "close_reason", "follows_up_id", "how_found",
-    "severity", "time_zone", "assignee_id", "legal_hold", "ledger_seq", "ledger_head",
-    "created_at", "updated_at", "vendor__name", "policy__name", "assignee__username",
-    "assignee__first_name", "assignee__last_name", "follows_up__reference",
+# The columns a case row shows, read with ``QuerySet.values`` (a page of
+# cases builds no model instances): ``case_row_data`` writes one out.
+CASE_ROW_VALUES = (
+    "reference", "title", "summary", "vendor_id", "vendor__name", "asset_provider",
+    "asset_kind", "asset_identifier", "asset_region", "data_categories", "volume_bytes",
+    "volume_objects", "records_by_kind", "data_from", "data_to", "affected_entity_count",
+    "affected_country_count", "tlp", "policy_id", "policy__name", "stage", "found_at",
+    "vendor_notified_at", "vendor_acknowledged_at", "secured_at", "data_deleted_at",
+    "published_at", "closed_at", "publication_url", "publication_title", "close_reason",
+    "follows_up__reference", "how_found", "severity", "time_zone", "assignee_id",
+    "assignee__username", "assignee__first_name", "assignee__last_name", "legal_hold",
+    "ledger_seq", "ledger_head", "created_at", "updated_at",
 )  # fmt: skip
+_PLAIN = (
+    "reference", "title", "summary", "asset_provider", "asset_kind", "asset_identifier",
+    "asset_region", "data_categories", "volume_bytes", "volume_objects", "records_by_kind",
+    "affected_entity_count", "affected_country_count", "tlp", "stage", "publication_url",
+    "publication_title", "close_reason",
+)  # fmt: skip
+_TIMES = (
+    "found_at", "vendor_notified_at", "vendor_acknowledged_at", "secured_at",
+    "data_deleted_at", "published_at", "closed_at",
+)  # fmt: skip
+
+
+def case_row_data(row: dict[str, Any], *, internal: bool) -> dict[str, Any]:
+    """A row of CASE_ROW_VALUES as the API shows the case (as ``case_data``)."""
+    data: dict[str, Any] = {k: row[k] for k in _PLAIN}
+    data["url"] = f"/api/v1/cases/{row['reference']}/"
+    data["vendor"] = {"id": row["vendor_id"], "name": row["vendor__name"]}
+    data["policy"] = {"id": row["policy_id"], "name": row["policy__name"]}
+    data["data_from"] = _date(row["data_from"])
+    data["data_to"] = _date(row["data_to"])
+    for k in _TIMES:
+        data[k] = _time(row[k])
+    data["follows_up"] = row["follows_up__reference"]
+    data["internal"] = None
+    if internal:
+        assignee = None
+        if row["assignee_id"] is not None:
+            full = f"{row['assignee__first_name']} {row['assignee__last_name']}".strip()
+            assignee = {
+                "id": row["assignee_id"],
+                "username": row["assignee__username"],
+                "name": full or row["assignee__username"],
+            }
+        data["internal"] = {
+            "how_found": row["how_found"],
+            "severity": row["severity"],
+            "time_zone": row["time_zone"],
+            "assignee": assignee,
+            "legal_hold": row["legal_hold"],
+            "ledger_seq": row["ledger_seq"],
+            "ledger_head": row["ledger_head"],
+            "created_at": _time(row["created_at"]),
+            "updated_at": _time(row["updated_at"]),
+        }
+    return data
 
 
 def _details_fields(*, partial: bool) -> dict[str, serializers.Field]:

@@ -11,7 +11,7 @@ from disclosure.cases import access, selectors, services
 from ..filters import CaseFilter
 from ..pagination import PageWithoutCount
 from ..serializers.actions import ActionResultSerializer, UpdateDetailsInput
-from ..serializers.cases import CASE_DATA_FIELDS, CaseCreateSerializer, CaseSerializer, case_data
+from ..serializers.cases import CASE_ROW_VALUES, CaseCreateSerializer, CaseSerializer, case_data
 from ..serializers.common import incoming_files
 from .base import CaseScoped, api_field_names, case_for, reads_internal, run_action
 
@@ -26,14 +26,12 @@ class CaseList(generics.ListCreateAPIView):
     filterset_class = CaseFilter
 
     def get_queryset(self):
-        # What a row shows: not the deletion attestation that case_list also
-        # joins for available_actions.
-        return (
-            selectors.case_list(self.request.user)
-            .select_related(None)
-            .select_related("vendor", "policy", "assignee", "follows_up")
-            .only(*CASE_DATA_FIELDS)
-        )
+        return selectors.case_list(self.request.user)
+
+    def paginate_queryset(self, queryset):
+        # Filtered and ordered, a page is read as the values a row shows
+        # (their joins, nothing else; no model instances).
+        return super().paginate_queryset(queryset.values(*CASE_ROW_VALUES))
 
     def filter_queryset(self, queryset):
         """The filters when any is given (building the filter set and its

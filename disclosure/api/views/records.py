@@ -25,6 +25,7 @@ from ..serializers.actions import (
     LogCommunicationInput,
 )
 from ..serializers.records import (
+    EVENT_ROW_VALUES,
     AttestationSerializer,
     CommunicationSerializer,
     DisputeSerializer,
@@ -71,6 +72,10 @@ class EventList(CaseRecordList):
 
     def rows(self):
         return selectors.events_for(self.request.user, self.get_case())
+
+    def paginate_queryset(self, queryset):
+        # A page is read as the values an event shows (no model instances).
+        return super().paginate_queryset(queryset.values(*EVENT_ROW_VALUES))
 
 
 class CommunicationList(CaseRecordList):
