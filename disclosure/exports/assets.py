@@ -73,11 +73,23 @@ def css_string(value: str) -> str:
 TLP_COLOURS = {"red": "#ff2b2b", "amber": "#ffc000", "green": "#33ff00", "clear": "#ffffff"}
 
 
+PAGE_NUMBERS = 'content: "page " counter(page) " of " counter(pages);'
+
+
+def numbers_only_css() -> str:
+    """The margin boxes of the page-number stamp: "page X of Y" alone, where
+    the document's own footer leaves room for it."""
+    return (
+        "@page { @top-left { content: none; } @top-right { content: none; }"
+        f" @bottom-left {{ content: none; }} @bottom-right {{ {PAGE_NUMBERS} }} }}"
+    )
+
+
 def running_css(*, reference: str, tlp: str, tlp_class: str, head: str, numbered: bool) -> str:
     """The margin boxes: reference and TLP at the top, the chain head and
     (when ``numbered``) "page X of Y" at the bottom."""
     colour = TLP_COLOURS.get(tlp_class, "#ffffff")
-    pages = 'content: "page " counter(page) " of " counter(pages);' if numbered else ""
+    pages = PAGE_NUMBERS if numbered else ""
     return (
         "@page {"
         f" @top-left {{ content: {css_string(reference)}; }}"

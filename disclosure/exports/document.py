@@ -98,8 +98,10 @@ def event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "projected": bool(e.get("projected")),
                 "actor": str(actor.get("name") or actor.get("username") or "Unknown"),
                 "org": str(actor.get("organization") or ""),
-                "occurred": utc(e.get("occurred_at")),
-                "recorded": utc(e.get("recorded_at")),
+                # No-break spaces: each time wraps as a whole, the recorded
+                # time under the occurred one.
+                "occurred": utc(e.get("occurred_at")).replace(" ", "\u00a0"),
+                "recorded": utc(e.get("recorded_at")).replace(" ", "\u00a0"),
                 "summary": summary(e.get("kind", ""), e.get("payload") or {}),
                 "hash": e["hash"],
             }

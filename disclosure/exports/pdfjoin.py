@@ -45,11 +45,14 @@ def outline_of(data: bytes) -> tuple[int, list[tuple[int, str, int]]]:
     return len(reader.pages), out
 
 
-def _numbers_html(total: int) -> str:
+def _numbers_html(landscape: list[bool]) -> str:
+    """One empty page per page of the document, landscape where it is
+    (the stylesheet's ``events`` pages)."""
+    pages = "".join('<div class="l"></div>' if wide else "<div></div>" for wide in landscape)
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8"><style>'
-        "div{break-after:page;height:1px}div:last-child{break-after:auto}"
-        "</style></head><body>" + "<div></div>" * total + "</body></html>"
+        "div{break-after:page;height:1px}div:last-child{break-after:auto}div.l{page:events}"
+        "</style></head><body>" + pages + "</body></html>"
     )
 
 
@@ -63,6 +66,8 @@ def _stamp(writer: PdfWriter, overlay: PdfReader) -> None:
     before = _stream(writer, b"q\n")
     after = _stream(writer, f"Q\nq {_XOBJECT} Do Q\n".encode())
     for page, stamp in zip(writer.pages, overlay.pages, strict=True):
+        if stamp.mediabox != page.mediabox:
+            raise RuntimeError("the page-number stamp does not match the page's size")
         form = DecodedStreamObject()
         form.set_data(stamp.get_contents().get_data())
         form[NameObject("/Type")] = NameObject("/XObject")
@@ -112,8 +117,8 @@ def join(
     for level, title, index in outline:
         parent = parents.get(level - 1) if level > 1 else None
         parents[level] = writer.add_outline_item(title=title, page_number=index, parent=parent)
-    total = len(writer.pages)
-    overlay, _ = write_pdf(_numbers_html(total), numbers_css, pdf_identifier=pdf_identifier)
+    landscape = [p.mediabox.width > p.mediabox.height for p in writer.pages]
+    overlay, _ = write_pdf(_numbers_html(landscape), numbers_css, pdf_identifier=pdf_identifier)
     _stamp(writer, PdfReader(BytesIO(overlay)))
     writer.add_metadata(info)
     writer._ID = ArrayObject([ByteStringObject(pdf_identifier), ByteStringObject(pdf_identifier)])

@@ -262,7 +262,9 @@ def _render_parts(bundle: dict[str, Any], progress: Progress) -> RenderResult:
         front=front,
         parts=[r[0] for r in results],
         outline=outline,
-        numbers_css=_css(ctx, numbered=True),
+        numbers_css="\n".join(
+            (assets.font_faces(), assets.stylesheet(), assets.numbers_only_css())
+        ),
         pdf_identifier=pdf_id,
         expected_front_pages=front_pages,
     )
