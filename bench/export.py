@@ -41,9 +41,26 @@ KINDS = (
     "vendor_acknowledged", "escalated", "correction", "evidence_shared",
 )  # fmt: skip
 WORDS = (
-    "container listing blob exposed vendor customer records confirmed secured access "
-    "anonymous retest deletion attestation dispute statement counsel advisory regulator"
-).split()
+    "container",
+    "listing",
+    "blob",
+    "exposed",
+    "vendor",
+    "customer",
+    "records",
+    "confirmed",
+    "secured",
+    "access",
+    "anonymous",
+    "retest",
+    "deletion",
+    "attestation",
+    "dispute",
+    "statement",
+    "counsel",
+    "advisory",
+    "regulator",
+)
 
 
 def _text(i: int, n: int) -> str:
@@ -63,10 +80,18 @@ def make_bundle(n: int) -> dict:
         when = iso_utc(start + timedelta(minutes=10 * i))
         payload = {"note": _text(i, 12 + i % 9), "subject": _text(i + 1, 6), "direction": "inbound"}
         body = {
-            "v": 1, "case": "DSC-2022-0001", "seq": i, "kind": kind, "occurred_at": when,
-            "recorded_at": when, "actor": actor, "payload": payload, "internal": False,
-            "state": "5" * 64, "prev_hash": prev,
-        }  # fmt: skip
+            "v": 1,
+            "case": "DSC-2022-0001",
+            "seq": i,
+            "kind": kind,
+            "occurred_at": when,
+            "recorded_at": when,
+            "actor": actor,
+            "payload": payload,
+            "internal": False,
+            "state": "5" * 64,
+            "prev_hash": prev,
+        }
         prev = hashlib.sha256(prev.encode() + canonical_json(body)).hexdigest()
         events.append({**body, "hash": prev})
     comms = [
@@ -81,7 +106,7 @@ def make_bundle(n: int) -> dict:
             "body_sha256": "b" * 64,
             "occurred_at": iso_utc(start + timedelta(hours=c)),
             "attachments_sha256": [],
-        }  # fmt: skip
+        }
         for c in range(1, n // 10 + 1)
     ]
     evidence = [
@@ -96,7 +121,7 @@ def make_bundle(n: int) -> dict:
             "captured_at": None,
             "description": "",
             "internal": False,
-        }  # fmt: skip
+        }
         for f in range(1, n // 20 + 1)
     ]
     stages = [
@@ -110,7 +135,7 @@ def make_bundle(n: int) -> dict:
             "override": None,
             "corrections": [],
             "since_previous_seconds": 86400 if d else None,
-        }  # fmt: skip
+        }
         for d, s in enumerate(("found", "vendor_notified", "secured", "data_deleted"))
     ]
     bundle = {
