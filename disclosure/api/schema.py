@@ -18,6 +18,7 @@ DESCRIPTIONS = {
     "403": "Authenticated, but the role or the token's scope does not allow it.",
     "404": "No such object, or the caller may not see it.",
     "409": "The case's stage or state does not allow it now.",
+    "413": "The body is too large (JSON bodies: DATA_UPLOAD_MAX_MEMORY_SIZE).",
     "429": "Too many requests for this token or address.",
 }
 
@@ -28,7 +29,7 @@ def add_error_responses(result, generator, request, public):
         for method, operation in path_item.items():
             codes = ["400", "401", "403", "404", "429"]
             if method in ("post", "patch", "put", "delete"):
-                codes.append("409")
+                codes += ["409", "413"]
             responses = operation.setdefault("responses", {})
             for code in codes:
                 responses.setdefault(

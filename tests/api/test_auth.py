@@ -117,3 +117,19 @@ def test_unknown_paths_and_methods_are_json(as_, analyst):
     assert r.status_code == 405 and r.json()["code"] == "method_not_allowed"
     r = client.post("/api/v1/cases/", "{not json", content_type="application/json")
     assert r.status_code == 400 and r.json()["code"] == "parse_error"
+
+
+def test_a_body_over_the_limit_is_413_json(settings, as_, analyst, vendor):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = {"source": "s", "external_id": "x", "vendor": vendor.pk, "title": "t",
+            "asset_provider": "aws", "asset_kind": "s3_bucket", "asset_identifier": "s3://x",
+            "evidence": [{"name": "a", "content_base64": "QUFB" * 1000}]}  # fmt: skip
+    r = as_(analyst).post("/api/v1/intake/findings/", body, format="json")
+    assert (r.status_code, r.json()["code"]) == (413, "request_too_large")
+
+
+def test_bodies_of_the_wrong_shape_are_400(as_, analyst):
+    client = as_(analyst)
+    for raw in ("[1, 2]", "null", '"text"'):
+        r = client.post("/api/v1/intake/findings/", raw, content_type="application/json")
+        assert (r.status_code, r.json()["code"]) == (400, "validation_failed"), raw
