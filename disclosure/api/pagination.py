@@ -31,6 +31,9 @@ class CommunicationCursorPagination(EventCursorPagination):
     ordering = ("occurred_at", "id")
 
 
+MAX_OFFSET = 2**62
+
+
 class PageWithoutCount(pagination.BasePagination):
     """Numbered pages without a total: reads one row more than the page to
     know whether there is a next one, so that a page of 100,000 matching
@@ -50,6 +53,8 @@ class PageWithoutCount(pagination.BasePagination):
         if self.page < 1:
             raise NotFound("Invalid page: pages are numbered from 1.")
         start = (self.page - 1) * self.page_size
+        if start > MAX_OFFSET:  # SQL offsets are 64-bit: no such page
+            raise NotFound("Invalid page: there are fewer pages.")
         rows = list(queryset[start : start + self.page_size + 1])
         self.has_next = len(rows) > self.page_size
         if self.page > 1 and not rows:

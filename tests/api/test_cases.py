@@ -140,7 +140,7 @@ def test_pages_are_capped(settings, as_, analyst, vendor):
     r = client.get(r.json()["next"])
     assert len(r.json()["results"]) == 1 and r.json()["next"] is None
     assert r.json()["previous"]
-    for bad in ("page=0", "page=x", "page=3"):
+    for bad in ("page=0", "page=x", "page=3", "page=6740457047580512963837034496"):
         r = client.get(f"/api/v1/cases/?page_size=2&{bad}")
         assert (r.status_code, r.json()["code"]) == (404, "not_found"), bad
 
