@@ -5,6 +5,8 @@ and every answer matches the schema (status, content type, body)."""
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -30,10 +32,23 @@ CHECKS = [
     response_schema_conformance,
 ]
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_keep_test_connection")]
 
 # Operations in docs/openapi.yaml: every one is called.
 OPERATIONS = 39
+
+
+@pytest.fixture
+def _keep_test_connection():
+    """Requests go through the real WSGI application, whose request signals
+    close old database connections: that would close the test's connection
+    (inside its transaction) on PostgreSQL. Django's test client disconnects
+    them the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 def _run(user, reference: str, *, max_examples: int = MAX_EXAMPLES):
