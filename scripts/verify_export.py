@@ -25,6 +25,9 @@ It checks, and prints a line for each check:
      the checkpointed head (with --ledger-key, the checkpoint must also be
      signed by that key).
 
+A JSON export (the same bundle as a file of its own) is checked the same way
+but has neither signature nor printed head, so it needs --allow-unsigned.
+
 Exit status: 0 all holds; 1 unreadable file or usage error; 2 bad or missing
 signature, or one that does not cover the whole file (an unsigned export is
 accepted with --allow-unsigned); 3 broken chain, head mismatch or missing
@@ -43,8 +46,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from asn1crypto import cms
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pyhanko.keys import load_certs_from_pemder_data
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -197,45 +202,91 @@ def _der_length(value: bytes) -> int:
     return 2 + count + int.from_bytes(value[2 : 2 + count], "big")
 
 
-def _exact_contents(gap: bytes) -> bool:
-    """Whether the unsigned gap of the byte range is exactly ``<hex>`` of a
-    DER signature followed by zero padding, in one letter case: the only
-    bytes a signature leaves unsigned then cannot change without notice."""
+def _contents_der(gap: bytes) -> bytes | None:
+    """The DER signature in the unsigned gap of the byte range, when the gap
+    is exactly ``<hex>`` of it followed by zero padding, in one letter case
+    (so no byte there can change without notice); otherwise None."""
     if len(gap) < 2 or gap[:1] != b"<" or gap[-1:] != b">":
-        return False
+        return None
     digits = gap[1:-1]
     if not (re.fullmatch(rb"[0-9A-F]*", digits) or re.fullmatch(rb"[0-9a-f]*", digits)):
-        return False
+        return None
     if len(digits) % 2:
-        return False
+        return None
     value = bytes.fromhex(digits.decode("ascii"))
     length = _der_length(value)
-    return 0 < length <= len(value) and not any(value[length:])
+    if not 0 < length <= len(value) or any(value[length:]):
+        return None
+    return value[:length]
 
 
-def _certificates_intact(signed_data: Any, trust: list | None) -> str | None:
-    """Why a certificate carried in the signature is damaged, or None.
-
-    The certificates beside the signer's are outside what the signature
-    covers: each must still verify under its issuer, found among them or in
-    --trust (a self-signed root under itself)."""
-    carried = [
-        x509.load_der_x509_certificate(choice.chosen.dump())
-        for choice in signed_data["certificates"] or []
-    ]
-    anchors = [x509.load_der_x509_certificate(c.dump()) for c in trust or []]
-    for cert in carried:
-        issuers = [c for c in carried + anchors if c.subject == cert.issuer]
-        if not issuers:
-            continue  # an incomplete chain: pyHanko's path building judges it
-        for issuer in issuers:
-            try:
-                cert.verify_directly_issued_by(issuer)
-                break
-            except (ValueError, TypeError, InvalidSignature):
-                continue
+def _signed_by(cert: x509.Certificate, key: Any) -> bool:
+    """Whether ``key`` made ``cert``'s signature."""
+    tbs, signature = cert.tbs_certificate_bytes, cert.signature
+    try:
+        params = cert.signature_algorithm_parameters
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, tbs, params, cert.signature_hash_algorithm)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, tbs, params)
         else:
-            return f"{cert.subject.rfc4514_string()}: its issuer's signature does not verify"
+            key.verify(signature, tbs)
+        return True
+    except (InvalidSignature, ValueError, TypeError, AttributeError, UnsupportedAlgorithm):
+        return False
+
+
+def _plain_algorithm(algorithm: Any) -> bool:
+    """An AlgorithmIdentifier whose parameters are absent or NULL."""
+    return algorithm["parameters"].native is None
+
+
+def _cms_problem(der: bytes, trust: list | None) -> str | None:
+    """What is wrong in the parts of the CMS signature that its signature
+    does not cover, or None. Each must be exactly what a plain PAdES
+    signature holds: strict DER, the versions RFC 5652 prescribes, one
+    signer, its digest algorithm and no other, no CRLs or foreign unsigned
+    attributes, and certificates that each verify under one of them or of
+    --trust (the chain up to its root travels with the file)."""
+    info = cms.ContentInfo.load(der, strict=True)
+    if cms.ContentInfo.load(der).dump(force=True) != der:
+        return "not in DER"
+    if info["content_type"].native != "signed_data":
+        return "not a CMS SignedData"
+    signed = info["content"]
+    signers = signed["signer_infos"]
+    if len(signers) != 1:
+        return f"{len(signers)} signers"
+    signer = signers[0]
+    version = "v3" if signer["sid"].name == "subject_key_identifier" else "v1"
+    if signer["version"].native != version or signed["version"].native != version:
+        return "its versions are not those RFC 5652 gives it"
+    econtent = signed["encap_content_info"]
+    if econtent["content_type"].native != "data" or econtent["content"].native is not None:
+        return "the signed content is not detached data"
+    digest = signer["digest_algorithm"]
+    if [a.dump() for a in signed["digest_algorithms"]] != [digest.dump()]:
+        return "its digest algorithms differ from the signer's"
+    mechanism = signer["signature_algorithm"]
+    if not _plain_algorithm(digest) or (
+        mechanism["algorithm"].native != "rsassa_pss" and not _plain_algorithm(mechanism)
+    ):
+        return "unexpected algorithm parameters"
+    if signed["crls"].native:
+        return "it carries revocation lists"
+    if any(
+        a["type"] != "signature_time_stamp_token" for a in signer["unsigned_attrs"].native or []
+    ):
+        return "unexpected unsigned attributes"
+    choices = list(signed["certificates"] or [])
+    if any(choice.name != "certificate" for choice in choices):
+        return "it carries something other than X.509 certificates"
+    carried = [x509.load_der_x509_certificate(choice.chosen.dump()) for choice in choices]
+    anchors = [x509.load_der_x509_certificate(c.dump()) for c in trust or []]
+    keys = [c.public_key() for c in carried + anchors]
+    for cert in carried:
+        if not any(_signed_by(cert, key) for key in keys):
+            return f"{cert.subject.rfc4514_string()} does not verify under any certificate"
     return None
 
 
@@ -265,8 +316,8 @@ def _signature(
         and byte_range[2] + byte_range[3] == size
         and byte_range[1] < byte_range[2]
     )
-    gap = data[byte_range[1] : byte_range[2]] if covers else b""
-    if covers and not _exact_contents(gap):
+    der = _contents_der(data[byte_range[1] : byte_range[2]]) if covers else None
+    if covers and der is None:
         report.add(
             "signature",
             False,
@@ -285,7 +336,7 @@ def _signature(
         report.add("signature", False, f"cannot be validated ({exc})", BAD_SIGNATURE)
         return
     whole = covers and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
-    damaged = _certificates_intact(sig.signed_data, trust)
+    damaged = _cms_problem(der, trust) if der else None
     subfilter = str(sig.sig_object.get("/SubFilter", "?")).lstrip("/")
     if status.intact and status.valid and whole and not damaged:
         when = status.signer_reported_dt
@@ -305,7 +356,7 @@ def _signature(
         if not whole:
             problems.append(f"it does not cover the whole file (byte range {byte_range})")
         if damaged:
-            problems.append(f"a certificate it carries is damaged ({damaged})")
+            problems.append(f"its unsigned parts were changed ({damaged})")
         report.add("signature", False, "; ".join(problems), BAD_SIGNATURE)
         return
     subject = status.signing_cert.subject.human_friendly
@@ -406,7 +457,7 @@ def _chain(report: Report, bundle: dict[str, Any]) -> list[dict[str, Any]] | Non
         elif event.get("projected") is True:
             projected += 1
         else:
-            if variant == "full" and event.get("case") != reference:
+            if event.get("case") != reference:
                 return _broken(report, f"{where} belongs to case {event.get('case')!r}")
             body = {k: v for k, v in event.items() if k != "hash"}
             if _event_hash(body) != event["hash"]:
@@ -546,6 +597,8 @@ def verify(
     """Every check on the PDF ``data``; ``trust``: CA certificates the
     signer must chain to (None: not checked)."""
     report = Report(path)
+    if data.lstrip()[:1] == b"{":
+        return _json_export(report, data, allow_unsigned, trust, ledger_keys)
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         reader.root  # noqa: B018 - reading the catalogue fails on a broken file
@@ -564,32 +617,61 @@ def verify(
     except Exception as exc:  # a damaged attachment stream or file specification
         report.add("attachment", False, f"cannot be read ({exc})", BROKEN_CHAIN)
         raw = None
-    if raw is None:
-        return report
+    if raw is not None:
+        _contents(report, raw, _printed_head(reader), ledger_keys)
+    return report
+
+
+def _json_export(
+    report: Report, data: bytes, allow_unsigned: bool, trust: list | None, ledger_keys
+) -> Report:
+    """A JSON export: the bundle alone, unsigned and with no printed head."""
+    if allow_unsigned:
+        report.add("signature", None, "a JSON export carries none (accepted by --allow-unsigned)")
+    else:
+        report.add("signature", False, "a JSON export is unsigned", BAD_SIGNATURE)
+    if trust is not None:
+        report.add("signer", False, "no signer to check against --trust", UNTRUSTED)
+    raw = data[:-1] if data.endswith(b"\n") else data
+    _contents(report, raw, None, ledger_keys, pdf=False)
+    return report
+
+
+def _contents(
+    report: Report, raw: bytes, printed: tuple[str, str] | None, ledger_keys, *, pdf: bool = True
+) -> None:
+    """The bundle's checks: canonical form, chain, the head ``printed`` in
+    the PDF (a JSON export has none), checkpoint."""
     try:
         bundle = loads(raw)
         if canonical_json(bundle) != raw:
             raise Refused("it is not in canonical form")
-        if bundle.get("format") != "disclosure-export" or bundle.get("v") != 1:
-            raise Refused("it is not a Disclosure export, version 1")
+        if not isinstance(bundle, dict) or bundle.get("format") != "disclosure-export":
+            raise Refused("it is not a Disclosure export")
+        if bundle.get("v") != 1:
+            raise Refused(f"unknown format version {bundle.get('v')!r}")
         if bundle.get("variant") not in ("full", "vendor"):
             raise Refused(f"unknown variant {bundle.get('variant')!r}")
-    except (Refused, ValueError, UnicodeError, AttributeError) as exc:
-        report.add("bundle", False, f"{ATTACHMENT} is not valid: {exc}", BROKEN_CHAIN)
-        return report
+        reference = bundle["case"]["reference"]
+        if not isinstance(reference, str) or not isinstance(bundle["chain"], dict):
+            raise Refused("it names no case or chain")
+    except (Refused, ValueError, UnicodeError, KeyError, TypeError) as exc:
+        report.add("bundle", False, f"{ATTACHMENT} is not valid: {exc!r}", BROKEN_CHAIN)
+        return
     report.add(
         "bundle",
         True,
-        f"canonical JSON, {bundle['variant']} variant of case {bundle['case']['reference']}, "
+        f"canonical JSON, {bundle['variant']} variant of case {reference}, "
         f"generated {bundle.get('generated_at')}",
     )
     try:
         events = _chain(report, bundle)
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         events = _broken(report, f"malformed events ({exc!r})")
-    printed = _printed_head(reader)
-    stated = (bundle["case"]["reference"], bundle["chain"].get("head"))
-    if printed is None:
+    stated = (reference, bundle["chain"].get("head"))
+    if not pdf:
+        report.add("printed head", None, "a JSON export prints none")
+    elif printed is None:
         report.add("printed head", False, "the document states no chain head", BROKEN_CHAIN)
     elif printed != stated:
         report.add(
@@ -605,7 +687,6 @@ def verify(
         _checkpoint(report, bundle, events, [k.lower() for k in ledger_keys or []])
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         report.add("checkpoint", False, f"malformed checkpoint or proof ({exc!r})", BAD_CHECKPOINT)
-    return report
 
 
 def load_trust(path: str) -> list:
@@ -623,7 +704,7 @@ def parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 verified, 1 unreadable/usage, 2 signature, 3 chain, "
         "4 untrusted signer, 5 checkpoint.",
     )
-    p.add_argument("file", help="the exported PDF")
+    p.add_argument("file", help="the exported PDF (or JSON export)")
     p.add_argument("--trust", metavar="CA.pem", help="the signer must chain to this CA")
     p.add_argument(
         "--allow-unsigned", action="store_true", help="accept an export that has no signature"

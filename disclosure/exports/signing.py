@@ -2,10 +2,12 @@
 
 The firm's key and certificate come from the settings
 ``DISCLOSURE_EXPORT_SIGNING_KEY`` and ``DISCLOSURE_EXPORT_SIGNING_CERT``
-(PEM text, or the path of a PEM or DER file), with any intermediate CA
-certificates in ``DISCLOSURE_EXPORT_SIGNING_CHAIN`` and the key's passphrase
-in ``DISCLOSURE_EXPORT_SIGNING_KEY_PASSPHRASE``. Without a key and a
-certificate exports stay unsigned; setting only one of them is an error.
+(PEM text, or the path of a PEM or DER file), with the CA certificates up
+to and including the root in ``DISCLOSURE_EXPORT_SIGNING_CHAIN`` (they
+travel in the signature, so the verifier can check each of them) and the
+key's passphrase in ``DISCLOSURE_EXPORT_SIGNING_KEY_PASSPHRASE``. Without a
+key and a certificate exports stay unsigned; setting only one of them, or a
+chain that stops short of a root, is an error.
 
 ``sign_pdf`` appends one invisible PAdES baseline B-B signature
 (``/SubFilter /ETSI.CAdES.detached``, SHA-256) as an incremental update,
@@ -101,6 +103,25 @@ def _same_key(cert: asn1_x509.Certificate, key: asn1_keys.PrivateKeyInfo) -> boo
     return public.public_bytes(*raw) == certified.public_bytes(*raw)
 
 
+def _require_whole_chain(
+    signing_cert: asn1_x509.Certificate, extra: list[asn1_x509.Certificate]
+) -> None:
+    """The signature carries the chain up to a self-signed root, so that
+    the verifier can check every certificate in it (even without --trust);
+    refuse a chain that stops short."""
+    chain = [x509.load_der_x509_certificate(c.dump()) for c in extra]
+    current, steps = x509.load_der_x509_certificate(signing_cert.dump()), 0
+    while current.issuer != current.subject and steps <= len(chain):
+        issuer = next((c for c in chain if c.subject == current.issuer), None)
+        if issuer is None:
+            raise ImproperlyConfigured(
+                "DISCLOSURE_EXPORT_SIGNING_CHAIN must hold every CA certificate from the "
+                f"signing certificate up to its root; {current.issuer.rfc4514_string()} "
+                "is missing."
+            )
+        current, steps = issuer, steps + 1
+
+
 @lru_cache(maxsize=4)
 def _identity(key: str, cert: str, chain: str, passphrase: str) -> SigningIdentity:
     try:
@@ -128,6 +149,7 @@ def _identity(key: str, cert: str, chain: str, passphrase: str) -> SigningIdenti
         raise ImproperlyConfigured(
             "DISCLOSURE_EXPORT_SIGNING_KEY does not match DISCLOSURE_EXPORT_SIGNING_CERT."
         )
+    _require_whole_chain(signing_cert, extra)
     signer = signers.SimpleSigner(
         signing_cert=signing_cert,
         signing_key=private_key,

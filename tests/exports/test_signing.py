@@ -139,7 +139,11 @@ def test_bad_configuration_is_refused_before_signing(settings, old_certs, tmp_pa
         signing.sign_pdf(unsigned)
     settings.DISCLOSURE_EXPORT_SIGNING_KEY = str(old_certs.signing_key)
     settings.DISCLOSURE_EXPORT_SIGNING_CERT = str(old_certs.signing_key)
-    with pytest.raises(ImproperlyConfigured):
+    with pytest.raises(ImproperlyConfigured, match="holds no certificate"):
+        signing.sign_pdf(unsigned)
+    settings.DISCLOSURE_EXPORT_SIGNING_CERT = str(old_certs.signing_cert)
+    settings.DISCLOSURE_EXPORT_SIGNING_CHAIN = ""  # the root must travel with the signature
+    with pytest.raises(ImproperlyConfigured, match="up to its root"):
         signing.sign_pdf(unsigned)
 
 

@@ -126,7 +126,7 @@ def test_flipping_any_single_byte_fails_the_signature(export, trust, mask):
     pdf, _ = export
     places = _offsets(pdf)
     # a spread over the whole file besides the named places
-    places |= {f"byte {i}": i for i in range(0, len(pdf), max(1, len(pdf) // 40))}
+    places |= {f"byte {i}": i for i in range(0, len(pdf), max(1, len(pdf) // 300))}
     results = {}
     for name, offset in places.items():
         report = verifier.verify(support.flip(pdf, offset, mask), trust=trust)
@@ -344,6 +344,27 @@ def test_a_vendor_export_links_withheld_and_projected_entries(export, settings):
     assert verifier.verify(signing.sign_pdf(support.render(leaky))).exit_code == 3
     mixed = {**copy.deepcopy(vendor), "variant": "full"}
     assert verifier.verify(signing.sign_pdf(support.render(mixed))).exit_code == 3
+
+
+def test_a_json_export_is_checked_like_the_attachment(export, settings):
+    _, bundle = export
+    data = core_canonical(bundle) + b"\n"
+    assert verifier.verify(data).exit_code == 2
+    report = verifier.verify(data, allow_unsigned=True)
+    assert report.exit_code == 0, report.render()
+    assert codes(report) == {
+        "signature": None,
+        "bundle": True,
+        "chain": True,
+        "printed head": None,
+        "checkpoint": True,
+        "inclusion proof": True,
+        "extends checkpoint": True,
+    }
+    forged = copy.deepcopy(bundle)
+    forged["events"][3]["occurred_at"] = "2020-01-01T00:00:00.000000Z"
+    assert verifier.verify(core_canonical(forged), allow_unsigned=True).exit_code == 3
+    assert verifier.verify(b'{"format": 1}', allow_unsigned=True).exit_code == 3
 
 
 def test_unreadable_input_and_usage_errors_are_exit_1(tmp_path, capsys, firm_certs):
