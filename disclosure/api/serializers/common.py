@@ -7,6 +7,7 @@ import io
 
 from rest_framework import serializers
 
+from disclosure.accounts.models import Membership, Organization
 from disclosure.evidence.models import EvidenceKind
 from disclosure.evidence.services import IncomingFile
 
@@ -39,7 +40,8 @@ class RefSerializer(serializers.Serializer):
 
 
 class UserRefSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(allow_null=True, help_text="Null for the firm's people, "
+                                  "to vendor contacts.")  # fmt: skip
     username = serializers.CharField()
     name = serializers.CharField()
 
@@ -48,6 +50,40 @@ def user_ref(user) -> dict | None:
     if user is None:
         return None
     return {"id": user.pk, "username": user.get_username(), "name": user.display_name()}
+
+
+class People:
+    """Who did something, as the caller may be told (as the portal tells
+    it, cases.vendor_view.actor_name): staff see everyone; a vendor contact
+    sees their organization's contacts by name and the firm's people only
+    as the firm (who works a case is the firm's business)."""
+
+    def __init__(self, *, internal: bool, vendor_id: int | None = None) -> None:
+        self.internal, self.vendor_id = internal, vendor_id
+        self._contacts: frozenset[int] | None = None
+        self._firm: str | None = None
+
+    def ref(self, user) -> dict | None:
+        if user is None or self.internal:
+            return user_ref(user)
+        if self._contacts is None:
+            self._contacts = frozenset(
+                Membership.objects.filter(organization_id=self.vendor_id).values_list(
+                    "user_id", flat=True
+                )
+            )
+        if user.pk in self._contacts:
+            return user_ref(user)
+        if self._firm is None:
+            self._firm = (
+                Organization.objects.filter(kind=Organization.Kind.FIRM)
+                .values_list("name", flat=True)
+                .first()
+            ) or "The research firm"
+        return {"id": None, "username": "", "name": self._firm}
+
+
+STAFF_VIEW = People(internal=True)
 
 
 class FileSerializer(serializers.Serializer):

@@ -7,19 +7,21 @@ from typing import Any
 
 from rest_framework import serializers
 
-from disclosure.accounts.models import Organization
+from disclosure.accounts.models import Organization, Role
 from disclosure.cases.models import Escalation
+from disclosure.cases.vendor_view import actor_name
 from disclosure.cases.visibility import VENDOR_EVENT_KEYS
 from disclosure.comms.models import Channel, Direction
 from disclosure.evidence.models import DeletionMethod, EvidenceKind
 from disclosure.ledger.models import EventKind
 
 from .cases import _time
-from .common import UserRefSerializer, user_ref
+from .common import STAFF_VIEW, People, UserRefSerializer, user_ref
 
 
 class ActorSerializer(serializers.Serializer):
-    id = serializers.IntegerField(allow_null=True)
+    id = serializers.IntegerField(allow_null=True, help_text="Null for the firm's people, "
+                                  "to vendor contacts.")  # fmt: skip
     username = serializers.CharField()
     name = serializers.CharField()
     organization = serializers.CharField(allow_null=True)
@@ -57,6 +59,10 @@ def event_data(event, *, internal: bool) -> dict[str, Any]:
         keys = VENDOR_EVENT_KEYS.get(event["kind"], frozenset())
         payload = {k: v for k, v in payload.items() if k in keys}
     snapshot = event["actor_snapshot"] or {}
+    if not internal and snapshot.get("role") not in (Role.VENDOR_CONTACT, "system"):
+        # the firm's people only as the firm, as the portal shows them
+        snapshot = {"id": None, "username": "", "name": actor_name(snapshot),
+                    "organization": snapshot.get("organization"), "role": None}  # fmt: skip
     return {
         "seq": event["seq"],
         "kind": event["kind"],
@@ -90,10 +96,14 @@ class EvidenceSerializer(serializers.Serializer):
     download = serializers.CharField(help_text="URL of the file's content.")
 
     def to_representation(self, f) -> dict[str, Any]:
-        return evidence_data(f)
+        return evidence_data(f, _people(self))
 
 
-def evidence_data(f) -> dict[str, Any]:
+def _people(serializer) -> People:
+    return serializer.context.get("people") or STAFF_VIEW
+
+
+def evidence_data(f, people: People = STAFF_VIEW) -> dict[str, Any]:
     return {
         "id": f.pk,
         "sha256": f.sha256,
@@ -102,7 +112,7 @@ def evidence_data(f) -> dict[str, Any]:
         "name": f.original_name,
         "kind": f.kind,
         "description": f.description,
-        "uploaded_by": user_ref(f.uploaded_by),
+        "uploaded_by": people.ref(f.uploaded_by),
         "uploaded_at": _time(f.uploaded_at),
         "captured_at": _time(f.captured_at),
         "download": f"/api/v1/cases/{f.case.reference}/evidence/{f.pk}/download/",
@@ -143,7 +153,7 @@ class CommunicationSerializer(serializers.Serializer):
             "body": c.body,
             "body_sha256": c.body_sha256,
             "occurred_at": _time(c.occurred_at),
-            "logged_by": user_ref(c.logged_by),
+            "logged_by": _people(self).ref(c.logged_by),
             "logged_at": _time(c.logged_at),
             "attachments": [
                 {
@@ -178,7 +188,7 @@ class DisputeSerializer(serializers.Serializer):
             "vendor_position": d.vendor_position,
             "vendor_provenance": d.vendor_provenance,
             "status": d.status,
-            "filed_by": user_ref(d.filed_by),
+            "filed_by": _people(self).ref(d.filed_by),
             "filed_at": _time(d.filed_at),
         }
 
@@ -240,7 +250,7 @@ class AttestationSerializer(serializers.Serializer):
             "performed_at": _time(a.performed_at),
             "retained_metadata": a.retained_metadata,
             "evidence": sorted(e.sha256 for e in a.evidence.all()),
-            "countersigned_by": user_ref(a.countersigned_by),
+            "countersigned_by": _people(self).ref(a.countersigned_by),
             "countersigned_at": _time(a.countersigned_at),
             "countersignature_statement": a.countersignature_statement,
             "internal": None,

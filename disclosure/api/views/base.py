@@ -15,6 +15,7 @@ from disclosure.cases.models import Case
 from disclosure.core.errors import DomainError, NotFound
 
 from ..serializers.cases import case_data
+from ..serializers.common import STAFF_VIEW, People
 from ..serializers.records import event_data, evidence_data
 
 SERVICES = {
@@ -108,16 +109,20 @@ class CaseScoped(GenericAPIView):
         return self._case
 
     def get_serializer_context(self) -> dict[str, Any]:
-        return {**super().get_serializer_context(), "internal": reads_internal(self.request)}
+        internal = reads_internal(self.request)
+        people = (
+            STAFF_VIEW if internal else People(internal=False, vendor_id=self.get_case().vendor_id)
+        )
+        return {**super().get_serializer_context(), "internal": internal, "people": people}
 
 
-def _created(action: str, result: Any) -> dict[str, Any] | None:
+def _created(action: str, result: Any, people: People) -> dict[str, Any] | None:
     """What the action created, for the response (None when it only changed
     the case)."""
     if action == "log_communication":
         return {"kind": "communication", "id": result.pk}
     if action == "attach_evidence":
-        return {"kind": "evidence", **evidence_data(result)}
+        return {"kind": "evidence", **evidence_data(result, people)}
     if action == "file_dispute":
         return {"kind": "dispute", "id": result.pk}
     if action == "escalate":
@@ -158,7 +163,7 @@ def run_action(
         {
             "case": case_data(after, internal=internal),
             "events": [event_data(e, internal=internal) for e in events],
-            "created": _created(action, result),
+            "created": _created(action, result, view.get_serializer_context()["people"]),
         },
         status=status_code,
     )
