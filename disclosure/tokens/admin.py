@@ -3,7 +3,7 @@ secret must be shown once, which the staff page and the command do)."""
 
 from django.contrib import admin, messages
 
-from disclosure.accounts.admin_site import admin_site
+from disclosure.accounts.admin_site import ReadOnlyAdmin, admin_site
 from disclosure.core.errors import DomainError
 
 from . import services
@@ -11,7 +11,7 @@ from .models import ApiToken
 
 
 @admin.register(ApiToken, site=admin_site)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ReadOnlyAdmin):
     list_display = ("name", "prefix", "user", "scope", "created_at", "expires_at",
                     "last_used_at", "revoked_at")  # fmt: skip
     list_filter = ("scope",)
@@ -20,12 +20,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
                        "last_used_at", "revoked_at", "revoked_by")  # fmt: skip
     fields = readonly_fields
     actions = ["revoke"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset) -> None:
