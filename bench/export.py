@@ -200,6 +200,8 @@ def one(kind: str, n: int) -> dict:
 
     django.setup()
     bundle = make_bundle(n)
+    cpu0 = time.process_time()
+    timings, workers_cpu = {}, 0.0
     if kind == "naive":
         from weasyprint import HTML
 
@@ -216,7 +218,11 @@ def one(kind: str, n: int) -> dict:
         result = render.render_pdf(bundle)
         wall = time.perf_counter() - t
         data, peaks, pages = result.data, result.peak_rss_mb, result.pages
-    return {"kind": kind, "n": n, "wall": wall, "peaks": peaks, "bytes": len(data), "pages": pages}
+        timings, workers_cpu = result.timings, result.worker_cpu_seconds
+    return {
+        "kind": kind, "n": n, "wall": wall, "peaks": peaks, "bytes": len(data), "pages": pages,
+        "cpu": time.process_time() - cpu0 + workers_cpu, "timings": timings,
+    }  # fmt: skip
 
 
 def run(kind: str, n: int) -> dict:
@@ -235,16 +241,20 @@ def main(argv: list[str]) -> None:
         print(json.dumps(one(argv[1], int(argv[2]))))
         return
     sizes = [int(a) for a in argv] or list(SIZES)
-    print(f"{'events':>7} {'render':>7} {'wall s':>8} {'peak MB (max)':>14} {'procs':>6} "
-          f"{'pages':>6} {'MB out':>7}  speed-up")  # fmt: skip
+    print(
+        f"{'events':>7} {'render':>7} {'wall s':>8} {'CPU s':>7} {'peak MB':>8} {'parts':>6} "
+        f"{'pages':>6} {'MB out':>7}  speed-up (wall)  phases (s from start)"
+    )
     for n in sizes:
         export = run("export", n)
         naive = run("naive", n)
         for r in (export, naive):
             speed = f"{naive['wall'] / export['wall']:.2f}x" if r is export else ""
+            phases = " ".join(f"{k}={v:.1f}" for k, v in r["timings"].items())
             print(
-                f"{n:>7} {r['kind']:>7} {r['wall']:>8.1f} {max(r['peaks']):>14.0f} "
-                f"{len(r['peaks']):>6} {r['pages'] or '':>6} {r['bytes'] / 1e6:>7.2f}  {speed}",
+                f"{n:>7} {r['kind']:>7} {r['wall']:>8.1f} {r['cpu']:>7.1f} "
+                f"{max(r['peaks']):>8.0f} {len(r['peaks']):>6} {r['pages'] or '':>6} "
+                f"{r['bytes'] / 1e6:>7.2f}  {speed:>15}  {phases}",
                 flush=True,
             )
 

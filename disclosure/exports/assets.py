@@ -78,10 +78,12 @@ PAGE_NUMBERS = 'content: "page " counter(page) " of " counter(pages);'
 
 def numbers_only_css() -> str:
     """The margin boxes of the page-number stamp: "page X of Y" alone, where
-    the document's own footer leaves room for it."""
+    the document's own footer leaves room for it, taken from each stamp
+    page's hidden ``p.pn`` (so that stamp pages can be rendered in chunks)."""
     return (
-        "@page { @top-left { content: none; } @top-right { content: none; }"
-        f" @bottom-left {{ content: none; }} @bottom-right {{ {PAGE_NUMBERS} }} }}"
+        "p.pn { string-set: pn content(); visibility: hidden; margin: 0; height: 0; }"
+        " @page { @top-left { content: none; } @top-right { content: none; }"
+        " @bottom-left { content: none; } @bottom-right { content: string(pn); } }"
     )
 
 

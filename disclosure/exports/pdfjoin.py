@@ -29,8 +29,9 @@ from pypdf.generic import (
 _XOBJECT = "/DxPageNumber"
 
 
-def outline_of(data: bytes) -> tuple[int, list[tuple[int, str, int]]]:
-    """(page count, [(level, title, page index)]) of a rendered part."""
+def outline_of(data: bytes) -> tuple[int, list[tuple[int, str, int]], list[bool]]:
+    """(page count, [(level, title, page index)], landscape flag of each
+    page) of a rendered part."""
     reader = PdfReader(BytesIO(data))
     out: list[tuple[int, str, int]] = []
 
@@ -42,18 +43,38 @@ def outline_of(data: bytes) -> tuple[int, list[tuple[int, str, int]]]:
                 out.append((level, str(item.title), reader.get_destination_page_number(item)))
 
     walk(reader.outline, 1)
-    return len(reader.pages), out
+    landscape = [p.mediabox.width > p.mediabox.height for p in reader.pages]
+    return len(reader.pages), out, landscape
 
 
-def _numbers_html(landscape: list[bool]) -> str:
-    """One empty page per page of the document, landscape where it is
-    (the stylesheet's ``events`` pages)."""
-    pages = "".join('<div class="l"></div>' if wide else "<div></div>" for wide in landscape)
+def _numbers_html(landscape: list[bool], first: int, total: int) -> str:
+    """Stamp pages ``first``..``first + len(landscape) - 1`` of ``total``,
+    landscape where the document's page is (the stylesheet's ``events`` pages)."""
+    pages = "".join(
+        f'<div{" class=l" if wide else ""}><p class="pn">page {first + i} of {total}</p></div>'
+        for i, wide in enumerate(landscape)
+    )
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8"><style>'
-        "div{break-after:page;height:1px}div:last-child{break-after:auto}div.l{page:events}"
+        "div{break-after:page}div:last-child{break-after:auto}div.l{page:events}"
         "</style></head><body>" + pages + "</body></html>"
     )
+
+
+def submit_stamps(pool, landscape: list[bool], css: str, pdf_identifier: bytes) -> list:
+    """Render the "page X of Y" stamps of a document whose pages are
+    ``landscape`` (or not), in chunks on ``pool``: futures of PDFs, in order."""
+    from .worker import render_stamp
+
+    total = len(landscape)
+    size = max(200, -(-total // 4))
+    return [
+        pool.submit(
+            render_stamp,
+            (_numbers_html(landscape[i : i + size], i + 1, total), css, pdf_identifier),
+        )
+        for i in range(0, total, size)
+    ]
 
 
 def _stream(writer: PdfWriter, data: bytes):
@@ -62,10 +83,10 @@ def _stream(writer: PdfWriter, data: bytes):
     return writer._add_object(s)
 
 
-def _stamp(writer: PdfWriter, overlay: PdfReader) -> None:
+def _stamp(writer: PdfWriter, overlay: list) -> None:
     before = _stream(writer, b"q\n")
     after = _stream(writer, f"Q\nq {_XOBJECT} Do Q\n".encode())
-    for page, stamp in zip(writer.pages, overlay.pages, strict=True):
+    for page, stamp in zip(writer.pages, overlay, strict=True):
         if stamp.mediabox != page.mediabox:
             raise RuntimeError("the page-number stamp does not match the page's size")
         form = DecodedStreamObject()
@@ -95,14 +116,13 @@ def join(
     front: bytes,
     parts: list[bytes],
     outline: list[tuple[int, str, int]],
-    numbers_css: str,
+    stamps: list[bytes],
     pdf_identifier: bytes,
     expected_front_pages: int,
 ) -> bytes:
     """The whole document: ``front``, then ``parts``, with ``outline``
-    (page indexes counted from the first page of the front) and page numbers."""
-    from .worker import write_pdf
-
+    (page indexes counted from the first page of the front) and the page
+    numbers of ``stamps`` (PDFs of one stamp page per page, in order)."""
     front_reader = PdfReader(BytesIO(front))
     if len(front_reader.pages) != expected_front_pages:
         raise RuntimeError(
@@ -117,9 +137,7 @@ def join(
     for level, title, index in outline:
         parent = parents.get(level - 1) if level > 1 else None
         parents[level] = writer.add_outline_item(title=title, page_number=index, parent=parent)
-    landscape = [p.mediabox.width > p.mediabox.height for p in writer.pages]
-    overlay, _ = write_pdf(_numbers_html(landscape), numbers_css, pdf_identifier=pdf_identifier)
-    _stamp(writer, PdfReader(BytesIO(overlay)))
+    _stamp(writer, [p for data in stamps for p in PdfReader(BytesIO(data)).pages])
     writer.add_metadata(info)
     writer._ID = ArrayObject([ByteStringObject(pdf_identifier), ByteStringObject(pdf_identifier)])
     out = BytesIO()

@@ -21,6 +21,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ class RenderResult:
     pages: int
     parts: int = 1
     peak_rss_mb: list[float] = field(default_factory=list)  # per render process
+    timings: dict[str, float] = field(default_factory=dict)  # seconds since the start
+    worker_cpu_seconds: float = 0.0  # CPU time of the worker processes (parallel parts)
 
 
 def _workers() -> int:
@@ -222,58 +225,76 @@ def _render_parts(bundle: dict[str, Any], progress: Progress) -> RenderResult:
     parts.append({"tail": True})
     ctx["toc_events"], ctx["toc_comms"] = toc_events, toc_comms
     css = _css(ctx, numbered=False)
-    jobs = [(_html(ctx, p), css, pdf_id) for p in parts]
-    progress(15)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
 
-    results: list[Any] = [None] * len(jobs)
-    # The biggest parts first, so that no worker is left with a long one at the end.
-    order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][0]))
+    results: list[Any] = [None] * len(parts)
     with ProcessPoolExecutor(_workers(), mp_context=_pool_context()) as pool:
-        futures = {pool.submit(render_part, jobs[i]): i for i in order}
+        # Each part goes to a worker as soon as its HTML is ready, so the
+        # workers lay out while this process renders the next templates.
+        futures = {
+            pool.submit(render_part, (_html(ctx, part), css, pdf_id)): i
+            for i, part in enumerate(parts)
+        }
+        timings["templates"] = time.perf_counter() - clock
+        front_pages = _front_page_count(ctx)  # meanwhile: the contents' length
         for done, future in enumerate(_as_completed(futures), start=1):
             results[futures[future]] = future.result()
-            progress(15 + int(65 * done / len(jobs)))
+            progress(15 + int(65 * done / len(parts)))
+        timings["parts"] = time.perf_counter() - clock
 
-    # Page numbers of every section, counting the front's pages.
-    front_pages = _front_page_count(ctx, pdf_id)
-    offsets, start = [], front_pages
-    for _, pages, _, _ in results:
-        offsets.append(start)
-        start += pages
-    total = start
-    outline: list[tuple[int, str, int]] = []
-    for (_, _, part_outline, _), offset in zip(results, offsets, strict=True):
-        for level, title, index in part_outline:
-            outline.append((level, title, offset + index))
-    anchors = {
-        entry["anchor"]: page + 1
-        for entry, page in zip(_toc(ctx), _section_pages(outline, ctx), strict=True)
-        if page is not None
-    }
-    ctx["toc"] = _toc(ctx, pages=anchors)
-    front, _ = write_pdf(
-        _html(ctx, {"front": True}),
-        css,
-        pdf_identifier=pdf_id,
-        attachments=[_attachment(bundle)],
-    )
+        # Page numbers of every section, counting the front's pages.
+        offsets, start = [], front_pages
+        for _, pages, *_ in results:
+            offsets.append(start)
+            start += pages
+        total = start
+        outline: list[tuple[int, str, int]] = []
+        for (_, _, part_outline, *_), offset in zip(results, offsets, strict=True):
+            for level, title, index in part_outline:
+                outline.append((level, title, offset + index))
+        anchors = {
+            entry["anchor"]: page + 1
+            for entry, page in zip(_toc(ctx), _section_pages(outline, ctx), strict=True)
+            if page is not None
+        }
+        ctx["toc"] = _toc(ctx, pages=anchors)
+        landscape = [False] * front_pages + [w for r in results for w in r[4]]
+        stamps = pdfjoin.submit_stamps(pool, landscape, _stamp_css(), pdf_id)
+        front, _ = write_pdf(
+            _html(ctx, {"front": True}),
+            css,
+            pdf_identifier=pdf_id,
+            attachments=[_attachment(bundle)],
+        )
+        stamp_results = [f.result() for f in stamps]
+        stamp_pdfs = [r[0] for r in stamp_results]
+        timings["front_and_stamps"] = time.perf_counter() - clock
     progress(85)
     data = pdfjoin.join(
         front=front,
         parts=[r[0] for r in results],
         outline=outline,
-        numbers_css="\n".join(
-            (assets.font_faces(), assets.stylesheet(), assets.numbers_only_css())
-        ),
+        stamps=stamp_pdfs,
         pdf_identifier=pdf_id,
         expected_front_pages=front_pages,
     )
+    timings["join"] = time.perf_counter() - clock
+    worker_cpu: dict[int, float] = {}
+    for pid, seconds in [r[5] for r in results] + [r[2] for r in stamp_results]:
+        worker_cpu[pid] = max(worker_cpu.get(pid, 0.0), seconds)
     return RenderResult(
         data=data,
         pages=total,
-        parts=len(jobs) + 1,
-        peak_rss_mb=[peak_mb(), *(r[3] for r in results)],
+        parts=len(parts) + 1,
+        peak_rss_mb=[peak_mb(), *(r[3] for r in results), *(r[1] for r in stamp_results)],
+        timings=timings,
+        worker_cpu_seconds=sum(worker_cpu.values()),
     )
+
+
+def _stamp_css() -> str:
+    return "\n".join((assets.font_faces(), assets.stylesheet(), assets.numbers_only_css()))
 
 
 def _as_completed(futures):
@@ -282,7 +303,7 @@ def _as_completed(futures):
     return as_completed(futures)
 
 
-def _front_page_count(ctx: dict[str, Any], pdf_id: bytes) -> int:
+def _front_page_count(ctx: dict[str, Any]) -> int:
     """Pages of the cover and contents (page numbers do not change their length)."""
     from weasyprint import CSS, HTML
 

@@ -50,9 +50,18 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def render_part(job: tuple[str, str, bytes]) -> tuple[bytes, int, list, float]:
+def cpu() -> tuple[int, float]:
+    """(process id, CPU seconds this process has used so far)."""
+    import os
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return os.getpid(), usage.ru_utime + usage.ru_stime
+
+
+def render_part(job: tuple[str, str, bytes]) -> tuple:
     """Render one part: its PDF, page count, outline ``[(level, title,
-    page index)]`` and this process's peak memory in MB."""
+    page index)]``, this process's peak memory in MB, which of its pages
+    are landscape, and ``cpu()``."""
     import logging
 
     from .pdfjoin import outline_of
@@ -60,5 +69,14 @@ def render_part(job: tuple[str, str, bytes]) -> tuple[bytes, int, list, float]:
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
     html, css, pdf_id = job
     data, _ = write_pdf(html, css, pdf_identifier=pdf_id)
-    pages, outline = outline_of(data)
-    return data, pages, outline, peak_mb()
+    pages, outline, landscape = outline_of(data)
+    return data, pages, outline, peak_mb(), landscape, cpu()
+
+
+def render_stamp(job: tuple[str, str, bytes]) -> tuple[bytes, float, tuple[int, float]]:
+    """Render a chunk of page-number stamps: the PDF, peak memory, ``cpu()``."""
+    import logging
+
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+    html, css, pdf_id = job
+    return write_pdf(html, css, pdf_identifier=pdf_id)[0], peak_mb(), cpu()
