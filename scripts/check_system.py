@@ -51,6 +51,12 @@ OPTIONAL_LIBRARIES = {
 # HarfBuzz, Fontconfig and GLib, whose package names vary between releases.
 APT_PACKAGES = ["libpango-1.0-0", "libpangoft2-1.0-0"]
 VENV_PACKAGE = "python3-venv"
+# The fonts of the legal export (disclosure/exports/assets.py reads them from
+# this folder only and embeds them; nothing is fetched).
+EXPORT_FONT_DIR = "/usr/share/fonts/truetype/dejavu"
+EXPORT_FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf",
+                "DejaVuSansMono-Bold.ttf")  # fmt: skip
+EXPORT_FONT_PACKAGE = "fonts-dejavu-core"
 BROWSER_PACKAGE = "chromium"
 
 
@@ -86,6 +92,23 @@ def missing_libraries(libraries: dict[str, str] | None = None) -> list[tuple[str
     return missing
 
 
+def missing_fonts() -> list[str]:
+    """The export's font files that are not installed (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return []
+    return [f for f in EXPORT_FONTS if not os.path.isfile(os.path.join(EXPORT_FONT_DIR, f))]
+
+
+def check_fonts() -> list[str]:
+    missing = missing_fonts()
+    if not missing:
+        return []
+    return [
+        "The legal export's fonts are missing: " + ", ".join(missing) + f" in {EXPORT_FONT_DIR}.",
+        f"On Debian or Ubuntu:  sudo apt-get install {EXPORT_FONT_PACKAGE}",
+    ]
+
+
 def chromium_path() -> str:
     return os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
@@ -99,6 +122,8 @@ def apt_packages(browser: bool = False) -> list[str]:
         packages.append(VENV_PACKAGE)
     if missing_libraries():
         packages += APT_PACKAGES
+    if missing_fonts():
+        packages.append(EXPORT_FONT_PACKAGE)
     if browser and not shutil.which(chromium_path()):
         packages.append(BROWSER_PACKAGE)
     return packages
@@ -177,7 +202,7 @@ def main(argv: list[str]) -> int:
     problems = check_python()
     if problems:
         return _fail(problems)
-    problems = check_weasyprint()
+    problems = check_weasyprint() or check_fonts()
     if problems:
         return _fail(problems)
     for note in optional_notes():
