@@ -22,6 +22,7 @@ valid signature every time, byte for byte the same with an RSA key (PKCS #1
 v1.5 is deterministic; ECDSA draws a random nonce).
 """
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -41,6 +42,7 @@ from django.core.exceptions import ImproperlyConfigured
 from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.metadata.model import DocumentMetadata
 from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
@@ -186,6 +188,26 @@ def signing_time_for(data: bytes, identity: SigningIdentity) -> datetime:
     return max(created.astimezone(UTC), identity.not_before.astimezone(UTC))
 
 
+@dataclass
+class _PinnedModification(DocumentMetadata):
+    """Document metadata whose modification time stays the signing time:
+    pyHanko sets it to "now" when it writes the update (/ModDate and the
+    XMP ModifyDate of a PDF/A), which would make the bytes differ each
+    second."""
+
+    def __setattr__(self, name, value):
+        if name == "last_modified" and self.__dict__.get("pinned"):
+            return
+        super().__setattr__(name, value)
+
+    @classmethod
+    def pin(cls, meta: DocumentMetadata, when: datetime) -> "_PinnedModification":
+        pinned = cls(**{f.name: getattr(meta, f.name) for f in dataclasses.fields(meta)})
+        pinned.last_modified = when
+        pinned.__dict__["pinned"] = True
+        return pinned
+
+
 class _FixedTimePdfSigner(signers.PdfSigner):
     def __init__(self, *args, signing_time: datetime, **kwargs):
         super().__init__(*args, **kwargs)
@@ -213,6 +235,7 @@ def sign_pdf(data: bytes, *, signing_time: datetime | None = None) -> bytes:
             raise
         raise ExportSigningError(f"not a readable PDF ({exc})") from exc
     when = signing_time or signing_time_for(data, identity)
+    writer._meta = _PinnedModification.pin(writer._meta, when)
     first_id = writer._document_id[0]
     writer._document_id = generic.ArrayObject(
         [first_id, generic.ByteStringObject(hashlib.sha256(data).digest()[:16])]

@@ -11,8 +11,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.exceptions import ImproperlyConfigured
 from pypdf import PdfReader
 
-from disclosure.exports import signing, verifier
+from disclosure.exports import services, signing, verifier
+from disclosure.exports.models import ExportStatus
 from tests.exports import support_signing as support
+from tests.exports.rich_case import *  # noqa: F403
 from tests.factories import make_case
 
 OLD = datetime(2020, 1, 1, tzinfo=UTC)
@@ -86,6 +88,9 @@ def test_signing_is_reproducible_and_timed_by_the_document(configured, unsigned)
     value = PdfReader(io.BytesIO(first)).get_fields()[signing.FIELD_NAME]["/V"]
     assert value["/M"] == "D:20260304050607Z"  # the bundle's generated_at, to the second
     assert value["/Reason"] == signing.REASON
+    reader = PdfReader(io.BytesIO(first))  # not "now": the update's dates are the signing time
+    assert reader.metadata["/ModDate"] == "D:20260304050607Z"
+    assert reader.xmp_metadata.xmp_modify_date == datetime(2026, 3, 4, 5, 6, 7)
     other = signing.sign_pdf(unsigned, signing_time=datetime(2026, 5, 1, tzinfo=UTC))
     assert other != first
     assert PdfReader(io.BytesIO(other)).get_fields()[signing.FIELD_NAME]["/V"]["/M"] == (
@@ -192,3 +197,53 @@ def test_an_ecdsa_key_signs_validly(settings, tmp_path, unsigned):
     assert first != second
     for signed in (first, second):
         assert verifier.verify(signed, trust=trust).exit_code == 0
+
+
+# -- real exports, made by the exports service --------------------------------
+
+
+def _export(user, case, capture, **options) -> bytes:
+    with capture(execute=True):
+        export = services.request_export(actor=user, case=case, **options)
+    export.refresh_from_db()
+    assert export.status == ExportStatus.DONE, export.error
+    return services.record_download(actor=user, export=export)[1]
+
+
+@pytest.mark.parametrize("variant", ["full", "vendor"])
+def test_a_real_export_is_signed_and_verifies(
+    variant, configured, legal, rich_case, django_capture_on_commit_callbacks
+):
+    data = _export(legal, rich_case, django_capture_on_commit_callbacks, variant=variant)
+    trust = verifier.load_trust(str(configured.ca_cert))
+    report = verifier.verify(data, trust=trust)
+    assert report.exit_code == 0, report.render()
+    assert all(c.ok for c in report.checks), report.render()
+    assert f"{variant} variant of case {rich_case.reference}" in report.render()
+    if variant == "vendor":
+        assert "withheld" in report.render()
+    for offset in (100, len(data) // 2, len(data) - 700, len(data) - 3):
+        assert verifier.verify(support.flip(data, offset), trust=trust).exit_code == 2
+
+
+def test_a_real_export_joined_from_parallel_parts_verifies(configured, rich_case):
+    data, bundle, pages, signed = services.produce(
+        case=rich_case, variant="full", communications="full", format="pdf", split=3
+    )
+    assert signed and len(bundle["events"]) > 3 and pages > 1
+    report = verifier.verify(data, trust=verifier.load_trust(str(configured.ca_cert)))
+    assert report.exit_code == 0, report.render()
+
+
+def test_real_json_and_unsigned_exports(
+    settings, legal, rich_case, django_capture_on_commit_callbacks
+):
+    settings.DISCLOSURE_EXPORT_SIGNING_KEY = settings.DISCLOSURE_EXPORT_SIGNING_CERT = ""
+    capture = django_capture_on_commit_callbacks
+    unsigned = _export(legal, rich_case, capture)
+    assert verifier.verify(unsigned).exit_code == 2
+    assert verifier.verify(unsigned, allow_unsigned=True).exit_code == 0
+    as_json = _export(legal, rich_case, capture, format="json")
+    assert verifier.verify(as_json).exit_code == 2
+    report = verifier.verify(as_json, allow_unsigned=True)
+    assert report.exit_code == 0, report.render()
