@@ -59,11 +59,12 @@ def font_faces() -> str:
 
 
 def css_string(value: str) -> str:
-    """``value`` as a quoted CSS string: every character that is not a
-    letter, digit, space or one of ``:+-._#`` is a CSS escape."""
+    """``value`` as a quoted CSS string: every character that is not an
+    ASCII letter or digit is a six-digit CSS escape (never followed by a
+    space, which the escape would swallow)."""
     out = []
     for ch in str(value):
-        if ch.isascii() and (ch.isalnum() or ch in " :+-._#"):
+        if ch.isascii() and ch.isalnum():
             out.append(ch)
         else:
             out.append(f"\\{ord(ch):06x}")
