@@ -87,7 +87,8 @@ def authenticate(raw: str, *, at: datetime | None = None) -> ApiToken:
     Raises TokenRefused for an unknown, revoked or expired token or an
     inactive user."""
     at = at or now()
-    token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw)).first()
+    rows = ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw)).order_by()
+    token = next(iter(rows[:1]), None)  # by its unique index, unsorted
     if token is None or not token.user.is_active:
         raise TokenRefused("Invalid token.", "token_invalid")
     if token.revoked_at is not None:
