@@ -46,7 +46,7 @@ def test_check_system_knows_the_export_fonts():
     spec = importlib.util.spec_from_file_location("check_system", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.EXPORT_FONT_DIR == str(assets.FONT_DIR)
+    assert str(assets.FONT_DIR) == module.EXPORT_FONT_DIR
     assert set(module.EXPORT_FONTS) == {name for _, _, name in assets.FONTS}
     assert module.EXPORT_FONT_PACKAGE == assets.FONT_PACKAGE
     assert module.missing_fonts() == []
