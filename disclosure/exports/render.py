@@ -191,6 +191,35 @@ def _pool_context():
     return context
 
 
+class _InProcess:
+    """An executor that runs each call at once, in this process: used where
+    this process may not start children (a daemonic worker process)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:  # handed to the caller through the future
+            future.set_exception(exc)
+        return future
+
+
+def _pool():
+    """Worker processes for the parts, or in-process rendering when this
+    process is a daemon (which may have no children)."""
+    if multiprocessing.current_process().daemon:
+        return _InProcess()
+    return ProcessPoolExecutor(_workers(), mp_context=_pool_context())
+
+
 def _render_parts(bundle: dict[str, Any], progress: Progress) -> RenderResult:
     from . import pdfjoin
 
@@ -229,7 +258,7 @@ def _render_parts(bundle: dict[str, Any], progress: Progress) -> RenderResult:
     clock = time.perf_counter()
 
     results: list[Any] = [None] * len(parts)
-    with ProcessPoolExecutor(_workers(), mp_context=_pool_context()) as pool:
+    with _pool() as pool:
         # Each part goes to a worker as soon as its HTML is ready, so the
         # workers lay out while this process renders the next templates.
         futures = {

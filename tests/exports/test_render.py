@@ -133,3 +133,13 @@ def test_a_long_timeline_in_parallel_parts_joins_with_page_numbers_outline_and_a
         assert flat.count(e["hash"]) >= 1
     assert render.render_pdf(bundle, split=3).data == result.data
     assert all(mb < 400 for mb in result.peak_rss_mb)
+
+
+@pytest.mark.django_db
+def test_a_daemon_process_renders_the_parts_itself_to_the_same_bytes(rich_case, monkeypatch):
+    monkeypatch.setattr(render, "EVENTS_PER_PART", 8)
+    bundle = _bundle(rich_case)
+    pooled = render.render_pdf(bundle, split=3).data
+    monkeypatch.setattr(render.multiprocessing.current_process(), "daemon", True, raising=False)
+    assert isinstance(render._pool(), render._InProcess)
+    assert render.render_pdf(bundle, split=3).data == pooled
