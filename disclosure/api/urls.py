@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .views import actions, cases, exports, intake, organizations, records
+from .views import actions, cases, exports, intake, organizations, records, tokens
 from .views.misc import not_found
 
 app_name = "api"
@@ -44,6 +44,8 @@ urlpatterns = [
         exports.ExportDownload.as_view(),
         name="export-download",
     ),
+    path("tokens/", tokens.TokenList.as_view(), name="tokens"),
+    path("tokens/<int:token_id>/revoke/", tokens.TokenRevoke.as_view(), name="token-revoke"),
     path("intake/findings/", intake.FindingList.as_view(), name="findings"),
     re_path(r"^.*$", not_found, name="not-found"),
 ]

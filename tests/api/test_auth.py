@@ -133,3 +133,12 @@ def test_bodies_of_the_wrong_shape_are_400(as_, analyst):
     for raw in ("[1, 2]", "null", '"text"'):
         r = client.post("/api/v1/intake/findings/", raw, content_type="application/json")
         assert (r.status_code, r.json()["code"]) == (400, "validation_failed"), raw
+
+
+def test_a_post_to_a_path_that_does_not_exist_is_a_json_404(analyst):
+    client = APIClient(enforce_csrf_checks=True)  # as a real client: no CSRF cookie
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {tokens.create_token(user=analyst, name='x').secret}"
+    )
+    r = client.post("/api/v1/tokens/-1/revoke/", {}, format="json")
+    assert (r.status_code, r.json()["code"]) == (404, "not_found")
