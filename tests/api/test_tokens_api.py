@@ -68,3 +68,13 @@ def test_revoke_own_or_as_admin(analyst, lead, admin_user):
 def test_anonymous_gets_401(api):
     assert api.get("/api/v1/tokens/").status_code == 401
     assert api.post("/api/v1/tokens/", {"name": "x"}, format="json").status_code == 401
+
+
+def test_token_list_query_count(admin_user, analyst, django_assert_max_num_queries):
+    for i in range(5):
+        services.create_token(user=analyst, name=f"t{i}")
+    client = session(admin_user)
+    client.get("/api/v1/tokens/")
+    with django_assert_max_num_queries(3):  # memberships, count, rows with owners
+        r = client.get("/api/v1/tokens/")
+    assert r.json()["count"] == 5

@@ -62,3 +62,20 @@ def test_communications_and_evidence_name_the_firm_not_its_people(
     assert evidence[0]["uploaded_by"] == {"id": None, "username": "", "name": "Research Firm"}
     staff = as_(analyst).get(f"/api/v1/cases/{case.reference}/evidence/").json()["results"]
     assert staff[0]["uploaded_by"]["id"] == analyst.pk
+
+
+@pytest.mark.parametrize(("path", "most"), [("communications/", 7), ("evidence/", 7)])
+def test_vendor_list_query_counts(
+    as_, analyst, vendor_contact, case_at, path, most, django_assert_max_num_queries
+):
+    """token, memberships, case, (count), rows, (attachments), the vendor's
+    contacts and the firm's name: whatever the rows."""
+    case = case_at("vendor_notified")
+    for i in range(4):
+        services.log_communication(actor=analyst, case=case,
+                                   **inbound_kwargs(now(), body=f"reply {i}"))  # fmt: skip
+    client = as_(vendor_contact)
+    client.get("/api/v1/cases/")
+    with django_assert_max_num_queries(most):
+        r = client.get(f"/api/v1/cases/{case.reference}/{path}")
+    assert r.status_code == 200 and r.json()["results"]
