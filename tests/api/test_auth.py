@@ -107,6 +107,9 @@ def test_throttled_per_ip_whoever_asks(settings, api, analyst, as_):
     # The address has had its three: a fourth token from it is refused too.
     assert as_(analyst).get("/api/v1/cases/").status_code == 429
     assert first.get("/api/v1/cases/", REMOTE_ADDR="10.0.0.9").status_code == 200
+    # a forged X-Forwarded-For does not make another address
+    forged = first.get("/api/v1/cases/", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert forged.status_code == 429
 
 
 def test_unknown_paths_and_methods_are_json(as_, analyst):
