@@ -9,6 +9,7 @@ commit), its whole transaction (case, reference, events) rolls back, and it
 is answered as a repeat.
 """
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +39,15 @@ class Submission:
     case: Case
     created: bool
     attached: list[EvidenceFile] = field(default_factory=list)
+
+
+def _sha256(f: IncomingFile) -> str:
+    """The SHA-256 of an incoming file's content; the stream is rewound."""
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: f.stream.read(1 << 20), b""):
+        digest.update(chunk)
+    f.stream.seek(0)
+    return digest.hexdigest()
 
 
 def _rewind(files: Sequence[IncomingFile]) -> None:
@@ -107,20 +117,23 @@ def submit_finding(
 
 
 def _repeat(*, actor: User, finding: Finding, evidence: Sequence[IncomingFile]) -> Submission:
-    """A repeat of ``finding``: count it, attach the evidence the case lacks."""
-    Finding.objects.filter(pk=finding.pk).update(
-        submissions=F("submissions") + 1, last_submitted_at=now()
-    )
-    finding.refresh_from_db()
-    case = finding.case
-    attached = []
-    known = set(EvidenceFile.objects.filter(case=case).values_list("sha256", flat=True))
-    for f in evidence:
-        try:
-            added = case_services.attach_evidence(actor=actor, case=case, file=f)
-        except DuplicateEvidence:
-            continue
-        if added.sha256 not in known:
+    """A repeat of ``finding``: count it, attach the evidence the case lacks;
+    all of it or nothing (a closed case refuses new evidence: 409)."""
+    with transaction.atomic():
+        Finding.objects.filter(pk=finding.pk).update(
+            submissions=F("submissions") + 1, last_submitted_at=now()
+        )
+        finding.refresh_from_db()
+        case = finding.case
+        attached = []
+        known = set(EvidenceFile.objects.filter(case=case).values_list("sha256", flat=True))
+        for f in evidence:
+            if _sha256(f) in known:  # had it already: nothing to attach
+                continue
+            try:
+                added = case_services.attach_evidence(actor=actor, case=case, file=f)
+            except DuplicateEvidence:  # the same file twice in this submission
+                continue
             attached.append(added)
             known.add(added.sha256)
     case.refresh_from_db()

@@ -245,13 +245,14 @@ def test_edit_details_access_matrix(actor, client_of, case_at):
 
 
 def test_edit_details_returns_the_event_and_refuses_bad_values(as_, analyst, case_at):
-    case = case_at("found")
+    case = case_at("found", summary="Keep me", asset_region="westeurope")
     client = as_(analyst)
     r = client.patch(f"/api/v1/cases/{case.reference}/", {"severity": "high"}, format="json")
     assert r.status_code == 200
     (event,) = r.json()["events"]
     assert event["kind"] == "details_updated"
     assert event["payload"]["changes"]["severity"] == {"from": "medium", "to": "high"}
+    assert set(event["payload"]["changes"]) == {"severity"}  # nothing else touched
     r = client.patch(f"/api/v1/cases/{case.reference}/", {}, format="json")
     assert r.status_code == 400
     r = client.patch(

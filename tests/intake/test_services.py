@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.db import connection
 
+from disclosure.cases import services
 from disclosure.cases.models import Case
 from disclosure.core.errors import EvidenceRequired, NotPermitted, ValidationFailed
 from disclosure.evidence.models import EvidenceFile
@@ -131,4 +132,18 @@ def test_two_identical_submissions_at_once_give_one_case():
     assert sorted(r.created for r in results) == [False, True]
     assert results[0].case.pk == results[1].case.pk
     assert Case.objects.count() == 1 and Finding.objects.get().submissions == 2
+    assert EvidenceFile.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_new_evidence_for_a_closed_case_is_refused_and_not_counted(analyst, lead, vendor):
+    from disclosure.core.errors import TransitionNotAllowed
+
+    first = submit_finding(actor=analyst, **finding(vendor))
+    services.close_case(actor=lead, case=first.case, reason="invalid")
+    # the same evidence again: nothing to attach, the repeat is answered
+    assert submit_finding(actor=analyst, **finding(vendor)).case.pk == first.case.pk
+    with pytest.raises(TransitionNotAllowed):
+        submit_finding(actor=analyst, **finding(vendor, evidence=files(b"listing", b"new")))
+    assert Finding.objects.get().submissions == 2
     assert EvidenceFile.objects.count() == 1
