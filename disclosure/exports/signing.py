@@ -42,7 +42,7 @@ from django.core.exceptions import ImproperlyConfigured
 from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.metadata.model import DocumentMetadata
+from pyhanko.pdf_utils.metadata.model import VENDOR, DocumentMetadata
 from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
@@ -236,6 +236,11 @@ def sign_pdf(data: bytes, *, signing_time: datetime | None = None) -> bytes:
         raise ExportSigningError(f"not a readable PDF ({exc})") from exc
     when = signing_time or signing_time_for(data, identity)
     writer._meta = _PinnedModification.pin(writer._meta, when)
+    if writer._info is not None:
+        # pyHanko writes "pyHanko <version>" as the XMP producer but appends it
+        # to the Info producer: PDF/A wants the two equal.
+        writer._info.get_object()["/Producer"] = generic.TextStringObject(VENDOR)
+        writer.mark_update(writer._info)
     first_id = writer._document_id[0]
     writer._document_id = generic.ArrayObject(
         [first_id, generic.ByteStringObject(hashlib.sha256(data).digest()[:16])]

@@ -91,6 +91,11 @@ def test_signing_is_reproducible_and_timed_by_the_document(configured, unsigned)
     reader = PdfReader(io.BytesIO(first))  # not "now": the update's dates are the signing time
     assert reader.metadata["/ModDate"] == "D:20260304050607Z"
     assert reader.xmp_metadata.xmp_modify_date == datetime(2026, 3, 4, 5, 6, 7)
+    # PDF/A: the document information still equals the XMP metadata
+    assert reader.metadata["/Producer"] == reader.xmp_metadata.pdf_producer
+    assert reader.metadata["/CreationDate"] == "D:20260304050607Z"
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data()
+    assert b'pdfaid:part="3"' in xmp and b'pdfaid:conformance="B"' in xmp
     other = signing.sign_pdf(unsigned, signing_time=datetime(2026, 5, 1, tzinfo=UTC))
     assert other != first
     assert PdfReader(io.BytesIO(other)).get_fields()[signing.FIELD_NAME]["/V"]["/M"] == (
