@@ -474,11 +474,14 @@ def only_pyhanko(tmp_path_factory) -> Path:
     return folder
 
 
-def _standalone(only_pyhanko: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    bootstrap = (
-        "import runpy, sys; "
-        f"sys.path[:0] = [{str(only_pyhanko)!r}]; "
-        f"sys.argv = [{str(SCRIPT)!r}, *sys.argv[1:]]; "
+def _standalone(
+    only_pyhanko: Path, cwd: Path, *args: str, code: str | None = None
+) -> subprocess.CompletedProcess:
+    """Run the script (or ``code``) with the standard library and
+    ``only_pyhanko`` as the whole of sys.path, isolated from the environment."""
+    bootstrap = f"import runpy, sys; sys.path[:0] = [{str(only_pyhanko)!r}]; " + (
+        code
+        or f"sys.argv = [{str(SCRIPT)!r}, *sys.argv[1:]]; "
         f"runpy.run_path({str(SCRIPT)!r}, run_name='__main__')"
     )
     return subprocess.run(
@@ -515,8 +518,10 @@ def test_the_standalone_script_needs_only_pyhanko_and_gives_the_same_verdicts(
         "checkpoint.pdf": 5,
         "mallory.pdf": 4,
     }
-    django_free = _standalone(only_pyhanko, tmp_path, "-c", "import django")
-    assert django_free.returncode != 0  # nothing but pyHanko is importable there
+    for module in ("django", "disclosure", "weasyprint"):  # nothing but pyHanko there
+        probe = _standalone(only_pyhanko, tmp_path, code=f"import {module}")
+        assert f"No module named '{module}'" in probe.stderr
+    assert _standalone(only_pyhanko, tmp_path, code="import pyhanko").returncode == 0
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
         ca = str(firm_certs.ca_cert)
