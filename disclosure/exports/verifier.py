@@ -12,7 +12,9 @@ scripts/verify_export.py; a test keeps the two identical.)
 
 It checks, and prints a line for each check:
   1. the PDF signature (PAdES): present, intact, cryptographically valid, the
-     only one, and covering every byte of the file;
+     only one, covering every byte of the file but its own value, and that
+     value exactly a plain PAdES signature (strict DER, zero padding, every
+     certificate it carries verifying), so that no byte can change unnoticed;
   2. with --trust CA.pem: that the signer's certificate chain leads to that CA;
   3. the attached ``disclosure-export.json``: canonical JSON, every event's
      hash recomputed (sha256(prev_hash + canonical JSON of the event without
