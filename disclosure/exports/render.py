@@ -36,8 +36,9 @@ from .bundle import ATTACHMENT_NAME, bundle_bytes, bundle_digest, generated_at_o
 from .document import base_context, body_context, communication_rows, event_rows, front_context
 from .worker import peak_mb, render_part, write_pdf
 
-SPLIT_EVENTS = 1500  # longer timelines are rendered in parallel parts
-EVENTS_PER_PART = 1000
+SPLIT_EVENTS = 500  # longer timelines are rendered in parallel parts
+EVENTS_PER_PART = 1000  # at most (a worker stays near 200 MB)
+MIN_EVENTS_PER_PART = 250  # at least, unless EVENTS_PER_PART is lower
 COMMS_PER_PART = 250
 
 Progress = Callable[[int], None]
@@ -229,7 +230,11 @@ def _render_parts(bundle: dict[str, Any], progress: Progress) -> RenderResult:
     comms = communication_rows(bundle["records"]["communications"], ctx["clock"])
     parts: list[dict[str, Any]] = [{"summary": True}]
     toc_events, toc_comms = [], []
-    for i, chunk in enumerate(_slices(events, EVENTS_PER_PART)):
+    # Enough parts to keep every worker busy, none over EVENTS_PER_PART.
+    per_part = min(
+        EVENTS_PER_PART, max(MIN_EVENTS_PER_PART, -(-len(events) // (2 * _workers())))
+    )
+    for i, chunk in enumerate(_slices(events, per_part)):
         anchor = f"events-{i + 1}"
         title = f"Events {chunk[0]['seq']:,}\u2013{chunk[-1]['seq']:,}" if chunk else "Events"
         toc_events.append((anchor, title, 2))
