@@ -158,7 +158,9 @@ def run_action(
         result = SERVICES[action](actor=request.user, case=case, **kwargs)
     after = case_for(request.user, case.reference)
     internal = reads_internal(request)
-    events = selectors.events_for(request.user, after).filter(seq__gt=before)
+    # The events appended since the case was read, by this caller: another
+    # request's events appended meanwhile are not this action's.
+    events = selectors.events_for(request.user, after).filter(seq__gt=before, actor=request.user)
     return Response(
         {
             "case": case_data(after, internal=internal),
