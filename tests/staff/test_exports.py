@@ -63,6 +63,7 @@ def test_the_case_page_shows_the_section_to_who_may_export(who, shown, client, r
     html = client.get(case.get_absolute_url()).content.decode()
     assert ('id="exports"' in html) is shown
     assert (f'action="{exports_url(case)}"' in html) is shown
+    assert ('<a href="#exports">Exports</a>' in html) is shown
 
 
 def test_a_legal_user_requests_follows_and_downloads_an_export(

@@ -24,3 +24,9 @@ def case_exports_section(context, case) -> dict:
         "request": context.get("request"),
         **exports_context(user, case, limit=RECENT),
     }
+
+
+@register.simple_tag(takes_context=True)
+def may_export(context, case) -> bool:
+    """Whether the user may export ``case`` (``access.Action.EXPORT``)."""
+    return access.can(context["user"], access.Action.EXPORT, case)
