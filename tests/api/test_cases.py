@@ -296,4 +296,10 @@ def test_a_list_row_is_the_case_as_its_page_shows_it(actor, client_of, analyst, 
     rows = client.get("/api/v1/cases/").json()["results"]
     assert len(rows) == 3
     for row in rows:
-        assert row == client.get(row["url"]).json()
+        page = client.get(row["url"]).json()
+        assert row == {k: v for k, v in page.items() if k not in ("deadlines", "follow_ups")}
+    parent_page = client.get(f"/api/v1/cases/{parent.reference}/").json()
+    assert parent_page["follow_ups"] == [follow.reference]
+    assert [d["key"] for d in parent_page["deadlines"]] == ["acknowledge", "secure", "publish"]
+    assert parent_page["deadlines"][1]["status"] == "met"
+    assert parent_page["deadlines"][0]["status"] == "overdue"  # notified ten days ago

@@ -18,7 +18,12 @@ pytestmark = pytest.mark.django_db
 def test_the_case_has_exactly_the_declared_fields(as_, vendor_contact, case_at):
     case = case_at("secured")
     body = as_(vendor_contact).get(f"/api/v1/cases/{case.reference}/").json()
-    assert set(body) == {*VENDOR_CASE_FIELDS, "url", "internal"}
+    assert set(body) == {*VENDOR_CASE_FIELDS, "url", "internal", "deadlines", "follow_ups"}
+    # the deadlines the portal shows
+    portal = vendor_view.due_rows(case, now())
+    assert [(d["key"], d["status"]) for d in body["deadlines"]] == [
+        (d.key, d.status) for d in portal
+    ]
     assert body["internal"] is None
 
 

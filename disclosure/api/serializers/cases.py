@@ -12,6 +12,7 @@ from typing import Any
 from rest_framework import serializers
 
 from disclosure.accounts.selectors import staff_members, vendor_organizations
+from disclosure.cases import selectors, vendor_view
 from disclosure.cases.models import (
     AssetKind,
     AssetProvider,
@@ -22,6 +23,7 @@ from disclosure.cases.models import (
     Tlp,
 )
 from disclosure.cases.stages import CloseReason, Stage
+from disclosure.core.timeutils import now
 
 from .common import MAX_COUNT, FileSerializer, RefSerializer, UserRefSerializer, pk_field, text
 
@@ -79,6 +81,41 @@ class CaseSerializer(serializers.Serializer):
         if isinstance(case, dict):
             return case_row_data(case, internal=internal)
         return case_data(case, internal=internal)
+
+
+class DeadlineSerializer(serializers.Serializer):
+    key = serializers.ChoiceField(choices=[("acknowledge", "acknowledge"), ("secure", "secure"),
+                                           ("publish", "publish")])  # fmt: skip
+    label = serializers.CharField()
+    due = serializers.DateTimeField()
+    met_at = serializers.DateTimeField(allow_null=True)
+    status = serializers.ChoiceField(
+        choices=[(s, s) for s in ("met", "met late", "overdue", "open", "not met")]
+    )
+
+
+class CaseDetailSerializer(CaseSerializer):
+    """A case on its own: also its policy's deadlines (counted from the
+    vendor's notification; none before it) and its follow-up cases."""
+
+    deadlines = DeadlineSerializer(many=True)
+    follow_ups = serializers.ListField(
+        child=serializers.CharField(), help_text="References of the visible follow-up cases."
+    )
+
+    def to_representation(self, case: Case) -> dict[str, Any]:
+        data = case_data(case, internal=self.context.get("internal", False))
+        data["deadlines"] = [
+            {"key": d.key, "label": d.label, "due": _time(d.due), "met_at": _time(d.met_at),
+             "status": d.status}
+            for d in vendor_view.due_rows(case, now())
+        ]  # fmt: skip
+        data["follow_ups"] = list(
+            selectors.follow_ups_for(self.context["request"].user, case).values_list(
+                "reference", flat=True
+            )
+        )
+        return data
 
 
 def _time(value) -> str | None:

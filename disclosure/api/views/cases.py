@@ -11,7 +11,13 @@ from disclosure.cases import access, selectors, services
 from ..filters import CaseFilter
 from ..pagination import PageWithoutCount
 from ..serializers.actions import ActionResultSerializer, UpdateDetailsInput
-from ..serializers.cases import CASE_ROW_VALUES, CaseCreateSerializer, CaseSerializer, case_data
+from ..serializers.cases import (
+    CASE_ROW_VALUES,
+    CaseCreateSerializer,
+    CaseDetailSerializer,
+    CaseSerializer,
+    case_data,
+)
 from ..serializers.common import incoming_files
 from .base import CaseScoped, api_field_names, case_for, reads_internal, run_action
 
@@ -61,7 +67,7 @@ class CaseList(generics.ListCreateAPIView):
 
 
 class CaseDetail(CaseScoped):
-    serializer_class = CaseSerializer
+    serializer_class = CaseDetailSerializer
 
     def get(self, request, reference: str):
         return Response(self.get_serializer(self.get_case()).data)
