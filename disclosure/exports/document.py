@@ -255,11 +255,18 @@ def body_context(bundle: dict[str, Any], clock: Clock) -> dict[str, Any]:
         "evidence": [
             {
                 **f,
+                "size_fmt": _num(f.get("size")),
                 "uploaded_utc": utc(f.get("uploaded_at")),
                 "captured_utc": utc(f.get("captured_at")),
             }
             for f in records["evidence"]
         ],
+        "attestation_items": [
+            {**i, "bytes": _num(i.get("bytes")) or i.get("bytes")}
+            for i in ((att or {}).get("items") or [])
+            if isinstance(i, dict)
+        ],
+        "attestation_total": _num((att or {}).get("total_bytes")),
         "attestation": att,
         "attestation_method": METHOD_LABELS.get((att or {}).get("method"), ""),
         "attestation_times": {
