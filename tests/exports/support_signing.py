@@ -13,6 +13,7 @@ from weasyprint import HTML, Attachment
 
 from disclosure.core.canonical import canonical_json
 from disclosure.core.timeutils import iso_utc, now
+from disclosure.exports import signing
 from disclosure.ledger.chain import body_of
 from disclosure.ledger.checkpoints import checkpoint_document, inclusion_proof, write_checkpoint
 from disclosure.ledger.models import Checkpoint
@@ -123,3 +124,9 @@ def use_certificates(settings, certs) -> None:
 def flip(data: bytes, offset: int, mask: int = 0xFF) -> bytes:
     """``data`` with the byte at ``offset`` XORed with ``mask``."""
     return data[:offset] + bytes([data[offset] ^ mask]) + data[offset + 1 :]
+
+
+def attacker_signs(settings, mallory_certs, bundle, **render_options):
+    """Render ``bundle`` again and sign it with the attacker's own CA."""
+    use_certificates(settings, mallory_certs)
+    return signing.sign_pdf(render(bundle, **render_options))
