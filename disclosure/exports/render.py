@@ -231,9 +231,7 @@ def _render_parts(bundle: dict[str, Any], progress: Progress) -> RenderResult:
     parts: list[dict[str, Any]] = [{"summary": True}]
     toc_events, toc_comms = [], []
     # Enough parts to keep every worker busy, none over EVENTS_PER_PART.
-    per_part = min(
-        EVENTS_PER_PART, max(MIN_EVENTS_PER_PART, -(-len(events) // (2 * _workers())))
-    )
+    per_part = min(EVENTS_PER_PART, max(MIN_EVENTS_PER_PART, -(-len(events) // (2 * _workers()))))
     for i, chunk in enumerate(_slices(events, per_part)):
         anchor = f"events-{i + 1}"
         title = f"Events {chunk[0]['seq']:,}\u2013{chunk[-1]['seq']:,}" if chunk else "Events"
@@ -339,13 +337,16 @@ def _as_completed(futures):
 
 def _front_page_count(ctx: dict[str, Any]) -> int:
     """Pages of the cover and contents (page numbers do not change their length)."""
-    from weasyprint import CSS, HTML
+    from weasyprint import CSS
 
     from .fetcher import DataOnlyURLFetcher
+    from .worker import _lean_html_class
 
     fetcher = DataOnlyURLFetcher()
     probe = {**ctx, "toc": _toc(ctx, pages={e["anchor"]: 9999 for e in _toc(ctx)})}
-    html = HTML(string=_html(probe, {"front": True}), base_url=None, url_fetcher=fetcher)
+    html = _lean_html_class()(
+        string=_html(probe, {"front": True}), base_url=None, url_fetcher=fetcher
+    )
     css = CSS(string=_css(ctx, numbered=False), url_fetcher=fetcher)
     return len(html.render(stylesheets=[css]).pages)
 

@@ -5,10 +5,36 @@ preloads this module), so a part is rendered without loading the project.
 """
 
 import resource
+from functools import lru_cache
+from pathlib import Path
 
 from .fetcher import DataOnlyURLFetcher
 
 PDF_VARIANT = "pdf/a-3b"
+# The export's user-agent stylesheet, beside its stylesheet (assets.STYLE_DIR).
+UA_CSS = Path(__file__).resolve().parents[2] / "static" / "exports" / "ua.css"
+
+
+@lru_cache(maxsize=1)
+def _ua_stylesheet():
+    from weasyprint import CSS
+
+    return CSS(string=UA_CSS.read_text(encoding="utf-8"), url_fetcher=DataOnlyURLFetcher())
+
+
+@lru_cache(maxsize=1)
+def _lean_html_class():
+    from weasyprint import HTML
+
+    class LeanHTML(HTML):
+        """WeasyPrint's HTML with the export's user-agent stylesheet
+        (``static/exports/ua.css``: WeasyPrint's own, cut to the elements
+        the templates use) in place of the whole HTML5 one."""
+
+        def _ua_stylesheets(self, forms=False):
+            return [_ua_stylesheet()]
+
+    return LeanHTML
 
 
 def write_pdf(
@@ -16,10 +42,10 @@ def write_pdf(
 ) -> tuple[bytes, list[str]]:
     """One WeasyPrint render through the data-only fetcher, as PDF/A-3b.
     Returns the PDF and the URLs that were refused."""
-    from weasyprint import CSS, HTML
+    from weasyprint import CSS
 
     fetcher = DataOnlyURLFetcher()
-    document = HTML(string=html, base_url=None, url_fetcher=fetcher)
+    document = _lean_html_class()(string=html, base_url=None, url_fetcher=fetcher)
     data = document.write_pdf(
         stylesheets=[CSS(string=css, url_fetcher=fetcher)],
         pdf_variant=PDF_VARIANT,
