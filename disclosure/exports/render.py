@@ -337,18 +337,16 @@ def _as_completed(futures):
 
 def _front_page_count(ctx: dict[str, Any]) -> int:
     """Pages of the cover and contents (page numbers do not change their length)."""
-    from weasyprint import CSS
-
     from .fetcher import DataOnlyURLFetcher
-    from .worker import _lean_html_class
+    from .worker import _lean_html_class, stylesheet_with_fonts
 
     fetcher = DataOnlyURLFetcher()
     probe = {**ctx, "toc": _toc(ctx, pages={e["anchor"]: 9999 for e in _toc(ctx)})}
     html = _lean_html_class()(
         string=_html(probe, {"front": True}), base_url=None, url_fetcher=fetcher
     )
-    css = CSS(string=_css(ctx, numbered=False), url_fetcher=fetcher)
-    return len(html.render(stylesheets=[css]).pages)
+    css, fonts, _ = stylesheet_with_fonts(_css(ctx, numbered=False))
+    return len(html.render(stylesheets=[css], font_config=fonts).pages)
 
 
 def _section_pages(outline: list[tuple[int, str, int]], ctx: dict[str, Any]) -> list[int | None]:

@@ -41,19 +41,35 @@ def write_pdf(
     html: str, css: str, *, pdf_identifier: bytes, attachments=None
 ) -> tuple[bytes, list[str]]:
     """One WeasyPrint render through the data-only fetcher, as PDF/A-3b.
-    Returns the PDF and the URLs that were refused."""
-    from weasyprint import CSS
-
+    Returns the PDF and the URLs that were refused. The stylesheet's
+    ``@font-face`` fonts are used (WeasyPrint ignores them without a font
+    configuration shared by the stylesheet and the render)."""
     fetcher = DataOnlyURLFetcher()
     document = _lean_html_class()(string=html, base_url=None, url_fetcher=fetcher)
+    stylesheet, fonts, css_refused = stylesheet_with_fonts(css)
     data = document.write_pdf(
-        stylesheets=[CSS(string=css, url_fetcher=fetcher)],
+        stylesheets=[stylesheet],
+        font_config=fonts,
         pdf_variant=PDF_VARIANT,
         pdf_identifier=pdf_identifier,
         attachments=attachments or [],
         finisher=_unique_associated_files,
     )
-    return data, fetcher.refused
+    return data, [*css_refused, *fetcher.refused]
+
+
+@lru_cache(maxsize=2)
+def stylesheet_with_fonts(css: str):
+    """(CSS, FontConfiguration) of ``css``, its ``@font-face`` rules loaded,
+    and the URLs refused while loading it. Kept for the next render of this
+    process: the parts of one export share their stylesheet, and loading its
+    embedded fonts is the costliest step of a small part."""
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    fetcher = DataOnlyURLFetcher()
+    fonts = FontConfiguration()
+    return CSS(string=css, url_fetcher=fetcher, font_config=fonts), fonts, fetcher.refused
 
 
 def _unique_associated_files(document, pdf) -> None:
