@@ -58,7 +58,14 @@ class RenderResult:
 
 
 def _workers() -> int:
-    configured = getattr(settings, "DISCLOSURE_EXPORT_WORKERS", 0)
+    """Render processes: the setting or environment variable
+    DISCLOSURE_EXPORT_WORKERS, else the number of cores up to 4."""
+    configured = getattr(settings, "DISCLOSURE_EXPORT_WORKERS", None)
+    if configured is None:
+        try:
+            configured = int(os.environ.get("DISCLOSURE_EXPORT_WORKERS", "0"))
+        except ValueError:
+            configured = 0
     return max(1, configured or min(4, os.cpu_count() or 1))
 
 
