@@ -5,6 +5,7 @@ preloads this module), so a part is rendered without loading the project.
 """
 
 import resource
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -58,12 +59,18 @@ def write_pdf(
     return data, [*css_refused, *fetcher.refused]
 
 
-@lru_cache(maxsize=2)
 def stylesheet_with_fonts(css: str):
     """(CSS, FontConfiguration) of ``css``, its ``@font-face`` rules loaded,
     and the URLs refused while loading it. Kept for the next render of this
-    process: the parts of one export share their stylesheet, and loading its
-    embedded fonts is the costliest step of a small part."""
+    thread: the parts of one export share their stylesheet, and loading its
+    embedded fonts is the costliest step of a small part. (Per thread: a
+    threaded web server never shares one font configuration between two
+    renders at once.)"""
+    return _stylesheet_with_fonts(css, threading.get_ident())
+
+
+@lru_cache(maxsize=4)
+def _stylesheet_with_fonts(css: str, thread: int):
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
