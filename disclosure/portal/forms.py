@@ -1,79 +1,24 @@
 """The portal's forms: one per vendor action, each handing its service
 plain values; domain errors become form errors."""
 
-import zoneinfo
-from datetime import datetime
 from typing import Any
 
 from django import forms
-from django.utils import timezone
 
-from disclosure.core.errors import DomainError
+from disclosure.core.forms import (
+    CaseBoundForm,
+    DomainErrorForm,
+    LocalDateTimeField,
+    MultipleFileField,
+)
 from disclosure.core.timeutils import now
 from disclosure.evidence.models import EvidenceKind
 from disclosure.evidence.services import IncomingFile
 
-INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 
-
-class CaseTimeField(forms.DateTimeField):
-    """A wall-clock time read in the case's time zone."""
-
-    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=INPUT_FORMAT)
-
-    def __init__(self, *, tz_name: str = "UTC", **kwargs: Any) -> None:
-        self.tz_name = tz_name
-        super().__init__(**kwargs)
-
-    def to_python(self, value: Any) -> datetime | None:
-        with timezone.override(zoneinfo.ZoneInfo(self.tz_name)):
-            return super().to_python(value)
-
-    def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, datetime):
-            if timezone.is_aware(value):
-                value = value.astimezone(zoneinfo.ZoneInfo(self.tz_name))
-            return value.strftime(INPUT_FORMAT)
-        return value
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data: Any, initial: Any = None) -> list:
-        items = data if isinstance(data, list | tuple) else [data]
-        files = [super(MultipleFileField, self).clean(d, initial) for d in items if d]
-        if self.required and not files:
-            raise forms.ValidationError(self.error_messages["required"], code="required")
-        return [f for f in files if f]
-
-
-class PortalCaseForm(forms.Form):
-    """A form acting on one case for one contact."""
-
-    field_aliases: dict[str, str] = {}
-
-    def __init__(self, data=None, files=None, *, case, user, **kwargs: Any) -> None:
-        super().__init__(data, files, **kwargs)
-        self.case, self.user = case, user
-        self.tz_name = case.time_zone or "UTC"
-        for field in self.fields.values():
-            if isinstance(field, CaseTimeField):
-                field.tz_name = self.tz_name
-                field.help_text = f"{field.help_text} In {self.tz_name}.".strip()
-
-    def add_domain_error(self, error: DomainError) -> None:
-        name = self.field_aliases.get(error.field or "", error.field)
-        self.add_error(name if name in self.fields else None, error.message)
-
-    def service_kwargs(self) -> dict[str, Any]:
-        raise NotImplementedError
+class PortalCaseForm(CaseBoundForm):
+    """A form acting on one case for one contact (times in the case's zone,
+    domain errors on the field they name)."""
 
 
 class AcknowledgeForm(PortalCaseForm):
@@ -138,7 +83,7 @@ class EvidenceForm(PortalCaseForm):
 
 
 class SecureForm(PortalCaseForm):
-    occurred_at = CaseTimeField(label="When was the asset secured?")
+    occurred_at = LocalDateTimeField(label="When was the asset secured?")
     note = forms.CharField(
         label="How was it secured?",
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -224,7 +169,7 @@ class DisputeForm(PortalCaseForm):
         )}  # fmt: skip
 
 
-class AcceptInvitationForm(forms.Form):
+class AcceptInvitationForm(DomainErrorForm):
     first_name = forms.CharField(label="First name", max_length=150, required=False)
     last_name = forms.CharField(label="Last name", max_length=150, required=False)
     password = forms.CharField(label="Password", widget=forms.PasswordInput, strip=False)
@@ -245,6 +190,3 @@ class AcceptInvitationForm(forms.Form):
         if not self.existing and data.get("password") != data.get("password_again"):
             self.add_error("password_again", "The two passwords differ.")
         return data
-
-    def add_domain_error(self, error: DomainError) -> None:
-        self.add_error(error.field if error.field in self.fields else None, error.message)
