@@ -179,8 +179,8 @@ DISCLOSURE_LEDGER_SIGNING_KEY = env.str("DISCLOSURE_LEDGER_SIGNING_KEY", default
 DISCLOSURE_LEDGER_TRUSTED_KEYS = env.list("DISCLOSURE_LEDGER_TRUSTED_KEYS", default=[])
 DISCLOSURE_ANCHOR_DIR = Path(env.path("DISCLOSURE_ANCHOR_DIR", default=BASE_DIR / "var" / "anchor"))
 
-# Export signing (PAdES): the firm's private key and certificate, and any
-# intermediate CA certificates, each as PEM text or the path of a PEM file
+# Export signing (PAdES): the firm's private key and certificate, and the CA
+# certificates up to the root, each as PEM text or the path of a PEM file
 # (`manage.py make_signing_cert` makes development ones). Without a key and a
 # certificate, exports are left unsigned; setting only one is an error.
 DISCLOSURE_EXPORT_SIGNING_KEY = env.str("DISCLOSURE_EXPORT_SIGNING_KEY", default="")
@@ -195,6 +195,80 @@ DISCLOSURE_FIRM_NAME = env.str("DISCLOSURE_FIRM_NAME", default="Disclosure Resea
 DISCLOSURE_REFERENCE_PREFIX = env.str("DISCLOSURE_REFERENCE_PREFIX", default="DSC")
 # Longest free text (a note, a message body) a service accepts, in characters.
 DISCLOSURE_MAX_TEXT_CHARS = env.int("DISCLOSURE_MAX_TEXT_CHARS", default=1_000_000)
+# Days a vendor contact's invitation link stays valid (single use).
+DISCLOSURE_INVITATION_MAX_AGE_DAYS = env.int("DISCLOSURE_INVITATION_MAX_AGE_DAYS", default=7)
+# The site's public address, for links in mail sent outside a request.
+DISCLOSURE_SITE_URL = env.str("DISCLOSURE_SITE_URL", default="http://127.0.0.1:8000")
+
+# REST API v1 (disclosure/api): session (with CSRF) or bearer-token
+# authentication, every error as JSON {code, message}, capped pages, and
+# throttles per token and per client IP (rates per minute, from the
+# environment).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "disclosure.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "disclosure.api.permissions.TokenScope",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "disclosure.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 25,
+    "DEFAULT_FILTER_BACKENDS": [],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "disclosure.api.throttling.TokenRateThrottle",
+        "disclosure.api.throttling.IPRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env.str("API_THROTTLE_TOKEN", default="600/min"),
+        "ip": env.str("API_THROTTLE_IP", default="1200/min"),
+    },
+    # Proxies in front of the app that append to X-Forwarded-For: the per-IP
+    # throttle reads the client's address from there (0: REMOTE_ADDR, so a
+    # client cannot pick its own address with the header).
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
+    "EXCEPTION_HANDLER": "disclosure.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_VERSIONING_CLASS": None,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Largest page any API list returns (``?page_size=`` is capped to it).
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
+
+# The OpenAPI schema (/api/v1/schema/, committed as docs/openapi.yaml) and
+# its interactive docs (/api/v1/docs/), served from drf-spectacular-sidecar:
+# no CDN.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Disclosure API",
+    "DESCRIPTION": (
+        "Coordinated-disclosure cases, their ledger, communications, evidence and "
+        "scanner intake. Authenticate with `Authorization: Bearer <token>` (tokens "
+        "are created in the staff UI under API tokens) or a browser session. Every "
+        "error is JSON `{code, message}`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"EvidenceKindEnum": "disclosure.evidence.models.EvidenceKind"},
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "dsc_..."}
+        }
+    },
+    "SECURITY": [{"bearerAuth": []}],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "disclosure.api.schema.add_error_responses",
+    ],
+}
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)

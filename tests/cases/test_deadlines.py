@@ -118,7 +118,8 @@ def test_each_service_keeps_the_stored_next_deadline(analyst, lead, vendor):
     services.update_details(
         actor=lead, case=Case.objects.get(pk=case.pk), changes={"policy": standard}
     )
-    assert stored(case) == notified - timedelta(minutes=30) + timedelta(days=standard.days_to_secure)
+    secure_days = timedelta(days=standard.days_to_secure)
+    assert stored(case) == notified - timedelta(minutes=30) + secure_days
 
 
 def test_a_refused_service_leaves_the_stored_deadline(analyst, vendor):

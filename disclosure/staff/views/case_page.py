@@ -1,6 +1,5 @@
 """The case page (read side) and the access-checked evidence download."""
 
-
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
