@@ -3,19 +3,21 @@ filters. Vendor contacts may filter only on what they may see: the firm's
 own fields (assignee, severity, legal hold) are refused for them."""
 
 import django_filters
-from django.db import connection
-from django.db.models import Case as CaseWhen
-from django.db.models import Exists, F, IntegerField, OuterRef, Value, When
-from django.db.models.fields import TextField
-from django.db.models.functions import Cast
+from django.db.models import F
 from rest_framework.exceptions import ValidationError
 
 from disclosure.accounts.models import Organization
 from disclosure.accounts.selectors import staff_members
-from disclosure.affected.models import Dispute
-from disclosure.cases import access
-from disclosure.cases.deadlines import overdue_by_column
-from disclosure.cases.models import AssetKind, AssetProvider, Case, DataCategory, Severity, Tlp
+from disclosure.cases import access, list_filters
+from disclosure.cases.models import (
+    AssetKind,
+    AssetProvider,
+    Case,
+    DataCategory,
+    Severity,
+    Tlp,
+    choice_rank,
+)
 from disclosure.cases.search import search_cases
 from disclosure.cases.stages import Stage
 from disclosure.core.timeutils import now
@@ -34,14 +36,6 @@ ORDERINGS: dict[str, tuple[str, ...]] = {
     "found": ("found_at", "pk"),
     "notified": ("vendor_notified_at", "pk"),
 }
-
-
-def _rank(field: str, choices) -> CaseWhen:
-    return CaseWhen(
-        *(When(**{field: value}, then=Value(i)) for i, value in enumerate(choices.values)),
-        default=Value(len(choices.values)),
-        output_field=IntegerField(),
-    )
 
 
 class CaseFilter(django_filters.FilterSet):
@@ -94,19 +88,13 @@ class CaseFilter(django_filters.FilterSet):
         return search_cases(queryset, value)
 
     def filter_category(self, queryset, name, value):
-        if connection.vendor == "postgresql":
-            return queryset.filter(data_categories__contains=[value])
-        return queryset.alias(categories_text=Cast("data_categories", TextField())).filter(
-            categories_text__contains=f'"{value}"'
-        )
+        return list_filters.with_category(queryset, value)
 
     def filter_overdue(self, queryset, name, value):
-        late = overdue_by_column(now())
-        return queryset.filter(late) if value == "yes" else queryset.exclude(late)
+        return list_filters.overdue(queryset, at=now(), yes=value == "yes")
 
     def filter_disputed(self, queryset, name, value):
-        disputed = Exists(Dispute.objects.filter(case=OuterRef("pk")))
-        return queryset.filter(disputed if value == "yes" else ~disputed)
+        return list_filters.disputed(queryset, yes=value == "yes")
 
     def filter_legal_hold(self, queryset, name, value):
         return queryset.filter(legal_hold=value == "yes")
@@ -114,9 +102,9 @@ class CaseFilter(django_filters.FilterSet):
     def filter_ordering(self, queryset, name, value):
         key = value.removeprefix("-")
         if key == "stage":
-            queryset = queryset.alias(stage_rank=_rank("stage", Stage))
+            queryset = queryset.alias(stage_rank=choice_rank("stage", Stage))
         elif key == "severity":
-            queryset = queryset.alias(severity_rank=_rank("severity", Severity))
+            queryset = queryset.alias(severity_rank=choice_rank("severity", Severity))
         descending = value.startswith("-")
         return queryset.order_by(
             *(

@@ -3,15 +3,11 @@
 from datetime import datetime
 
 import django_filters
-from django.db import connection
-from django.db.models import Exists, F, OuterRef, QuerySet
-from django.db.models.fields import TextField
-from django.db.models.functions import Cast
+from django.db.models import F, QuerySet
 
 from disclosure.accounts.models import Organization
 from disclosure.accounts.selectors import staff_members
-from disclosure.affected.models import Dispute
-from disclosure.cases.deadlines import overdue_by_column
+from disclosure.cases import list_filters
 from disclosure.cases.models import (
     AssetKind,
     AssetProvider,
@@ -117,20 +113,13 @@ class CaseFilter(django_filters.FilterSet):
         return search_cases(queryset, value)
 
     def filter_category(self, queryset, name, value):
-        if connection.vendor == "postgresql":
-            return queryset.filter(data_categories__contains=[value])
-        # SQLite keeps the list as JSON text: match the quoted value.
-        return queryset.alias(categories_text=Cast("data_categories", TextField())).filter(
-            categories_text__contains=f'"{value}"'
-        )
+        return list_filters.with_category(queryset, value)
 
     def filter_overdue(self, queryset, name, value):
-        late = overdue_by_column(self.at)
-        return queryset.filter(late) if value == "yes" else queryset.exclude(late)
+        return list_filters.overdue(queryset, at=self.at, yes=value == "yes")
 
     def filter_disputed(self, queryset, name, value):
-        disputed = Exists(Dispute.objects.filter(case=OuterRef("pk")))
-        return queryset.filter(disputed if value == "yes" else ~disputed)
+        return list_filters.disputed(queryset, yes=value == "yes")
 
     def filter_legal_hold(self, queryset, name, value):
         return queryset.filter(legal_hold=value == "yes")
