@@ -40,25 +40,38 @@ def principal_for(user) -> Principal:
     """The user's staff role (the highest they hold) and vendor memberships.
 
     Anonymous and inactive users get no role. A superuser without a firm
-    membership counts as an admin (they own the installation).
+    membership counts as an admin (they own the installation). One query,
+    once per user object (``remember_principal`` spares even that).
     """
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return ANONYMOUS
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is not None:
         return cached
+    rows = Membership.objects.filter(user=user).values_list(*MEMBERSHIP_COLUMNS)
+    return remember_principal(user, rows)
+
+
+# What ``remember_principal`` reads of each of a user's memberships, in order.
+MEMBERSHIP_COLUMNS = ("role", "organization_id", "organization__kind", "organization__name")
+
+
+def remember_principal(user: User, memberships) -> Principal:
+    """Build ``user``'s principal from their memberships, given as
+    (role, organization id, organization kind, organization name) rows (all
+    of them: none for a user without any), and keep it on the user object so
+    that no access check asks again."""
     staff_role: Role | None = None
     firm_name = None
     vendors: list[tuple[int, str]] = []
-    memberships = Membership.objects.filter(user=user).select_related("organization")
-    for m in memberships:
-        if m.organization.kind == Organization.Kind.VENDOR:
-            vendors.append((m.organization_id, m.organization.name))
-        elif m.role in STAFF_ROLES:
-            role = Role(m.role)
+    for role, organization_id, kind, name in memberships:
+        if kind == Organization.Kind.VENDOR:
+            vendors.append((organization_id, name))
+        elif role in STAFF_ROLES:
+            role = Role(role)
             if staff_role is None or _STAFF_RANK.index(role) > _STAFF_RANK.index(staff_role):
                 staff_role = role
-                firm_name = m.organization.name
+                firm_name = name
     if staff_role is None and user.is_superuser:
         staff_role = Role.ADMIN
     principal = Principal(

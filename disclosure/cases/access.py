@@ -17,7 +17,7 @@ combines both, so it lists an action exactly when its service would accept it.
 
 from enum import StrEnum
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from disclosure.accounts.models import Role
 from disclosure.accounts.selectors import can_administer as can_administer  # re-export
@@ -41,12 +41,21 @@ _EXPORT_ROLES = frozenset({Role.LEGAL, Role.LEAD, Role.ADMIN})
 
 def visible_cases(user) -> QuerySet[Case]:
     """Every case ``user`` may see (empty for anonymous and inactive users)."""
+    condition = visible_case_condition(user)
+    return Case.objects.none() if condition is None else Case.objects.filter(condition)
+
+
+def visible_case_condition(user, via: str = "") -> Q | None:
+    """The condition a case must meet for ``user`` to see it, on the relation
+    ``via`` (``"case__"`` from a case's records; ``""`` on the case itself):
+    an empty ``Q()`` for staff, None when the user sees no case at all. The
+    rule as queries apply it; ``can_see`` is its twin for a loaded case."""
     p = principal_for(user)
     if p.is_staff_member:
-        return Case.objects.all()
+        return Q()
     if p.vendor_ids:
-        return Case.objects.filter(vendor_id__in=p.vendor_ids, vendor_notified_at__isnull=False)
-    return Case.objects.none()
+        return Q(**{f"{via}vendor_id__in": p.vendor_ids, f"{via}vendor_notified_at__isnull": False})
+    return None
 
 
 def can_see(user, case: Case) -> bool:

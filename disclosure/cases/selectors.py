@@ -46,13 +46,30 @@ def _readable(user, case: Case, rows: QuerySet, *, internal: Q) -> QuerySet:
     return rows
 
 
+# The events a vendor never reads: internal ones, and kinds the visibility
+# declaration does not share.
+_HIDDEN_FROM_VENDORS = Q(internal=True) | ~Q(kind__in=list(VENDOR_EVENT_KEYS))
+
+
 def events_for(user, case: Case) -> QuerySet[CaseEvent]:
     """The case's ledger as ``user`` may read it: vendors see only the event
     kinds the visibility declaration shares, and never internal events."""
     rows = CaseEvent.objects.filter(case=case).order_by("seq")
-    return _readable(
-        user, case, rows, internal=Q(internal=True) | ~Q(kind__in=list(VENDOR_EVENT_KEYS))
-    )
+    return _readable(user, case, rows, internal=_HIDDEN_FROM_VENDORS)
+
+
+def events_by_reference(user, reference: str) -> QuerySet[CaseEvent]:
+    """``events_for`` the case ``reference`` without loading the case: the
+    visibility rule is part of the one query. Empty both when the case has no
+    event the user may read and when they may not see it (or it does not
+    exist): ``case_by_reference`` tells the two apart."""
+    condition = access.visible_case_condition(user, via="case__")
+    if condition is None:
+        return CaseEvent.objects.none()
+    rows = CaseEvent.objects.filter(condition, case__reference=reference).order_by("seq")
+    if not access.can_use_staff_ui(user):
+        rows = rows.exclude(_HIDDEN_FROM_VENDORS)
+    return rows
 
 
 def communications_for(user, case: Case) -> QuerySet[Communication]:

@@ -82,13 +82,14 @@ class TokenRefused(Exception):
 
 
 def authenticate(raw: str, *, at: datetime | None = None) -> ApiToken:
-    """The active token whose secret is ``raw``, with its user (one query;
-    a second, at most once a minute per token, records when it was last used).
-    Raises TokenRefused for an unknown, revoked or expired token or an
-    inactive user."""
+    """The active token whose secret is ``raw``, with its user and what the
+    access rules know of them (one query: token, user and memberships; a
+    second, at most once a minute per token, records when it was last used).
+    Nothing is cached across requests: a revoked token, a deactivated user or
+    a removed membership counts from the next request on. Raises TokenRefused
+    for an unknown, revoked or expired token or an inactive user."""
     at = at or now()
-    rows = ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw)).order_by()
-    token = next(iter(rows[:1]), None)  # by its unique index, unsorted
+    token = selectors.token_by_hash(hash_token(raw))
     if token is None or not token.user.is_active:
         raise TokenRefused("Invalid token.", "token_invalid")
     if token.revoked_at is not None:

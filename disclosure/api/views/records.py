@@ -9,6 +9,7 @@ from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
+from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
@@ -33,7 +34,7 @@ from ..serializers.records import (
     EventSerializer,
     EvidenceSerializer,
 )
-from .base import CaseScoped, run_action
+from .base import CaseScoped, reads_internal, run_action
 
 logger = logging.getLogger(__name__)
 
@@ -71,11 +72,22 @@ class EventList(CaseRecordList):
     pagination_class = EventCursorPagination
 
     def rows(self):
-        return selectors.events_for(self.request.user, self.get_case())
+        # The page is one query, visibility included; the case is not loaded.
+        return selectors.events_by_reference(self.request.user, self.kwargs["reference"])
 
     def paginate_queryset(self, queryset):
         # A page is read as the values an event shows (no model instances).
-        return super().paginate_queryset(queryset.values(*EVENT_ROW_VALUES))
+        page = super().paginate_queryset(queryset.values(*EVENT_ROW_VALUES))
+        if not page:
+            self.get_case()  # a case the caller may not see is a 404, not an empty page
+        return page
+
+    def get_serializer_context(self):
+        # An event names no one by reference (no ``people``): no case needed.
+        return {
+            **GenericAPIView.get_serializer_context(self),
+            "internal": reads_internal(self.request),
+        }
 
 
 class CommunicationList(CaseRecordList):
