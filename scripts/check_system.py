@@ -7,7 +7,10 @@ Pango, PangoFT2, HarfBuzz and Fontconfig: when one is missing,
 ``import weasyprint`` fails deep inside cffi with an OSError. This script
 turns that into a clear message naming the Debian/Ubuntu packages to install,
 and exits with status 1. HarfBuzz's subset library is optional for
-WeasyPrint 70 (it warns and subsets fonts without it): its absence is a note.
+WeasyPrint 70 but not for Disclosure: without it WeasyPrint subsets fonts
+with fontTools, which stamps each subset with the time of the render, so the
+same case no longer renders to the same bytes (the legal export's promise).
+It is required, like the export's fonts.
 
 Usage:
     python scripts/check_system.py [--browser]
@@ -43,8 +46,10 @@ WEASYPRINT_LIBRARIES = {
     "libharfbuzz.so.0": "libharfbuzz0b",
     "libfontconfig.so.1": "libfontconfig1",
 }
-# Opened with allow_fail: WeasyPrint 70 works without them (a DeprecationWarning).
-OPTIONAL_LIBRARIES = {
+# Opened by WeasyPrint 70 with allow_fail, but required by the legal export:
+# without HarfBuzz's subsetter, fontTools writes the render's time into every
+# embedded font, and an export is no longer reproducible byte for byte.
+EXPORT_LIBRARIES = {
     "libharfbuzz-subset.so.0": "libharfbuzz-subset0",
 }
 # What to install when a required library is missing: these two depend on
@@ -109,6 +114,28 @@ def check_fonts() -> list[str]:
     ]
 
 
+def missing_export_libraries() -> list[tuple[str, str]]:
+    """The export's libraries the loader cannot open (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return []
+    return missing_libraries(EXPORT_LIBRARIES)
+
+
+def check_export_libraries() -> list[str]:
+    missing = missing_export_libraries()
+    if not missing:
+        return []
+    packages = " ".join(package for _, package in missing)
+    return [
+        "The legal export needs HarfBuzz's subset library: "
+        + ", ".join(soname for soname, _ in missing)
+        + " is not installed.",
+        "Without it WeasyPrint subsets fonts with fontTools, which writes the time of",
+        "each render into the PDF: the same case would not export to the same bytes.",
+        f"On Debian or Ubuntu:  sudo apt-get install {packages}",
+    ]
+
+
 def chromium_path() -> str:
     return os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
@@ -124,21 +151,10 @@ def apt_packages(browser: bool = False) -> list[str]:
         packages += APT_PACKAGES
     if missing_fonts():
         packages.append(EXPORT_FONT_PACKAGE)
+    packages += [package for _, package in missing_export_libraries()]
     if browser and not shutil.which(chromium_path()):
         packages.append(BROWSER_PACKAGE)
     return packages
-
-
-def optional_notes() -> list[str]:
-    """One note per optional library that is missing (never a failure)."""
-    if not sys.platform.startswith("linux"):
-        return []
-    return [
-        f"Note: {soname} is not installed (Debian/Ubuntu package {package}): WeasyPrint "
-        "works without it and subsets fonts itself; `sudo apt-get install "
-        f"{package}` silences its warning."
-        for soname, package in missing_libraries(OPTIONAL_LIBRARIES)
-    ]
 
 
 def check_weasyprint() -> list[str]:
@@ -202,14 +218,14 @@ def main(argv: list[str]) -> int:
     problems = check_python()
     if problems:
         return _fail(problems)
-    problems = check_weasyprint() or check_fonts()
+    problems = check_weasyprint() or check_fonts() or check_export_libraries()
     if problems:
         return _fail(problems)
-    for note in optional_notes():
-        print(note)
     if "--browser" in argv:
         print(browser_note())
-    print("System check passed: Python and WeasyPrint's libraries are in place.")
+    print(
+        "System check passed: Python, WeasyPrint's libraries and the export's fonts are in place."
+    )
     return 0
 
 

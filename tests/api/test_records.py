@@ -3,6 +3,7 @@ see), communications, evidence (upload returning the SHA-256, download),
 disputes, escalations, attestation; organizations; query counts pinned on
 every list."""
 
+import base64
 import hashlib
 from datetime import timedelta
 
@@ -28,6 +29,42 @@ def test_events_in_seq_order_by_cursor(as_, analyst, case_at):
         seqs += [e["seq"] for e in r.json()["results"]]
         nxt = r.json()["next"]
     assert seqs == list(range(1, case.ledger_seq + 1))
+
+
+def _cursor_past(seq: int) -> str:
+    """A cursor to the page after ``seq`` (DRF's encoding: base64 of p=<seq>)."""
+    return base64.urlsafe_b64encode(f"p={seq}".encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("actor", "stage", "expected"),
+    [
+        # the case's vendor sees its events from notification on, others never
+        ("analyst", "found", (200, 3)),
+        ("vendor_contact", "found", (404, None)),
+        ("vendor_contact", "vendor_notified", (200, 3)),
+        ("other_vendor_contact", "vendor_notified", (404, None)),
+    ],
+)
+def test_events_of_a_case_the_caller_may_not_see_are_404_also_past_the_end(
+    request, as_, analyst, case_at, actor, stage, expected
+):
+    case = case_at(stage)
+    client = as_(request.getfixturevalue(actor))
+    r = client.get(f"/api/v1/cases/{case.reference}/events/?page_size=3")
+    status, rows = expected
+    assert r.status_code == status
+    if rows is not None:
+        assert len(r.json()["results"]) == rows
+    else:
+        assert r.json()["code"] == "not_found"
+    # a page past the last event: empty for whom may see the case, else 404
+    past = client.get(f"/api/v1/cases/{case.reference}/events/?cursor={_cursor_past(10_000)}")
+    assert past.status_code == status
+    if status == 200:
+        assert past.json()["results"] == [] and past.json()["next"] is None
+    missing = client.get("/api/v1/cases/DSC-2026-9999/events/")
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
 
 
 def test_vendors_see_only_vendor_events_and_keys(as_, analyst, vendor_contact, case_at):
@@ -149,14 +186,15 @@ def test_organizations_are_for_staff(request, actor, api, as_, vendor, other_ven
 
 
 # Every list endpoint, with the most queries it may take whatever its rows:
-# token, memberships, case (where under a case), rows and their prefetches.
+# the token with its user's memberships, the case (where under a case), rows
+# and their prefetches.
 LISTS = [
-    ("events/", 4),
-    ("communications/", 5),  # + attachments prefetch
-    ("evidence/", 5),  # + count
-    ("disputes/", 5),  # + count
-    ("escalations/", 5),  # + count
-    ("actions/", 3),
+    ("events/", 2),  # the page joins the case and its visibility: no case query
+    ("communications/", 4),  # + attachments prefetch
+    ("evidence/", 4),  # + count
+    ("disputes/", 4),  # + count
+    ("escalations/", 4),  # + count
+    ("actions/", 2),
 ]
 
 
@@ -185,7 +223,7 @@ def test_organization_list_query_count(as_, analyst, django_assert_max_num_queri
         VendorFactory(name=f"Vendor {i}")
     client = as_(analyst)
     client.get("/api/v1/organizations/")
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(3):  # token and memberships, count, rows
         r = client.get("/api/v1/organizations/")
     assert r.json()["count"] == 6
 
