@@ -95,6 +95,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg 3 is the driver; connections are reused within a worker.
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 
+# The cache every process shares: API throttles count in it and the Celery
+# worker warms the dashboard's figures in it. Local memory (per process) by
+# default; production: CACHE_URL=redis://host:6379/2 (check --deploy warns
+# without a shared one, core.W001).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 LOGIN_URL = "staff:login"
 LOGIN_REDIRECT_URL = "staff:dashboard"
 
@@ -218,10 +224,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "disclosure.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": [],
-    "DEFAULT_THROTTLE_CLASSES": [
-        "disclosure.api.throttling.TokenRateThrottle",
-        "disclosure.api.throttling.IPRateThrottle",
-    ],
+    # Counted in the default cache (CACHE_URL): shared by every process.
+    "DEFAULT_THROTTLE_CLASSES": ["disclosure.api.throttling.RequestRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "token": env.str("API_THROTTLE_TOKEN", default="600/min"),
         "ip": env.str("API_THROTTLE_IP", default="1200/min"),

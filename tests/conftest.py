@@ -196,3 +196,30 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The default cache on the suite's real Redis (database 14 of the
+    broker's server), under a key prefix of this test's own: tests run in
+    parallel, so nothing flushes the database; the test's keys are deleted
+    after it. Yields a plain client of that database and the prefix."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import redis
+
+    prefix = f"test-{uuid.uuid4().hex}"
+    url = urlunsplit(urlsplit(settings.CELERY_BROKER_URL)._replace(path="/14"))
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    client = redis.Redis.from_url(url)
+    yield client, prefix
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+    client.close()

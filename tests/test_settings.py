@@ -21,6 +21,7 @@ _SETTINGS_ENV = (
     "DJANGO_ALLOWED_HOSTS",
     "DJANGO_CSRF_TRUSTED_ORIGINS",
     "DB_CONN_MAX_AGE",
+    "CACHE_URL",
 )
 
 _REPORT = """
@@ -36,6 +37,7 @@ print(json.dumps({
     "eager": settings.CELERY_TASK_ALWAYS_EAGER,
     "allowed_hosts": settings.ALLOWED_HOSTS,
     "session_cookie_secure": getattr(settings, "SESSION_COOKIE_SECURE", False),
+    "cache": [settings.CACHES["default"]["BACKEND"], settings.CACHES["default"].get("LOCATION")],
 }))
 """
 
@@ -99,3 +101,11 @@ def test_database_url_and_broker_url_switch_to_postgres_and_a_real_broker():
     assert values["engine"] == "django.db.backends.postgresql"
     assert values["broker"] == "redis://127.0.0.1:6379/0"
     assert values["eager"] is False
+
+
+def test_the_cache_is_local_memory_unless_cache_url_names_a_shared_one():
+    assert report()["cache"][0] == "django.core.cache.backends.locmem.LocMemCache"
+    assert report(CACHE_URL="redis://127.0.0.1:6379/2")["cache"] == [
+        "django.core.cache.backends.redis.RedisCache",
+        "redis://127.0.0.1:6379/2",
+    ]

@@ -112,6 +112,36 @@ def test_throttled_per_ip_whoever_asks(settings, api, analyst, as_):
     assert forged.status_code == 429
 
 
+@pytest.mark.redis
+def test_throttles_count_in_the_shared_redis_cache(settings, analyst, as_, redis_cache):
+    """With the production cache the budget is one for every process: the
+    count is in Redis, where another process (here a plain client) sees it."""
+    client_redis, prefix = redis_cache
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"token": "2/min", "ip": "100/min"},
+    }
+    client = as_(analyst)
+    assert [client.get("/api/v1/cases/").status_code for _ in range(2)] == [200, 200]
+    (key,) = [k for k in client_redis.scan_iter(f"{prefix}:*:throttle:token:*")]
+    assert int(client_redis.get(key)) == 2
+    r = client.get("/api/v1/cases/")
+    assert (r.status_code, r.json()["code"]) == (429, "throttled")
+    assert 1 <= int(r["Retry-After"]) <= 60
+
+
+def test_an_unreachable_cache_does_not_take_the_api_down(settings, analyst, as_, caplog):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5},
+        }
+    }
+    assert as_(analyst).get("/api/v1/cases/").status_code == 200
+    assert "could not be counted" in caplog.text
+
+
 def test_unknown_paths_and_methods_are_json(as_, analyst):
     client = as_(analyst)
     r = client.get("/api/v1/nothing/here/")
@@ -145,3 +175,24 @@ def test_a_post_to_a_path_that_does_not_exist_is_a_json_404(analyst):
     )
     r = client.post("/api/v1/tokens/-1/revoke/", {}, format="json")
     assert (r.status_code, r.json()["code"]) == (404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("rate", "parsed"),
+    [("600/min", (600, 60)), ("5/s", (5, 1)), ("100/hour", (100, 3600)), ("7/day", (7, 86400)),
+     (None, None)],
+)  # fmt: skip
+def test_throttle_rates_read_as_drf_writes_them(rate, parsed):
+    from disclosure.api.throttling import parse_rate
+
+    assert parse_rate(rate) == parsed
+
+
+@pytest.mark.parametrize("rate", ["600", "ten/min", "5/week", "/min", "-1/min"])
+def test_a_malformed_throttle_rate_is_a_configuration_error(rate):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from disclosure.api.throttling import parse_rate
+
+    with pytest.raises(ImproperlyConfigured, match="Invalid API throttle rate"):
+        parse_rate(rate)
