@@ -17,6 +17,9 @@ client (the time of ``client.get``: middleware, authentication by bearer
 token, throttles, views, queries, JSON; no network), and drops the database
 (BENCH_API_KEEP=1 keeps it; BENCH_API_REUSE=1 measures again on a kept
 one). Target: the API at most 1.5 times the bare view's time per request.
+The throttles count in the default cache: local memory unless CACHE_URL is
+set (``CACHE_URL=redis://127.0.0.1:6379/2`` measures with production's
+shared cache, one Redis round trip a request more).
 """
 
 import os

@@ -4,6 +4,7 @@ Both are computed once per user object and cached on it, so an access check
 in a loop costs no extra query.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .models import STAFF_ROLES, Membership, Organization, Role, User
@@ -56,7 +57,7 @@ def principal_for(user) -> Principal:
 MEMBERSHIP_COLUMNS = ("role", "organization_id", "organization__kind", "organization__name")
 
 
-def remember_principal(user: User, memberships) -> Principal:
+def remember_principal(user: User, memberships: Iterable[tuple[str, int, str, str]]) -> Principal:
     """Build ``user``'s principal from their memberships, given as
     (role, organization id, organization kind, organization name) rows (all
     of them: none for a user without any), and keep it on the user object so
