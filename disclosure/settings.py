@@ -99,7 +99,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # worker warms the dashboard's figures in it. Local memory (per process) by
 # default; production: CACHE_URL=redis://host:6379/2 (check --deploy warns
 # without a shared one, core.W001).
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+CACHES = {"default": env.cache_url_config(env.str("CACHE_URL", default="") or "locmemcache://")}
 
 LOGIN_URL = "staff:login"
 LOGIN_REDIRECT_URL = "staff:dashboard"

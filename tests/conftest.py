@@ -190,12 +190,17 @@ def _ledger_anchor(settings, tmp_path, _ledger_key_pem):
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Each test starts with an empty cache: figures cached by one test (the
-    dashboard's statistics) must not leak into another's database."""
+    dashboard's statistics) or its throttle budgets must not leak into
+    another's."""
     from django.core.cache import cache
 
+    from disclosure.core.counters import LEASES
+
     cache.clear()
+    LEASES.clear()  # what this process held of budgets counted in the cache
     yield
     cache.clear()
+    LEASES.clear()
 
 
 @pytest.fixture

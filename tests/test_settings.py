@@ -105,6 +105,7 @@ def test_database_url_and_broker_url_switch_to_postgres_and_a_real_broker():
 
 def test_the_cache_is_local_memory_unless_cache_url_names_a_shared_one():
     assert report()["cache"][0] == "django.core.cache.backends.locmem.LocMemCache"
+    assert report(CACHE_URL="")["cache"][0] == "django.core.cache.backends.locmem.LocMemCache"
     assert report(CACHE_URL="redis://127.0.0.1:6379/2")["cache"] == [
         "django.core.cache.backends.redis.RedisCache",
         "redis://127.0.0.1:6379/2",

@@ -1,9 +1,10 @@
 """Request rates per API token and per client address: one throttle that
-counts both in fixed windows of the shared cache (core.counters: one round
-trip on Redis, atomic across processes). The rates are read at each request
-from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] (``token`` and ``ip``, as
-``N/s``, ``N/min``, ``N/hour`` or ``N/day``), so a settings change applies
-without a restart of the class. A request over either budget is a 429 with
+spends both budgets in fixed windows of the shared cache (core.counters:
+leases of a few requests at a time, so the cache is asked about once in 16
+requests; never more than the rate granted, across every process). The
+rates are read at each request from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+(``token`` and ``ip``, as ``N/s``, ``N/min``, ``N/hour`` or ``N/day``), so a
+settings change applies without a restart of the class. A request over either budget is a 429 with
 Retry-After, the seconds until the exhausted window ends."""
 
 from django.core.exceptions import ImproperlyConfigured
@@ -35,24 +36,21 @@ class RequestRateThrottle(BaseThrottle):
     (and the failure logged): an outage of the cache is not one of the API."""
 
     def allow_request(self, request, view) -> bool:
-        budgets = []  # (counter name, rate, window seconds)
+        budgets = []
         rates = api_settings.DEFAULT_THROTTLE_RATES
         token = parse_rate(rates.get("token"))
         if token is not None and isinstance(request.auth, ApiToken):
-            budgets.append((f"throttle:token:{request.auth.pk}", *token))
+            budgets.append(counters.Budget(f"throttle:token:{request.auth.pk}", *token))
         ip = parse_rate(rates.get("ip"))
         if ip is not None:
-            budgets.append((f"throttle:ip:{self.get_ident(request)}", *ip))
+            budgets.append(counters.Budget(f"throttle:ip:{self.get_ident(request)}", *ip))
         self._wait = None
-        if not budgets:
+        verdicts = counters.spend(budgets) if budgets else None
+        if not verdicts:
             return True
-        counts = counters.hit([(name, seconds) for name, _, seconds in budgets])
-        if counts is None:
-            return True
-        over = [c.resets_in for (_, limit, _), c in zip(budgets, counts, strict=True)
-                if c.value > limit]  # fmt: skip
-        if over:
-            self._wait = max(over)
+        refused = [v.resets_in for v in verdicts if not v.allowed]
+        if refused:
+            self._wait = max(refused)
             return False
         return True
 

@@ -1,17 +1,32 @@
-"""Counters in fixed time windows, shared by every process through the
-default cache: how many requests a token or an address made this minute.
+"""Budgets of requests in fixed time windows, shared by every process through
+the default cache: how many requests a token or an address may make this
+minute.
 
-A counter is named, lasts one window (``seconds``, aligned on the epoch) and
-starts again at one in the next. On Redis (Django's RedisCache: production)
-every counter of a call is created with its lifetime and incremented in one
-MULTI/EXEC round trip, atomically whatever the number of processes; on any
-other cache (local memory: development and tests) with ``add`` and ``incr``,
-atomic within one process. With a local-memory cache each process counts for
-itself: ``check --deploy`` warns (core.W001).
+A budget is named, holds ``limit`` units per window (``seconds``, aligned on
+the epoch) and is whole again in the next. Its count lives in the cache,
+where every process adds to it; a process does not ask the cache on every
+request but takes a *lease* of a few units at once and spends them locally:
+
+- an eighth of what it last knew to remain, at most ``MAX_LEASE`` (16) and at
+  least one, so that it asks about once in 16 requests while the budget is
+  far from spent, and for each unit as it runs out (a small limit is exact);
+- a lease is counted in the cache before any of its units is spent, so no
+  window ever grants more than ``limit``; what can happen is the other way:
+  a client right at the limit may be refused up to what the other processes
+  still hold of their last leases (a few requests);
+- a process that learnt the budget is spent refuses locally until the window
+  ends.
+
+On Redis (Django's RedisCache: production) the leases of one request are
+added by one script, atomically and in one round trip whatever the number of
+processes; on any other cache (local memory: development and tests) with
+``add`` and ``incr``, atomic within one process. With a local-memory cache
+each process counts for itself: ``check --deploy`` warns (core.W001).
 """
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,60 +36,148 @@ from django.core.cache.backends.redis import RedisCache
 
 logger = logging.getLogger(__name__)
 
+MAX_LEASE = 16
+_LEASE_SHARE = 8  # a lease is at most an eighth of what remains
+
 
 @dataclass(frozen=True)
-class Count:
-    """A counter after a hit: its value (this hit included) and the seconds
-    until its window ends."""
+class Budget:
+    """``limit`` units per window of ``seconds``, under ``name``."""
 
-    value: int
+    name: str
+    limit: int
+    seconds: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether the request may spend a unit of the budget, and the seconds
+    until its window ends (a refused request may retry then)."""
+
+    allowed: bool
     resets_in: float
 
 
-def hit(
-    counters: Sequence[tuple[str, int]], *, at: float | None = None, using: str = "default"
-) -> list[Count] | None:
-    """Add one to each ``(name, window seconds)`` counter, in the window that
-    holds ``at`` (default now), and return the counters in the same order.
-    None when the cache cannot be reached (the caller decides; logged)."""
-    at = time.time() if at is None else at
-    cache = caches[using]
-    names, lifetimes, resets = [], [], []
-    for name, seconds in counters:
-        if not isinstance(seconds, int) or seconds < 1:
-            raise ValueError(f"A window lasts a whole number of seconds, not {seconds!r}.")
-        window = int(at // seconds)
-        resets_in = (window + 1) * seconds - at
-        names.append(f"counter:{name}:{seconds}:{window}")
-        lifetimes.append(math.ceil(resets_in) + 1)  # outlives its window, never by much
-        resets.append(resets_in)
-    try:
-        if isinstance(cache, RedisCache):
-            values = _hit_redis(cache, names, lifetimes)
-        else:
-            values = [_hit_cache(cache, n, life) for n, life in zip(names, lifetimes, strict=True)]
-    except Exception:  # a cache that fails: the caller is told, never crashed
-        logger.exception("Counters %s could not be counted", [name for name, _ in counters])
-        return None
-    return [Count(value, r) for value, r in zip(values, resets, strict=True)]
+@dataclass
+class _Lease:
+    window: int
+    left: int  # units of the lease not yet spent
+    known_total: int  # the budget's count in the cache when last asked
 
 
-def _hit_redis(cache: RedisCache, names: list[str], lifetimes: list[int]) -> list[int]:
-    client = cache._cache.get_client(write=True)
-    with client.pipeline(transaction=True) as pipe:
-        for name, lifetime in zip(names, lifetimes, strict=True):
-            key = cache.make_and_validate_key(name)  # the cache's prefix and version
-            pipe.set(key, 0, ex=lifetime, nx=True)  # created with its lifetime, once
-            pipe.incr(key)
-        results = pipe.execute()
-    return [int(v) for v in results[1::2]]
+class Leases:
+    """What one process holds of every budget (thread-safe). The module's
+    ``LEASES`` is the process's; tests make others to stand for other
+    processes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, _Lease] = {}
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def clear(self) -> None:
+        """Forget every lease (after the cache they were counted in was emptied)."""
+        with self._lock:
+            self._held.clear()
+
+    def spend(
+        self, budgets: Sequence[Budget], *, at: float | None = None, using: str = "default"
+    ) -> list[Verdict] | None:
+        """Spend one unit of each budget in the window that holds ``at``
+        (default now): a verdict per budget, in order. Asks the cache (once,
+        for all of them) only for the budgets whose lease is spent. None when
+        the cache cannot be reached (the caller decides; logged)."""
+        at = time.time() if at is None else at
+        verdicts: list[Verdict | None] = []
+        wanted: list[tuple[int, str, int, int]] = []  # (index, key, lease, lifetime)
+        with self._lock:
+            for i, budget in enumerate(budgets):
+                if not isinstance(budget.seconds, int) or budget.seconds < 1:
+                    raise ValueError(
+                        f"A window lasts a whole number of seconds, not {budget.seconds!r}."
+                    )
+                window = int(at // budget.seconds)
+                resets_in = (window + 1) * budget.seconds - at
+                key = f"counter:{budget.name}:{budget.seconds}:{window}"
+                lease = self._held.get(key)
+                if lease is not None and lease.left > 0:
+                    lease.left -= 1
+                    verdicts.append(Verdict(True, resets_in))
+                elif lease is not None and lease.known_total >= budget.limit:
+                    verdicts.append(Verdict(False, resets_in))  # spent: no need to ask
+                else:
+                    known = lease.known_total if lease is not None else 0
+                    size = max(1, min(MAX_LEASE, (budget.limit - known) // _LEASE_SHARE))
+                    wanted.append((i, key, size, math.ceil(resets_in) + 1))
+                    verdicts.append(None)
+            if len(self._held) > 4096:  # leases of ended windows are of no use
+                self._forget_ended(at, budgets)
+        if not wanted:
+            return verdicts  # type: ignore[return-value]
+        try:
+            totals = _add(caches[using], [(key, size, life) for _, key, size, life in wanted])
+        except Exception:  # a cache that fails: the caller is told, never crashed
+            logger.exception("Budgets %s could not be counted", [b.name for b in budgets])
+            return None
+        with self._lock:
+            for (i, key, size, _), total in zip(wanted, totals, strict=True):
+                budget = budgets[i]
+                # this lease holds the units total - size + 1 .. total: those within the limit
+                granted = max(0, min(total, budget.limit) - (total - size))
+                window = int(at // budget.seconds)
+                self._held[key] = _Lease(window, max(0, granted - 1), total)
+                verdicts[i] = Verdict(granted > 0, (window + 1) * budget.seconds - at)
+        return verdicts  # type: ignore[return-value]
+
+    def _forget_ended(self, at: float, budgets: Sequence[Budget]) -> None:
+        self._held = {
+            key: lease
+            for key, lease in self._held.items()
+            if lease.window >= int(at // int(key.rsplit(":", 2)[-2]))
+        }
 
 
-def _hit_cache(cache, name: str, lifetime: int) -> int:
-    if cache.add(name, 1, lifetime):
-        return 1
-    try:
-        return cache.incr(name)
-    except ValueError:  # it expired between the two: this is the new window's first
+LEASES = Leases()
+
+
+def spend(budgets: Sequence[Budget], *, at: float | None = None) -> list[Verdict] | None:
+    """``Leases.spend`` with this process's leases."""
+    return LEASES.spend(budgets, at=at)
+
+
+# Each key: INCRBY its lease, and when that created it, its lifetime. A script
+# runs atomically on the server, in one round trip for all the keys of a call.
+_INCREMENT = """
+local totals = {}
+for i, key in ipairs(KEYS) do
+  local by = tonumber(ARGV[2 * i - 1])
+  local total = redis.call('INCRBY', key, by)
+  if total == by then redis.call('EXPIRE', key, ARGV[2 * i]) end
+  totals[i] = total
+end
+return totals
+"""
+
+
+def _add(cache, leases: list[tuple[str, int, int]]) -> list[int]:
+    """Add each (name, units, lifetime in seconds) to its count in ``cache``:
+    the counts after."""
+    if isinstance(cache, RedisCache):
+        # Django's RedisCache has no atomic increment-with-expiry of several
+        # keys: its redis-py client (``_cache``) runs the script, on the keys
+        # as the cache makes them (prefix, version).
+        client = cache._cache.get_client(write=True)
+        keys = [cache.make_and_validate_key(name) for name, _, _ in leases]
+        args = [value for _, units, life in leases for value in (units, life)]
+        return [int(v) for v in client.eval(_INCREMENT, len(keys), *keys, *args)]
+    totals = []
+    for name, units, lifetime in leases:
         cache.add(name, 0, lifetime)
-        return cache.incr(name)
+        try:
+            totals.append(cache.incr(name, units))
+        except ValueError:  # it expired between the two: the new window's first
+            cache.add(name, 0, lifetime)
+            totals.append(cache.incr(name, units))
+    return totals
