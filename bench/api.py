@@ -11,9 +11,11 @@ It creates a throw-away database (BENCH_API_DB, default bench_api; never
 real data), fills it with BENCH_API_CASES cases (default 100,000) of ten
 events each (1,000,000 events) with ``bench.bulkgen`` (COPY), lengthens
 one case's chain to 5,000 events (``bench.bulkgen_long``), VACUUM
-ANALYZEs, then sends BENCH_API_REQUESTS requests (default 300) to each
-endpoint and its bare twin, alternating, through DRF's in-process test
-client (the time of ``client.get``: middleware, authentication by bearer
+ANALYZEs, then sends BENCH_API_REQUESTS requests (default 600) to each
+endpoint and its bare twin, alternating, in BENCH_API_ROUNDS rounds (default
+3) that rotate which endpoint goes first (what ran before weighs on a
+measurement: each endpoint is measured early and late), through DRF's
+in-process test client (the time of ``client.get``: middleware, authentication by bearer
 token, throttles, views, queries, JSON; no network), and drops the database
 (BENCH_API_KEEP=1 keeps it; BENCH_API_REUSE=1 measures again on a kept
 one). Target: the API at most 1.5 times the bare view's time per request.
@@ -45,7 +47,8 @@ from rest_framework.response import Response  # noqa: E402
 from rest_framework.views import APIView  # noqa: E402
 
 N_CASES = int(os.environ.get("BENCH_API_CASES", 100_000))
-REQUESTS = int(os.environ.get("BENCH_API_REQUESTS", 300))
+REQUESTS = int(os.environ.get("BENCH_API_REQUESTS", 600))
+ROUNDS = max(1, int(os.environ.get("BENCH_API_ROUNDS", 3)))
 DB_NAME = os.environ.get("BENCH_API_DB", "bench_api")
 KEEP = bool(os.environ.get("BENCH_API_KEEP"))
 REUSE = bool(os.environ.get("BENCH_API_REUSE"))
@@ -165,20 +168,18 @@ def _stats(times: list[float]) -> tuple[float, float]:
     return len(times) / sum(times), p95
 
 
-def measure(api, url: str, bare, bare_url: str):
-    """``REQUESTS`` GETs of each URL, alternating (so that the load of a
-    shared machine weighs on both alike): for each, (requests per second,
-    p95 ms, queries, rows)."""
-    api_info, bare_info = _queries_and_rows(api, url), _queries_and_rows(bare, bare_url)
+def measure(api, url: str, bare, bare_url: str, n: int) -> tuple[list[float], list[float]]:
+    """``n`` GETs of each URL, alternating (so that the load of a shared
+    machine weighs on both alike): the seconds of each, ours and bare."""
     ours, theirs = [], []
-    for _ in range(REQUESTS):
+    for _ in range(n):
         t0 = time.perf_counter()
         api.get(url)
         t1 = time.perf_counter()
         bare.get(bare_url)
         theirs.append(time.perf_counter() - t1)
         ours.append(t1 - t0)
-    return (*_stats(ours), *api_info), (*_stats(theirs), *bare_info)
+    return ours, theirs
 
 
 def run() -> None:
@@ -218,17 +219,31 @@ def run() -> None:
             "/bare/cases/?page_size=100",
         ),
     ]
-    print(f"\n{REQUESTS} requests each (DRF test client, in process), {Case.objects.count():,} "
-          "cases:")  # fmt: skip
-    print(f"{'endpoint':40} {'req/s':>8} {'p95 ms':>8} {'queries':>8} {'rows':>5} {'ratio':>6}")
-    for name, url, bare_url in pairs:
-        ours, theirs = measure(api, url, bare, bare_url)
-        ratio = theirs[0] / ours[0]  # time per request, ours over bare
+    per_round = max(1, REQUESTS // ROUNDS)
+    print(f"\n{per_round * ROUNDS} requests each in {ROUNDS} rounds (DRF test client, in "
+          f"process), {Case.objects.count():,} cases:")  # fmt: skip
+    info = {name: (_queries_and_rows(api, url), _queries_and_rows(bare, bare_url))
+            for name, url, bare_url in pairs}  # fmt: skip
+    times = {name: ([], [], []) for name, _, _ in pairs}  # ours, bare, ratio per round
+    for r in range(ROUNDS):
+        for name, url, bare_url in pairs[r % len(pairs) :] + pairs[: r % len(pairs)]:
+            ours, theirs = measure(api, url, bare, bare_url, per_round)
+            times[name][0].extend(ours)
+            times[name][1].extend(theirs)
+            times[name][2].append(sum(ours) / sum(theirs))
+    print(f"{'endpoint':40} {'req/s':>8} {'p95 ms':>8} {'queries':>8} {'rows':>5} {'ratio':>6}"
+          "  rounds")  # fmt: skip
+    for name, _, _ in pairs:
+        ours, theirs, ratios = times[name]
+        (api_q, api_rows), (bare_q, bare_rows) = info[name]
+        ratio = sum(ours) / sum(theirs)  # time per request, ours over bare
         flag = "" if ratio <= 1.5 else "  over target (1.5)"
-        print(f"{name + ' (API)':40} {ours[0]:8.0f} {ours[1]:8.2f} {ours[2]:8d} {ours[3]:5d} "
-              f"{ratio:6.2f}{flag}")  # fmt: skip
-        print(f"{name + ' (bare view)':40} {theirs[0]:8.0f} {theirs[1]:8.2f} {theirs[2]:8d} "
-              f"{theirs[3]:5d}")  # fmt: skip
+        rps, p95 = _stats(ours)
+        spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
+        print(f"{name + ' (API)':40} {rps:8.0f} {p95:8.2f} {api_q:8d} {api_rows:5d} "
+              f"{ratio:6.2f}  {spread}{flag}")  # fmt: skip
+        rps, p95 = _stats(theirs)
+        print(f"{name + ' (bare view)':40} {rps:8.0f} {p95:8.2f} {bare_q:8d} {bare_rows:5d}")
 
 
 if __name__ == "__main__":

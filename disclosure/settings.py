@@ -94,6 +94,10 @@ DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg 3 is the driver; connections are reused within a worker.
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+# The API's token lookup is a statement prepared once per PostgreSQL session:
+# turn it off behind a transaction-mode pooler (PgBouncer pool_mode=transaction),
+# whose sessions are not the application's.
+DISCLOSURE_DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
 
 # The cache every process shares: API throttles count in it and the Celery
 # worker warms the dashboard's figures in it. Local memory (per process) by

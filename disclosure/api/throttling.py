@@ -7,6 +7,8 @@ rates are read at each request from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
 settings change applies without a restart of the class. A request over either budget is a 429 with
 Retry-After, the seconds until the exhausted window ends."""
 
+from functools import cache
+
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
@@ -17,6 +19,7 @@ from disclosure.tokens.models import ApiToken
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+@cache
 def parse_rate(rate: str | None) -> tuple[int, int] | None:
     """``"600/min"`` as (600 requests, 60 seconds); None for no limit."""
     if rate is None:

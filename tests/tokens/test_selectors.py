@@ -82,3 +82,74 @@ def test_authenticate_takes_one_query_and_sees_every_change_at_once(
     type(analyst).objects.filter(pk=analyst.pk).update(is_active=False)
     with pytest.raises(services.TokenRefused):
         services.authenticate(issued.secret)
+
+
+def _sql_of(callable_, using="default") -> list[str]:
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connections[using]) as ctx:
+        callable_()
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_statement_is_prepared_once_per_session():
+    from django.db import connection
+
+    user = MembershipFactory(organization=FirmFactory(), role="analyst").user
+    key = services.hash_token(services.create_token(user=user, name="t").secret)
+    connection.close()  # a new session
+    first = _sql_of(lambda: selectors.token_by_hash(key))
+    assert len(first) == 1 and first[0].startswith("PREPARE disclosure_token_")
+    assert "; EXECUTE disclosure_token_" in first[0]  # one round trip: prepared and run
+    again = _sql_of(lambda: selectors.token_by_hash(key))
+    assert len(again) == 1 and again[0].startswith("EXECUTE disclosure_token_")
+    assert selectors.token_by_hash(key).user_id == user.pk
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_session_that_lost_or_already_has_the_statement_is_mended():
+    """As behind a pooler that resets or shares sessions (outside a transaction)."""
+    from django.db import connection
+
+    user = MembershipFactory(organization=FirmFactory(), role="lead").user
+    key = services.hash_token(services.create_token(user=user, name="t").secret)
+    assert selectors.token_by_hash(key).user_id == user.pk
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # the session lost it
+    assert [s.split()[0] for s in _sql_of(lambda: selectors.token_by_hash(key))] == [
+        "EXECUTE",
+        "PREPARE",
+    ]
+    selectors._PREPARED_ON.discard(connection.connection)  # the session has it unknown to us
+    assert [s.split()[0] for s in _sql_of(lambda: selectors.token_by_hash(key))] == [
+        "PREPARE",
+        "EXECUTE",
+    ]
+    assert principal_for(selectors.token_by_hash(key).user).staff_role == Role.LEAD
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_a_lost_statement_is_an_error_not_a_wrong_answer():
+    from django.db import DatabaseError, connection, transaction
+
+    user = MembershipFactory(organization=FirmFactory(), role="lead").user
+    key = services.hash_token(services.create_token(user=user, name="t").secret)
+    selectors.token_by_hash(key)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")
+        selectors.token_by_hash(key)
+    assert selectors.token_by_hash(key).user_id == user.pk  # mended after it
+
+
+def test_without_prepared_statements_the_plain_statement_runs(settings, analyst):
+    settings.DISCLOSURE_DB_PREPARED_STATEMENTS = False
+    key = services.hash_token(services.create_token(user=analyst, name="t").secret)
+    (sql,) = _sql_of(lambda: selectors.token_by_hash(key))
+    assert sql.startswith("SELECT ")
+    assert selectors.token_by_hash(key).user_id == analyst.pk

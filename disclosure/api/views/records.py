@@ -9,7 +9,6 @@ from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
-from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
@@ -33,6 +32,7 @@ from ..serializers.records import (
     EscalationSerializer,
     EventSerializer,
     EvidenceSerializer,
+    event_data,
 )
 from .base import CaseScoped, reads_internal, run_action
 
@@ -82,12 +82,12 @@ class EventList(CaseRecordList):
             self.get_case()  # a case the caller may not see is a 404, not an empty page
         return page
 
-    def get_serializer_context(self):
-        # An event names no one by reference (no ``people``): no case needed.
-        return {
-            **GenericAPIView.get_serializer_context(self),
-            "internal": reads_internal(self.request),
-        }
+    def list(self, request):
+        # A page's rows are written by event_data (what EventSerializer
+        # declares for the schema), without a serializer per request.
+        page = self.paginate_queryset(self.get_queryset())
+        internal = reads_internal(request)
+        return self.get_paginated_response([event_data(e, internal=internal) for e in page])
 
 
 class CommunicationList(CaseRecordList):
