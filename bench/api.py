@@ -19,7 +19,8 @@ in-process test client (the time of ``client.get``: middleware, authentication b
 token, throttles, views, queries, JSON; no network), and drops the database
 (BENCH_API_KEEP=1 keeps it; BENCH_API_REUSE=1 measures again on a kept
 one). Target: the API at most 1.5 times the bare view's time per request.
-The throttles count in the default cache: local memory unless CACHE_URL is
+Like the WSGI entry point it freezes the start-up heap before measuring
+(``core.startup``). The throttles count in the default cache: local memory unless CACHE_URL is
 set (``CACHE_URL=redis://127.0.0.1:6379/2`` measures with production's
 shared cache, one Redis round trip a request more).
 """
@@ -219,6 +220,9 @@ def run() -> None:
             "/bare/cases/?page_size=100",
         ),
     ]
+    from disclosure.core.startup import freeze_startup_heap
+
+    freeze_startup_heap()  # as the WSGI entry point does before serving
     per_round = max(1, REQUESTS // ROUNDS)
     print(f"\n{per_round * ROUNDS} requests each in {ROUNDS} rounds (DRF test client, in "
           f"process), {Case.objects.count():,} cases:")  # fmt: skip
