@@ -60,7 +60,7 @@ class Verdict:
 
 @dataclass
 class _Lease:
-    window: int
+    ends_at: float  # the end of its window (the key names the window)
     left: int  # units of the lease not yet spent
     known_total: int  # the budget's count in the cache when last asked
 
@@ -90,8 +90,8 @@ class Leases:
         for all of them) only for the budgets whose lease is spent. None when
         the cache cannot be reached (the caller decides; logged)."""
         at = time.time() if at is None else at
-        verdicts: list[Verdict | None] = []
-        wanted: list[tuple[int, str, int, int]] = []  # (index, key, lease, lifetime)
+        verdicts: dict[int, Verdict] = {}
+        wanted: list[tuple[int, str, int, float]] = []  # (index, key, lease size, window end)
         with self._lock:
             for i, budget in enumerate(budgets):
                 if not isinstance(budget.seconds, int) or budget.seconds < 1:
@@ -99,44 +99,35 @@ class Leases:
                         f"A window lasts a whole number of seconds, not {budget.seconds!r}."
                     )
                 window = int(at // budget.seconds)
-                resets_in = (window + 1) * budget.seconds - at
+                ends_at = (window + 1) * budget.seconds
                 key = f"counter:{budget.name}:{budget.seconds}:{window}"
                 lease = self._held.get(key)
                 if lease is not None and lease.left > 0:
                     lease.left -= 1
-                    verdicts.append(Verdict(True, resets_in))
+                    verdicts[i] = Verdict(True, ends_at - at)
                 elif lease is not None and lease.known_total >= budget.limit:
-                    verdicts.append(Verdict(False, resets_in))  # spent: no need to ask
+                    verdicts[i] = Verdict(False, ends_at - at)  # spent: no need to ask
                 else:
                     known = lease.known_total if lease is not None else 0
                     size = max(1, min(MAX_LEASE, (budget.limit - known) // _LEASE_SHARE))
-                    wanted.append((i, key, size, math.ceil(resets_in) + 1))
-                    verdicts.append(None)
+                    wanted.append((i, key, size, ends_at))
             if len(self._held) > 4096:  # leases of ended windows are of no use
-                self._forget_ended(at, budgets)
-        if not wanted:
-            return verdicts  # type: ignore[return-value]
-        try:
-            totals = _add(caches[using], [(key, size, life) for _, key, size, life in wanted])
-        except Exception:  # a cache that fails: the caller is told, never crashed
-            logger.exception("Budgets %s could not be counted", [b.name for b in budgets])
-            return None
-        with self._lock:
-            for (i, key, size, _), total in zip(wanted, totals, strict=True):
-                budget = budgets[i]
-                # this lease holds the units total - size + 1 .. total: those within the limit
-                granted = max(0, min(total, budget.limit) - (total - size))
-                window = int(at // budget.seconds)
-                self._held[key] = _Lease(window, max(0, granted - 1), total)
-                verdicts[i] = Verdict(granted > 0, (window + 1) * budget.seconds - at)
-        return verdicts  # type: ignore[return-value]
-
-    def _forget_ended(self, at: float, budgets: Sequence[Budget]) -> None:
-        self._held = {
-            key: lease
-            for key, lease in self._held.items()
-            if lease.window >= int(at // int(key.rsplit(":", 2)[-2]))
-        }
+                self._held = {k: v for k, v in self._held.items() if v.ends_at > at}
+        if wanted:
+            # each count outlives its window by a second, never by much
+            adds = [(key, size, math.ceil(ends_at - at) + 1) for _, key, size, ends_at in wanted]
+            try:
+                totals = _add(caches[using], adds)
+            except Exception:  # a cache that fails: the caller is told, never crashed
+                logger.exception("Budgets %s could not be counted", [b.name for b in budgets])
+                return None
+            with self._lock:
+                for (i, key, size, ends_at), total in zip(wanted, totals, strict=True):
+                    # the lease holds units total - size + 1 .. total: those within the limit
+                    granted = max(0, min(total, budgets[i].limit) - (total - size))
+                    self._held[key] = _Lease(ends_at, max(0, granted - 1), total)
+                    verdicts[i] = Verdict(granted > 0, ends_at - at)
+        return [verdicts[i] for i in range(len(budgets))]
 
 
 LEASES = Leases()

@@ -76,7 +76,7 @@ def token_by_hash(key_hash: str, *, using: str = "default") -> ApiToken | None:
 
 
 # The psycopg connections (database sessions) the statement is prepared on.
-_PREPARED_ON: "weakref.WeakSet" = weakref.WeakSet()
+_PREPARED_ON: weakref.WeakSet = weakref.WeakSet()
 _MISSING, _EXISTS = "26000", "42P05"  # SQLSTATEs: no such prepared statement; one already
 
 
