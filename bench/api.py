@@ -15,14 +15,17 @@ ANALYZEs, then sends BENCH_API_REQUESTS requests (default 600) to each
 endpoint and its bare twin, alternating, in BENCH_API_ROUNDS rounds (default
 3) that rotate which endpoint goes first (what ran before weighs on a
 measurement: each endpoint is measured early and late), through DRF's
-in-process test client (the time of ``client.get``: middleware, authentication by bearer
-token, throttles, views, queries, JSON; no network), and drops the database
-(BENCH_API_KEEP=1 keeps it; BENCH_API_REUSE=1 measures again on a kept
-one). Target: the API at most 1.5 times the bare view's time per request.
+in-process test client (the time of ``client.get``: middleware,
+authentication by bearer token, throttles, views, queries, JSON; no
+network), and drops the database (BENCH_API_KEEP=1 keeps it;
+BENCH_API_REUSE=1 measures again on a kept one). Target: the API at most 1.5
+times the bare view's time per request.
+
 Like the WSGI entry point it freezes the start-up heap before measuring
-(``core.startup``). The throttles count in the default cache: local memory unless CACHE_URL is
-set (``CACHE_URL=redis://127.0.0.1:6379/2`` measures with production's
-shared cache, one Redis round trip a request more).
+(``core.startup``). The throttles count in the default cache: local memory
+unless CACHE_URL is set (``CACHE_URL=redis://127.0.0.1:6379/2`` measures
+with production's shared cache; a process asks it for a lease about once in
+16 requests).
 """
 
 import os

@@ -4,8 +4,8 @@ leases of a few requests at a time, so the cache is asked about once in 16
 requests; never more than the rate granted, across every process). The
 rates are read at each request from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
 (``token`` and ``ip``, as ``N/s``, ``N/min``, ``N/hour`` or ``N/day``), so a
-settings change applies without a restart of the class. A request over either budget is a 429 with
-Retry-After, the seconds until the exhausted window ends."""
+settings change applies without a restart of the class. A request over either
+budget is a 429 with Retry-After, the seconds until the exhausted window ends."""
 
 from functools import cache
 

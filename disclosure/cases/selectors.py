@@ -62,7 +62,8 @@ def events_by_reference(user, reference: str) -> QuerySet[CaseEvent]:
     """``events_for`` the case ``reference`` without loading the case: the
     visibility rule is part of the one query. Empty both when the case has no
     event the user may read and when they may not see it (or it does not
-    exist): ``case_by_reference`` tells the two apart."""
+    exist): looking the case up through ``access`` tells the two apart, and
+    is needed only for an empty page."""
     condition = access.visible_case_condition(user, via="case__")
     if condition is None:
         return CaseEvent.objects.none()
