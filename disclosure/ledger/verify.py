@@ -46,6 +46,7 @@ from disclosure.evidence.storage import CHUNK, open_blob
 from .chain import GENESIS, compute_hash, event_body
 from .fingerprints import RECORD_TYPES
 from .models import FORMAT_VERSION, CaseEvent
+from .triggers import trigger_problems  # noqa: F401 (verify_ledger and the nightly task)
 
 CASES_PER_CHUNK = 500
 _EVENT_COLUMNS = (
@@ -349,34 +350,6 @@ def verify_cases(
                 yield ChainReport(
                     reference, 0, None, [Problem(seq, "the checkpointed case is missing")]
                 )
-
-
-# PostgreSQL triggers that keep the ledger tables append-only (migrations 0001, 0002).
-APPEND_ONLY_TRIGGERS = {
-    "ledger_caseevent": "ledger_caseevent_append_only",
-    "ledger_checkpoint": "ledger_checkpoint_append_only",
-}
-
-
-def trigger_problems() -> list[str]:
-    """On PostgreSQL, the append-only triggers that are missing or disabled."""
-    if connection.vendor != "postgresql":
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT c.relname, t.tgname, t.tgenabled FROM pg_trigger t "
-            "JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname = ANY(%s)",
-            [list(APPEND_ONLY_TRIGGERS.values())],
-        )
-        found = {(table, name): enabled for table, name, enabled in cursor.fetchall()}
-    problems = []
-    for table, name in APPEND_ONLY_TRIGGERS.items():
-        enabled = found.get((table, name))
-        if enabled is None:
-            problems.append(f"the append-only trigger {name} on {table} is missing")
-        elif enabled == "D":
-            problems.append(f"the append-only trigger {name} on {table} is disabled")
-    return problems
 
 
 def verify_case(case: Case, *, records: bool = True, deep: bool = False) -> ChainReport:
