@@ -5,8 +5,15 @@
 #                system libraries, migrate, seed the demo cases, serve
 #                http://127.0.0.1:8000/ (staff UI; /admin/ for admins)
 #   make test    the same packages and .venv, the test requirements, the suite
+#   make serve   production: gunicorn on HOST:PORT (needs the production settings,
+#                README "Production")
 #
-# Overridable: PYTHON (interpreter that creates .venv), VENV, HOST, PORT,
+# The settings' default is production mode: the development targets (run,
+# seed, migrate, worker, test, check) set DJANGO_DEBUG=1 explicitly; serve
+# never does.
+#
+# Overridable: PYTHON (interpreter that creates .venv), VENV, HOST, PORT, WORKERS
+# (gunicorn worker processes, default 2 x cores + 1, at most 9),
 # PYTEST_ARGS (extra pytest arguments), PYTEST_XDIST (default "-n auto"),
 # DISCLOSURE_APT=0 (never run apt-get: only name the missing packages), e.g.
 #   make test PYTEST_ARGS="-k ledger -x"
@@ -19,17 +26,22 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 PYTEST_XDIST ?= -n auto
 
+WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); w=$$((2 * n + 1)); [ $$w -gt 9 ] && w=9; echo $$w)
+
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
-MANAGE := $(PY) manage.py
+# Development commands: debug mode on explicitly (the default is production).
+DEV := DJANGO_DEBUG=1
+MANAGE := $(DEV) $(PY) manage.py
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format check check-system system-packages migrate seed worker venv install install-dev clean distclean
+.PHONY: help run serve test lint format check check-system system-packages migrate seed worker venv install install-dev clean distclean
 
 help:
 	@echo "make run           install, check, migrate, seed demo data, serve the staff UI on http://$(HOST):$(PORT)/"
+	@echo "make serve         production: collectstatic, then gunicorn on $(HOST):$(PORT) with $(WORKERS) workers"
 	@echo "make test          install test requirements and run the whole suite (PYTEST_ARGS=...)"
 	@echo "make lint          ruff check + ruff format --check"
 	@echo "make format        ruff format + ruff check --fix"
@@ -87,13 +99,22 @@ run: seed
 	$(MANAGE) runserver $(HOST):$(PORT)
 
 worker: check-system
-	$(VENV)/bin/celery -A disclosure worker -B --loglevel=INFO
+	$(DEV) $(VENV)/bin/celery -A disclosure worker -B --loglevel=INFO
+
+# Production: the settings come from the environment (DJANGO_DEBUG unset or 0,
+# SECRET_KEY, DJANGO_ALLOWED_HOSTS, ...; README "Production"). Static files are
+# collected into STATIC_ROOT for the reverse proxy to serve at /static/.
+serve: check-system
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(VENV)/bin/gunicorn disclosure.wsgi:application --bind $(HOST):$(PORT) \
+		--workers $(WORKERS) --timeout 120 --graceful-timeout 30 \
+		--max-requests 2000 --max-requests-jitter 200 --access-logfile -
 
 # --- quality ---------------------------------------------------------------
 
 test: system-packages $(DEV_STAMP)
 	@$(PY) scripts/check_system.py --browser
-	$(PY) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
+	$(DEV) $(PY) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .

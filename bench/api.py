@@ -35,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "disclosure.settings")
+os.environ.setdefault("DJANGO_DEBUG", "1")  # a benchmark is development: debug on explicitly
 # The benchmark sends thousands of requests with one token from one address.
 os.environ.setdefault("API_THROTTLE_TOKEN", "100000000/min")
 os.environ.setdefault("API_THROTTLE_IP", "100000000/min")

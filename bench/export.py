@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "disclosure.settings")
+os.environ.setdefault("DJANGO_DEBUG", "1")  # a benchmark is development: debug on explicitly
 
 SIZES = (1000, 5000, 10000)
 KINDS = (

@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "disclosure.settings")
+os.environ.setdefault("DJANGO_DEBUG", "1")  # a benchmark is development: debug on explicitly
 
 import django
 

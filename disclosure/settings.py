@@ -1,8 +1,9 @@
 """Settings for Disclosure, read from the environment.
 
 Every value has an embedded default that runs the app on a fresh machine:
-SQLite, eager Celery, console e-mail and evidence in a private folder. The
-production mode (``DJANGO_DEBUG=0``) refuses to start without a real
+SQLite, eager Celery, console e-mail and evidence in a private folder, in
+debug mode (``DJANGO_DEBUG=1``, which ``make run``, the tests and CI set).
+Without it the mode is production's, which refuses to start without a real
 ``SECRET_KEY``. See the configuration table in README.md.
 """
 
@@ -15,18 +16,42 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Production unless debug is turned on explicitly (make run, the tests and
+# CI set DJANGO_DEBUG=1): a forgotten variable must not serve debug pages
+# signed with the public development key.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 _DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DJANGO_DEBUG=0 (production mode).")
-    SECRET_KEY = _DEV_SECRET_KEY
-elif not DEBUG and (SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 32):
-    raise ImproperlyConfigured(
-        "SECRET_KEY is too weak for production: use at least 32 random characters."
-    )
+
+
+def _production_secret_key(key: str) -> str:
+    """``key`` if it is fit for production (the thresholds of Django's
+    deploy check, security.W009); ImproperlyConfigured otherwise, naming why
+    but never the key."""
+    if not key:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set in production mode (DJANGO_DEBUG unset or 0); "
+            "set DJANGO_DEBUG=1 for development."
+        )
+    if key == _DEV_SECRET_KEY:
+        raise ImproperlyConfigured("SECRET_KEY is the public development key: not in production.")
+    if len(key) < 50:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is too weak for production: use at least 50 characters "
+            '(python -c "import secrets; print(secrets.token_urlsafe(50))").'
+        )
+    if len(set(key)) < 5:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is too weak for production: use at least 5 different characters "
+            "(a random key)."
+        )
+    return key
+
+
+_GIVEN_SECRET_KEY = env.str("SECRET_KEY", default="")
+SECRET_KEY = (
+    (_GIVEN_SECRET_KEY or _DEV_SECRET_KEY) if DEBUG else _production_secret_key(_GIVEN_SECRET_KEY)
+)
 
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else []
@@ -282,7 +307,11 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # X-Forwarded-Proto decides whether a request was HTTPS only behind a
+    # proxy that overwrites (strips) whatever the client sent in it; without
+    # one any client could claim HTTPS with it.
+    if env.bool("DJANGO_PROXY_SETS_FORWARDED_PROTO", default=False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
     "version": 1,

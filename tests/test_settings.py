@@ -22,6 +22,7 @@ _SETTINGS_ENV = (
     "DJANGO_CSRF_TRUSTED_ORIGINS",
     "DB_CONN_MAX_AGE",
     "CACHE_URL",
+    "DJANGO_PROXY_SETS_FORWARDED_PROTO",
 )
 
 _REPORT = """
@@ -38,6 +39,7 @@ print(json.dumps({
     "allowed_hosts": settings.ALLOWED_HOSTS,
     "session_cookie_secure": getattr(settings, "SESSION_COOKIE_SECURE", False),
     "cache": [settings.CACHES["default"]["BACKEND"], settings.CACHES["default"].get("LOCATION")],
+    "proxy_ssl_header": getattr(settings, "SECURE_PROXY_SSL_HEADER", None),
 }))
 """
 
@@ -62,6 +64,11 @@ def report(**env: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+# 50 characters of 40 different ones: what Django's deploy check accepts.
+GOOD_KEY = "q8Vf2mLx7RtZ0pKc4WnYb6HsJd1GaE9uTvXi3oPl5rSeNkQwMz"
+DEV_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
+
+
 def test_production_mode_refuses_to_start_without_secret_key():
     proc = run_settings(DJANGO_DEBUG="0")
     assert proc.returncode != 0
@@ -69,13 +76,40 @@ def test_production_mode_refuses_to_start_without_secret_key():
     assert "SECRET_KEY" in proc.stderr
 
 
+def test_unset_debug_is_production_mode():
+    """Without DJANGO_DEBUG nothing runs in debug mode with the public
+    development key: the defaults are production's, which want a key."""
+    proc = run_settings()
+    assert proc.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY must be set" in proc.stderr
+    values = report(SECRET_KEY=GOOD_KEY)
+    assert values["debug"] is False
+    assert values["session_cookie_secure"] is True
+
+
 @pytest.mark.parametrize(
-    "weak", ["short-key", "dev-only-insecure-secret-key-do-not-use-in-production"]
+    ("weak", "why"),
+    [
+        ("short-key", "at least 50 characters"),
+        ("x7#" * 16 + "Q", "at least 50 characters"),  # 49 characters
+        ("a" * 32, "at least 50 characters"),
+        ("a" * 64, "at least 5 different characters"),
+        ("abab" * 20, "at least 5 different characters"),
+        (DEV_KEY, "the public development key"),
+    ],
 )
-def test_production_mode_refuses_a_weak_secret_key(weak):
+def test_production_mode_refuses_a_weak_secret_key(weak, why):
     proc = run_settings(DJANGO_DEBUG="0", SECRET_KEY=weak)
     assert proc.returncode != 0
-    assert "SECRET_KEY" in proc.stderr
+    assert "ImproperlyConfigured" in proc.stderr
+    assert why in proc.stderr
+    assert weak not in proc.stderr  # the key itself is never printed
+
+
+def test_unset_debug_refuses_the_development_key_too():
+    proc = run_settings(SECRET_KEY=DEV_KEY)
+    assert proc.returncode != 0
+    assert "the public development key" in proc.stderr
 
 
 def test_production_mode_starts_with_a_real_secret_key():
@@ -83,10 +117,20 @@ def test_production_mode_starts_with_a_real_secret_key():
     assert values["debug"] is False
     assert values["allowed_hosts"] == []
     assert values["session_cookie_secure"] is True
+    assert report(DJANGO_DEBUG="0", SECRET_KEY=GOOD_KEY)["debug"] is False
 
 
-def test_defaults_run_on_sqlite_with_eager_celery():
-    values = report()
+def test_the_proxy_ssl_header_is_trusted_only_when_a_setting_says_so():
+    """X-Forwarded-Proto can be sent by any client: it decides whether a
+    request counts as HTTPS only behind a proxy that overwrites it."""
+    assert report(DJANGO_DEBUG="0", SECRET_KEY=GOOD_KEY)["proxy_ssl_header"] is None
+    values = report(DJANGO_DEBUG="0", SECRET_KEY=GOOD_KEY, DJANGO_PROXY_SETS_FORWARDED_PROTO="1")
+    assert values["proxy_ssl_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert report(DJANGO_DEBUG="1")["proxy_ssl_header"] is None
+
+
+def test_debug_mode_is_turned_on_explicitly_and_runs_on_sqlite_with_eager_celery():
+    values = report(DJANGO_DEBUG="1")
     assert values["debug"] is True
     assert values["engine"] == "django.db.backends.sqlite3"
     assert values["broker"] == ""
@@ -95,6 +139,7 @@ def test_defaults_run_on_sqlite_with_eager_celery():
 
 def test_database_url_and_broker_url_switch_to_postgres_and_a_real_broker():
     values = report(
+        DJANGO_DEBUG="1",
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/disclosure",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
     )
@@ -104,9 +149,10 @@ def test_database_url_and_broker_url_switch_to_postgres_and_a_real_broker():
 
 
 def test_the_cache_is_local_memory_unless_cache_url_names_a_shared_one():
-    assert report()["cache"][0] == "django.core.cache.backends.locmem.LocMemCache"
-    assert report(CACHE_URL="")["cache"][0] == "django.core.cache.backends.locmem.LocMemCache"
-    assert report(CACHE_URL="redis://127.0.0.1:6379/2")["cache"] == [
+    assert report(DJANGO_DEBUG="1")["cache"][0] == "django.core.cache.backends.locmem.LocMemCache"
+    locmem = report(DJANGO_DEBUG="1", CACHE_URL="")["cache"][0]
+    assert locmem == "django.core.cache.backends.locmem.LocMemCache"
+    assert report(DJANGO_DEBUG="1", CACHE_URL="redis://127.0.0.1:6379/2")["cache"] == [
         "django.core.cache.backends.redis.RedisCache",
         "redis://127.0.0.1:6379/2",
     ]

@@ -27,7 +27,11 @@ def test_the_wsgi_application_freezes_what_it_imported_to_serve():
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "disclosure.settings"},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "disclosure.settings",
+            "DJANGO_DEBUG": "1",
+        },
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True", "True", "True", "True"]
