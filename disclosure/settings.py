@@ -313,9 +313,21 @@ if not DEBUG:
     if env.bool("DJANGO_PROXY_SETS_FORWARDED_PROTO", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# One console handler, on the root. Django's own "django" logger (a console
+# handler of its own in debug mode, mail to admins otherwise) prints through
+# the root instead, so that a request's warning is printed once; the
+# development server's request lines keep Django's "django.server" handler.
+# WeasyPrint's progress lines ("Step 2 - Fetching and parsing CSS") are not
+# printed by the export commands or in the worker's log (LOG_LEVEL_WEASYPRINT).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "weasyprint.progress": {
+            "level": env.str("LOG_LEVEL_WEASYPRINT", default="WARNING"),
+        },
+    },
 }

@@ -156,3 +156,44 @@ def test_the_cache_is_local_memory_unless_cache_url_names_a_shared_one():
         "django.core.cache.backends.redis.RedisCache",
         "redis://127.0.0.1:6379/2",
     ]
+
+
+_LOGS = """
+import logging
+import django
+
+django.setup()
+logging.getLogger("django.request").warning("Not Found: /nowhere")
+logging.getLogger("django.request").error("Internal Server Error: /boom")
+logging.getLogger("weasyprint.progress").info("Step 2 - Fetching and parsing CSS - CSS string")
+logging.getLogger("weasyprint").warning("Ignored `foo: bar` at 1:1, unknown property.")
+logging.getLogger("disclosure.anything").info("an application line")
+"""
+
+
+@pytest.mark.parametrize("debug", ["1", "0"])
+def test_each_log_line_is_printed_once_and_weasyprint_progress_not_at_all(debug):
+    """A request's warning went to Django's own console handler and again to
+    the root's (printed twice by the development server); WeasyPrint's
+    progress lines ("Step 2 - ...") filled every export command's output and
+    the worker's log."""
+    env = {"DJANGO_DEBUG": debug}
+    if debug == "0":
+        env["SECRET_KEY"] = GOOD_KEY
+    clean = {k: v for k, v in os.environ.items() if k not in _SETTINGS_ENV}
+    clean.update(env, DJANGO_SETTINGS_MODULE="disclosure.settings")
+    proc = subprocess.run(
+        [sys.executable, "-c", _LOGS],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines.count("Not Found: /nowhere") == 1
+    assert lines.count("Internal Server Error: /boom") == 1
+    assert lines.count("Ignored `foo: bar` at 1:1, unknown property.") == 1
+    assert lines.count("an application line") == 1
+    assert not [line for line in lines if "Step 2" in line]

@@ -26,3 +26,15 @@ def test_private_folder_is_not_served(client, analyst, vendor):
         f"/static/sha256/{sha[:2]}/{sha[2:4]}/{sha}",
     ):
         assert client.get(path).status_code == 404
+
+
+def test_favicon_is_served_to_anyone_and_cached(client):
+    """/favicon.ico, which every browser asks for, was a 404 (logged on each page)."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/x-icon"
+    assert response["Cache-Control"] == "public, max-age=86400"
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert body[:4] == b"\x00\x00\x01\x00"  # an ICO file's header
+    assert client.head("/favicon.ico").status_code == 200
+    assert client.post("/favicon.ico").status_code == 405
