@@ -4,6 +4,7 @@ import logging
 
 from celery import shared_task
 
+from .anchors import check_anchor_dir
 from .checkpoints import verify_checkpoints, write_checkpoint
 from .verify import trigger_problems, verify_cases
 
@@ -12,10 +13,15 @@ log = logging.getLogger(__name__)
 
 @shared_task(name="disclosure.ledger.tasks.verify_all_chains")
 def verify_all_chains() -> dict:
-    """Verify the checkpoints and every chain against the latest one; log
-    and return what is broken (run nightly by beat)."""
+    """Verify the append-only guards, the checkpoints (against the anchor
+    directory) and every chain against the latest one; log and return what
+    is broken (run nightly by beat)."""
     heads, checkpoint_problems = verify_checkpoints()
     checkpoint_problems = trigger_problems() + checkpoint_problems
+    anchors = check_anchor_dir()
+    checkpoint_problems += anchors.problems
+    if anchors.heads is not None:
+        heads = anchors.heads
     for problem in checkpoint_problems:
         log.error("ledger checkpoint: %s", problem)
     broken = []

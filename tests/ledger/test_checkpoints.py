@@ -145,9 +145,11 @@ def test_a_copy_outside_the_database_catches_rewritten_checkpoints(
     # The adversary rewrites a chain and the whole checkpoint table.
     rewrite_chain(one, lambda event, case: None if event.seq != 1 else event.payload.update(x=1))
     sql("DELETE FROM ledger_checkpoint")
-    code, output = run_verify()
-    assert "no checkpoint yet" in output  # the database alone cannot tell
-    code, output = run_verify("--checkpoint", str(anchor))
+    code, output = run_verify()  # the anchor directory is read by default
+    assert code == 1
+    assert "the database has no checkpoint #1, but the anchor directory has" in output
+    assert f"{one.reference}: BROKEN at seq" in output
+    code, output = run_verify("--checkpoint", str(anchor), "--anchor-dir", str(anchor.parent / "x"))
     assert code == 1
     assert "the database has no checkpoint #1 (removed?)" in output
     assert f"{one.reference}: BROKEN at seq 1" in output

@@ -1,12 +1,13 @@
-"""python manage.py verify_ledger [--deep] [--checkpoint FILE] [REF ...]: check
-the checkpoints, every hash chain, the case rows and the records the chains
-vouch for."""
+"""python manage.py verify_ledger [--deep] [--checkpoint FILE] [--anchor-dir DIR] [REF ...]:
+check the append-only guards, the checkpoints against the anchor directory,
+every hash chain, the case rows and the records the chains vouch for."""
 
 import os
 
 from django.core.management.base import BaseCommand, CommandError
 
 from disclosure.cases.models import Case
+from disclosure.ledger.anchors import check_anchor_dir
 from disclosure.ledger.checkpoints import load_checkpoint_file, verify_checkpoints
 from disclosure.ledger.verify import trigger_problems, verify_cases
 
@@ -40,9 +41,22 @@ class Command(BaseCommand):
             help="verify against this checkpoint file (a copy kept outside the database) "
             "instead of the latest checkpoint in the database",
         )
+        parser.add_argument(
+            "--anchor-dir",
+            metavar="DIR",
+            help="the anchor directory whose checkpoint files the database must hold "
+            "(default: DISCLOSURE_ANCHOR_DIR)",
+        )
 
     def handle(
-        self, *args, references: list[str], deep: bool, checkpoint, workers: int, **options
+        self,
+        *args,
+        references: list[str],
+        deep: bool,
+        checkpoint,
+        workers: int,
+        anchor_dir=None,
+        **options,
     ) -> None:
         if references:
             known = set(
@@ -53,6 +67,14 @@ class Command(BaseCommand):
                 raise CommandError(f"no such case: {', '.join(missing)}")
         heads, problems = verify_checkpoints()
         problems = trigger_problems() + problems
+        anchors = check_anchor_dir(anchor_dir)
+        problems += anchors.problems
+        for note in anchors.notes:
+            self.stdout.write(f"note: {note}")
+        if anchors.heads is not None:
+            # The database lacks (or replaced) the newest anchored checkpoint:
+            # the chains must still extend what it vouched for.
+            heads = anchors.heads
         if checkpoint:
             heads, file_problems = load_checkpoint_file(checkpoint)
             problems += file_problems
@@ -81,7 +103,7 @@ class Command(BaseCommand):
             self.stderr.write(
                 self.style.ERROR(
                     f"{broken} of {total} chains broken, {len(problems)} other problems "
-                    "(checkpoints, triggers)"
+                    "(checkpoints, anchors, triggers)"
                 )
             )
             raise SystemExit(1)
