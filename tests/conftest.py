@@ -228,3 +228,25 @@ def redis_cache(settings):
     for key in client.scan_iter(f"{prefix}:*"):
         client.delete(key)
     client.close()
+
+
+@pytest.fixture(scope="session")
+def tsa_server(tmp_path_factory):
+    """A real RFC 3161 TSA (``openssl ts -reply`` behind http.server) on
+    127.0.0.1, for the whole session (tests/tsa.py)."""
+    from tests.tsa import TestTSA
+
+    if shutil.which("openssl") is None:
+        pytest.fail("the test TSA needs the openssl command (apt-get install openssl)")
+    server = TestTSA.start(tmp_path_factory.mktemp("tsa"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def tsa(settings, tsa_server):
+    """Exports and checkpoints are timestamped by the test TSA, whose CA is trusted."""
+    settings.DISCLOSURE_TSA_URL = tsa_server.url
+    settings.DISCLOSURE_TSA_TRUST = str(tsa_server.ca_cert)
+    settings.DISCLOSURE_TSA_TIMEOUT = 10
+    return tsa_server

@@ -25,7 +25,7 @@ from disclosure.core.canonical import canonical_json
 from disclosure.core.hashing import ZERO_HASH, sha256_hex
 from disclosure.core.timeutils import iso_utc, now
 
-from . import merkle, signing
+from . import merkle, signing, timestamps
 from .models import Checkpoint
 from .verify import CASES_PER_CHUNK, _verify_chunk
 
@@ -137,6 +137,9 @@ def write_checkpoint(*, force: bool = False) -> CheckpointResult:
         cp.hash = checkpoint_hash(body, cp.signature)
         cp.save()
         transaction.on_commit(lambda: write_anchor(cp))
+        # Trusted time (RFC 3161), after the commit: a TSA that is down only
+        # delays the token (timestamps.stamp_missing asks again).
+        transaction.on_commit(lambda: timestamps.stamp_quietly(cp))
         result.checkpoint = cp
     return result
 

@@ -25,7 +25,7 @@ from django.db import connection as default_connection
 
 # Tables the application may only read and append to (also guarded by
 # triggers that refuse UPDATE and DELETE).
-APPEND_ONLY_TABLES = ["ledger_caseevent", "ledger_checkpoint"]
+APPEND_ONLY_TABLES = ["ledger_caseevent", "ledger_checkpoint", "ledger_checkpointtimestamp"]
 # Tables the application may only read: migrations are recorded by the owner.
 READ_ONLY_TABLES = ["django_migrations"]
 

@@ -102,3 +102,30 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint #{self.seq} ({self.case_count} cases, root {self.root[:12]})"
+
+
+class CheckpointTimestamp(models.Model):
+    """An RFC 3161 timestamp token over a checkpoint's hash (trusted time).
+
+    ``token`` is the DER of the TimeStampToken (a CMS ContentInfo with
+    SignedData over a TSTInfo) whose messageImprint is SHA-256 with
+    hashedMessage = the 32 bytes of ``checkpoint.hash`` (hex-decoded). A
+    separate row because checkpoints are append-only: the token often comes
+    later (the TSA was down, the beat task retried). At most one per
+    checkpoint; append-only as well. ``gen_time`` repeats the token's time
+    for listing; the verifier reads it from the token.
+    """
+
+    checkpoint = models.OneToOneField(
+        Checkpoint, on_delete=models.PROTECT, related_name="timestamp"
+    )
+    token = models.BinaryField()
+    gen_time = models.DateTimeField()
+    tsa_url = models.CharField(max_length=500)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["checkpoint__seq"]
+
+    def __str__(self) -> str:
+        return f"timestamp of checkpoint #{self.checkpoint.seq} at {self.gen_time:%Y-%m-%d %H:%M}"

@@ -6,6 +6,7 @@ from celery import shared_task
 
 from .anchors import check_anchor_dir
 from .checkpoints import verify_checkpoints, write_checkpoint
+from .timestamps import stamp_missing, verify_timestamps
 from .verify import trigger_problems, verify_cases
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ def verify_all_chains() -> dict:
     checkpoint_problems += anchors.problems
     if anchors.heads is not None:
         heads = anchors.heads
+    checkpoint_problems += verify_timestamps().problems  # RFC 3161 tokens
     for problem in checkpoint_problems:
         log.error("ledger checkpoint: %s", problem)
     broken = []
@@ -54,3 +56,13 @@ def write_checkpoint_task() -> dict:
         "verified_cases": result.verified_cases,
         "problems": result.problems,
     }
+
+
+@shared_task(name="disclosure.ledger.tasks.timestamp_checkpoints")
+def timestamp_checkpoints_task() -> dict:
+    """Ask the TSA again for every checkpoint still without an RFC 3161
+    timestamp (the TSA was down when it was written). Nothing without a TSA."""
+    result = stamp_missing()
+    if result.error:
+        log.warning("ledger timestamps: %s (%s still waiting)", result.error, result.missing)
+    return {"stamped": result.stamped, "missing": result.missing, "error": result.error}

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from disclosure.cases.models import Case
 from disclosure.ledger.anchors import check_anchor_dir
 from disclosure.ledger.checkpoints import load_checkpoint_file, verify_checkpoints
+from disclosure.ledger.timestamps import verify_timestamps
 from disclosure.ledger.verify import trigger_problems, verify_cases
 
 
@@ -78,8 +79,12 @@ class Command(BaseCommand):
         if checkpoint:
             heads, file_problems = load_checkpoint_file(checkpoint)
             problems += file_problems
+        times = verify_timestamps(checkpoint)  # RFC 3161 tokens: trusted times
+        problems += times.problems
         for problem in problems:
             self.stdout.write(self.style.ERROR(f"LEDGER: {problem}"))
+        for line in times.lines:
+            self.stdout.write(line)
         if heads is None:
             self.stdout.write("no checkpoint yet: chains are checked without one")
         broken = total = 0
