@@ -316,16 +316,28 @@ if not DEBUG:
 # One console handler, on the root. Django's own "django" logger (a console
 # handler of its own in debug mode, mail to admins otherwise) prints through
 # the root instead, so that a request's warning is printed once; the
-# development server's request lines keep Django's "django.server" handler.
-# WeasyPrint's progress lines ("Step 2 - Fetching and parsing CSS") are not
-# printed by the export commands or in the worker's log (LOG_LEVEL_WEASYPRINT).
+# development server's request lines keep their own handler and format
+# (declared again: configuring "django" resets its children). WeasyPrint's
+# progress lines ("Step 2 - Fetching and parsing CSS") are not printed by the
+# export commands or in the worker's log (LOG_LEVEL_WEASYPRINT).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "weasyprint.progress": {
             "level": env.str("LOG_LEVEL_WEASYPRINT", default="WARNING"),
         },

@@ -168,6 +168,8 @@ logging.getLogger("django.request").error("Internal Server Error: /boom")
 logging.getLogger("weasyprint.progress").info("Step 2 - Fetching and parsing CSS - CSS string")
 logging.getLogger("weasyprint").warning("Ignored `foo: bar` at 1:1, unknown property.")
 logging.getLogger("disclosure.anything").info("an application line")
+server = logging.getLogger("django.server")
+server.info('"GET /healthz HTTP/1.1" 200 38', extra={"server_time": "03/Dec/2026 06:04:51"})
 """
 
 
@@ -196,4 +198,6 @@ def test_each_log_line_is_printed_once_and_weasyprint_progress_not_at_all(debug)
     assert lines.count("Internal Server Error: /boom") == 1
     assert lines.count("Ignored `foo: bar` at 1:1, unknown property.") == 1
     assert lines.count("an application line") == 1
+    assert lines.count('[03/Dec/2026 06:04:51] "GET /healthz HTTP/1.1" 200 38') == 1
+    assert len([line for line in lines if "GET /healthz" in line]) == 1
     assert not [line for line in lines if "Step 2" in line]
