@@ -61,8 +61,10 @@ def _setting(name: str) -> str:
 
 
 def signing_configured() -> bool:
-    """Whether exports are to be signed: a key and a certificate are set.
-    Raises ImproperlyConfigured when only one of them is."""
+    """Whether exports are to be signed: a key and a certificate are set, or
+    neither is and the mode is debug, where the development certificate is
+    used (``development_certificates``, made on first use). Raises
+    ImproperlyConfigured when only one of them is set."""
     key = _setting("DISCLOSURE_EXPORT_SIGNING_KEY")
     cert = _setting("DISCLOSURE_EXPORT_SIGNING_CERT")
     if bool(key) != bool(cert):
@@ -70,7 +72,7 @@ def signing_configured() -> bool:
             "DISCLOSURE_EXPORT_SIGNING_KEY and DISCLOSURE_EXPORT_SIGNING_CERT must be set "
             "together (PEM text or file paths), or neither (exports stay unsigned)."
         )
-    return bool(key)
+    return bool(key) or development_certificates() is not None
 
 
 def _material(value: str, setting: str) -> bytes:
@@ -164,6 +166,14 @@ def signing_identity() -> SigningIdentity:
     """The configured signer (ImproperlyConfigured when there is none)."""
     if not signing_configured():
         raise ImproperlyConfigured("No export signing key and certificate are configured.")
+    development = None if _setting("DISCLOSURE_EXPORT_SIGNING_KEY") else development_certificates()
+    if development is not None:
+        return _identity(
+            str(development.signing_key),
+            str(development.signing_cert),
+            str(development.ca_cert),
+            "",
+        )
     return _identity(
         _setting("DISCLOSURE_EXPORT_SIGNING_KEY"),
         _setting("DISCLOSURE_EXPORT_SIGNING_CERT"),
@@ -377,3 +387,53 @@ def make_development_certificates(
         0o600,
     )
     return result
+
+
+def development_folder() -> Path:
+    """Where debug mode keeps its development signing certificate (the
+    folder ``make_signing_cert`` writes to by default)."""
+    return Path(settings.BASE_DIR) / "var" / "keys" / "export-signing"
+
+
+def development_certificates() -> DevelopmentCertificates | None:
+    """In debug mode, the development CA, key and certificate in
+    ``development_folder()``, made there on first use (RSA 3072, as
+    ``make_signing_cert`` makes them), so that a development export is
+    signed and verifies with ``verify_export --trust <folder>/ca.pem``;
+    None in production mode, which signs only with configured certificates.
+
+    The files are written in a fresh folder beside it and moved into place
+    in one rename, so that two processes making them at once end up with
+    one complete set. A folder that lacks one of the files is left alone:
+    ImproperlyConfigured names the command that replaces it."""
+    if not settings.DEBUG:
+        return None
+    import shutil
+    import tempfile
+
+    folder = development_folder()
+    files = DevelopmentCertificates(
+        ca_cert=folder / "ca.pem",
+        signing_key=folder / "signing-key.pem",
+        signing_cert=folder / "signing-cert.pem",
+    )
+    if not folder.exists():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".export-signing-", dir=folder.parent))
+        try:
+            make_development_certificates(staging, organization=settings.DISCLOSURE_FIRM_NAME)
+            os.rename(staging, folder)
+        except OSError:
+            if not folder.exists():  # not a concurrent maker's folder: a real failure
+                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    missing = [p.name for p in (files.ca_cert, files.signing_key, files.signing_cert)]
+    missing = [name for name in missing if not (folder / name).exists()]
+    if missing:
+        raise ImproperlyConfigured(
+            f"{folder} lacks {', '.join(missing)}: run `manage.py make_signing_cert --force` "
+            "to make a development certificate there, or set DISCLOSURE_EXPORT_SIGNING_KEY "
+            "and DISCLOSURE_EXPORT_SIGNING_CERT."
+        )
+    return files
