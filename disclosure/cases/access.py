@@ -34,6 +34,7 @@ class Action(StrEnum):
     VIEW_INTERNAL = "view_internal"
     EXPORT = "export"
     OPEN_CASE = "open_case"
+    EDIT_POLICY = "edit_policy"  # a disclosure policy's terms bind its open cases: admins
 
 
 _EXPORT_ROLES = frozenset({Role.LEGAL, Role.LEAD, Role.ADMIN})
@@ -81,10 +82,12 @@ def can(user, action: str, case: Case | None = None) -> bool:
     """Whether ``user`` may take ``action`` on ``case`` (by role and visibility).
 
     ``action`` is an ``Action`` or an action of the transitions table.
-    Opening a case is the only action that takes no case.
+    Opening a case and editing a disclosure policy take no case.
     """
     if action == Action.OPEN_CASE:
         return principal_for(user).staff_role in transitions.OPEN_CASE_ROLES
+    if action == Action.EDIT_POLICY:
+        return principal_for(user).staff_role == Role.ADMIN
     if case is None or not can_see(user, case):
         return False
     role = role_on(user, case)

@@ -1,5 +1,7 @@
 """Admin for cases: details are edited through the update_details service
-(so every edit is in the ledger); stage and stage times are read-only here."""
+and policies through edit_policy (so every edit is in the ledger, and a
+policy's new terms on each open case under it); stage and stage times are
+read-only here."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -7,10 +9,9 @@ from django.contrib import admin, messages
 from disclosure.accounts.admin_site import ReadOnlyCaseRecordAdmin, RoleAdmin, admin_site
 from disclosure.core.errors import DomainError
 
-from .deadlines import refresh_next_due
 from .details import DETAIL_FIELDS, clean_details
 from .models import Case, DisclosurePolicy, Escalation
-from .services import update_details
+from .services import edit_policy, update_details
 
 _STATE_FIELDS = [
     "reference",
@@ -65,9 +66,16 @@ class DisclosurePolicyAdmin(RoleAdmin):
         return super().has_delete_permission(request, obj) and not (obj and obj.cases.exists())
 
     def save_model(self, request, obj, form, change) -> None:
-        super().save_model(request, obj, form, change)
-        if change:  # the cases under this policy have new deadlines
-            refresh_next_due(obj.cases.all())
+        if not change:  # a new policy has no cases yet
+            super().save_model(request, obj, form, change)
+            return
+        changes = {k: form.cleaned_data[k] for k in form.changed_data if k in form.cleaned_data}
+        if not changes:
+            return
+        try:  # its open cases get the new terms, each with an event
+            edit_policy(actor=request.user, policy=obj, changes=changes)
+        except DomainError as exc:  # nothing was written
+            messages.error(request, exc.message)
 
 
 @admin.register(Case, site=admin_site)

@@ -162,6 +162,17 @@ class Case(models.Model):
     publication_url = models.URLField(max_length=1000, blank=True)
     publication_title = models.CharField(max_length=300, blank=True)
     close_reason = models.CharField(max_length=20, choices=CloseReason.choices, blank=True)
+    # The disclosure terms the case runs under (policies.TERMS_FIELDS), copied
+    # from its policy when the policy is set and recorded in the same event
+    # (case_opened, details_updated, policy_terms_changed): deadlines are
+    # counted from these, and verify_ledger replays them like the stage, so
+    # an edit of the policy row alone moves nothing. NULL only on a case
+    # whose ledger never recorded terms (none after migration 0006).
+    terms_days_to_acknowledge = models.PositiveIntegerField(null=True, editable=False)
+    terms_days_to_secure = models.PositiveIntegerField(null=True, editable=False)
+    terms_days_to_publish = models.PositiveIntegerField(null=True, editable=False)
+    terms_grace_days = models.PositiveIntegerField(null=True, editable=False)
+    terms_business_days = models.BooleanField(null=True, editable=False)
     # The head of the case's ledger chain, written with every append in the
     # same transaction: an event cut from the end of the chain shows here.
     ledger_seq = models.PositiveIntegerField(default=0, editable=False)

@@ -1,9 +1,18 @@
-"""Deadlines of a disclosure policy, counted from the vendor notification."""
+"""Deadlines of a disclosure policy, counted from the vendor notification.
 
+A case's deadlines are counted from the terms its ledger recorded
+(``terms.py``), never from the policy row as it is now: an edit of the
+policy moves a case's deadlines only through ``edit_policy``, which records
+the new terms on each case it changes.
+"""
+
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from .models import Case, DisclosurePolicy
+from .terms import policy_terms, recorded_terms
 
 # Shipped with the app (the data step of migration cases/0001).
 DEFAULT_POLICIES = [
@@ -64,22 +73,35 @@ def add_days(start: datetime, days: int, *, business_days: bool) -> datetime:
     return current
 
 
-def due_dates(policy: DisclosurePolicy, notified_at: datetime) -> DueDates:
-    bd = policy.business_days
-    publish = add_days(notified_at, policy.days_to_publish, business_days=bd)
+def due_dates(terms: Mapping[str, Any] | DisclosurePolicy, notified_at: datetime) -> DueDates:
+    """The deadlines that ``terms`` (a terms mapping, or a policy's terms as
+    they are now) give a notification at ``notified_at``."""
+    if not isinstance(terms, Mapping):
+        terms = policy_terms(terms)
+    bd = terms["business_days"]
+    publish = add_days(notified_at, terms["days_to_publish"], business_days=bd)
     return DueDates(
-        acknowledge=add_days(notified_at, policy.days_to_acknowledge, business_days=bd),
-        secure=add_days(notified_at, policy.days_to_secure, business_days=bd),
+        acknowledge=add_days(notified_at, terms["days_to_acknowledge"], business_days=bd),
+        secure=add_days(notified_at, terms["days_to_secure"], business_days=bd),
         publish=publish,
-        publish_with_grace=add_days(publish, policy.grace_days, business_days=bd),
+        publish_with_grace=add_days(publish, terms["grace_days"], business_days=bd),
     )
 
 
+def case_terms(case: Case) -> dict[str, Any]:
+    """The terms ``case`` runs under: those its ledger recorded. A case whose
+    ledger recorded none (written before terms were kept, and not migrated)
+    falls back to its policy as it is now; verify_ledger reports such a case,
+    since nothing vouches for its deadlines."""
+    return recorded_terms(case) or policy_terms(case.policy)
+
+
 def case_due_dates(case: Case) -> DueDates | None:
-    """The case's deadlines, or None before the vendor is notified."""
+    """The case's deadlines (from its recorded terms), or None before the
+    vendor is notified."""
     if case.vendor_notified_at is None:
         return None
-    return due_dates(case.policy, case.vendor_notified_at)
+    return due_dates(case_terms(case), case.vendor_notified_at)
 
 
 def is_unresponsive(case: Case, at: datetime) -> bool:

@@ -1,8 +1,9 @@
 """The ledger state of a case: what its events replay to.
 
 The Case row is a cache of its ledger: stage, the time of every milestone,
-the acknowledgement, legal hold, publication, close reason, follow-up link
-and every descriptive detail. ``row_state`` reads that state off a row,
+the acknowledgement, legal hold, publication, close reason, follow-up link,
+every descriptive detail and the disclosure terms it runs under (``terms``:
+None on a case whose ledger never recorded them). ``row_state`` reads that state off a row,
 ``replay`` rebuilds it from the events; verify_ledger compares the two, and
 every event carries ``state_digest`` of the state it leaves, so a service
 refuses to build on a row that was changed behind the ledger's back.
@@ -18,6 +19,7 @@ from disclosure.core.timeutils import iso_utc
 
 from .details import DETAIL_FIELDS
 from .stages import STAGE_TIME_FIELD, Stage
+from .terms import TERMS_COLUMNS, row_terms, terms_differences, terms_from_payload
 
 # Event kinds as stored (the ledger's EventKind values; cases does not import
 # the ledger app's models here to keep this module a leaf).
@@ -28,6 +30,7 @@ STAGE_CHANGED = "stage_changed"
 VENDOR_ACKNOWLEDGED = "vendor_acknowledged"
 LEGAL_HOLD_CHANGED = "legal_hold_changed"
 CORRECTION = "correction"
+POLICY_TERMS_CHANGED = "policy_terms_changed"
 
 TIME_FIELDS = (*STAGE_TIME_FIELD.values(), "vendor_acknowledged_at")
 _RELATED = {"vendor", "policy", "assignee"}  # stored by id
@@ -41,6 +44,7 @@ STATE_COLUMNS = (
     "publication_title",
     "follows_up_id",
     *(f"{n}_id" if n in _RELATED else n for n in DETAIL_FIELDS),
+    *TERMS_COLUMNS,
 )
 
 
@@ -64,6 +68,7 @@ def row_state(row: Mapping[str, Any]) -> dict[str, Any]:
         "publication_title": row["publication_title"],
         "follows_up": row["follows_up_id"],
         "details": {n: _json_value(row[f"{n}_id" if n in _RELATED else n]) for n in DETAIL_FIELDS},
+        "terms": row_terms(row),
     }
 
 
@@ -94,6 +99,7 @@ def empty_state() -> dict[str, Any]:
         "publication_title": "",
         "follows_up": None,
         "details": {},
+        "terms": None,
     }
 
 
@@ -109,12 +115,18 @@ def apply_event(state: dict[str, Any], kind: str, occurred_at: str, payload: Any
         state["follows_up"] = (payload.get("follows_up") or {}).get("id")
         for name, value in payload["details"].items():
             state["details"][name] = detail_from_payload(name, value)
+        if "terms" in payload:  # absent from cases opened before terms were kept
+            state["terms"] = terms_from_payload(payload["terms"])
     elif kind == INTERNAL_DETAILS:
         for name, value in payload["details"].items():
             state["details"][name] = detail_from_payload(name, value)
     elif kind == DETAILS_UPDATED:
         for name, change in payload["changes"].items():
             state["details"][name] = detail_from_payload(name, change["to"])
+        if "terms" in payload:  # the policy changed: its terms came with it
+            state["terms"] = terms_from_payload(payload["terms"]["to"])
+    elif kind == POLICY_TERMS_CHANGED:
+        state["terms"] = terms_from_payload(payload["to"])
     elif kind == STAGE_CHANGED:
         milestone = Stage(payload["milestone"])
         state["times"][STAGE_TIME_FIELD[milestone]] = occurred_at
@@ -155,4 +167,5 @@ def state_differences(row: Mapping[str, Any], replayed: Mapping[str, Any]) -> li
         for name in sorted(set(row[group]) | set(replayed[group])):
             if row[group].get(name) != replayed[group].get(name):
                 out.append(name)
+    out.extend(f"terms.{name}" for name in terms_differences(row["terms"], replayed["terms"]))
     return out

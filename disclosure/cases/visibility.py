@@ -36,7 +36,8 @@ _RECORD = "record"  # the fingerprint of the record the event vouches for
 # internal whatever its flag (legal holds, overrides, notes, escalations,
 # internal details, legal export requests and downloads).
 VENDOR_EVENT_KEYS: Mapping[str, frozenset[str]] = {
-    "case_opened": frozenset({"stage", "details", "follows_up"}),
+    # The policy's terms: the deadlines the vendor is held to (cases.terms).
+    "case_opened": frozenset({"stage", "details", "terms", "follows_up"}),
     "stage_changed": frozenset({
         "from", "to", "milestone", "late", "note",
         "notice_communication_id", "channel", "recipients",  # vendor notified
@@ -68,7 +69,8 @@ VENDOR_EVENT_KEYS: Mapping[str, frozenset[str]] = {
     }),
     "correction": frozenset({"corrects_seq", "corrects_hash", "reason", "statement",
                              "occurred_at"}),
-    "details_updated": frozenset({"changes"}),
+    "details_updated": frozenset({"changes", "terms"}),
+    "policy_terms_changed": frozenset({"policy", "from", "to", "changed", "note"}),
     "follow_up_opened": frozenset({"follow_up"}),
 }  # fmt: skip
 

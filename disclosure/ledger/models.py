@@ -26,6 +26,8 @@ class EventKind(models.TextChoices):
     INTERNAL_DETAILS = "internal_details", "Internal details recorded"
     NOTE_ADDED = "note_added", "Internal note"
     EVIDENCE_SHARED = "evidence_shared", "Evidence shared with the vendor"
+    # A policy's terms changed for a case that runs under it (cases.terms).
+    POLICY_TERMS_CHANGED = "policy_terms_changed", "Policy terms changed"
     # Internal (never vendor-visible): who asked for a legal export, who downloaded it.
     EXPORT_REQUESTED = "export_requested", "Export requested"
     EXPORT_DOWNLOADED = "export_downloaded", "Export downloaded"

@@ -7,8 +7,12 @@ For each case, in bulk (a few queries per thousand cases, memory flat):
 - the end of the chain: the case row's ``ledger_seq``/``ledger_head`` and the
   latest signed checkpoint's entry (events cut from the end, or a chain
   recomputed after a change, are caught there);
-- the case row: the state the events replay to (stage, times, hold, details)
-  and the state digest the last event recorded;
+- the case row: the state the events replay to (stage, times, hold,
+  details, disclosure terms) and the state digest the last event recorded;
+- the disclosure terms: every case has terms in its ledger, and a case not
+  closed runs under its policy's terms as the policy row states them now
+  (``edit_policy`` records each change on every such case), so a policy
+  edited outside the application is named;
 - the records: every communication, evidence file, attestation, dispute
   and escalation matches the fingerprint of the last event that vouches for
   it, and every such row has an event (``deep`` re-hashes evidence files).
@@ -39,6 +43,7 @@ from disclosure.cases.state import (
     state_differences,
     state_digest,
 )
+from disclosure.cases.terms import TERMS_FIELDS, terms_differences
 from disclosure.core.canonical import loads_refusing_floats
 from disclosure.core.timeutils import iso_utc
 from disclosure.evidence.storage import CHUNK, open_blob
@@ -98,6 +103,7 @@ class _Walk:
     checkpointed_hash: str | None = None  # the hash at the checkpointed seq
     broken: Problem | None = None
     replayed: dict = field(default_factory=empty_state)
+    terms_seq: int | None = None  # the event that recorded the terms in force
     vouched: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
 
 
@@ -140,7 +146,10 @@ def _walk(reference: str, events: Iterable[tuple], checkpoint_seq: int | None) -
                 )
             if not isinstance(payload, dict):
                 raise _Malformed("the payload is not an object")
+            terms = state["terms"]
             apply_event(state, kind, body["occurred_at"], payload)
+            if state["terms"] is not terms:
+                w.terms_seq = seq
             record = payload.get("record")
             if record is not None:
                 if not (
@@ -184,8 +193,36 @@ def _deep_problem(row: dict) -> Problem | None:
     return None
 
 
+# The case's policy as its row states it now (read with the case row).
+_POLICY_COLUMNS = ("policy__name", *(f"policy__{name}" for name in TERMS_FIELDS))
+
+
+def _terms_problem(row: dict, w: _Walk) -> Problem | None:
+    """Whether the case's terms are vouched for: recorded in its ledger and,
+    while it is open, still its policy's as the policy row states them."""
+    recorded = w.replayed["terms"]
+    if recorded is None:
+        return Problem(
+            None, "its ledger records no disclosure terms (its deadlines are not vouched for)"
+        )
+    if row["closed_at"] is not None:
+        return None  # a closed case keeps the terms it ran under
+    name, current = row["policy__name"], {f: row[f"policy__{f}"] for f in TERMS_FIELDS}
+    changed = terms_differences(recorded, current)
+    if not changed:
+        return None
+    said = ", ".join(f"{f} {current[f]} (recorded {recorded[f]})" for f in changed)
+    return Problem(
+        w.terms_seq,
+        f"the policy {name!r} now says {said}, but no event recorded that change for this "
+        f"case (its terms were recorded at event #{w.terms_seq}): the policy was changed "
+        "outside the application",
+    )
+
+
 def _check_chain(row: dict, w: _Walk, checkpointed: tuple[int, str] | None) -> ChainReport:
-    """The report on one chain, its head, its checkpoint and its case row."""
+    """The report on one chain, its head, its checkpoint, its case row and
+    its disclosure terms."""
     report = ChainReport(row["reference"], w.count, w.head if w.count else None)
     if w.broken is not None:
         report.problems.append(w.broken)
@@ -226,6 +263,8 @@ def _check_chain(row: dict, w: _Walk, checkpointed: tuple[int, str] | None) -> C
             problems.append(
                 Problem(w.count, "the last event's state digest does not match the case")
             )
+        if (terms_problem := _terms_problem(row, w)) is not None:
+            problems.append(terms_problem)
     return report
 
 
@@ -267,7 +306,7 @@ def _verify_chunk(
     rows = {
         r["id"]: r
         for r in Case.objects.filter(pk__in=case_ids).values(
-            "id", "reference", "ledger_seq", "ledger_head", *STATE_COLUMNS
+            "id", "reference", "ledger_seq", "ledger_head", *STATE_COLUMNS, *_POLICY_COLUMNS
         )
     }
     events = (

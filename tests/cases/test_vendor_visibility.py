@@ -21,7 +21,8 @@ SHARED_DETAILS = {
 }  # fmt: skip
 RECORD = {"record"}
 ALLOWED = {
-    "case_opened": {"stage", "details", "follows_up"},
+    # The policy's terms: the deadlines the vendor is held to.
+    "case_opened": {"stage", "details", "terms", "follows_up"},
     "stage_changed": {
         "from", "to", "milestone", "late", "note", "notice_communication_id", "channel",
         "recipients", "basis", "retest_result", "confirmation_communication_id",
@@ -47,7 +48,8 @@ ALLOWED = {
         "vendor_provenance",
     } | RECORD,
     "correction": {"corrects_seq", "corrects_hash", "reason", "statement", "occurred_at"},
-    "details_updated": {"changes"},
+    "details_updated": {"changes", "terms"},
+    "policy_terms_changed": {"policy", "from", "to", "changed", "note"},
     "follow_up_opened": {"follow_up"},
 }  # fmt: skip
 # Never shown to a vendor, in any event.

@@ -36,6 +36,7 @@ EMPTY = {
     "publication_title": "",
     "follows_up": None,
     "details": {},
+    "terms": None,
 }
 
 

@@ -14,6 +14,7 @@ from .amendments import (
 )
 from .lifecycle import acknowledge, close_case, notify_vendor, publish, record_deletion, secure
 from .opening import open_case
+from .policy_terms import edit_policy
 
 __all__ = [
     "IncomingFile",
@@ -22,6 +23,7 @@ __all__ = [
     "close_case",
     "correct_event",
     "countersign_attestation",
+    "edit_policy",
     "escalate",
     "file_dispute",
     "log_communication",

@@ -5,6 +5,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
+
 from disclosure.accounts.models import User
 from disclosure.core.errors import ValidationFailed
 from disclosure.core.validation import clean_text, validated
@@ -17,9 +19,11 @@ from .. import access
 from ..details import clean_details, details_payload
 from ..guards import check_occurred_at, locked_case
 from ..models import Case, Escalation
+from ..terms import policy_terms, recorded_terms, set_recorded_terms
 from ..visibility import split_details
 from .corrections import correct_event
 from .opening import create_case, require_exposure_evidence
+from .policy_terms import lock_policy
 
 __all__ = [
     "correct_event",
@@ -35,7 +39,9 @@ def update_details(*, actor: User, case: Case, changes: Mapping[str, Any]) -> Ca
     """Change descriptive fields of an open case; record old and new values.
 
     No event is written when nothing changes. The vendor cannot change once
-    the vendor has been notified.
+    the vendor has been notified. A new policy brings its terms: the case
+    runs under them from now on, and the vendor-visible event records them
+    (``terms``: from, to).
     """
     with locked_case(case, actor=actor, action="update_details") as locked:
         cleaned = clean_details(changes, current=locked)
@@ -47,15 +53,25 @@ def update_details(*, actor: User, case: Case, changes: Mapping[str, Any]) -> Ca
             raise ValidationFailed(
                 "The vendor cannot change after it has been notified.", field="vendor"
             )
+        if "policy" in cleaned and cleaned["policy"].pk != locked.policy_id:
+            cleaned["policy"] = lock_policy(cleaned["policy"].pk)  # its terms, as they are
         before = details_payload(locked)
+        terms_before = recorded_terms(locked)
         for name, value in cleaned.items():
             setattr(locked, name, value)
         after = details_payload(locked)
         diff = {k: {"from": before[k], "to": after[k]} for k in cleaned if before[k] != after[k]}
         if diff:
-            locked.save(update_fields=[*cleaned, "updated_at"])
+            extra: dict[str, Any] = {}
+            saved = [*cleaned, "updated_at"]
+            if "policy" in diff:
+                terms = policy_terms(locked.policy)
+                saved += set_recorded_terms(locked, terms)
+                extra = {"terms": {"from": terms_before, "to": terms}}
+            locked.save(update_fields=saved)
             # What the vendor may see of the case in one event, the firm's own
             # business (assignee, severity, how found...) in an internal one.
+            # The policy is shared, so its terms go with the shared event.
             shared, internal = split_details(diff)
             for changes, is_internal in ((shared, False), (internal, True)):
                 if changes:
@@ -63,7 +79,7 @@ def update_details(*, actor: User, case: Case, changes: Mapping[str, Any]) -> Ca
                         case=locked,
                         kind=EventKind.DETAILS_UPDATED,
                         actor=actor,
-                        payload={"changes": changes},
+                        payload={"changes": changes, **({} if is_internal else extra)},
                         internal=is_internal,
                     )
         return locked
@@ -111,7 +127,34 @@ def open_follow_up(
     secured, linked both ways: the new case ``follows_up`` the old one, and the
     old case's ledger records the new reference. The new case obeys every
     rule of ``open_case`` (the actor may open cases; details, discovery time
-    and exposure evidence are checked) and is found after ``case`` was secured."""
+    and exposure evidence are checked) and is found after ``case`` was secured.
+    The new case runs under the parent's policy, with its terms as they are."""
+    with transaction.atomic():
+        # The parent's policy before the parent (policy_terms' lock order).
+        policy_id = Case.objects.filter(pk=case.pk).values_list("policy_id", flat=True).first()
+        if policy_id is not None:
+            lock_policy(policy_id)
+        return _open_follow_up(
+            actor=actor,
+            case=case,
+            found_at=found_at,
+            how_found=how_found,
+            exposure_evidence=exposure_evidence,
+            title=title,
+            asset_identifier=asset_identifier,
+        )
+
+
+def _open_follow_up(
+    *,
+    actor: User,
+    case: Case,
+    found_at: datetime,
+    how_found: str,
+    exposure_evidence: Sequence[IncomingFile],
+    title: str | None,
+    asset_identifier: str | None,
+) -> Case:
     with locked_case(case, actor=actor, action="open_follow_up") as parent:
         # After the parent's check: a parent the actor may not see is NotFound.
         access.require(actor, access.Action.OPEN_CASE)

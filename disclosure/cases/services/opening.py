@@ -20,7 +20,9 @@ from ..details import DETAIL_FIELDS, clean_details, details_payload
 from ..guards import check_occurred_at
 from ..models import Case, DisclosurePolicy, ReferenceCounter
 from ..stages import Stage
+from ..terms import policy_terms, terms_columns
 from ..visibility import split_details
+from .policy_terms import lock_policy
 
 __all__ = ["DETAIL_FIELDS", "create_case", "default_policy", "next_reference", "open_case"]
 
@@ -63,7 +65,8 @@ def open_case(
     Guarantees the asset, how it was found and at least one capture or
     screenshot of the exposure, a found time not in the future, a unique
     reference, and the start of the case's chain: ``case_opened`` (with the
-    details a vendor may see), ``internal_details`` (the rest), then one
+    details a vendor may see and the policy's terms, which the case runs
+    under from now on), ``internal_details`` (the rest), then one
     ``evidence_attached`` per file. Nothing is written when any rule fails.
     Optional ``details`` are the other DETAIL_FIELDS. A re-exposure of an
     earlier case is opened with ``open_follow_up`` instead.
@@ -115,14 +118,19 @@ def create_case(
     """Write a new case from validated ``values`` with the start of its chain.
 
     For open_case and open_follow_up, which have checked the rules; call
-    inside a transaction.
+    inside a transaction. The case records its policy's terms as they are
+    (the policy locked against edits until the transaction ends).
     """
+    reference = next_reference(found_at.astimezone(UTC).year)
+    policy = lock_policy(values["policy"].pk)
+    terms = policy_terms(policy)
     case = Case.objects.create(
-        reference=next_reference(found_at.astimezone(UTC).year),
+        reference=reference,
         stage=Stage.FOUND,
         found_at=found_at,
         follows_up=follows_up,
-        **values,
+        **{**values, "policy": policy},
+        **terms_columns(terms),
     )
     # Lock the new row like every other write, so appends are serialised.
     case = Case.objects.select_for_update().get(pk=case.pk)
@@ -135,6 +143,7 @@ def create_case(
         payload={
             "stage": Stage.FOUND,
             "details": shared,
+            "terms": terms,
             "follows_up": (
                 {"id": follows_up.pk, "reference": follows_up.reference} if follows_up else None
             ),
