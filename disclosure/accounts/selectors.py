@@ -155,3 +155,41 @@ def staff_members():
         .distinct()
         .order_by("username")
     )
+
+
+@dataclass(frozen=True)
+class StaffEntry:
+    """One member of the firm's staff as the directory lists them."""
+
+    id: int
+    username: str
+    name: str
+    role: Role
+
+
+def staff_directory() -> list[StaffEntry]:
+    """The firm's active staff, by username, each once with the highest
+    staff role they hold: the people a deletion's ``performed_by`` and
+    ``verified_by`` (or a case's assignee) may name. One query."""
+    rows = (
+        Membership.objects.filter(
+            user__is_active=True,
+            organization__kind=Organization.Kind.FIRM,
+            role__in=STAFF_ROLES,
+        )
+        .order_by("user__username", "user_id")
+        .values_list("user_id", "user__username", "user__first_name", "user__last_name", "role")
+    )
+    best: dict[int, StaffEntry] = {}
+    for user_id, username, first, last, role in rows:
+        role = Role(role)
+        held = best.get(user_id)
+        if held is None or _STAFF_RANK.index(role) > _STAFF_RANK.index(held.role):
+            name = f"{first} {last}".strip() or username
+            best[user_id] = StaffEntry(user_id, username, name, role)
+    return list(best.values())
+
+
+def firm() -> Organization | None:
+    """The research firm (there is at most one)."""
+    return Organization.objects.filter(kind=Organization.Kind.FIRM).first()

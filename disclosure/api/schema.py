@@ -1,5 +1,7 @@
 """Schema post-processing: every operation documents the JSON errors it can
-answer ({code, message}), so that clients and schemathesis know them."""
+answer ({code, message}), so that clients and schemathesis know them; and an
+action's body says which fields it needs one of (``anyOf``) besides its
+required ones, so that the schema requires what the services require."""
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 ERROR_SCHEMA = {
@@ -39,4 +41,24 @@ def add_error_responses(result, generator, request, public):
                         "content": {"application/json": {"schema": ERROR_REF}},
                     },
                 )
+    return add_alternatives(result)
+
+
+def add_alternatives(result):
+    """``anyOf`` required alternatives on the action bodies whose service
+    needs one of several fields (``ActionInput.requires_one_of``), and
+    ``minProperties: 1`` on the case details' change (at least one field)."""
+    from .serializers.actions import ACTION_INPUTS  # the serializers import the app's models
+
+    schemas = result.get("components", {}).get("schemas", {})
+    for input_class in ACTION_INPUTS.values():
+        names = getattr(input_class, "requires_one_of", ())
+        for suffix in ("", "Request"):  # the request body's component is split off
+            component = schemas.get(input_class.__name__ + suffix)
+            if names and component is not None:
+                component["anyOf"] = [{"required": [name]} for name in names]
+    for name in ("UpdateDetailsInput", "PatchedUpdateDetailsInput"):
+        for suffix in ("", "Request"):
+            if name + suffix in schemas:
+                schemas[name + suffix]["minProperties"] = 1
     return result

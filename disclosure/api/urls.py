@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .views import actions, cases, exports, intake, organizations, records, tokens
+from .views import actions, cases, exports, intake, organizations, people, records, tokens
 from .views.misc import not_found
 
 app_name = "api"
@@ -13,6 +13,8 @@ CASE = "cases/<str:reference>/"
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("me/", people.Me.as_view(), name="me"),
+    path("staff/", people.StaffDirectory.as_view(), name="staff"),
     path("organizations/", organizations.OrganizationList.as_view(), name="organizations"),
     path(
         "organizations/<int:pk>/",

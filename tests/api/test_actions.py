@@ -44,7 +44,7 @@ def test_available_actions_by_actor(request, actor, as_, case_at):
     assert [a["action"] for a in r.json()] == AVAILABLE[actor]
     secure = next((a for a in r.json() if a["action"] == "secure"), None)
     if secure:
-        assert secure["url"] == f"/api/v1/cases/{case.reference}/actions/secure/"
+        assert secure["url"] == f"http://testserver/api/v1/cases/{case.reference}/actions/secure/"
         assert secure["fields"]["occurred_at"] is True
         assert secure["fields"]["retest_result"] is False
         assert secure["requires"] == "a re-test result or the vendor's confirmation"

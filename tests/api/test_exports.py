@@ -43,6 +43,9 @@ def test_request_poll_download(as_, legal, analyst, case_at, django_capture_on_c
         r = client.post(url, {"format": "json", "variant": "vendor"}, format="json")
     done = client.get(r.json()["url"]).json()
     assert done["status"] == "done", done
+    # issue 17: every URL of a response is absolute
+    base = f"http://testserver/api/v1/cases/{case.reference}/exports/{done['id']}/"
+    assert (done["url"], done["download"]) == (base, base + "download/")
     download = client.get(done["download"])
     assert download.status_code == 200
     assert download["Content-Type"] == "application/json"

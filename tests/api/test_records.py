@@ -118,6 +118,11 @@ def test_evidence_upload_returns_the_sha256_and_downloads_with_nosniff(
     assert created["sha256"] == hashlib.sha256(content).hexdigest()
     assert created["size"] == len(content)
     assert [e["kind"] for e in r.json()["events"]] == ["evidence_attached"]
+    # issue 17: absolute, here and in the list
+    expected = f"http://testserver/api/v1/cases/{case.reference}/evidence/{created['id']}/download/"
+    assert created["download"] == expected
+    listed = as_(analyst).get(f"/api/v1/cases/{case.reference}/evidence/").json()["results"]
+    assert [f["download"] for f in listed if f["id"] == created["id"]] == [expected]
     download = as_(analyst).get(created["download"])
     assert download.status_code == 200
     assert b"".join(download.streaming_content) == content
@@ -235,3 +240,25 @@ def test_other_vendors_records_are_404(as_, analyst, other_vendor_contact):
                  "attestation/", "actions/"]:  # fmt: skip
         r = client.get(f"/api/v1/cases/{case.reference}/{path}")
         assert (r.status_code, r.json()["code"]) == (404, "not_found"), path
+
+
+def test_staff_recompute_every_event_hash_from_the_api_alone(as_, analyst, case_at):
+    """Issue 16: every hashed field is in the API's event (``v`` and ``state``
+    were missing), times as hashed: the hash is recomputed from the response
+    with nothing but hashlib and json."""
+    import json
+
+    case = case_at("secured")
+    r = as_(analyst).get(f"/api/v1/cases/{case.reference}/events/?page_size=100")
+    events = r.json()["results"]
+    assert len(events) == case.ledger_seq
+    prev = "0" * 64
+    for e in events:
+        assert e["v"] == 1
+        assert len(e["state"]) == 64
+        body = {k: e[k] for k in e if k != "hash"}
+        body["case"] = case.reference
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert e["prev_hash"] == prev
+        assert hashlib.sha256(prev.encode() + text.encode()).hexdigest() == e["hash"]
+        prev = e["hash"]

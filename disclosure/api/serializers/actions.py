@@ -30,11 +30,17 @@ def recipients_field() -> serializers.ListField:
 
 
 class ActionInput(serializers.Serializer):
+    # Fields of which the service needs at least one (besides the required
+    # ones): the schema says so as ``anyOf`` and GET actions/ as
+    # ``requires_one_of`` (``schema.add_alternatives``).
+    requires_one_of: tuple[str, ...] = ()
+
     def service_kwargs(self, *, case, user) -> dict[str, Any]:
         return dict(self.validated_data)
 
 
 class NotifyVendorInput(NoteFields, ActionInput):
+    requires_one_of = ("subject", "body", "attachments")
     occurred_at = serializers.DateTimeField()
     channel = serializers.ChoiceField(choices=Channel.choices)
     sender = serializers.CharField(max_length=320)
@@ -54,6 +60,10 @@ class AcknowledgeInput(NoteFields, ActionInput):
 
 
 class SecureInput(NoteFields, ActionInput):
+    """Staff give a re-test result or the vendor's confirmation; a vendor
+    contact's own report of it needs neither."""
+
+    requires_one_of = ("retest_result", "confirmation")
     occurred_at = serializers.DateTimeField()
     retest_result = text(help_text="What a re-test shows; or give the vendor's confirmation.")
     confirmation = id_field(
@@ -93,7 +103,11 @@ class RecordDeletionInput(NoteFields, ActionInput):
     performed_by = pk_field(staff_members(), help_text="Id of a staff member.")
     performed_at = serializers.DateTimeField()
     verification = serializers.CharField()
-    verified_by = pk_field(staff_members(), required=False, allow_null=True, default=None)
+    verified_by = pk_field(
+        staff_members(),
+        help_text="Id of another staff member, who verified the deletion (four eyes: the "
+        "service requires one).",
+    )
     retained_metadata = serializers.ListField(
         child=serializers.CharField(), required=False, default=list
     )
@@ -120,6 +134,7 @@ class CloseInput(NoteFields, ActionInput):
 
 
 class LogCommunicationInput(ActionInput):
+    requires_one_of = ("subject", "body", "attachments")
     direction = serializers.ChoiceField(choices=Direction.choices)
     channel = serializers.ChoiceField(choices=Channel.choices)
     sender = serializers.CharField(max_length=320)
@@ -174,6 +189,7 @@ class CountersignInput(ActionInput):
 
 
 class CorrectEventInput(ActionInput):
+    requires_one_of = ("statement", "occurred_at")
     seq = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     reason = serializers.CharField()
     occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
@@ -194,6 +210,8 @@ class EscalateInput(ActionInput):
 
 
 class UpdateDetailsInput(CaseUpdateSerializer):
+    requires_one_of = ()  # at least one field: ``minProperties`` in the schema
+
     def __init__(self, *args, **kwargs):
         kwargs["partial"] = True
         super().__init__(*args, **kwargs)
@@ -266,7 +284,11 @@ class AvailableActionSerializer(serializers.Serializer):
     requires = serializers.CharField()
     changes_stage = serializers.BooleanField()
     target = serializers.CharField(allow_null=True)
-    url = serializers.CharField()
+    url = serializers.URLField(help_text="Absolute URL to POST the action's body to.")
     fields = serializers.DictField(
         child=serializers.BooleanField(), help_text="Body fields, true when required."
+    )
+    requires_one_of = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Body fields of which at least one must be given (besides the required).",
     )

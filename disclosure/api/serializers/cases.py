@@ -25,7 +25,15 @@ from disclosure.cases.models import (
 from disclosure.cases.stages import CloseReason, Stage
 from disclosure.core.timeutils import now
 
-from .common import MAX_COUNT, FileSerializer, RefSerializer, UserRefSerializer, pk_field, text
+from .common import (
+    MAX_COUNT,
+    FileSerializer,
+    RefSerializer,
+    UserRefSerializer,
+    origin,
+    pk_field,
+    text,
+)
 
 
 class CaseInternalSerializer(serializers.Serializer):
@@ -42,7 +50,7 @@ class CaseInternalSerializer(serializers.Serializer):
 
 class CaseSerializer(serializers.Serializer):
     reference = serializers.CharField()
-    url = serializers.CharField(help_text="This case in the API.")
+    url = serializers.URLField(help_text="This case in the API (absolute).")
     title = serializers.CharField()
     summary = serializers.CharField()
     vendor = RefSerializer()
@@ -78,9 +86,10 @@ class CaseSerializer(serializers.Serializer):
 
     def to_representation(self, case: Case | dict) -> dict[str, Any]:
         internal = self.context.get("internal", False)
+        base = origin(self.context.get("request"))
         if isinstance(case, dict):
-            return case_row_data(case, internal=internal)
-        return case_data(case, internal=internal)
+            return case_row_data(case, internal=internal, base=base)
+        return case_data(case, internal=internal, base=base)
 
 
 class DeadlineSerializer(serializers.Serializer):
@@ -104,7 +113,11 @@ class CaseDetailSerializer(CaseSerializer):
     )
 
     def to_representation(self, case: Case) -> dict[str, Any]:
-        data = case_data(case, internal=self.context.get("internal", False))
+        data = case_data(
+            case,
+            internal=self.context.get("internal", False),
+            base=origin(self.context.get("request")),
+        )
         data["deadlines"] = [
             {"key": d.key, "label": d.label, "due": _time(d.due), "met_at": _time(d.met_at),
              "status": d.status}
@@ -129,12 +142,13 @@ def _date(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def case_data(case: Case, *, internal: bool) -> dict[str, Any]:
-    """The case as the API shows it; ``internal`` adds the firm's fields.
+def case_data(case: Case, *, internal: bool, base: str) -> dict[str, Any]:
+    """The case as the API shows it; ``internal`` adds the firm's fields;
+    ``base``: the request's ``origin``, which its URL starts with.
     Reads vendor, policy (and for internal, assignee) from the row's joins."""
     data = {
         "reference": case.reference,
-        "url": f"/api/v1/cases/{case.reference}/",
+        "url": f"{base}/api/v1/cases/{case.reference}/",
         "title": case.title,
         "summary": case.summary,
         "vendor": {"id": case.vendor_id, "name": case.vendor.name},
@@ -215,10 +229,10 @@ _TIMES = (
 )  # fmt: skip
 
 
-def case_row_data(row: dict[str, Any], *, internal: bool) -> dict[str, Any]:
+def case_row_data(row: dict[str, Any], *, internal: bool, base: str) -> dict[str, Any]:
     """A row of CASE_ROW_VALUES as the API shows the case (as ``case_data``)."""
     data: dict[str, Any] = {k: row[k] for k in _PLAIN}
-    data["url"] = f"/api/v1/cases/{row['reference']}/"
+    data["url"] = f"{base}/api/v1/cases/{row['reference']}/"
     data["vendor"] = {"id": row["vendor_id"], "name": row["vendor__name"]}
     data["policy"] = {"id": row["policy_id"], "name": row["policy__name"]}
     data["data_from"] = _date(row["data_from"])

@@ -46,6 +46,20 @@ class UserRefSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+def origin(request) -> str:
+    """The scheme and host ``request`` came to (``https://tracker.example``),
+    worked out once per request: every URL in a response is absolute, like
+    the pages' ``next`` links (the request's own host, as Django validated it
+    against ALLOWED_HOSTS). Empty without a request (a relative path)."""
+    if request is None:
+        return ""
+    cached = getattr(request, "_disclosure_origin", None)
+    if cached is None:
+        cached = request.build_absolute_uri("/")[:-1]
+        request._disclosure_origin = cached
+    return cached
+
+
 def user_ref(user) -> dict | None:
     if user is None:
         return None

@@ -12,11 +12,12 @@ from disclosure.cases.models import Escalation
 from disclosure.cases.vendor_view import actor_name
 from disclosure.cases.visibility import VENDOR_EVENT_KEYS
 from disclosure.comms.models import Channel, Direction
+from disclosure.core.timeutils import iso_utc
 from disclosure.evidence.models import DeletionMethod, EvidenceKind
 from disclosure.ledger.models import EventKind
 
 from .cases import _time
-from .common import STAFF_VIEW, People, UserRefSerializer, user_ref
+from .common import STAFF_VIEW, People, UserRefSerializer, origin, user_ref
 
 
 class ActorSerializer(serializers.Serializer):
@@ -36,8 +37,18 @@ class EventSerializer(serializers.Serializer):
     actor = ActorSerializer()
     payload = serializers.DictField(help_text="What the event records (by kind).")
     internal = serializers.BooleanField()
+    v = serializers.IntegerField(help_text="Format version of the hashed body.")
+    state = serializers.CharField(
+        help_text="SHA-256 of the case's ledger state after the event (hashed)."
+    )
     prev_hash = serializers.CharField()
-    hash = serializers.CharField()
+    hash = serializers.CharField(
+        help_text="sha256(prev_hash + canonical JSON of {v, case (the reference), seq, kind, "
+        "occurred_at, recorded_at, actor, payload, internal, state, prev_hash}): staff can "
+        "recompute it from this object alone; a vendor's copy leaves out internal payload "
+        "keys and names the firm's people only as the firm, so its hash is checked against "
+        "the legal export instead."
+    )
 
     def to_representation(self, event) -> dict[str, Any]:
         return event_data(event, internal=self.context.get("internal", False))
@@ -45,13 +56,14 @@ class EventSerializer(serializers.Serializer):
 
 # The columns an event shows, read with ``QuerySet.values`` for a page.
 EVENT_ROW_VALUES = ("seq", "kind", "occurred_at", "recorded_at", "actor_snapshot", "payload",
-                    "internal", "prev_hash", "hash")  # fmt: skip
+                    "internal", "v", "state", "prev_hash", "hash")  # fmt: skip
 
 
 def event_data(event, *, internal: bool) -> dict[str, Any]:
     """The event (a CaseEvent, or a row of EVENT_ROW_VALUES) as the API shows
     it; for a vendor (``internal`` False) only the payload keys declared for
-    its kind."""
+    its kind. Every hashed field is given, its times as the hash covers them
+    (ISO-8601 UTC with microseconds), so staff can recompute the hash."""
     if not isinstance(event, dict):
         event = {name: getattr(event, name) for name in EVENT_ROW_VALUES}
     payload = event["payload"]
@@ -66,8 +78,8 @@ def event_data(event, *, internal: bool) -> dict[str, Any]:
     return {
         "seq": event["seq"],
         "kind": event["kind"],
-        "occurred_at": _time(event["occurred_at"]),
-        "recorded_at": _time(event["recorded_at"]),
+        "occurred_at": iso_utc(event["occurred_at"]),
+        "recorded_at": iso_utc(event["recorded_at"]),
         "actor": {
             "id": snapshot.get("id"),
             "username": snapshot.get("username", ""),
@@ -77,6 +89,8 @@ def event_data(event, *, internal: bool) -> dict[str, Any]:
         },
         "payload": payload,
         "internal": event["internal"],
+        "v": event["v"],
+        "state": event["state"],
         "prev_hash": event["prev_hash"],
         "hash": event["hash"],
     }
@@ -93,17 +107,19 @@ class EvidenceSerializer(serializers.Serializer):
     uploaded_by = UserRefSerializer()
     uploaded_at = serializers.DateTimeField()
     captured_at = serializers.DateTimeField(allow_null=True)
-    download = serializers.CharField(help_text="URL of the file's content.")
+    download = serializers.URLField(help_text="Absolute URL of the file's content.")
 
     def to_representation(self, f) -> dict[str, Any]:
-        return evidence_data(f, _people(self))
+        return evidence_data(f, _people(self), base=origin(self.context.get("request")))
 
 
 def _people(serializer) -> People:
     return serializer.context.get("people") or STAFF_VIEW
 
 
-def evidence_data(f, people: People = STAFF_VIEW) -> dict[str, Any]:
+def evidence_data(f, people: People = STAFF_VIEW, *, base: str) -> dict[str, Any]:
+    """An evidence file as the API shows it; ``base``: the request's
+    ``origin``, which the download URL starts with."""
     return {
         "id": f.pk,
         "sha256": f.sha256,
@@ -115,7 +131,7 @@ def evidence_data(f, people: People = STAFF_VIEW) -> dict[str, Any]:
         "uploaded_by": people.ref(f.uploaded_by),
         "uploaded_at": _time(f.uploaded_at),
         "captured_at": _time(f.captured_at),
-        "download": f"/api/v1/cases/{f.case.reference}/evidence/{f.pk}/download/",
+        "download": f"{base}/api/v1/cases/{f.case.reference}/evidence/{f.pk}/download/",
     }
 
 
@@ -124,7 +140,7 @@ class AttachmentSerializer(serializers.Serializer):
     sha256 = serializers.CharField()
     size = serializers.IntegerField()
     name = serializers.CharField()
-    download = serializers.CharField()
+    download = serializers.URLField(help_text="Absolute URL of the file's content.")
 
 
 class CommunicationSerializer(serializers.Serializer):
@@ -143,6 +159,7 @@ class CommunicationSerializer(serializers.Serializer):
 
     def to_representation(self, c) -> dict[str, Any]:
         reference = c.case.reference
+        base = origin(self.context.get("request"))
         return {
             "id": c.pk,
             "direction": c.direction,
@@ -161,7 +178,7 @@ class CommunicationSerializer(serializers.Serializer):
                     "sha256": a.sha256,
                     "size": a.size,
                     "name": a.original_name,
-                    "download": f"/api/v1/cases/{reference}/evidence/{a.pk}/download/",
+                    "download": f"{base}/api/v1/cases/{reference}/evidence/{a.pk}/download/",
                 }
                 for a in c.attachments.all()
             ],

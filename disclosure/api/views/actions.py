@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from disclosure.cases import access, transitions
 
 from ..serializers.actions import ACTION_INPUTS, ActionResultSerializer, AvailableActionSerializer
+from ..serializers.common import origin
 from .base import CaseScoped, run_action
 
 assert set(ACTION_INPUTS) == set(transitions.TRANSITIONS)
@@ -38,10 +39,11 @@ class AvailableActions(CaseScoped):
                     "requires": t.requires,
                     "changes_stage": t.changes_stage,
                     "target": str(t.target) if t.target else None,
-                    "url": f"/api/v1/cases/{case.reference}/actions/{t.action}/",
+                    "url": f"{origin(request)}/api/v1/cases/{case.reference}/actions/{t.action}/",
                     "fields": {
                         name: bool(f.required) for name, f in fields.items() if not f.read_only
                     },
+                    "requires_one_of": list(ACTION_INPUTS[t.action].requires_one_of),
                 }
             )
         return Response(rows)

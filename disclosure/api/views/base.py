@@ -15,7 +15,7 @@ from disclosure.cases.models import Case
 from disclosure.core.errors import DomainError, NotFound
 
 from ..serializers.cases import case_data
-from ..serializers.common import STAFF_VIEW, People
+from ..serializers.common import STAFF_VIEW, People, origin
 from ..serializers.records import event_data, evidence_data
 
 SERVICES = {
@@ -116,13 +116,13 @@ class CaseScoped(GenericAPIView):
         return {**super().get_serializer_context(), "internal": internal, "people": people}
 
 
-def _created(action: str, result: Any, people: People) -> dict[str, Any] | None:
+def _created(action: str, result: Any, people: People, base: str) -> dict[str, Any] | None:
     """What the action created, for the response (None when it only changed
-    the case)."""
+    the case); its URLs start with ``base``, the request's ``origin``."""
     if action == "log_communication":
         return {"kind": "communication", "id": result.pk}
     if action == "attach_evidence":
-        return {"kind": "evidence", **evidence_data(result, people)}
+        return {"kind": "evidence", **evidence_data(result, people, base=base)}
     if action == "file_dispute":
         return {"kind": "dispute", "id": result.pk}
     if action == "escalate":
@@ -131,9 +131,9 @@ def _created(action: str, result: Any, people: People) -> dict[str, Any] | None:
         return {"kind": "correction", "seq": result.seq}
     if action == "open_follow_up":
         return {"kind": "case", "reference": result.reference,
-                "url": f"/api/v1/cases/{result.reference}/"}  # fmt: skip
+                "url": f"{base}/api/v1/cases/{result.reference}/"}  # fmt: skip
     if action == "record_deletion":
-        url = f"/api/v1/cases/{result.reference}/attestation/"
+        url = f"{base}/api/v1/cases/{result.reference}/attestation/"
         return {"kind": "deletion_attestation", "url": url}
     return None
 
@@ -163,9 +163,11 @@ def run_action(
     events = selectors.events_for(request.user, after).filter(seq__gt=before, actor=request.user)
     return Response(
         {
-            "case": case_data(after, internal=internal),
+            "case": case_data(after, internal=internal, base=origin(request)),
             "events": [event_data(e, internal=internal) for e in events],
-            "created": _created(action, result, view.get_serializer_context()["people"]),
+            "created": _created(
+                action, result, view.get_serializer_context()["people"], origin(request)
+            ),
         },
         status=status_code,
     )

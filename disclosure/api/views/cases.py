@@ -18,7 +18,7 @@ from ..serializers.cases import (
     CaseSerializer,
     case_data,
 )
-from ..serializers.common import incoming_files
+from ..serializers.common import incoming_files, origin
 from .base import CaseScoped, api_field_names, case_for, reads_internal, run_action
 
 
@@ -63,7 +63,9 @@ class CaseList(generics.ListCreateAPIView):
         with api_field_names("open_case"):
             case = services.open_case(actor=request.user, **d)
         case = case_for(request.user, case.reference)
-        return Response(case_data(case, internal=True), status=status.HTTP_201_CREATED)
+        return Response(
+            case_data(case, internal=True, base=origin(request)), status=status.HTTP_201_CREATED
+        )
 
 
 class CaseDetail(CaseScoped):

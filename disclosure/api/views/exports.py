@@ -18,7 +18,7 @@ from disclosure.exports import services as export_services
 from disclosure.exports.models import CommunicationsMode, ExportFormat, ExportStatus, ExportVariant
 
 from ..serializers.cases import _time
-from ..serializers.common import UserRefSerializer, user_ref
+from ..serializers.common import UserRefSerializer, origin, user_ref
 from .base import CaseScoped
 
 CONTENT_TYPES = {ExportFormat.PDF: "application/pdf", ExportFormat.JSON: "application/json"}
@@ -34,7 +34,7 @@ class ExportRequestInput(serializers.Serializer):
 
 class ExportSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    url = serializers.CharField(help_text="Poll this until status is done or failed.")
+    url = serializers.URLField(help_text="Absolute; poll it until status is done or failed.")
     format = serializers.ChoiceField(choices=ExportFormat.choices)
     variant = serializers.ChoiceField(choices=ExportVariant.choices)
     communications = serializers.ChoiceField(choices=CommunicationsMode.choices)
@@ -48,14 +48,16 @@ class ExportSerializer(serializers.Serializer):
     size = serializers.IntegerField(allow_null=True)
     pages = serializers.IntegerField(allow_null=True)
     signed = serializers.BooleanField()
-    download = serializers.CharField(allow_null=True, help_text="Once done.")
+    download = serializers.URLField(allow_null=True, help_text="Absolute; once done.")
 
     def to_representation(self, e) -> dict[str, Any]:
-        return export_data(e)
+        return export_data(e, base=origin(self.context.get("request")))
 
 
-def export_data(e) -> dict[str, Any]:
-    url = f"/api/v1/cases/{e.case.reference}/exports/{e.pk}/"
+def export_data(e, *, base: str) -> dict[str, Any]:
+    """An export as the API shows it; its URLs start with ``base``, the
+    request's ``origin``."""
+    url = f"{base}/api/v1/cases/{e.case.reference}/exports/{e.pk}/"
     return {
         "id": e.pk,
         "url": url,
@@ -99,7 +101,7 @@ class ExportList(mixins.ListModelMixin, CaseScoped):
             actor=request.user, case=case, **serializer.validated_data
         )
         export = export_selectors.export_for(request.user, case, export.pk)
-        return Response(export_data(export), status=status.HTTP_202_ACCEPTED)
+        return Response(export_data(export, base=origin(request)), status=status.HTTP_202_ACCEPTED)
 
 
 class ExportDetail(CaseScoped):
@@ -112,8 +114,14 @@ class ExportDetail(CaseScoped):
             raise NotFound("No such export.")
         return export
 
+    @extend_schema(
+        description="One export of the case (legal, leads and admins): its status and "
+        "progress while it renders; once done, its SHA-256, size, pages, whether it is "
+        "signed, and the absolute URL to download it. 404 for an export of another case "
+        "or one the caller may not see."
+    )
     def get(self, request, reference: str, export_id: int):
-        return Response(export_data(self.get_export(export_id)))
+        return Response(export_data(self.get_export(export_id), base=origin(request)))
 
 
 class ExportDownload(ExportDetail):

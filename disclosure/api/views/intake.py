@@ -10,7 +10,7 @@ from disclosure.intake import services as intake
 
 from ..permissions import StaffOnly
 from ..serializers.cases import case_data
-from ..serializers.common import incoming_files
+from ..serializers.common import incoming_files, origin
 from ..serializers.intake import FindingInput, FindingSerializer, SubmissionSerializer, finding_data
 from ..serializers.records import evidence_data
 from .base import api_field_names, case_for
@@ -44,8 +44,8 @@ class FindingList(generics.ListCreateAPIView):
         body = {
             "created": result.created,
             "finding": finding_data(result.finding),
-            "case": case_data(case, internal=True),
-            "attached": [evidence_data(f) for f in result.attached],
+            "case": case_data(case, internal=True, base=origin(request)),
+            "attached": [evidence_data(f, base=origin(request)) for f in result.attached],
         }
         return Response(
             body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
