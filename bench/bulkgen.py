@@ -18,6 +18,7 @@ from disclosure.affected.models import Dispute
 from disclosure.cases.deadlines import refresh_next_due
 from disclosure.cases.models import Case
 from disclosure.cases.state import apply_event, empty_state, row_state, state_digest
+from disclosure.cases.terms import TERMS_COLUMNS, policy_terms, terms_columns
 from disclosure.comms.models import Communication
 from disclosure.core.hashing import sha256_hex
 from disclosure.core.timeutils import iso_utc
@@ -35,7 +36,7 @@ _CASE_COLUMNS = (
     "legal_hold", "follows_up_id", "stage", "found_at", "vendor_notified_at", "secured_at",
     "data_deleted_at", "published_at", "closed_at", "vendor_acknowledged_at",
     "publication_url", "publication_title", "close_reason", "ledger_seq", "ledger_head",
-    "created_at", "updated_at",
+    "created_at", "updated_at", *TERMS_COLUMNS,
 )  # fmt: skip
 _EVENT_COLUMNS = (
     "id", "case_id", "seq", "kind", "occurred_at", "recorded_at", "actor_id",
@@ -149,7 +150,7 @@ def _one_case(i, ids, sinks, snapshot, base, vendor, policy) -> None:
         "vendor_notified_at": t[4], "secured_at": t[7], "data_deleted_at": None,
         "published_at": None, "closed_at": None, "vendor_acknowledged_at": t[5],
         "publication_url": "", "publication_title": "", "close_reason": "",
-        "created_at": t[0], "updated_at": t[9],
+        "created_at": t[0], "updated_at": t[9], **terms_columns(policy_terms(policy)),
     }  # fmt: skip
     details = {
         n: case[f"{n}_id" if n in ("vendor", "policy", "assignee") else n]
@@ -202,7 +203,8 @@ def _one_case(i, ids, sinks, snapshot, base, vendor, policy) -> None:
     sinks["dispute"].add(dispute)
     notice = comm(1, "outbound", t[3], "We found your bucket open. " * 4)
     events = [
-        ("case_opened", {"stage": "found", "details": details, "follows_up": None}, False),
+        ("case_opened", {"stage": "found", "details": details, "follows_up": None,
+                         "terms": policy_terms(policy)}, False),
         ("internal_details", {"details": internal_details}, True),
         ("evidence_attached", {
             "evidence_id": eid, "sha256": content_hash, "size": 100,
