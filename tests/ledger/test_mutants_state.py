@@ -238,3 +238,61 @@ def test_a_time_correction_replays(case, analyst):
     assert verify_case(case).ok
     _set(case, "vendor_notified_at", old)  # back to the uncorrected time
     assert verify_case(case).problem == "the case row differs from its ledger: vendor_notified_at"
+
+
+TERMS = {
+    "days_to_acknowledge": 7,
+    "days_to_secure": 90,
+    "days_to_publish": 90,
+    "grace_days": 14,
+    "business_days": False,
+}
+
+
+def test_terms_replay_from_opening_policy_change_and_policy_edit():
+    assert opened()["terms"] is None  # a case opened before terms were kept
+    state = opened(terms=TERMS)
+    assert state["terms"] == TERMS
+    shorter = {**TERMS, "days_to_secure": 3}
+    apply_event(
+        state, "details_updated", T0, {"changes": {}, "terms": {"from": TERMS, "to": shorter}}
+    )
+    assert state["terms"] == shorter
+    apply_event(state, "details_updated", T0, {"changes": {"title": {"from": "a", "to": "b"}}})
+    assert state["terms"] == shorter  # no policy change: the terms stay
+    apply_event(state, "policy_terms_changed", T0, {"from": shorter, "to": TERMS})
+    assert state["terms"] == TERMS
+
+
+@pytest.mark.parametrize(
+    "terms",
+    [
+        {k: v for k, v in TERMS.items() if k != "grace_days"},
+        {**TERMS, "extra": 1},
+        {**TERMS, "days_to_secure": -1},
+        {**TERMS, "days_to_secure": True},
+        {**TERMS, "days_to_secure": "90"},
+        {**TERMS, "days_to_secure": 2**31},
+        {**TERMS, "business_days": 0},
+        None,
+        [7, 90, 90, 14, False],
+    ],
+)
+def test_malformed_terms_are_refused(terms):
+    with pytest.raises(ValueError):
+        opened(terms=terms)
+    with pytest.raises(ValueError):
+        apply_event(opened(terms=TERMS), "policy_terms_changed", T0, {"to": terms})
+
+
+def test_state_differences_name_the_terms_that_differ():
+    row = opened(terms=TERMS)
+    replayed = opened(terms={**TERMS, "days_to_secure": 200, "business_days": True})
+    assert state_differences(row, replayed) == ["terms.days_to_secure", "terms.business_days"]
+    assert state_differences(opened(), opened(terms=TERMS)) == [
+        "terms.days_to_acknowledge",
+        "terms.days_to_secure",
+        "terms.days_to_publish",
+        "terms.grace_days",
+        "terms.business_days",
+    ]
