@@ -175,6 +175,9 @@ STORAGES = {
     },
 }
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=2 * 1024**3)
+# Stored evidence is re-hashed routinely, one hourly slice at a time: every
+# file once per this many hours (a week; evidence.rotation).
+EVIDENCE_CHECK_PASS_HOURS = env.int("EVIDENCE_CHECK_PASS_HOURS", default=7 * 24)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="disclosure@localhost")
@@ -202,6 +205,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sweep-orphan-evidence-hourly": {
         "task": "disclosure.evidence.tasks.sweep_orphan_blobs",
+        "schedule": 60 * 60,
+    },
+    "check-stored-evidence-hourly": {  # one slice of EVIDENCE_CHECK_PASS_HOURS
+        "task": "disclosure.evidence.tasks.check_stored_evidence",
         "schedule": 60 * 60,
     },
 }

@@ -2,9 +2,11 @@
 
 Every interface (staff UI, portal, API) hands a file to a user through
 ``open_download``, so every download is in the case's ledger: who took
-which file (by its SHA-256), when, and through which interface."""
+which file (by its SHA-256), when, and through which interface, and no
+download hands out bytes that do not hash to that SHA-256
+(evidence.integrity). Exports carry the evidence manifest (hashes), never
+file content."""
 
-import logging
 from dataclasses import dataclass
 from typing import IO
 
@@ -15,10 +17,8 @@ from disclosure.core.errors import NotFound, ValidationFailed
 from disclosure.ledger.models import CaseEvent, EventKind
 from disclosure.ledger.services import append_event
 
+from . import integrity
 from .models import EvidenceFile
-from .storage import open_blob
-
-logger = logging.getLogger(__name__)
 
 INTERFACES = ("staff", "portal", "api")
 
@@ -36,10 +36,13 @@ def open_download(*, actor, case: Case, evidence_id: int, via: str) -> Download:
     Guarantees: the file is one ``actor`` may list (``selectors.evidence_for``:
     a vendor never gets a file that is internal); an internal
     ``evidence_downloaded`` event (actor, evidence id, SHA-256, interface) is
-    appended to the case's ledger before the stream is returned. Raises
-    NotFound for a case or file the actor may not see, another case's file,
-    or a stored file that is missing (logged as an error); nothing is logged
-    to the ledger then.
+    appended to the case's ledger before the stream is returned; the
+    stream holds exactly the bytes that were hashed and matched the file's
+    SHA-256. Raises NotFound for a case or file the actor may not see, or
+    another case's file (nothing is logged to the ledger then), and
+    EvidenceCorrupt when the stored bytes do not match or are gone: nothing
+    is served, an integrity alarm is recorded (committed) with its ledger
+    event, and staff are e-mailed (``integrity.record_failure``).
     """
     if via not in INTERFACES:
         raise ValidationFailed(f"Unknown interface {via!r}.", field="via")
@@ -49,10 +52,10 @@ def open_download(*, actor, case: Case, evidence_id: int, via: str) -> Download:
     if evidence is None:
         raise NotFound("No such evidence file.")
     try:
-        stream = open_blob(evidence.sha256)
-    except FileNotFoundError:
-        logger.error("Evidence blob %s of %s is missing from storage.", evidence.sha256, case)
-        raise NotFound("The stored file is missing.") from None
+        stream = integrity.read_verified(evidence.sha256)
+    except integrity.Mismatch as mismatch:
+        integrity.record_failure(mismatch=mismatch, actor=actor, detected_by=f"download:{via}")
+        raise integrity.corrupt_error(evidence, mismatch) from None
     try:
         with locked_case(case, actor=actor, action=access.Action.VIEW, stage_checked=False) as c:
             event = append_event(

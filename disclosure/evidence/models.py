@@ -143,3 +143,38 @@ class DeletionAttestation(models.Model):
         from disclosure.core.hashing import sha256_hex
 
         return sha256_hex(canonical_json(self.content()))
+
+
+class IntegrityAlarm(models.Model):
+    """A stored evidence file whose bytes no longer hash to its recorded
+    SHA-256 (or that is gone), found by a download or the routine check
+    (evidence.integrity). Open until a later check finds the bytes intact
+    again; the ledger records both moments (``evidence_integrity_failed``,
+    ``evidence_integrity_restored``). At most one open alarm per file."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    evidence = models.ForeignKey(
+        EvidenceFile, on_delete=models.PROTECT, related_name="integrity_alarms"
+    )
+    # The SHA-256 the bytes had when read, blank when the file was missing.
+    found_sha256 = models.CharField(max_length=64, blank=True)
+    detected_at = models.DateTimeField()
+    detected_by = models.CharField(max_length=40, help_text="download:<interface> or check.")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["detected_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["evidence"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="integrityalarm_one_open_per_evidence",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Integrity alarm on evidence {self.evidence_id} ({self.detected_at:%Y-%m-%d})"
+
+    @property
+    def missing(self) -> bool:
+        return not self.found_sha256

@@ -4,6 +4,7 @@ import logging
 
 from celery import shared_task
 
+from . import notifications, rotation
 from .sweep import sweep_orphan_blobs
 
 log = logging.getLogger(__name__)
@@ -20,3 +21,30 @@ def sweep_orphan_blobs_task() -> dict:
             ", ".join(result.deleted),
         )
     return {"examined": result.examined, "deleted": result.deleted}
+
+
+@shared_task(name="disclosure.evidence.tasks.send_integrity_alarm")
+def send_integrity_alarm(alarm_id: int) -> int:
+    """E-mail staff about integrity alarm ``alarm_id``."""
+    return notifications.send_integrity_alarm(alarm_id)
+
+
+@shared_task(name="disclosure.evidence.tasks.check_stored_evidence")
+def check_stored_evidence_task() -> dict:
+    """Hourly: re-hash this hour's slice of the stored evidence (a full pass
+    every EVIDENCE_CHECK_PASS_HOURS); alarms go to the ledger and to staff."""
+    result = rotation.check_current_slice()
+    if result.failed:
+        log.error(
+            "%d evidence blob(s) failed their integrity check: %s",
+            len(result.failed),
+            ", ".join(result.failed),
+        )
+    return {
+        "slice": result.slice,
+        "slices": result.slices,
+        "blobs": result.blobs,
+        "bytes": result.bytes,
+        "failed": result.failed,
+        "restored": result.restored,
+    }

@@ -33,6 +33,10 @@ class EventKind(models.TextChoices):
     EXPORT_DOWNLOADED = "export_downloaded", "Export downloaded"
     # Internal: who took an evidence file out of the tracker, and how.
     EVIDENCE_DOWNLOADED = "evidence_downloaded", "Evidence downloaded"
+    # Internal: a stored evidence file no longer hashes to its SHA-256 (or is
+    # gone), and later found intact again (evidence.integrity).
+    EVIDENCE_INTEGRITY_FAILED = "evidence_integrity_failed", "Evidence integrity alarm"
+    EVIDENCE_INTEGRITY_RESTORED = "evidence_integrity_restored", "Evidence integrity restored"
 
 
 # The format of the hashed body (``v`` in it); verify_ledger refuses others.

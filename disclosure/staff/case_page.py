@@ -18,6 +18,7 @@ from disclosure.cases import access, policies, selectors
 from disclosure.cases.models import Case
 from disclosure.cases.stages import STAGE_ORDER, STAGE_TIME_FIELD, Stage, stage_index
 from disclosure.core.timeutils import now
+from disclosure.evidence import selectors as evidence_selectors
 from disclosure.ledger.models import CaseEvent, EventKind
 
 TIMELINE_PAGE_SIZE = 50
@@ -339,4 +340,5 @@ def case_page(
         "escalations": list(selectors.escalations_for(user, case)),
         "follow_ups": list(selectors.follow_ups_for(user, case)),
         "follows_up": selectors.followed_up_case(user, case),
+        "integrity_alarms": evidence_selectors.open_alarms_for(user, case),
     }

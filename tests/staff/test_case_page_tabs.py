@@ -258,8 +258,8 @@ def test_disputes_escalations_and_follow_ups(client, analyst, lead, vendor):
 # Measured: session, user, memberships, case; corrections, stage events,
 # timeline count and page; communications and their attachments; evidence;
 # attestation and its evidence; disputes; escalations; follow-ups; the counts of
-# the communications and evidence pages. (18)
-PAGE_QUERIES = 18
+# the communications and evidence pages; open evidence integrity alarms. (19)
+PAGE_QUERIES = 19
 
 
 def count_queries(client, url) -> int:

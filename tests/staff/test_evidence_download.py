@@ -140,13 +140,17 @@ def test_internal_attachments_download_for_staff(client, analyst, case):
     assert body(response) == b"internal notes file"
 
 
-def test_a_missing_blob_is_404_not_500(client, analyst, case, _private_storage):
+def test_a_missing_blob_is_refused_not_500(client, analyst, case, _private_storage):
     evidence = case.evidence.get()
     from disclosure.evidence.storage import evidence_storage
 
     evidence_storage().delete(evidence.storage_name)
     client.force_login(analyst)
-    assert client.get(url(case, evidence)).status_code == 404
+    response = client.get(url(case, evidence))
+    assert (response.status_code, response["Location"]) == (
+        302,
+        f"/cases/{case.reference}/#evidence",
+    )  # with the error, and an integrity alarm (tests/evidence/test_integrity.py)
 
 
 def test_query_count(client, analyst, case, django_assert_max_num_queries):

@@ -6,10 +6,12 @@ What a page shows comes from ``cases.vendor_view`` (the visibility
 declaration); which cases, from ``access.visible_cases``.
 """
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 
 from disclosure.cases import access, selectors, vendor_view
@@ -18,6 +20,7 @@ from disclosure.core.errors import NotFound
 from disclosure.core.responses import attachment
 from disclosure.core.timeutils import now
 from disclosure.evidence.downloads import open_download
+from disclosure.evidence.integrity import EvidenceCorrupt
 
 from ..catalog import portal_actions
 from ..decorators import contact_required
@@ -83,7 +86,9 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @contact_required
-def evidence_download(request: HttpRequest, reference: str, evidence_id: int) -> FileResponse:
+def evidence_download(
+    request: HttpRequest, reference: str, evidence_id: int
+) -> FileResponse | HttpResponse:
     """One shared evidence file of the case, as an attachment with
     ``nosniff``, logged in the case's ledger (404 for an internal file,
     another case's file or a case not the contact's)."""
@@ -94,6 +99,9 @@ def evidence_download(request: HttpRequest, reference: str, evidence_id: int) ->
         )
     except NotFound as exc:
         raise Http404(exc.message) from None
+    except EvidenceCorrupt as exc:  # nothing served; the alarm is raised
+        messages.error(request, exc.message)
+        return redirect(reverse("portal:case_detail", args=[case.reference]) + "#evidence")
     evidence = download.evidence
     return attachment(
         download.stream, filename=evidence.original_name, content_type=evidence.content_type

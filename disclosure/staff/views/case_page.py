@@ -1,13 +1,15 @@
 """The case page (read side) and the access-checked evidence download."""
 
+from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 
 from disclosure.cases import selectors
 from disclosure.core.errors import NotFound
 from disclosure.core.responses import attachment
 from disclosure.evidence.downloads import open_download
+from disclosure.evidence.integrity import EvidenceCorrupt
 
 from .. import case_page as read_model
 from ..decorators import staff_required
@@ -51,7 +53,9 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @staff_required
-def evidence_download(request: HttpRequest, reference: str, evidence_id: int) -> FileResponse:
+def evidence_download(
+    request: HttpRequest, reference: str, evidence_id: int
+) -> FileResponse | HttpResponse:
     """Stream one evidence file of the case as an attachment under its
     original name, with the content type the server detected at upload and
     ``nosniff``; the download is logged in the case's ledger. 404 for a case
@@ -63,6 +67,9 @@ def evidence_download(request: HttpRequest, reference: str, evidence_id: int) ->
         )
     except NotFound as exc:
         raise Http404(exc.message) from None
+    except EvidenceCorrupt as exc:  # nothing served; the alarm is raised
+        messages.error(request, exc.message)
+        return redirect(case.get_absolute_url() + "#evidence")
     evidence = download.evidence
     return attachment(
         download.stream, filename=evidence.original_name, content_type=evidence.content_type

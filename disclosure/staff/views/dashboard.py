@@ -6,6 +6,7 @@ from django.shortcuts import render
 from disclosure.cases import selectors
 from disclosure.cases.stage_times import stage_times
 from disclosure.core.timeutils import now
+from disclosure.evidence import selectors as evidence_selectors
 
 from .. import selectors as staff_selectors
 from ..decorators import staff_required
@@ -27,5 +28,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "activity": staff_selectors.recent_activity(request.user),
             "stage_times": times,
             "chart": staff_selectors.chart_data(times),
+            "integrity_alarms": list(evidence_selectors.open_alarms(request.user)[:20]),
         },
     )
