@@ -26,7 +26,8 @@ from .models import AssetKind, AssetProvider, Case, DataCategory, DisclosurePoli
 # Fields that describe a case (as opposed to its stage and ledger-driven state).
 DETAIL_FIELDS = (
     "title", "summary", "vendor", "asset_provider", "asset_kind", "asset_identifier",
-    "asset_region", "how_found", "data_categories", "volume_bytes", "volume_objects",
+    "asset_region", "how_found", "data_categories", "data_categories_other", "volume_bytes",
+    "volume_objects",
     "records_by_kind", "data_from", "data_to", "affected_entity_count",
     "affected_country_count", "severity", "tlp", "time_zone", "policy", "assignee",
 )  # fmt: skip
@@ -74,14 +75,27 @@ def _count(name: str, value: Any) -> int | None:
 
 
 def _categories(name: str, value: Any) -> list[str]:
-    """A list of known data categories (duplicates dropped, sorted)."""
+    """A list of known data categories (duplicates dropped, sorted); the
+    error names every unknown value, once each, and the known ones."""
     if value is None:
         return []
     items = check_sequence(value, field=name)
-    bad = [repr(c) for c in items if not isinstance(c, str) or c not in DataCategory.values]
+    bad = list(dict.fromkeys(
+        repr(c) for c in items if not isinstance(c, str) or c not in DataCategory.values
+    ))  # fmt: skip
     if bad:
-        raise ValidationFailed(f"Unknown data category: {', '.join(bad)}.", field=name)
+        noun = "categories" if len(bad) > 1 else "category"
+        raise ValidationFailed(
+            f"Unknown data {noun} {', '.join(bad)}: use any of {', '.join(DataCategory.values)}.",
+            field=name,
+        )
     return sorted(set(items))
+
+
+def clean_categories(value: Any) -> list[str]:
+    """``value`` as a case's data categories (``clean_details``' rule for
+    them alone); ValidationFailed names every unknown value."""
+    return _categories("data_categories", value)
 
 
 def _records(name: str, value: Any) -> dict[str, int]:
@@ -147,6 +161,7 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "affected_entity_count": _count,
     "affected_country_count": _count,
     "data_categories": _categories,
+    "data_categories_other": _text(required=False),
     "records_by_kind": _records,
     "data_from": _date,
     "data_to": _date,
@@ -174,6 +189,18 @@ def clean_details(values: Mapping[str, Any], *, current: Case | None = None) -> 
     end = out.get("data_to", current.data_to if current else None)
     if start and end and start > end:
         raise ValidationFailed("The data date range ends before it starts.", field="data_to")
+    if "data_categories" in out or "data_categories_other" in out:
+        categories = out.get("data_categories", current.data_categories if current else [])
+        other = out.get("data_categories_other", current.data_categories_other if current else "")
+        if DataCategory.OTHER in categories and not other:
+            raise ValidationFailed('Say what the "other" data is.', field="data_categories_other")
+        if other and DataCategory.OTHER not in categories:
+            if "data_categories_other" in out:
+                raise ValidationFailed(
+                    'A description of other data goes with the category "other".',
+                    field="data_categories_other",
+                )
+            out["data_categories_other"] = ""  # "other" was dropped: so is what it was
     return out
 
 

@@ -62,15 +62,28 @@ class AssetKind(models.TextChoices):
 
 
 class DataCategory(models.TextChoices):
+    """What an exposure holds. "other" needs ``Case.data_categories_other``
+    saying what. BlueBleed's nine: PII (names), e-mail content, contracts,
+    invoices, statements of work, proof-of-concept documents, product orders,
+    phone numbers, intellectual property."""
+
     PII = "pii", "Personal data (PII)"
     EMAIL_CONTENT = "email_content", "E-mail content"
+    EMAIL_ADDRESSES = "email_addresses", "E-mail addresses"
+    PHONE_NUMBERS = "phone_numbers", "Phone numbers"
     CONTRACTS = "contracts", "Contracts and business documents"
+    INVOICES = "invoices", "Invoices"
+    STATEMENTS_OF_WORK = "statements_of_work", "Statements of work"
+    PROOF_OF_CONCEPT = "proof_of_concept", "Proof-of-concept documents"
+    PRODUCT_ORDERS = "product_orders", "Product orders and offers"
+    INTELLECTUAL_PROPERTY = "intellectual_property", "Intellectual property"
     CREDENTIALS = "credentials", "Credentials and secrets"
     FINANCIAL = "financial", "Financial data"
     HEALTH = "health", "Health data"
     GOVERNMENT_ID = "government_id", "Government identifiers"
     SOURCE_CODE = "source_code", "Source code"
-    OTHER = "other", "Other"
+    LOGS = "logs", "Logs and telemetry"
+    OTHER = "other", "Other (say what)"
 
 
 class Severity(models.TextChoices):
@@ -119,6 +132,9 @@ class Case(models.Model):
     how_found = models.TextField(help_text="How the exposure was discovered.")
     # What was exposed.
     data_categories = models.JSONField(default=list, blank=True)
+    data_categories_other = models.CharField(
+        "other data", max_length=500, blank=True, default="", help_text='What the "other" data is.'
+    )
     volume_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     volume_objects = models.PositiveBigIntegerField(null=True, blank=True)
     records_by_kind = models.JSONField(

@@ -67,7 +67,9 @@ def row_state(row: Mapping[str, Any]) -> dict[str, Any]:
         "publication_url": row["publication_url"],
         "publication_title": row["publication_title"],
         "follows_up": row["follows_up_id"],
-        "details": {n: _json_value(row[f"{n}_id" if n in _RELATED else n]) for n in DETAIL_FIELDS},
+        "details": _without_added_defaults(
+            {n: _json_value(row[f"{n}_id" if n in _RELATED else n]) for n in DETAIL_FIELDS}
+        ),
         "terms": row_terms(row),
     }
 
@@ -103,6 +105,19 @@ def empty_state() -> dict[str, Any]:
     }
 
 
+# Details added after cases were recorded, with their default: left out of
+# the state while at it, so that a case recorded before (whose events never
+# name the detail) keeps the state, and the digests, its events recorded.
+ADDED_DETAILS: dict[str, Any] = {"data_categories_other": ""}
+
+
+def _without_added_defaults(details: dict[str, Any]) -> dict[str, Any]:
+    for name, default in ADDED_DETAILS.items():
+        if name in details and details[name] == default:
+            del details[name]
+    return details
+
+
 def apply_event(state: dict[str, Any], kind: str, occurred_at: str, payload: Any) -> None:
     """Apply one event (``occurred_at`` as ISO text) to ``state`` in place.
 
@@ -115,14 +130,17 @@ def apply_event(state: dict[str, Any], kind: str, occurred_at: str, payload: Any
         state["follows_up"] = (payload.get("follows_up") or {}).get("id")
         for name, value in payload["details"].items():
             state["details"][name] = detail_from_payload(name, value)
+        _without_added_defaults(state["details"])
         if "terms" in payload:  # absent from cases opened before terms were kept
             state["terms"] = terms_from_payload(payload["terms"])
     elif kind == INTERNAL_DETAILS:
         for name, value in payload["details"].items():
             state["details"][name] = detail_from_payload(name, value)
+        _without_added_defaults(state["details"])
     elif kind == DETAILS_UPDATED:
         for name, change in payload["changes"].items():
             state["details"][name] = detail_from_payload(name, change["to"])
+        _without_added_defaults(state["details"])
         if "terms" in payload:  # the policy changed: its terms came with it
             state["terms"] = terms_from_payload(payload["terms"]["to"])
     elif kind == POLICY_TERMS_CHANGED:

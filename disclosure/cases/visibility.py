@@ -17,7 +17,7 @@ VENDOR_DETAIL_FIELDS: tuple[str, ...] = (
     "title", "summary", "vendor", "asset_provider", "asset_kind", "asset_identifier",
     "asset_region", "data_categories", "volume_bytes", "volume_objects", "records_by_kind",
     "data_from", "data_to", "affected_entity_count", "affected_country_count", "tlp",
-    "policy",
+    "policy", "data_categories_other",
 )  # fmt: skip
 # The firm's own business: how it found the asset, its triage and who works it.
 INTERNAL_DETAIL_FIELDS: tuple[str, ...] = tuple(

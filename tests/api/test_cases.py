@@ -304,3 +304,26 @@ def test_a_list_row_is_the_case_as_its_page_shows_it(actor, client_of, analyst, 
     assert [d["key"] for d in parent_page["deadlines"]] == ["acknowledge", "secure", "publish"]
     assert parent_page["deadlines"][1]["status"] == "met"
     assert parent_page["deadlines"][0]["status"] == "overdue"  # notified ten days ago
+
+
+def test_bad_data_categories_are_all_named_and_other_carries_its_detail(as_, analyst, case_at):
+    """Issue 16, item 15: the 400 named only the first bad value."""
+    case = case_at("found")
+    client = as_(analyst)
+    url = f"/api/v1/cases/{case.reference}/"
+    r = client.patch(url, {"data_categories": ["pii", "invoicez", "phones"]}, format="json")
+    assert r.status_code == 400
+    assert "'invoicez', 'phones'" in r.json()["message"]
+    r = client.patch(url, {"data_categories": ["invoices", "other"]}, format="json")
+    assert (r.status_code, r.json().get("field")) == (400, "data_categories_other"), r.json()
+    r = client.patch(
+        url,
+        {"data_categories": ["invoices", "other"], "data_categories_other": "Firmware"},
+        format="json",
+    )
+    assert r.status_code == 200, r.json()
+    shown = client.get(url).json()
+    assert (shown["data_categories"], shown["data_categories_other"]) == (
+        ["invoices", "other"],
+        "Firmware",
+    )

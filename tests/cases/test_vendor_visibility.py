@@ -18,6 +18,7 @@ SHARED_DETAILS = {
     "title", "summary", "vendor", "asset_provider", "asset_kind", "asset_identifier",
     "asset_region", "data_categories", "volume_bytes", "volume_objects", "records_by_kind",
     "data_from", "data_to", "affected_entity_count", "affected_country_count", "tlp", "policy",
+    "data_categories_other",
 }  # fmt: skip
 RECORD = {"record"}
 ALLOWED = {

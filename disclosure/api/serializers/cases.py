@@ -17,7 +17,6 @@ from disclosure.cases.models import (
     AssetKind,
     AssetProvider,
     Case,
-    DataCategory,
     DisclosurePolicy,
     Severity,
     Tlp,
@@ -27,6 +26,7 @@ from disclosure.core.timeutils import now
 
 from .common import (
     MAX_COUNT,
+    CategoriesField,
     FileSerializer,
     RefSerializer,
     UserRefSerializer,
@@ -59,6 +59,7 @@ class CaseSerializer(serializers.Serializer):
     asset_identifier = serializers.CharField()
     asset_region = serializers.CharField()
     data_categories = serializers.ListField(child=serializers.CharField())
+    data_categories_other = serializers.CharField(help_text='What the "other" data is.')
     volume_bytes = serializers.IntegerField(allow_null=True)
     volume_objects = serializers.IntegerField(allow_null=True)
     records_by_kind = serializers.DictField(child=serializers.IntegerField())
@@ -157,6 +158,7 @@ def case_data(case: Case, *, internal: bool, base: str) -> dict[str, Any]:
         "asset_identifier": case.asset_identifier,
         "asset_region": case.asset_region,
         "data_categories": case.data_categories,
+        "data_categories_other": case.data_categories_other,
         "volume_bytes": case.volume_bytes,
         "volume_objects": case.volume_objects,
         "records_by_kind": case.records_by_kind,
@@ -208,7 +210,8 @@ def case_data(case: Case, *, internal: bool, base: str) -> dict[str, Any]:
 # cases builds no model instances): ``case_row_data`` writes one out.
 CASE_ROW_VALUES = (
     "reference", "title", "summary", "vendor_id", "vendor__name", "asset_provider",
-    "asset_kind", "asset_identifier", "asset_region", "data_categories", "volume_bytes",
+    "asset_kind", "asset_identifier", "asset_region", "data_categories",
+    "data_categories_other", "volume_bytes",
     "volume_objects", "records_by_kind", "data_from", "data_to", "affected_entity_count",
     "affected_country_count", "tlp", "policy_id", "policy__name", "stage", "found_at",
     "vendor_notified_at", "vendor_acknowledged_at", "secured_at", "data_deleted_at",
@@ -219,7 +222,8 @@ CASE_ROW_VALUES = (
 )  # fmt: skip
 _PLAIN = (
     "reference", "title", "summary", "asset_provider", "asset_kind", "asset_identifier",
-    "asset_region", "data_categories", "volume_bytes", "volume_objects", "records_by_kind",
+    "asset_region", "data_categories", "data_categories_other", "volume_bytes",
+    "volume_objects", "records_by_kind",
     "affected_entity_count", "affected_country_count", "tlp", "stage", "publication_url",
     "publication_title", "close_reason",
 )  # fmt: skip
@@ -278,8 +282,9 @@ def _details_fields(*, partial: bool) -> dict[str, serializers.Field]:
         "asset_identifier": serializers.CharField(max_length=1000, **req),
         "asset_region": text(max_length=100),
         "how_found": serializers.CharField(**req),
-        "data_categories": serializers.ListField(
-            child=serializers.ChoiceField(choices=DataCategory.choices), required=False
+        "data_categories": CategoriesField(required=False),
+        "data_categories_other": text(
+            max_length=500, help_text='What the "other" data is (required with "other").'
         ),
         "volume_bytes": serializers.IntegerField(**count),
         "volume_objects": serializers.IntegerField(**count),

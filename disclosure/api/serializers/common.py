@@ -134,6 +134,28 @@ def incoming_files(items, kind: str, *, keep_kind: bool = False) -> list[Incomin
     ]
 
 
+class CategoriesField(serializers.ListField):
+    """A list of data categories whose error names every unknown value (a
+    list of choice fields names each by its index, and a client is told the
+    first): the case details' own rule (cases.details) says it."""
+
+    def __init__(self, **kwargs) -> None:
+        from disclosure.cases.models import DataCategory
+
+        super().__init__(child=serializers.ChoiceField(choices=DataCategory.choices), **kwargs)
+
+    def to_internal_value(self, data):
+        from disclosure.cases.details import clean_categories
+        from disclosure.core.errors import ValidationFailed
+
+        if isinstance(data, (list, tuple)):
+            try:
+                clean_categories(list(data))
+            except ValidationFailed as e:
+                raise serializers.ValidationError(e.message) from e
+        return super().to_internal_value(data)
+
+
 def text(**kwargs) -> serializers.CharField:
     kwargs.setdefault("required", False)
     kwargs.setdefault("allow_blank", True)

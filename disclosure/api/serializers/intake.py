@@ -5,10 +5,10 @@ from typing import Any
 from rest_framework import serializers
 
 from disclosure.accounts.selectors import vendor_organizations
-from disclosure.cases.models import AssetKind, AssetProvider, DataCategory, Severity, Tlp
+from disclosure.cases.models import AssetKind, AssetProvider, Severity, Tlp
 
 from .cases import CaseSerializer, _time
-from .common import MAX_COUNT, FileSerializer, pk_field, text
+from .common import MAX_COUNT, CategoriesField, FileSerializer, pk_field, text
 from .records import EvidenceSerializer
 
 
@@ -26,9 +26,7 @@ class FindingInput(serializers.Serializer):
     asset_region = text(max_length=100)
     how_found = text(help_text="Default: reported by the scanner, with the finding's id.")
     found_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    data_categories = serializers.ListField(
-        child=serializers.ChoiceField(choices=DataCategory.choices), required=False, default=list
-    )
+    data_categories = CategoriesField(required=False, default=list)
     volume_bytes = serializers.IntegerField(required=False, allow_null=True, min_value=0,
                                             max_value=MAX_COUNT)  # fmt: skip
     volume_objects = serializers.IntegerField(required=False, allow_null=True, min_value=0,

@@ -71,6 +71,12 @@ def detail_fields() -> dict[str, forms.Field]:
             choices=DataCategory.choices,
             widget=forms.CheckboxSelectMultiple,
         ),
+        "data_categories_other": forms.CharField(
+            label="Other data",
+            required=False,
+            max_length=500,
+            help_text='With "Other": what the data is.',
+        ),
         "volume_bytes": forms.IntegerField(label="Volume (bytes)", **COUNT),
         "volume_objects": forms.IntegerField(label="Volume (objects)", **COUNT),
         "records_by_kind": forms.CharField(
@@ -119,8 +125,8 @@ def clean_records_field(form: forms.Form) -> dict[str, int]:
 # What the new-case form asks (the rest can be edited later).
 NEW_CASE_FIELDS = (
     "vendor", "title", "summary", "asset_provider", "asset_kind", "asset_identifier",
-    "asset_region", "how_found", "time_zone", "data_categories", "volume_bytes",
-    "volume_objects", "records_by_kind", "severity", "tlp", "policy", "assignee",
+    "asset_region", "how_found", "time_zone", "data_categories", "data_categories_other",
+    "volume_bytes", "volume_objects", "records_by_kind", "severity", "tlp", "policy", "assignee",
 )  # fmt: skip
 EXPOSURE_KINDS = [
     (EvidenceKind.EXPOSURE_CAPTURE.value, EvidenceKind.EXPOSURE_CAPTURE.label),
