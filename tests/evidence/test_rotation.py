@@ -15,6 +15,7 @@ from disclosure.evidence.tasks import check_stored_evidence_task
 from disclosure.ledger.verify import verify_case
 from tests.evidence.test_integrity import FORGED, FORGED_SHA, SHA, overwrite
 from tests.factories import capture, make_case
+from tests.ledger.tampering import run_command
 
 pytestmark = pytest.mark.django_db
 
@@ -114,3 +115,18 @@ def test_beat_runs_the_check_every_hour():
     }
     assert check_stored_evidence_task.name == entry["task"]
     assert settings.EVIDENCE_CHECK_PASS_HOURS == 168
+
+
+def test_the_command_checks_everything_and_fails_on_a_mismatch(case):
+    code, output = run_command("verify_evidence", "--all")
+    assert (code, output) == (
+        0,
+        "slice 1 of 1: 1 file(s), 33 bytes checked, 0 failed, 0 alarm(s) closed\n",
+    )
+    overwrite(SHA, FORGED)
+
+    code, output = run_command("verify_evidence", "--all")
+
+    assert code == 1
+    assert f"{SHA}: does not match its stored bytes" in output
+    assert "slice 1 of 1: 1 file(s), 33 bytes checked, 1 failed, 0 alarm(s) closed" in output
