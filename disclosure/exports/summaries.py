@@ -84,4 +84,13 @@ def summary(kind: str, p: dict[str, Any]) -> str:
         )  # fmt: skip
     if kind == EventKind.EXPORT_DOWNLOADED:
         return _join(f"Export #{p.get('export_id', '')}", f"SHA-256 {p.get('sha256', '')}")
+    if kind == EventKind.EVIDENCE_INTEGRITY_FAILED:
+        found = p.get("found_sha256")
+        return _join(
+            f"Evidence #{p.get('evidence_id', '')}, SHA-256 {p.get('sha256', '')}",
+            f"stored bytes hash to {found}" if found else "missing from storage",
+            p.get("detected_by"),
+        )
+    if kind == EventKind.EVIDENCE_INTEGRITY_RESTORED:
+        return _join(f"Evidence #{p.get('evidence_id', '')} intact again", p.get("detected_by"))
     return ""

@@ -1,0 +1,39 @@
+"""The printed timeline's one-line summaries of the evidence integrity events."""
+
+from disclosure.exports.summaries import kind_label, summary
+
+
+def test_an_integrity_alarm_names_the_file_and_what_was_found():
+    assert kind_label("evidence_integrity_failed") == "Evidence integrity alarm"
+    assert (
+        summary(
+            "evidence_integrity_failed",
+            {
+                "evidence_id": 7,
+                "sha256": "a" * 64,
+                "found_sha256": "b" * 64,
+                "detected_by": "check",
+            },
+        )
+        == f"Evidence #7, SHA-256 {'a' * 64} · stored bytes hash to {'b' * 64} · check"
+    )
+    assert (
+        summary(
+            "evidence_integrity_failed",
+            {
+                "evidence_id": 7,
+                "sha256": "a" * 64,
+                "found_sha256": None,
+                "detected_by": "download:api",
+            },
+        )
+        == f"Evidence #7, SHA-256 {'a' * 64} · missing from storage · download:api"
+    )
+
+
+def test_a_restored_file_is_summarised():
+    assert kind_label("evidence_integrity_restored") == "Evidence integrity restored"
+    assert (
+        summary("evidence_integrity_restored", {"evidence_id": 7, "detected_by": "check"})
+        == "Evidence #7 intact again · check"
+    )
