@@ -211,6 +211,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disclosure.evidence.tasks.check_stored_evidence",
         "schedule": 60 * 60,
     },
+    "timestamp-checkpoints": {  # retries RFC 3161 tokens a down TSA delayed
+        "task": "disclosure.ledger.tasks.timestamp_checkpoints",
+        "schedule": 10 * 60,
+    },
 }
 
 # Ledger checkpoints: signed with the deployment's Ed25519 key (PEM, or the
@@ -220,6 +224,15 @@ CELERY_BEAT_SCHEDULE = {
 DISCLOSURE_LEDGER_SIGNING_KEY = env.str("DISCLOSURE_LEDGER_SIGNING_KEY", default="")
 DISCLOSURE_LEDGER_TRUSTED_KEYS = env.list("DISCLOSURE_LEDGER_TRUSTED_KEYS", default=[])
 DISCLOSURE_ANCHOR_DIR = Path(env.path("DISCLOSURE_ANCHOR_DIR", default=BASE_DIR / "var" / "anchor"))
+
+# Trusted time (RFC 3161): with a time-stamping authority's URL, exports are
+# signed PAdES B-T and every checkpoint gets a timestamp token over its hash
+# (a TSA that is down delays a checkpoint's token, retried by beat; an export
+# is then signed B-B, logged). DISCLOSURE_TSA_TRUST: the CA certificates
+# (PEM text or a file path) the TSA must chain to, for verify_ledger.
+DISCLOSURE_TSA_URL = env.str("DISCLOSURE_TSA_URL", default="")
+DISCLOSURE_TSA_TRUST = env.str("DISCLOSURE_TSA_TRUST", default="")
+DISCLOSURE_TSA_TIMEOUT = env.int("DISCLOSURE_TSA_TIMEOUT", default=10)
 
 # Export signing (PAdES): the firm's private key and certificate, and the CA
 # certificates up to the root, each as PEM text or the path of a PEM file
