@@ -20,7 +20,8 @@ Usage:
     python scripts/check_system.py --apt-packages [--browser]
         Print, on one line, the Debian packages that would provide what is
         missing (required libraries, ``python3-venv`` when this interpreter
-        cannot create a virtualenv, and with ``--browser`` Chromium); print
+        cannot create a virtualenv, ``openssl`` for the tests' time-stamping
+        authority, and with ``--browser`` Chromium); print
         nothing when nothing is missing. scripts/install_system_packages.sh
         installs them. Runs on any Python 3 and never imports WeasyPrint.
 """
@@ -63,6 +64,8 @@ EXPORT_FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf",
                 "DejaVuSansMono-Bold.ttf")  # fmt: skip
 EXPORT_FONT_PACKAGE = "fonts-dejavu-core"
 BROWSER_PACKAGE = "chromium"
+# The tests' RFC 3161 time-stamping authority is OpenSSL's `ts -reply` (tests/tsa.py).
+OPENSSL_PACKAGE = "openssl"
 
 
 def _fail(lines: list[str]) -> int:
@@ -154,6 +157,8 @@ def apt_packages(browser: bool = False) -> list[str]:
     packages += [package for _, package in missing_export_libraries()]
     if browser and not shutil.which(chromium_path()):
         packages.append(BROWSER_PACKAGE)
+    if not shutil.which("openssl"):
+        packages.append(OPENSSL_PACKAGE)
     return packages
 
 

@@ -148,3 +148,14 @@ def test_only_harfbuzz_subset_renders_the_same_bytes_a_second_later(tmp_path, su
     assert result.stdout.split() == ["rendered", result.stdout.split()[1],
                                      "same" if subset_library else "different"]  # fmt: skip
     assert result.stdout.startswith("rendered 70.")
+
+
+def test_apt_packages_names_openssl_for_the_tests_time_stamping_authority(
+    check_system, capsys, monkeypatch
+):
+    real_which = check_system.shutil.which
+    monkeypatch.setattr(
+        check_system.shutil, "which", lambda name: None if name == "openssl" else real_which(name)
+    )
+    assert check_system.main(["--apt-packages"]) == 0
+    assert capsys.readouterr().out == "openssl\n"
