@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from disclosure.core.errors import ValidationFailed
-from disclosure.core.validation import clean_text, validated
+from disclosure.core.validation import clean_name, clean_text, validated
 
 from .models import STAFF_ROLES, Membership, Organization, Role, User
 from .selectors import forget_principal
@@ -11,9 +11,11 @@ from .selectors import forget_principal
 
 @validated
 def create_organization(*, name: str, kind: str, domain: str = "") -> Organization:
-    """Create an organization; names are unique (case-insensitively), and
-    there is exactly one research firm."""
-    name = clean_text(name, model=Organization, field="name")
+    """Create an organization; names are unique (case-insensitively, after
+    normalisation: NFKC, one space between words; no invisible, direction or
+    control character, see ``clean_name``), and there is exactly one
+    research firm."""
+    name = clean_name(name, model=Organization, field="name", label="organization's name")
     if not name:
         raise ValidationFailed("An organization needs a name.", field="name")
     if kind not in Organization.Kind.values:

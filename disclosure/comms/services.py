@@ -19,6 +19,12 @@ from disclosure.ledger.services import append_event
 from .models import Channel, Communication, Direction
 from .notifications import queue_vendor_message_notice
 
+# Recipients of one communication: an address with a display name (and a
+# "cc: " mark) fits in 500 characters; more than 500 recipients is not a
+# message to a vendor (a list of 10 MB was accepted before).
+MAX_RECIPIENTS = 500
+RECIPIENT_MAX_CHARS = 500
+
 
 def write_communication(
     *,
@@ -55,6 +61,17 @@ def write_communication(
     if isinstance(recipients, str) or not all(isinstance(r, str | None) for r in recipients):
         raise ValidationFailed("Recipients are a list of addresses or names.", field="recipients")
     clean_recipients = [r.strip() for r in recipients if r and r.strip()]
+    if len(clean_recipients) > MAX_RECIPIENTS:
+        raise ValidationFailed(
+            f"At most {MAX_RECIPIENTS} recipients ({len(clean_recipients)} given).",
+            field="recipients",
+        )
+    if any(len(r) > RECIPIENT_MAX_CHARS for r in clean_recipients):
+        raise ValidationFailed(
+            f"A recipient is longer than {RECIPIENT_MAX_CHARS} characters: give an address "
+            "or a name and an address.",
+            field="recipients",
+        )
     if direction != Direction.INTERNAL and not clean_recipients:
         raise ValidationFailed("Say to whom it was sent.", field="recipients")
     subject = clean_text(subject, model=Communication, field="subject")

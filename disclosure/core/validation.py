@@ -3,6 +3,11 @@
 - ``clean_text`` / ``check_text``: text that PostgreSQL can store (no NUL,
   no lone surrogates) and that is not absurdly long
   (``settings.DISCLOSURE_MAX_TEXT_CHARS``), optionally fitting a column.
+- ``clean_name``: a display name (an organization's) normalised (NFKC, one
+  space between words) and free of invisible, direction and control
+  characters, so that two names that look the same are the same.
+- ``check_url``: an http(s) address without spaces, controls or invisible
+  characters (``urlsplit`` silently drops CR, LF and tab before parsing).
 - ``check_int``, ``check_datetime``, ``check_instance``, ``check_stream``:
   whole numbers in a column's range, aware datetimes of years 1970..9999,
   saved model rows that still exist, binary file-like objects.
@@ -21,9 +26,11 @@ import inspect
 import re
 import types
 import typing
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -109,6 +116,80 @@ def clean_text(
         raise ValidationFailed(
             f"The {label} is too long (longer than {limit} characters).", field=name
         )
+    return value
+
+
+# Unicode categories a name or a URL may not hold: controls (Cc); format
+# characters (Cf: zero-width space, non-joiner and joiner, word joiner,
+# direction marks, embeddings, overrides and isolates, soft hyphen, byte-order
+# mark, tags); surrogates, private use and unassigned code points; line and
+# paragraph separators.
+REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def _refused_character(value: str, *, spaces: bool = False) -> str | None:
+    """The first character of ``value`` in REFUSED_CATEGORIES (or, with
+    ``spaces``, any white space), or None."""
+    for char in value:
+        if unicodedata.category(char) in REFUSED_CATEGORIES or (spaces and char.isspace()):
+            return char
+    return None
+
+
+def _codepoint(char: str) -> str:
+    return f"U+{ord(char):04X} {unicodedata.name(char, '')}".rstrip()
+
+
+def clean_name(
+    value: Any,
+    *,
+    field: str,
+    model: type[models.Model] | None = None,
+    name: str | None = None,
+    label: str | None = None,
+) -> str:
+    """``value`` as a display name: checked and stripped by ``clean_text``,
+    refused (ValidationFailed) if it holds an invisible, direction or
+    control character (REFUSED_CATEGORIES: ``Con\\u200btoso`` would look
+    like Contoso beside it), then NFKC-normalised (fullwidth letters,
+    ligatures, composed accents) with one space between words, and checked
+    to fit ``model.field``. An empty name is returned empty: the caller says
+    whether it is required."""
+    name = name or field
+    label = label or _label(name)
+    value = clean_text(value, field=field, name=name, label=label)
+    char = _refused_character(value)
+    if char is not None:
+        raise ValidationFailed(
+            f"The {label} contains an invisible or control character ({_codepoint(char)}).",
+            field=name,
+        )
+    value = " ".join(unicodedata.normalize("NFKC", value).split())
+    limit = model._meta.get_field(field).max_length if model is not None else None
+    if limit is not None and len(value) > limit:
+        raise ValidationFailed(
+            f"The {label} is too long (longer than {limit} characters).", field=name
+        )
+    return value
+
+
+def check_url(value: Any, *, field: str, label: str | None = None) -> str:
+    """``value`` if it is an http(s) address with a host, holding no white
+    space and no invisible or control character (REFUSED_CATEGORIES):
+    ``urlsplit`` drops CR, LF and tab before it parses, so without this a
+    URL with a line break passed and was stored raw."""
+    label = label or _label(field)
+    value = check_text(value, field=field, label=label)
+    char = _refused_character(value, spaces=True)
+    if char is not None:
+        raise ValidationFailed(
+            f"The {label} contains a space or an invisible or control character "
+            f"({_codepoint(char)}).",
+            field=field,
+        )
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationFailed(f"The {label} must be an http(s) address.", field=field)
     return value
 
 

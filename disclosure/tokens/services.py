@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from disclosure.accounts.models import User
 from disclosure.core.errors import NotFound, NotPermitted, ValidationFailed
 from disclosure.core.timeutils import now
-from disclosure.core.validation import clean_text
+from disclosure.core.validation import clean_text, validated
 
 from . import selectors
 from .models import ApiToken, Scope
@@ -42,12 +42,15 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+@validated
 def create_token(
     *, user: User, name: str, scope: str = Scope.READ, days: int = DEFAULT_DAYS
 ) -> IssuedToken:
     """Issue a token for ``user`` (who must be active), named ``name`` (unique
     among their tokens), with ``scope``, valid for ``days`` (1 to 366).
-    Returns the token and its secret, shown once; only the hash is stored."""
+    Returns the token and its secret, shown once; only the hash is stored.
+    Malformed arguments (``user`` None, unsaved or anonymous, an unknown
+    keyword, a non-text name or scope) are domain errors, never raw ones."""
     name = clean_text(name, model=ApiToken, field="name", required=True,
                       message="Give the token a name: what is it for?")  # fmt: skip
     if scope not in Scope.values:
@@ -102,9 +105,12 @@ def authenticate(raw: str, *, at: datetime | None = None) -> ApiToken:
     return token
 
 
+@validated
 def revoke_token(*, actor: User, token_id: int) -> ApiToken:
     """Revoke a token: its owner or an admin may; another user's token is
-    NotFound (it is not theirs to know about). Revoking twice is refused."""
+    NotFound (it is not theirs to know about). Revoking twice is refused.
+    Malformed arguments (an unknown keyword, a token id that is not a whole
+    number, a user that is None or unsaved) are ValidationFailed."""
     with transaction.atomic():
         token = (
             selectors.tokens_for(actor).select_for_update(of=("self",)).filter(pk=token_id).first()

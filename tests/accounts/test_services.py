@@ -28,6 +28,40 @@ def test_organization_needs_a_name_and_a_known_kind(name, kind):
 
 
 @pytest.mark.parametrize(
+    "name",
+    [
+        "Con\u200btoso",  # zero-width space
+        "Con\u200ctoso",  # zero-width non-joiner
+        "Con\u200dtoso",  # zero-width joiner
+        "\ufeffContoso",  # byte-order mark
+        "Conto\u00adso",  # soft hyphen
+        "Contoso \u202eLtd",  # right-to-left override
+        "\u2066Contoso\u2069",  # left-to-right isolate
+        "Con\u200etoso",  # left-to-right mark
+        "Contoso\nLtd",
+        "Contoso\u2028Ltd",  # line separator
+        "Contoso\x7f",
+    ],
+)
+def test_organization_names_refuse_invisible_and_direction_characters(name):
+    """``Con\\u200btoso`` looked exactly like Contoso beside it (finding 15.14)."""
+    create_organization(name="Contoso", kind="vendor")
+    with pytest.raises(ValidationFailed, match=r"invisible|control") as exc:
+        create_organization(name=name, kind="vendor")
+    assert exc.value.field == "name"
+    assert list(Organization.objects.values_list("name", flat=True)) == ["Contoso"]
+
+
+def test_organization_names_are_normalised_before_they_are_compared():
+    create_organization(name="Contoso", kind="vendor")
+    with pytest.raises(ValidationFailed, match="exists already"):
+        create_organization(name="\uff23ontoso", kind="vendor")  # fullwidth C
+    org = create_organization(name="Fabrikam   Holdings  Ltd", kind="vendor")
+    assert org.name == "Fabrikam Holdings Ltd"
+    assert create_organization(name="Ma\u0308kinen Oy", kind="vendor").name == "M\u00e4kinen Oy"
+
+
+@pytest.mark.parametrize(
     ("kind", "role", "ok"),
     [
         ("vendor", "vendor_contact", True),

@@ -88,6 +88,30 @@ def test_publish_refuses_a_bad_url(url, lead, vendor):
     assert state(case) == before
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://firm.example/advisory\r\nSet-Cookie: x=1",
+        "https://firm.example/adv\nisory",
+        "https://firm.example/\tadvisory",
+        "https://firm.\x00example/",
+        "https://firm.example/a\u202egnp.exe",
+        "https://firm.example/a\u200bb",
+        "https://firm.example/a b",
+        "https://firm.example/\x85next",
+    ],
+)
+def test_publish_refuses_control_and_invisible_characters_in_the_url(url, lead, vendor):
+    """urlsplit drops CR, LF and tab before parsing, so such a URL passed the
+    http(s) check and was stored raw (finding 15.14)."""
+    case = make_case(S.SECURED, actor=lead, vendor=vendor)
+    before = state(case)
+    with pytest.raises(ValidationFailed) as exc:
+        _publish(case, lead, url=url)
+    assert exc.value.field == "url"
+    assert state(case) == before
+
+
 def test_publish_refuses_a_missing_title(lead, vendor):
     case = make_case(S.SECURED, actor=lead, vendor=vendor)
     before = state(case)

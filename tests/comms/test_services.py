@@ -337,6 +337,31 @@ def test_recipients_must_be_a_list(case, analyst):
     assert exc.value.field == "recipients"
 
 
+@pytest.mark.parametrize(
+    "recipients",
+    [
+        ["r" * 1000 + "@firm.example"],  # one address longer than any address
+        [f"user{i}@firm.example" for i in range(501)],  # more than 500
+        ["x" * 1_000_000] * 10,  # 10 MB
+        [f"{i:0999d}" for i in range(10_000)],  # 10 MB in short items
+    ],
+)
+def test_a_huge_recipients_list_is_refused(case, analyst, settings, recipients):
+    """A 10 MB recipients list was accepted: each item only had to be
+    shorter than the longest note (finding 15.14)."""
+    settings.DISCLOSURE_MAX_TEXT_CHARS = 2_000_000
+    with pytest.raises(ValidationFailed, match="recipient") as exc:
+        services.log_communication(actor=analyst, case=case, **message(recipients=recipients))
+    assert exc.value.field == "recipients"
+    assert not Communication.objects.filter(case=case, subject="Re: exposure").exists()
+
+
+def test_a_long_but_plausible_recipients_list_is_accepted(case, analyst):
+    recipients = [f"Contact {i} <contact{i}@contoso.example>" for i in range(500)]
+    comm = services.log_communication(actor=analyst, case=case, **message(recipients=recipients))
+    assert len(comm.recipients) == 500
+
+
 def test_files_of_internal_notes_are_hidden_from_vendors_until_shared(case, lead, vendor_contact):
     from disclosure.cases.selectors import evidence_for
 

@@ -22,6 +22,8 @@ from disclosure.core.validation import (
     check_int,
     check_stream,
     check_text,
+    check_url,
+    clean_name,
     clean_text,
     validated,
 )
@@ -491,3 +493,71 @@ def test_every_public_service_validates_its_arguments():
         assert getattr(getattr(services, name), "validates_arguments", False), name
     for fn in (accounts.create_organization, accounts.add_membership):
         assert getattr(fn, "validates_arguments", False), fn.__name__
+
+
+# --- names and URLs (finding 15.14) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Contoso", "Contoso"),
+        ("  Contoso   Ltd ", "Contoso Ltd"),
+        ("\uff23ontoso", "Contoso"),  # fullwidth C: NFKC
+        ("Ma\u0308kinen", "M\u00e4kinen"),  # a combining diaeresis composed
+        ("Soci\u00e9t\u00e9 G\u00e9n\u00e9rale", "Soci\u00e9t\u00e9 G\u00e9n\u00e9rale"),
+        ("\u05d0\u05d1\u05d2 Ltd", "\u05d0\u05d1\u05d2 Ltd"),  # right-to-left letters are fine
+    ],
+)
+def test_clean_name_normalises(value, expected):
+    assert clean_name(value, field="name") == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Con\u200btoso",
+        "Con\u2060toso",  # word joiner
+        "\ufeffContoso",
+        "Contoso\u202e",
+        "Contoso\u061c",  # Arabic letter mark
+        "Contoso\u2067x\u2069",
+        "Contoso\tLtd",
+        "Contoso\u2029Ltd",
+        "Contoso\ue000",  # private use
+        "Contoso\U000e0041",  # tag character
+    ],
+)
+def test_clean_name_refuses_invisible_direction_and_control_characters(value):
+    with pytest.raises(ValidationFailed, match=r"invisible|control") as exc:
+        clean_name(value, field="name", label="organization's name")
+    assert exc.value.field == "name"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://firm.example/a\r\nb",
+        "https://firm.example/a\tb",
+        "https://firm.example/a b",
+        "https://firm.example/\u200b",
+        "https://firm.example/\u202e",
+        "https://firm.example/\x7f",
+        "https://firm.example/\u3000",  # ideographic space
+    ],
+)
+def test_check_url_refuses_spaces_controls_and_invisible_characters(value):
+    with pytest.raises(ValidationFailed, match=r"space|invisible|control") as exc:
+        check_url(value, field="url", label="advisory's URL")
+    assert exc.value.field == "url"
+
+
+def test_check_url_accepts_http_and_https_addresses_only():
+    assert check_url("https://firm.example/a?b=1#c", field="url") == "https://firm.example/a?b=1#c"
+    assert check_url("http://firm.example", field="url") == "http://firm.example"
+    assert check_url("https://b\u00fccher.example/\u00e9", field="url") == (
+        "https://b\u00fccher.example/\u00e9"
+    )
+    for bad in ["ftp://firm.example/", "https://", "firm.example/a", "javascript:alert(1)"]:
+        with pytest.raises(ValidationFailed, match="http"):
+            check_url(bad, field="url")

@@ -52,6 +52,45 @@ def test_bad_input_is_refused_and_nothing_is_stored(analyst, kwargs, field):
     assert not ApiToken.objects.exists()
 
 
+def _unsaved_user():
+    from disclosure.accounts.models import User
+
+    return User(username="never-saved")
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda a: services.create_token(user=None, name="ci"), "user"),
+        (lambda a: services.create_token(user=_unsaved_user(), name="ci"), "user"),
+        (lambda a: services.create_token(user=a, name="ci", bogus=1), "bogus"),
+        (lambda a: services.create_token(name="ci"), "user"),
+        (lambda a: services.create_token(user=a, name=None), "name"),
+        (lambda a: services.create_token(user=a, name="ci", scope=["read"]), "scope"),
+        (lambda a: services.revoke_token(actor=a, token_id="abc"), "token_id"),
+        (lambda a: services.revoke_token(actor=a, token_id=2**70), "token_id"),
+        (lambda a: services.revoke_token(actor=a, token_id=None), "token_id"),
+        (lambda a: services.revoke_token(actor=a, token_id=1, force=True), "force"),
+        (lambda a: services.revoke_token(actor=None, token_id=1), "actor"),
+    ],
+)
+def test_malformed_calls_raise_domain_errors_not_raw_exceptions(analyst, call, field):
+    """create_token(user=None) raised AttributeError, an unsaved user an
+    IntegrityError or ValueError, revoke_token(token_id="abc") ValueError and
+    an unknown keyword TypeError (finding 15.14)."""
+    issued = services.create_token(user=analyst, name="kept")
+    with pytest.raises(ValidationFailed) as exc:
+        call(analyst)
+    assert exc.value.field == field
+    assert list(ApiToken.objects.values_list("pk", "revoked_at")) == [(issued.token.pk, None)]
+
+
+def test_positional_arguments_are_refused(analyst):
+    with pytest.raises(ValidationFailed, match="keyword arguments only"):
+        services.create_token(analyst, "ci")  # type: ignore[misc]
+    assert not ApiToken.objects.exists()
+
+
 def test_names_are_unique_per_user(analyst, lead):
     services.create_token(user=analyst, name="ci")
     with pytest.raises(ValidationFailed, match="named 'ci' already"):

@@ -9,7 +9,6 @@ all of it or nothing.
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from disclosure.accounts.models import Role, User
 from disclosure.comms.models import Communication, Direction
@@ -20,7 +19,7 @@ from disclosure.core.errors import (
     ValidationFailed,
 )
 from disclosure.core.timeutils import now
-from disclosure.core.validation import clean_text, validated
+from disclosure.core.validation import check_url, clean_text, validated
 from disclosure.evidence.models import EvidenceKind
 from disclosure.evidence.services import IncomingFile, write_attestation, write_evidence_files
 from disclosure.ledger.models import CaseEvent, EventKind
@@ -322,9 +321,7 @@ def publish(
         url = clean_text(
             url, model=Case, field="publication_url", name="url", label="advisory's URL"
         )
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValidationFailed("The advisory's URL must be an http(s) address.", field="url")
+        url = check_url(url, field="url", label="advisory's URL")
         title = clean_text(
             title,
             model=Case,
