@@ -15,7 +15,13 @@ class User(AbstractUser):
     """A person: research-firm staff or a vendor liaison contact.
 
     What a user may do follows from their memberships, never from
-    ``is_staff`` (which only opens the Django admin).
+    ``is_staff`` (which only opens the Django admin). A vendor contact is
+    never superuser or staff: saving one with either flag raises
+    ``ValidationFailed`` (``clean`` gives the admin's form the same as a
+    field error), and the access module ignores the flags of anyone who
+    holds a vendor membership (``accounts.selectors.remember_principal``).
+    ``manage.py check --database default`` reports any such account that
+    was written behind the model's back (``accounts.checks``).
     """
 
     # Raised to end every session of the user (a deactivated contact): the
@@ -24,6 +30,37 @@ class User(AbstractUser):
 
     def display_name(self) -> str:
         return self.get_full_name() or self.username
+
+    def admin_flags_refused(self) -> tuple[str, str] | None:
+        """(field, message) when this user, as set on the instance, is a
+        vendor contact flagged superuser or staff; else None."""
+        flag = "is_superuser" if self.is_superuser else "is_staff" if self.is_staff else None
+        if flag is None or self.pk is None:
+            return None
+        vendors = self.memberships.filter(organization__kind=Organization.Kind.VENDOR)
+        if not vendors.exists():
+            return None
+        what = "a superuser" if flag == "is_superuser" else "staff (Django admin)"
+        return flag, (
+            f"{self.get_username()} is a vendor contact: a vendor contact cannot be {what}."
+        )
+
+    def save(self, *args, **kwargs) -> None:
+        fields = kwargs.get("update_fields")
+        # A save that leaves both flags as stored (a login's last_login) is
+        # not refused: the check reports such an account, the access module
+        # ignores its flags.
+        touches_flags = fields is None or {"is_superuser", "is_staff"} & set(fields)
+        refused = self.admin_flags_refused() if touches_flags else None
+        if refused:
+            raise ValidationFailed(refused[1], field=refused[0])
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        super().clean()
+        refused = self.admin_flags_refused()
+        if refused:
+            raise ValidationError({refused[0]: refused[1]})
 
     def _get_session_auth_hash(self, secret=None) -> str:
         base = super()._get_session_auth_hash(secret=secret)
@@ -147,7 +184,22 @@ class Membership(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         self.organization_kind = self.organization.kind
+        refused = self.admin_flags_refused()
+        if refused:
+            raise ValidationFailed(refused, field="user")
         super().save(*args, **kwargs)
+
+    def admin_flags_refused(self) -> str | None:
+        """Why this membership may not be saved, or None: it makes a
+        superuser or staff (Django admin) account a vendor contact."""
+        if self.organization_kind != Organization.Kind.VENDOR or self.user_id is None:
+            return None
+        if not (self.user.is_superuser or self.user.is_staff):
+            return None
+        return (
+            f"{self.user.get_username()} is a superuser or staff (Django admin) account: "
+            "it cannot be a vendor contact."
+        )
 
     def clean(self) -> None:
         if self.organization_id is None:
@@ -158,6 +210,9 @@ class Membership(models.Model):
             raise ValidationError(
                 {"role": "Vendor organizations have vendor contacts; the firm has staff roles."}
             )
+        refused = self.admin_flags_refused()
+        if refused:
+            raise ValidationError({"user": refused})
 
 
 class Invitation(models.Model):

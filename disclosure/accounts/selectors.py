@@ -40,9 +40,10 @@ ANONYMOUS = Principal(None, frozenset(), None)
 def principal_for(user) -> Principal:
     """The user's staff role (the highest they hold) and vendor memberships.
 
-    Anonymous and inactive users get no role. A superuser without a firm
-    membership counts as an admin (they own the installation). One query,
-    once per user object (``remember_principal`` spares even that).
+    Anonymous and inactive users get no role. Roles come from memberships:
+    a superuser who is a member of nothing counts as an admin (they own the
+    installation), but the flag grants nothing to a vendor contact. One
+    query, once per user object (``remember_principal`` spares even that).
     """
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return ANONYMOUS
@@ -73,7 +74,9 @@ def remember_principal(user: User, memberships: Iterable[tuple[str, int, str, st
             if staff_role is None or _STAFF_RANK.index(role) > _STAFF_RANK.index(staff_role):
                 staff_role = role
                 firm_name = name
-    if staff_role is None and user.is_superuser:
+    if staff_role is None and user.is_superuser and not vendors:
+        # The installation's owner, a member of nothing; the flag is ignored
+        # on a vendor contact (firm memberships always give a staff role).
         staff_role = Role.ADMIN
     principal = Principal(
         staff_role, frozenset(v for v, _ in vendors), firm_name, tuple(sorted(vendors))
@@ -84,7 +87,8 @@ def remember_principal(user: User, memberships: Iterable[tuple[str, int, str, st
 
 def can_administer(user) -> bool:
     """Whether ``user`` may use the Django admin: an active admin-role member
-    (or superuser) with ``is_staff``."""
+    (or a superuser member of nothing) with ``is_staff``; never a vendor
+    contact, whatever its flags."""
     return bool(getattr(user, "is_staff", False)) and principal_for(user).staff_role == Role.ADMIN
 
 

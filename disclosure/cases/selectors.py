@@ -7,10 +7,9 @@ from disclosure.comms.models import Communication, Direction
 from disclosure.evidence.models import DeletionAttestation, EvidenceFile
 from disclosure.ledger.models import CaseEvent, EventKind
 
-from . import access
+from . import access, vendor_view
 from .models import Case, Escalation
 from .stages import Stage
-from .visibility import VENDOR_EVENT_KEYS
 
 
 def case_list(user) -> QuerySet[Case]:
@@ -46,16 +45,18 @@ def _readable(user, case: Case, rows: QuerySet, *, internal: Q) -> QuerySet:
     return rows
 
 
-# The events a vendor never reads: internal ones, and kinds the visibility
-# declaration does not share.
-_HIDDEN_FROM_VENDORS = Q(internal=True) | ~Q(kind__in=list(VENDOR_EVENT_KEYS))
-
-
 def events_for(user, case: Case) -> QuerySet[CaseEvent]:
-    """The case's ledger as ``user`` may read it: vendors see only the event
-    kinds the visibility declaration shares, and never internal events."""
+    """The case's ledger as ``user`` may read it: staff all of it; a vendor
+    contact the events the vendor projection shows (``vendor_view.shown``:
+    declared kinds, never internal, nothing from before the case came to
+    their vendor, no follow-up they do not see), annotated with
+    ``vendor_view.SCOPE_COLUMNS`` for ``vendor_view.project_event``."""
     rows = CaseEvent.objects.filter(case=case).order_by("seq")
-    return _readable(user, case, rows, internal=_HIDDEN_FROM_VENDORS)
+    if not access.can(user, access.Action.VIEW, case):
+        return rows.none()
+    if access.can(user, access.Action.VIEW_INTERNAL, case):
+        return rows
+    return vendor_view.with_vendor_scope(rows, case_filter=Q(case=case)).filter(vendor_view.SHOWN)
 
 
 def events_by_reference(user, reference: str) -> QuerySet[CaseEvent]:
@@ -69,7 +70,9 @@ def events_by_reference(user, reference: str) -> QuerySet[CaseEvent]:
         return CaseEvent.objects.none()
     rows = CaseEvent.objects.filter(condition, case__reference=reference).order_by("seq")
     if not access.can_use_staff_ui(user):
-        rows = rows.exclude(_HIDDEN_FROM_VENDORS)
+        # What the vendor projection shows; read SCOPE_COLUMNS with the row.
+        scoped = Q(case__reference=reference)
+        rows = vendor_view.with_vendor_scope(rows, case_filter=scoped).filter(vendor_view.SHOWN)
     return rows
 
 

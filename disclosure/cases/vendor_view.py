@@ -7,6 +7,27 @@ shared case fields (``VENDOR_CASE_FIELDS``), the events and payload keys
 the asker may see the case at all is the caller's question
 (``access.visible_cases`` / ``access.can``); a case the vendor cannot see
 yet (not notified) has no vendor view.
+
+The projection of an event (``project_event``) is the one the portal, the
+API (``selectors.events_for`` / ``events_by_reference`` and its event
+serializer) and the vendor variant of the legal export all show. An event is
+shown to the case's vendor (``shown``; ``SHOWN`` is the same rule as a
+query condition over ``with_vendor_scope`` rows) when:
+
+- its kind is declared vendor-visible and it is not internal;
+- it was recorded after the case last changed vendor (``vendor_since``: the
+  seq of the last ``details_updated`` event that changed the vendor, 0 when
+  it never changed): what was recorded while the case belonged to another
+  vendor, and the change itself (it names the old vendor and its values),
+  are never shown to the new one;
+- it does not name a case the vendor does not see (``linked_visible``): a
+  ``follow_up_opened`` event is shown only once its follow-up case is this
+  vendor's and notified; a ``case_opened`` event's ``follows_up`` is null
+  unless the earlier case is this vendor's and notified.
+
+Its payload carries only the declared keys, and its actor is the vendor's
+own contact or the system as recorded, the firm's people only as the firm
+(``vendor_actor``: no id, username, name or role of theirs).
 """
 
 from dataclasses import dataclass
@@ -14,7 +35,10 @@ from datetime import datetime
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case as CaseWhen
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
 
 from disclosure.accounts.models import Role
 from disclosure.affected.models import Dispute
@@ -25,7 +49,7 @@ from disclosure.ledger.models import CaseEvent, EventKind
 from . import policies
 from .models import Case
 from .stages import STAGE_ORDER, STAGE_TIME_FIELD, Stage
-from .visibility import VENDOR_DETAIL_FIELDS, VENDOR_EVENT_KEYS
+from .visibility import VENDOR_DETAIL_FIELDS, VENDOR_EVENT_KEYS, vendor_may_see_event
 
 TIMELINE_PAGE_SIZE = 50
 RECORDS_PAGE_SIZE = 25
@@ -77,6 +101,7 @@ class VendorEvent:
     payload: dict[str, Any]  # only the declared keys
     summary: str
     hash: str
+    actor: dict[str, Any]  # vendor_actor: id, username, name, organization, role
 
 
 def event_summary(kind: str, payload: dict[str, Any]) -> str:
@@ -162,23 +187,144 @@ def actor_name(snapshot: dict[str, Any]) -> str:
     return str(snapshot.get("organization") or "The research firm")
 
 
+def vendor_actor(snapshot: Any) -> dict[str, Any]:
+    """The actor of an event as the vendor is shown it: their own contacts
+    and the system as the ledger froze them; the firm's people only as the
+    firm (``actor_name``), without id, username or role."""
+    snapshot = snapshot if isinstance(snapshot, dict) else {}
+    if snapshot.get("role") in (Role.VENDOR_CONTACT, "system"):
+        keep = snapshot
+    else:
+        keep = {"id": None, "username": "", "name": actor_name(snapshot), "role": None,
+                "organization": snapshot.get("organization")}  # fmt: skip
+    return {
+        "id": keep.get("id"),
+        "username": keep.get("username") or "",
+        "name": keep.get("name") or "",
+        "organization": keep.get("organization"),
+        "role": keep.get("role"),
+    }
+
+
+# --- which events the case's vendor is shown -------------------------------------
+
+# The event that gave the case to another vendor.
+VENDOR_CHANGE = Q(kind=EventKind.DETAILS_UPDATED, payload__changes__has_key="vendor")
+# What ``with_vendor_scope`` adds to each row, for ``shown`` and ``project_event``.
+SCOPE_COLUMNS = ("vendor_since", "linked_visible")
+# ``shown`` as a condition on ``with_vendor_scope`` rows.
+SHOWN = (
+    VENDOR_EVENTS
+    & Q(seq__gt=F("vendor_since"))
+    & (~Q(kind=EventKind.FOLLOW_UP_OPENED) | Q(linked_visible=True))
+)
+
+
+def _seen_by_vendor_of_outer_case() -> Q:
+    return Q(vendor_id=OuterRef("case__vendor_id"), vendor_notified_at__isnull=False)
+
+
+def with_vendor_scope(rows: QuerySet[CaseEvent], *, case_filter: Q) -> QuerySet[CaseEvent]:
+    """``rows`` (events of the one case that ``case_filter``, a condition on
+    CaseEvent such as ``Q(case=case)`` or ``Q(case__reference=ref)``, picks)
+    annotated with what ``shown`` and ``project_event`` read beyond the row:
+
+    - ``vendor_since``: the seq of the case's last vendor change (0 if none),
+      a subquery on ``case_filter`` alone, so the database reads it once;
+    - ``linked_visible``: for ``follow_up_opened`` whether the follow-up it
+      names, for ``case_opened`` whether the case it follows up, is a case
+      of this case's vendor that has been notified (True for other kinds).
+    """
+    last_change = (
+        CaseEvent.objects.filter(case_filter, VENDOR_CHANGE).order_by("-seq").values("seq")[:1]
+    )
+    return rows.annotate(
+        vendor_since=Coalesce(Subquery(last_change), Value(0)),
+        linked_reference=KT("payload__follow_up"),
+        linked_visible=CaseWhen(
+            When(
+                kind=EventKind.FOLLOW_UP_OPENED,
+                then=Exists(
+                    Case.objects.filter(
+                        _seen_by_vendor_of_outer_case(), reference=OuterRef("linked_reference")
+                    )
+                ),
+            ),
+            When(
+                kind=EventKind.CASE_OPENED,
+                case__follows_up__isnull=False,
+                then=Exists(
+                    Case.objects.filter(
+                        _seen_by_vendor_of_outer_case(), pk=OuterRef("case__follows_up_id")
+                    )
+                ),
+            ),
+            default=Value(True),
+            output_field=BooleanField(),
+        ),
+    )
+
+
+def shown(row: Any) -> bool:
+    """Whether the case's vendor is shown the event ``row`` (a CaseEvent or
+    a dict of its columns, with ``SCOPE_COLUMNS`` from ``with_vendor_scope``).
+    ``SHOWN`` is the same rule as a query condition."""
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    kind = get("kind")
+    return (
+        vendor_may_see_event(kind, get("internal"))
+        and get("seq") > get("vendor_since")
+        and (kind != EventKind.FOLLOW_UP_OPENED or bool(get("linked_visible")))
+    )
+
+
+def project_event(row: Any) -> dict[str, Any] | None:
+    """The event ``row`` (as for ``shown``) as the case's vendor sees it, or
+    None when it is withheld: ``seq``, ``kind``, ``occurred_at`` and
+    ``recorded_at`` (datetimes), ``actor`` (``vendor_actor``), ``payload``
+    (the declared keys; a ``case_opened`` event's ``follows_up`` null unless
+    the vendor sees that case), ``prev_hash`` and ``hash``."""
+    if not shown(row):
+        return None
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    kind = get("kind")
+    payload = vendor_payload(kind, get("payload"))
+    if kind == EventKind.CASE_OPENED and payload.get("follows_up") and not get("linked_visible"):
+        payload["follows_up"] = None
+    return {
+        "seq": get("seq"),
+        "kind": kind,
+        "occurred_at": get("occurred_at"),
+        "recorded_at": get("recorded_at"),
+        "actor": vendor_actor(get("actor_snapshot")),
+        "payload": payload,
+        "prev_hash": get("prev_hash"),
+        "hash": get("hash"),
+    }
+
+
 def events(case: Case) -> QuerySet[CaseEvent]:
-    """The vendor-visible events of ``case``, newest first."""
-    return CaseEvent.objects.filter(VENDOR_EVENTS, case=case).order_by("-seq")
+    """The events ``case``'s vendor is shown (``shown``), newest first, with
+    ``SCOPE_COLUMNS`` for ``project_event``."""
+    rows = with_vendor_scope(CaseEvent.objects.filter(case=case), case_filter=Q(case=case))
+    return rows.filter(SHOWN).order_by("-seq")
 
 
 def timeline(case: Case, *, page=None) -> tuple[Page, list[VendorEvent]]:
-    """One page of the vendor-visible events (newest first), each with only
-    its declared payload keys and who acted (name and organization, as the
-    ledger froze them)."""
+    """One page of the events the vendor is shown (newest first), each as
+    ``project_event`` makes it (declared payload keys; who acted, the firm's
+    people only as the firm)."""
     current = Paginator(events(case), TIMELINE_PAGE_SIZE).get_page(page)
     rows = []
     for e in current.object_list:
-        actor = e.actor_snapshot if isinstance(e.actor_snapshot, dict) else {}
+        seen = project_event(e)
+        if seen is None:  # pragma: no cover - the query holds the same rule
+            continue
         try:
             label = EventKind(e.kind).label
         except ValueError:
             label = e.kind
+        actor = seen["actor"]
         rows.append(
             VendorEvent(
                 seq=e.seq,
@@ -186,11 +332,12 @@ def timeline(case: Case, *, page=None) -> tuple[Page, list[VendorEvent]]:
                 label=label,
                 occurred_at=e.occurred_at,
                 recorded_at=e.recorded_at,
-                actor_name=actor_name(actor),
-                actor_organization=str(actor.get("organization") or ""),
-                payload=(payload := vendor_payload(e.kind, e.payload)),
-                summary=event_summary(e.kind, payload),
+                actor_name=str(actor["name"] or actor["username"]),
+                actor_organization=str(actor["organization"] or ""),
+                payload=seen["payload"],
+                summary=event_summary(e.kind, seen["payload"]),
                 hash=e.hash,
+                actor=actor,
             )
         )
     return current, rows
@@ -220,8 +367,36 @@ def disputes(case: Case) -> QuerySet[Dispute]:
 
 
 def follow_ups(case: Case) -> QuerySet[Case]:
-    """Follow-up cases the vendor sees (notified ones)."""
-    return Case.objects.filter(follows_up=case, vendor_notified_at__isnull=False).order_by("pk")
+    """Follow-up cases the vendor sees (its own, notified)."""
+    return Case.objects.filter(
+        follows_up=case, vendor_id=case.vendor_id, vendor_notified_at__isnull=False
+    ).order_by("pk")
+
+
+def shared_reference(
+    *, vendor_id: int, reference: str | None, its_vendor_id: int | None, its_notified_at
+) -> str | None:
+    """``reference`` (of a case linked to one of vendor ``vendor_id``'s
+    cases, whose vendor is ``its_vendor_id``, notified at
+    ``its_notified_at``) when that vendor sees the linked case (its own,
+    notified), else None."""
+    if reference is None or its_vendor_id != vendor_id or its_notified_at is None:
+        return None
+    return reference
+
+
+def shared_follows_up(case: Case) -> str | None:
+    """The reference of the case ``case`` follows up, when its vendor sees
+    that case (its own, notified), else None. Reads ``case.follows_up``."""
+    parent = case.follows_up if case.follows_up_id else None
+    if parent is None:
+        return None
+    return shared_reference(
+        vendor_id=case.vendor_id,
+        reference=parent.reference,
+        its_vendor_id=parent.vendor_id,
+        its_notified_at=parent.vendor_notified_at,
+    )
 
 
 def case_view(

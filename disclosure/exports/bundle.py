@@ -4,17 +4,43 @@ The PDF prints it and attaches its canonical JSON (``disclosure-export.json``);
 the JSON export is that same canonical JSON. The format is the contract of
 /tmp/h/export_spec.md, repeated in README: ``format``, ``v``, ``variant``,
 ``generated_at``, ``case``, ``chain``, ``events``, ``records``,
-``checkpoint`` (the signed checkpoint document without its entries) and
+``checkpoint`` (the signed checkpoint document without its entries, plus
+``timestamp_token`` when the checkpoint has an RFC 3161 timestamp: base64 of
+the DER token over the checkpoint's hash, see ``ledger.timestamps``) and
 ``inclusion_proof``.
 
 - Full variant: every event is its hashed body (``ledger.chain.body_of``)
   plus ``hash``, so anyone can recompute the chain.
-- Vendor variant: only what ``cases.visibility`` declares vendor-visible. An
-  event a vendor may not see is ``{"seq", "prev_hash", "hash", "withheld":
-  true}``; a visible event whose payload loses keys to the projection is
-  ``{"seq", "kind", "occurred_at", "recorded_at", "actor", "payload",
-  "prev_hash", "hash", "projected": true}``; a visible event whose payload
-  is entirely vendor-visible is complete (and its hash verifiable).
+- Vendor variant: the vendor projection (``cases.vendor_view``), the one the
+  portal and the API show the case's vendor. ``events`` still holds one
+  entry per event, seq 1..n in order, so the chain links end to end; each
+  entry is one of three shapes:
+
+  - withheld, an event the vendor is not shown (``vendor_view.shown``: an
+    internal event or an undeclared kind; every event up to and including
+    the case's last change of vendor, since what was recorded while the
+    case belonged to another vendor is not the new vendor's; a
+    ``follow_up_opened`` event whose follow-up the vendor does not see):
+    exactly the four keys ``{"seq": int, "prev_hash": str, "hash": str,
+    "withheld": true}``, the two hashes as 64 lowercase hex digits. Nothing
+    else of the event (no kind, time, actor or payload) is given;
+  - projected, a shown event whose payload or actor the projection changed
+    (payload keys the vendor may not see left out, a ``case_opened``
+    event's ``follows_up`` set to null when the vendor does not see that
+    case, a firm member's actor given as the firm: ``{"id": null,
+    "username": "", "name": <firm>, "organization": <firm>, "role":
+    null}``): exactly ``{"seq", "kind", "occurred_at", "recorded_at",
+    "actor", "payload", "prev_hash", "hash", "projected": true}`` (no
+    ``v``, ``case``, ``internal`` or ``state``); its hash is linked by the
+    next entry's ``prev_hash``, not recomputable;
+  - complete, a shown event the projection left unchanged (every payload
+    key declared, the actor the vendor's own contact or the system): the
+    full hashed body plus ``hash``, as in the full variant, so its hash can
+    be recomputed.
+
+  A verifier checks that every entry's ``prev_hash`` is the previous
+  entry's ``hash`` (64 zeros for seq 1), recomputes the complete entries'
+  hashes, and that the last hash is ``chain.head``.
 
 Nothing here renders or decides access: the service checked
 ``Action.EXPORT`` before the bundle is built.
@@ -25,15 +51,13 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 
 from disclosure.affected.models import Dispute
+from disclosure.cases import vendor_view
 from disclosure.cases.models import Case, Escalation
 from disclosure.cases.stages import STAGE_ORDER, STAGE_TIME_FIELD, Stage
-from disclosure.cases.visibility import (
-    VENDOR_CASE_FIELDS,
-    VENDOR_EVENT_KEYS,
-    vendor_may_see_event,
-)
+from disclosure.cases.visibility import VENDOR_CASE_FIELDS
 from disclosure.comms.models import Communication, Direction
 from disclosure.core.canonical import canonical_json, to_json_value
 from disclosure.core.hashing import sha256_hex
@@ -43,6 +67,7 @@ from disclosure.ledger import fingerprints
 from disclosure.ledger.chain import body_of
 from disclosure.ledger.checkpoints import checkpoint_document, inclusion_proof
 from disclosure.ledger.models import CaseEvent, Checkpoint
+from disclosure.ledger.timestamps import token_b64 as timestamp_token_b64
 
 from .models import CommunicationsMode, ExportVariant
 
@@ -162,6 +187,7 @@ def _case_section(case: Case, variant: str, events: list[dict[str, Any]]) -> dic
     }
     if variant == ExportVariant.VENDOR:
         fields = {k: v for k, v in fields.items() if k in VENDOR_CASE_FIELDS}
+        fields["follows_up"] = vendor_view.shared_follows_up(case)
     # The issuer and the counterpart (the vendor's domain only as the name).
     fields["firm"] = settings.DISCLOSURE_FIRM_NAME
     fields["stages"] = _stage_rows(case, events)
@@ -171,22 +197,45 @@ def _case_section(case: Case, variant: str, events: list[dict[str, Any]]) -> dic
 # --- the events ---------------------------------------------------------------
 
 
-def _vendor_event(full: dict[str, Any]) -> dict[str, Any]:
-    if not vendor_may_see_event(full["kind"], full["internal"]):
+def _vendor_event(
+    full: dict[str, Any], *, vendor_since: int = 0, linked_visible: bool = True
+) -> dict[str, Any]:
+    """The entry of the vendor variant for the event whose hashed body plus
+    hash is ``full`` (see the module docstring), as ``vendor_view`` projects
+    it given the event's ``vendor_view.SCOPE_COLUMNS``."""
+    seen = vendor_view.project_event(
+        {
+            **full,
+            "actor_snapshot": full["actor"],
+            "vendor_since": vendor_since,
+            "linked_visible": linked_visible,
+        }
+    )
+    if seen is None:
         return {**{k: full[k] for k in _WITHHELD_KEYS}, "withheld": True}
-    keys = VENDOR_EVENT_KEYS[full["kind"]]
-    payload = {k: v for k, v in full["payload"].items() if k in keys}
-    if payload == full["payload"]:
+    if seen["payload"] == full["payload"] and seen["actor"] == full["actor"]:
         return full  # nothing hidden: complete and verifiable
-    return {**{k: full[k] for k in _PROJECTED_KEYS}, "payload": payload, "projected": True}
+    return {
+        **{k: full[k] for k in _PROJECTED_KEYS},
+        "actor": seen["actor"],
+        "payload": seen["payload"],
+        "projected": True,
+    }
 
 
 def _events(case: Case, upto: int, variant: str) -> list[dict[str, Any]]:
-    rows = CaseEvent.objects.filter(case=case, seq__lte=upto).order_by("seq").iterator(2000)
+    rows = CaseEvent.objects.filter(case=case, seq__lte=upto)
+    vendor = variant == ExportVariant.VENDOR
+    if vendor:
+        rows = vendor_view.with_vendor_scope(rows, case_filter=Q(case=case))
     out = []
-    for event in rows:
+    for event in rows.order_by("seq").iterator(2000):
         full = {**body_of(event, case.reference), "hash": event.hash}
-        out.append(_vendor_event(full) if variant == ExportVariant.VENDOR else full)
+        if vendor:
+            full = _vendor_event(
+                full, vendor_since=event.vendor_since, linked_visible=event.linked_visible
+            )
+        out.append(full)
     return out
 
 
@@ -332,6 +381,11 @@ def build_bundle(
     cp_doc, proof = None, None
     if checkpoint is not None:
         cp_doc = {k: v for k, v in checkpoint_document(checkpoint).items() if k != "entries"}
+        # The checkpoint's RFC 3161 token, when it has one yet (base64 of the
+        # DER TimeStampToken over the 32 bytes of cp_doc["hash"]; see
+        # ledger.timestamps): outside the checkpoint's hash, checked on its own.
+        if (token := timestamp_token_b64(checkpoint)) is not None:
+            cp_doc["timestamp_token"] = token
         proof = inclusion_proof(checkpoint, case.reference)
     bundle = {
         "format": FORMAT,

@@ -188,3 +188,40 @@ def test_ledger_event_names_the_vendor_acting_on_the_case(
 
 def test_vendor_factory_still_makes_many_vendors():
     assert VendorFactory().kind == VendorFactory().kind == "vendor"
+
+
+# --- a vendor contact is never superuser or staff (issue 15, finding 12) -----
+
+
+@pytest.mark.parametrize("flag", ["is_superuser", "is_staff"])
+def test_a_vendor_contact_cannot_be_saved_as_superuser_or_staff(vendor_contact, flag):
+    setattr(vendor_contact, flag, True)
+    with pytest.raises(ValidationFailed) as caught:
+        vendor_contact.save()
+    assert caught.value.field == flag
+    vendor_contact.refresh_from_db()
+    assert not vendor_contact.is_superuser and not vendor_contact.is_staff
+    # The admin's form gets it as a field error.
+    setattr(vendor_contact, flag, True)
+    with pytest.raises(ValidationError) as form_error:
+        vendor_contact.full_clean()
+    assert flag in form_error.value.message_dict
+
+
+@pytest.mark.parametrize("flag", ["is_superuser", "is_staff"])
+def test_a_superuser_or_staff_account_cannot_become_a_vendor_contact(vendor, flag):
+    user = UserFactory(**{flag: True})
+    with pytest.raises(ValidationFailed) as caught:
+        add_membership(user=user, organization=vendor, role="vendor_contact")
+    assert caught.value.field == "user"
+    assert not Membership.objects.filter(user=user).exists()
+    with pytest.raises(ValidationError):
+        Membership(user=user, organization=vendor, role="vendor_contact").full_clean()
+
+
+def test_staff_and_members_of_nothing_keep_their_flags(admin_user, firm):
+    admin_user.is_superuser = True
+    admin_user.save()  # a firm admin may be superuser
+    root = UserFactory(is_superuser=True, is_staff=True)  # installation owner, no membership
+    assert root.is_superuser and root.is_staff
+    add_membership(user=root, organization=firm, role="admin")

@@ -210,3 +210,69 @@ def test_require_passes_when_allowed_and_open_case_is_not_permitted(cases, analy
     access.require(analyst, Action.OPEN_CASE)
     with pytest.raises(NotPermitted, match="open case"):
         access.require(legal, Action.OPEN_CASE)
+
+
+# --- admin flags on a vendor contact grant nothing (issue 15, finding 12) ------
+
+
+@pytest.fixture
+def flagged_contact(vendor_contact):
+    """A contact of ours whose row says superuser and staff (written behind
+    the model's back, as an old row or a raw SQL edit would be)."""
+    type(vendor_contact).objects.filter(pk=vendor_contact.pk).update(
+        is_superuser=True, is_staff=True
+    )
+    return type(vendor_contact).objects.get(pk=vendor_contact.pk)
+
+
+def test_admin_flags_on_a_vendor_contact_give_no_staff_role(cases, flagged_contact, analyst):
+    ours, theirs = cases
+    theirs_found = make_case(Stage.FOUND, actor=analyst, vendor=theirs.vendor)
+    assert access.role_on(flagged_contact, theirs_found) is None
+    assert not access.can_use_staff_ui(flagged_contact)
+    assert not access.can_administer(flagged_contact)
+    assert access.can_use_portal(flagged_contact)
+    assert not can(flagged_contact, Action.VIEW, theirs_found)
+    assert not can(flagged_contact, "set_legal_hold", theirs_found)
+    assert not can(flagged_contact, Action.VIEW, ours[Stage.FOUND])
+    assert can(flagged_contact, Action.VIEW, ours[Stage.VENDOR_NOTIFIED])
+    assert set(visible_cases(flagged_contact)) == {c for s, c in ours.items() if s != Stage.FOUND}
+
+
+@pytest.mark.parametrize(
+    ("actor", "staff_page", "api_hold"),
+    [
+        ("anonymous", 302, 401),
+        ("other_vendor_contact", 404, 404),
+        ("vendor_contact", 404, 404),  # the case's vendor, flagged: still a contact
+        ("analyst", 200, 403),
+        ("legal", 200, 201),
+    ],
+)
+def test_staff_ui_and_api_on_an_unnotified_case_by_actor(
+    request, analyst, vendor, actor, staff_page, api_hold
+):
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    from disclosure.tokens import services as tokens
+
+    case = make_case(Stage.FOUND, actor=analyst, vendor=vendor)
+    web, api = Client(), APIClient()
+    if actor != "anonymous":
+        user = request.getfixturevalue(actor)
+        if actor.endswith("vendor_contact"):
+            type(user).objects.filter(pk=user.pk).update(is_superuser=True, is_staff=True)
+            user.refresh_from_db()
+        web.force_login(user)
+        secret = tokens.create_token(user=user, name="t", scope="read_write", days=1).secret
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert web.get(f"/cases/{case.reference}/").status_code == staff_page
+    r = api.post(
+        f"/api/v1/cases/{case.reference}/actions/set_legal_hold/",
+        {"on": True, "reason": "Litigation"},
+        format="json",
+    )
+    assert r.status_code == api_hold, r.content
+    case.refresh_from_db()
+    assert case.legal_hold is (api_hold == 201)

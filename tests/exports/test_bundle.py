@@ -123,7 +123,7 @@ def test_a_visible_event_with_undeclared_payload_keys_is_projected_and_an_intern
     full = {
         "v": 1, "case": "DSC-1", "seq": 3, "kind": "vendor_acknowledged",
         "occurred_at": "2022-09-24T08:00:00.000000Z", "recorded_at": "2022-09-24T08:00:00.000000Z",
-        "actor": {"name": "A"}, "payload": {"note": "ok", "secret": "x"}, "internal": False,
+        "actor": CONTACT, "payload": {"note": "ok", "secret": "x"}, "internal": False,
         "state": "s" * 64, "prev_hash": "p" * 64, "hash": "h" * 64,
     }  # fmt: skip
     projected = _vendor_event(full)
@@ -137,3 +137,41 @@ def test_a_visible_event_with_undeclared_payload_keys_is_projected_and_an_intern
         "seq": 3, "prev_hash": "p" * 64, "hash": "h" * 64, "withheld": True,
     }  # fmt: skip
     assert _vendor_event({**full, "kind": "note_added"})["withheld"] is True
+
+
+CONTACT = {"id": 7, "username": "alex", "name": "Alex Chen", "organization": "Contoso",
+           "role": "vendor_contact"}  # fmt: skip
+ANALYST = {"id": 2, "username": "sokafor", "name": "Sam Okafor", "organization": "Research Firm",
+           "role": "analyst"}  # fmt: skip
+
+
+def test_a_firm_member_acting_is_projected_as_the_firm():
+    """Issue 15, finding 11: the vendor export masked nothing of the firm's
+    people (name, username, role) that the portal and the API mask."""
+    full = {
+        "v": 1, "case": "DSC-1", "seq": 2, "kind": "vendor_acknowledged",
+        "occurred_at": "2022-09-24T08:00:00.000000Z", "recorded_at": "2022-09-24T08:00:00.000000Z",
+        "actor": ANALYST, "payload": {"note": "ok"}, "internal": False,
+        "state": "s" * 64, "prev_hash": "p" * 64, "hash": "h" * 64,
+    }  # fmt: skip
+    assert _vendor_event(full) == {
+        "seq": 2, "kind": "vendor_acknowledged", "occurred_at": "2022-09-24T08:00:00.000000Z",
+        "recorded_at": "2022-09-24T08:00:00.000000Z", "prev_hash": "p" * 64, "hash": "h" * 64,
+        "actor": {"id": None, "username": "", "name": "Research Firm",
+                  "organization": "Research Firm", "role": None},
+        "payload": {"note": "ok"}, "projected": True,
+    }  # fmt: skip
+
+
+def test_events_before_a_change_of_vendor_and_unseen_follow_ups_are_withheld():
+    full = {
+        "v": 1, "case": "DSC-1", "seq": 4, "kind": "follow_up_opened",
+        "occurred_at": "2022-09-24T08:00:00.000000Z", "recorded_at": "2022-09-24T08:00:00.000000Z",
+        "actor": CONTACT, "payload": {"follow_up": "DSC-2"}, "internal": False,
+        "state": "s" * 64, "prev_hash": "p" * 64, "hash": "h" * 64,
+    }  # fmt: skip
+    withheld = {"seq": 4, "prev_hash": "p" * 64, "hash": "h" * 64, "withheld": True}
+    assert _vendor_event(full) == full
+    assert _vendor_event(full, linked_visible=False) == withheld
+    assert _vendor_event(full, vendor_since=4) == withheld
+    assert _vendor_event(full, vendor_since=3) == full

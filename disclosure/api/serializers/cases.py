@@ -124,11 +124,12 @@ class CaseDetailSerializer(CaseSerializer):
              "status": d.status}
             for d in vendor_view.due_rows(case, now())
         ]  # fmt: skip
-        data["follow_ups"] = list(
-            selectors.follow_ups_for(self.context["request"].user, case).values_list(
-                "reference", flat=True
-            )
+        follow_ups = (
+            selectors.follow_ups_for(self.context["request"].user, case)
+            if self.context.get("internal", False)
+            else vendor_view.follow_ups(case)  # the vendor's own, notified
         )
+        data["follow_ups"] = list(follow_ups.values_list("reference", flat=True))
         return data
 
 
@@ -179,7 +180,11 @@ def case_data(case: Case, *, internal: bool, base: str) -> dict[str, Any]:
         "publication_url": case.publication_url,
         "publication_title": case.publication_title,
         "close_reason": case.close_reason,
-        "follows_up": case.follows_up.reference if case.follows_up_id else None,
+        "follows_up": (
+            (case.follows_up.reference if case.follows_up_id else None)
+            if internal
+            else vendor_view.shared_follows_up(case)
+        ),
         "internal": None,
     }
     if internal:
@@ -216,7 +221,8 @@ CASE_ROW_VALUES = (
     "affected_country_count", "tlp", "policy_id", "policy__name", "stage", "found_at",
     "vendor_notified_at", "vendor_acknowledged_at", "secured_at", "data_deleted_at",
     "published_at", "closed_at", "publication_url", "publication_title", "close_reason",
-    "follows_up__reference", "how_found", "severity", "time_zone", "assignee_id",
+    "follows_up__reference", "follows_up__vendor_id", "follows_up__vendor_notified_at",
+    "how_found", "severity", "time_zone", "assignee_id",
     "assignee__username", "assignee__first_name", "assignee__last_name", "legal_hold",
     "ledger_seq", "ledger_head", "created_at", "updated_at",
 )  # fmt: skip
@@ -243,7 +249,16 @@ def case_row_data(row: dict[str, Any], *, internal: bool, base: str) -> dict[str
     data["data_to"] = _date(row["data_to"])
     for k in _TIMES:
         data[k] = _time(row[k])
-    data["follows_up"] = row["follows_up__reference"]
+    data["follows_up"] = (
+        row["follows_up__reference"]
+        if internal
+        else vendor_view.shared_reference(
+            vendor_id=row["vendor_id"],
+            reference=row["follows_up__reference"],
+            its_vendor_id=row["follows_up__vendor_id"],
+            its_notified_at=row["follows_up__vendor_notified_at"],
+        )
+    )
     data["internal"] = None
     if internal:
         assignee = None

@@ -7,10 +7,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from disclosure.accounts.models import Organization, Role
+from disclosure.accounts.models import Organization
+from disclosure.cases import vendor_view
 from disclosure.cases.models import Escalation
-from disclosure.cases.vendor_view import actor_name
-from disclosure.cases.visibility import VENDOR_EVENT_KEYS
 from disclosure.comms.models import Channel, Direction
 from disclosure.core.timeutils import iso_utc
 from disclosure.evidence.models import DeletionMethod, EvidenceKind
@@ -57,24 +56,30 @@ class EventSerializer(serializers.Serializer):
 # The columns an event shows, read with ``QuerySet.values`` for a page.
 EVENT_ROW_VALUES = ("seq", "kind", "occurred_at", "recorded_at", "actor_snapshot", "payload",
                     "internal", "v", "state", "prev_hash", "hash")  # fmt: skip
+# A vendor's page also reads what the vendor projection needs beyond the row.
+VENDOR_EVENT_ROW_VALUES = (*EVENT_ROW_VALUES, *vendor_view.SCOPE_COLUMNS)
 
 
 def event_data(event, *, internal: bool) -> dict[str, Any]:
     """The event (a CaseEvent, or a row of EVENT_ROW_VALUES) as the API shows
-    it; for a vendor (``internal`` False) only the payload keys declared for
-    its kind. Every hashed field is given, its times as the hash covers them
-    (ISO-8601 UTC with microseconds), so staff can recompute the hash."""
+    it; for a vendor (``internal`` False) as ``cases.vendor_view.project_event``
+    projects it (a row of VENDOR_EVENT_ROW_VALUES): the declared payload keys,
+    the firm's people only as the firm. Every hashed field is given, its
+    times as the hash covers them (ISO-8601 UTC with microseconds), so staff
+    can recompute the hash."""
     if not isinstance(event, dict):
-        event = {name: getattr(event, name) for name in EVENT_ROW_VALUES}
+        names = EVENT_ROW_VALUES if internal else VENDOR_EVENT_ROW_VALUES
+        event = {name: getattr(event, name) for name in names}
     payload = event["payload"]
-    if not internal:
-        keys = VENDOR_EVENT_KEYS.get(event["kind"], frozenset())
-        payload = {k: v for k, v in payload.items() if k in keys}
     snapshot = event["actor_snapshot"] or {}
-    if not internal and snapshot.get("role") not in (Role.VENDOR_CONTACT, "system"):
-        # the firm's people only as the firm, as the portal shows them
-        snapshot = {"id": None, "username": "", "name": actor_name(snapshot),
-                    "organization": snapshot.get("organization"), "role": None}  # fmt: skip
+    if not internal:
+        # The vendor projection the portal and the vendor export show (rows
+        # come from selectors.events_for / events_by_reference, which hold
+        # only events it shows, with its SCOPE_COLUMNS).
+        seen = vendor_view.project_event(event)
+        if seen is None:
+            raise ValueError(f"event #{event['seq']} is not shown to the vendor")
+        payload, snapshot = seen["payload"], seen["actor"]
     return {
         "seq": event["seq"],
         "kind": event["kind"],

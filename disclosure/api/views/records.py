@@ -26,6 +26,7 @@ from ..serializers.actions import (
 )
 from ..serializers.records import (
     EVENT_ROW_VALUES,
+    VENDOR_EVENT_ROW_VALUES,
     AttestationSerializer,
     CommunicationSerializer,
     DisputeSerializer,
@@ -77,7 +78,8 @@ class EventList(CaseRecordList):
 
     def paginate_queryset(self, queryset):
         # A page is read as the values an event shows (no model instances).
-        page = super().paginate_queryset(queryset.values(*EVENT_ROW_VALUES))
+        names = EVENT_ROW_VALUES if reads_internal(self.request) else VENDOR_EVENT_ROW_VALUES
+        page = super().paginate_queryset(queryset.values(*names))
         if not page:
             self.get_case()  # a case the caller may not see is a 404, not an empty page
         return page

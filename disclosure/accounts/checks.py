@@ -1,0 +1,52 @@
+"""System checks of the accounts (``manage.py check --database default``).
+
+A vendor contact is never superuser or staff (``User.save`` refuses it), but
+a row written behind the model's back (raw SQL, an old database, a bulk
+update) could still say so; the access module ignores the flags, and this
+check reports every such account so that it is put right.
+"""
+
+from django.core.checks import Error, Tags, register
+from django.db import DatabaseError
+from django.db.models import Q
+
+
+@register(Tags.database)
+def check_vendor_contacts_hold_no_admin_flags(app_configs=None, databases=None, **kwargs):
+    """accounts.E001 for each vendor contact flagged superuser or staff.
+
+    Reads only the databases the check is given (``--database``; ``migrate``
+    gives its own), as Django's database checks do; none without them.
+    """
+    from .models import Organization, User
+
+    errors = []
+    for alias in databases or ():
+        try:
+            rows = list(
+                User.objects.using(alias)
+                .filter(
+                    Q(is_superuser=True) | Q(is_staff=True),
+                    memberships__organization__kind=Organization.Kind.VENDOR,
+                )
+                .distinct()
+                .order_by("pk")
+            )
+        except DatabaseError:  # tables not migrated yet
+            continue
+        for user in rows:
+            flags = [f for f in ("is_superuser", "is_staff") if getattr(user, f)]
+            names = " and ".join("superuser" if f == "is_superuser" else "staff" for f in flags)
+            errors.append(
+                Error(
+                    f"User {user.get_username()!r} (id {user.pk}) is a vendor contact flagged "
+                    f"{names} ({', '.join(flags)}) in database {alias!r}.",
+                    hint=(
+                        "A vendor contact can never be superuser or staff; the access module "
+                        "ignores the flags. Clear them, or end the vendor membership."
+                    ),
+                    obj=user,
+                    id="accounts.E001",
+                )
+            )
+    return errors
