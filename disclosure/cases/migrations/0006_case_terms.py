@@ -15,6 +15,10 @@ on it would vouch for the falsified row. verify_ledger reports it, as before,
 and also that it has no recorded terms. The ledger is append-only, so the
 reverse migration removes the columns only and leaves the events (a later
 re-run skips cases whose terms are recorded).
+
+The state is computed by today's ``cases.state``; a state column that a
+later migration adds does not exist yet when this one runs, and is read as
+the default it will be added with (which every row then holds).
 """
 
 from django.db import migrations, models
@@ -23,6 +27,15 @@ NOTE = (
     "Terms recorded on upgrade: the policy's terms as they stood when each case's "
     "terms were first kept in its ledger."
 )
+
+
+def _later_columns(Case, columns):
+    """The ``columns`` a later migration adds, with the default each gets."""
+    from disclosure.cases.models import Case as LiveCase
+
+    have = {f.attname for f in Case._meta.concrete_fields}
+    fields = {f.attname: f for f in LiveCase._meta.concrete_fields}
+    return {c: fields[c].get_default() for c in columns if c not in have}
 
 
 def record_terms(apps, schema_editor):
@@ -37,14 +50,17 @@ def record_terms(apps, schema_editor):
     CaseEvent = apps.get_model("ledger", "CaseEvent")
     policies = {p.pk: p for p in Policy.objects.all()}
     system = actor_snapshot(None)
+    later = _later_columns(Case, STATE_COLUMNS)
+    columns = [c for c in STATE_COLUMNS if c not in later]
     pending = Case.objects.filter(terms_business_days__isnull=True).order_by("pk")
     for pk in list(pending.values_list("pk", flat=True)):
         row = (
             Case.objects.select_for_update()
             .filter(pk=pk)
-            .values("reference", "ledger_seq", "ledger_head", *STATE_COLUMNS)
+            .values("reference", "ledger_seq", "ledger_head", *columns)
             .get()
         )
+        row.update(later)
         last = (
             CaseEvent.objects.filter(case_id=pk)
             .order_by("-seq")
