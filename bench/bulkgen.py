@@ -30,7 +30,8 @@ from disclosure.ledger.models import CaseEvent
 EVENTS_PER_CASE = 10
 _CASE_COLUMNS = (
     "id", "reference", "title", "summary", "vendor_id", "asset_provider", "asset_kind",
-    "asset_identifier", "asset_region", "how_found", "data_categories", "volume_bytes",
+    "asset_identifier", "asset_region", "how_found", "data_categories",
+    "data_categories_other", "volume_bytes",
     "volume_objects", "records_by_kind", "data_from", "data_to", "affected_entity_count",
     "affected_country_count", "severity", "tlp", "time_zone", "policy_id", "assignee_id",
     "legal_hold", "follows_up_id", "stage", "found_at", "vendor_notified_at", "secured_at",
@@ -142,7 +143,8 @@ def _one_case(i, ids, sinks, snapshot, base, vendor, policy) -> None:
         "id": pk, "reference": reference, "title": f"Exposed bucket {i}", "summary": "",
         "vendor_id": vendor.pk, "asset_provider": "aws", "asset_kind": "s3_bucket",
         "asset_identifier": f"s3://bucket-{i}", "asset_region": "", "how_found": "scanner",
-        "data_categories": ["pii"], "volume_bytes": 1000 + i, "volume_objects": None,
+        "data_categories": ["pii"], "data_categories_other": "", "volume_bytes": 1000 + i,
+        "volume_objects": None,
         "records_by_kind": {"emails": i}, "data_from": None, "data_to": None,
         "affected_entity_count": None, "affected_country_count": None, "severity": "medium",
         "tlp": "amber", "time_zone": "UTC", "policy_id": policy.pk, "assignee_id": None,
