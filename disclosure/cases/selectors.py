@@ -3,7 +3,7 @@
 from django.db.models import Count, Q, QuerySet
 
 from disclosure.affected.models import Dispute
-from disclosure.comms.models import Communication, Direction
+from disclosure.comms.models import Communication
 from disclosure.evidence.models import DeletionAttestation, EvidenceFile
 from disclosure.ledger.models import CaseEvent, EventKind
 
@@ -78,20 +78,23 @@ def events_by_reference(user, reference: str) -> QuerySet[CaseEvent]:
 
 def communications_for(user, case: Case) -> QuerySet[Communication]:
     """The case's communications as ``user`` may read them, with attachments
-    (vendors never see internal notes)."""
+    (vendors never see internal notes, nor what was logged while the case
+    belonged to another vendor: ``vendor_view.VENDOR_COMMUNICATIONS``)."""
     rows = (
         Communication.objects.filter(case=case)
         .prefetch_related("attachments")
         .select_related("logged_by")
     )
-    return _readable(user, case, rows, internal=Q(direction=Direction.INTERNAL))
+    return _readable(user, case, rows, internal=~vendor_view.VENDOR_COMMUNICATIONS)
 
 
 def evidence_for(user, case: Case) -> QuerySet[EvidenceFile]:
     """The case's evidence files as ``user`` may list them (vendors never see
-    files attached to internal notes only)."""
+    files attached to internal notes only, nor files attached while the case
+    belonged to another vendor and not shared since:
+    ``vendor_view.VENDOR_EVIDENCE``)."""
     rows = EvidenceFile.objects.filter(case=case).select_related("uploaded_by")
-    return _readable(user, case, rows, internal=Q(internal=True))
+    return _readable(user, case, rows, internal=~vendor_view.VENDOR_EVIDENCE)
 
 
 def stage_events_for(user, case: Case) -> list[CaseEvent]:

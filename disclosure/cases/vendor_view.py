@@ -28,6 +28,11 @@ query condition over ``with_vendor_scope`` rows) when:
 Its payload carries only the declared keys, and its actor is the vendor's
 own contact or the system as recorded, the firm's people only as the firm
 (``vendor_actor``: no id, username, name or role of theirs).
+
+Records follow the same rule (``VENDOR_COMMUNICATIONS``, ``VENDOR_EVIDENCE``,
+read by the portal, ``selectors.communications_for`` / ``evidence_for`` and
+the vendor export): never internal ones, and none logged by an event up to
+the case's last change of vendor (a file shared again after it excepted).
 """
 
 from dataclasses import dataclass
@@ -35,10 +40,21 @@ from datetime import datetime
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import BooleanField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    BooleanField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models import Case as CaseWhen
 from django.db.models.fields.json import KT
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce
 
 from disclosure.accounts.models import Role
 from disclosure.affected.models import Dispute
@@ -54,10 +70,46 @@ from .visibility import VENDOR_DETAIL_FIELDS, VENDOR_EVENT_KEYS, vendor_may_see_
 TIMELINE_PAGE_SIZE = 50
 RECORDS_PAGE_SIZE = 25
 
+# The event that gave the case to another vendor.
+VENDOR_CHANGE = Q(kind=EventKind.DETAILS_UPDATED, payload__changes__has_key="vendor")
+
+
+def _recorded_by(kind: str, key: str) -> QuerySet[CaseEvent]:
+    """The events of ``kind`` of the outer record's case that name the outer
+    record (its pk) under payload ``key``."""
+    return (
+        CaseEvent.objects.filter(case_id=OuterRef("case_id"), kind=kind)
+        .annotate(record_id=Cast(KT(f"payload__{key}"), IntegerField()))
+        .filter(record_id=OuterRef("pk"))
+    )
+
+
+# On an event: the case changed vendor at or after it.
+_BEFORE_A_VENDOR_CHANGE = Exists(
+    CaseEvent.objects.filter(VENDOR_CHANGE, case_id=OuterRef("case_id"), seq__gte=OuterRef("seq"))
+)
+# Records logged while the case belonged to another vendor (by the event
+# that logged them, up to its last change of vendor); a file shared with the
+# vendor after the last change is the new vendor's again.
+INHERITED_COMMUNICATION = Q(
+    Exists(_recorded_by(EventKind.COMMUNICATION_LOGGED, "communication_id").filter(
+        _BEFORE_A_VENDOR_CHANGE
+    ))
+)  # fmt: skip
+INHERITED_EVIDENCE = Q(
+    Exists(_recorded_by(EventKind.EVIDENCE_ATTACHED, "evidence_id").filter(
+        _BEFORE_A_VENDOR_CHANGE
+    ))
+) & ~Q(
+    Exists(_recorded_by(EventKind.EVIDENCE_SHARED, "evidence_id").exclude(
+        _BEFORE_A_VENDOR_CHANGE
+    ))
+)  # fmt: skip
+
 # The rows a vendor may read, as filters (the same rule as selectors.*_for).
 VENDOR_EVENTS = Q(internal=False, kind__in=list(VENDOR_EVENT_KEYS))
-VENDOR_COMMUNICATIONS = ~Q(direction=Direction.INTERNAL)
-VENDOR_EVIDENCE = Q(internal=False)
+VENDOR_COMMUNICATIONS = ~Q(direction=Direction.INTERNAL) & ~INHERITED_COMMUNICATION
+VENDOR_EVIDENCE = Q(internal=False) & ~INHERITED_EVIDENCE
 
 
 def vendor_sees(case: Case) -> bool:
@@ -208,8 +260,6 @@ def vendor_actor(snapshot: Any) -> dict[str, Any]:
 
 # --- which events the case's vendor is shown -------------------------------------
 
-# The event that gave the case to another vendor.
-VENDOR_CHANGE = Q(kind=EventKind.DETAILS_UPDATED, payload__changes__has_key="vendor")
 # What ``with_vendor_scope`` adds to each row, for ``shown`` and ``project_event``.
 SCOPE_COLUMNS = ("vendor_since", "linked_visible")
 # ``shown`` as a condition on ``with_vendor_scope`` rows.

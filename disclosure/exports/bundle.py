@@ -1,8 +1,9 @@
 """The export bundle: everything a legal export holds, as plain JSON values.
 
 The PDF prints it and attaches its canonical JSON (``disclosure-export.json``);
-the JSON export is that same canonical JSON. The format is the contract of
-/tmp/h/export_spec.md, repeated in README: ``format``, ``v``, ``variant``,
+the JSON export is that same canonical JSON. The format is specified in
+docs/export-format.md ("Disclosure export format 1"; a test compares its
+field tables with real bundles): ``format``, ``v``, ``variant``,
 ``generated_at``, ``case``, ``chain``, ``events``, ``records``,
 ``checkpoint`` (the signed checkpoint document without its entries, plus
 ``timestamp_token`` when the checkpoint has an RFC 3161 timestamp: base64 of
@@ -58,7 +59,7 @@ from disclosure.cases import vendor_view
 from disclosure.cases.models import Case, Escalation
 from disclosure.cases.stages import STAGE_ORDER, STAGE_TIME_FIELD, Stage
 from disclosure.cases.visibility import VENDOR_CASE_FIELDS
-from disclosure.comms.models import Communication, Direction
+from disclosure.comms.models import Communication
 from disclosure.core.canonical import canonical_json, to_json_value
 from disclosure.core.hashing import sha256_hex
 from disclosure.core.timeutils import iso_utc, parse_iso_utc
@@ -261,7 +262,7 @@ def _communications(case: Case, variant: str, mode: str) -> list[dict[str, Any]]
         .order_by("occurred_at", "id")
     )
     if variant == ExportVariant.VENDOR:
-        rows = rows.exclude(direction=Direction.INTERNAL)
+        rows = rows.filter(vendor_view.VENDOR_COMMUNICATIONS)
     out = []
     for c in rows:
         files = sorted(c.attachments.all(), key=lambda f: f.pk)
@@ -285,7 +286,7 @@ _VENDOR_EVIDENCE = ("id", "sha256", "size", "content_type", "original_name", "ki
 def _evidence(case: Case, variant: str) -> list[dict[str, Any]]:
     rows = EvidenceFile.objects.filter(case=case).select_related("uploaded_by")
     if variant == ExportVariant.VENDOR:
-        rows = rows.filter(internal=False)
+        rows = rows.filter(vendor_view.VENDOR_EVIDENCE)
     out = []
     for f in rows.order_by("uploaded_at", "id"):
         if variant == ExportVariant.VENDOR:

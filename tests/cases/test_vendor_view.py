@@ -273,3 +273,40 @@ def _parse(text: str):
     from datetime import datetime
 
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_records_logged_under_the_old_vendor_are_not_the_new_ones(
+    analyst, vendor, other_vendor, vendor_contact
+):
+    """The message to Fabrikam and the capture attached while the case was
+    Fabrikam's are listed nowhere for Contoso, nor downloadable; what was
+    logged after the change is."""
+    case = make_case("found", actor=analyst, vendor=other_vendor)
+    services.log_communication(
+        actor=analyst, case=case, direction="outbound", channel="email",
+        sender="research@firm.example", recipients=["security@fabrikam.example"],
+        subject="FABRIKAM-ONLY heads-up", body="For Fabrikam's eyes.",
+        occurred_at=now() - timedelta(days=5),
+    )  # fmt: skip
+    services.update_details(actor=analyst, case=case, changes={"vendor": vendor})
+    case = advance(case, "vendor_notified", actor=analyst, at=now() - timedelta(hours=2))
+    case.refresh_from_db()
+    old_capture = case.evidence.get(original_name="capture.txt")
+
+    client = api_client(vendor_contact)
+    comms = client.get(f"/api/v1/cases/{case.reference}/communications/").json()["results"]
+    assert [c["subject"] for c in comms] == ["Exposed data"]
+    files = client.get(f"/api/v1/cases/{case.reference}/evidence/").json()["results"]
+    assert files == []
+    r = client.get(f"/api/v1/cases/{case.reference}/evidence/{old_capture.pk}/download/")
+    assert r.status_code == 404
+    assert [c.subject for c in vendor_view.communications(case)] == ["Exposed data"]
+    assert list(vendor_view.evidence(case)) == []
+    assert "FABRIKAM-ONLY" not in portal_page(vendor_contact, case.reference)
+    records = vendor_bundle(case)["records"]
+    assert [c["subject"] for c in records["communications"]] == ["Exposed data"]
+    assert records["evidence"] == []
+    # Staff see both.
+    staff = api_client(analyst)
+    comms = staff.get(f"/api/v1/cases/{case.reference}/communications/").json()["results"]
+    assert len(comms) == 2
