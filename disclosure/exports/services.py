@@ -185,6 +185,7 @@ def produce(
     return data, bundle, result.pages, signed
 
 
+@validated
 def run_export(*, export_id: int) -> Export:
     """Render export ``export_id`` (queued or interrupted) and store it.
     Never raises for a failed render: the row says ``failed`` and why.
@@ -230,6 +231,7 @@ def run_export(*, export_id: int) -> Export:
     return export
 
 
+@validated
 def record_download(*, actor: User, export: Export) -> tuple[Export, bytes]:
     """Record that ``actor`` downloads ``export`` (event ``export_downloaded``,
     internal) and return its bytes. Raises NotFound/NotPermitted as
