@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from disclosure.core.formatting import choice_labels
+
 from .stages import CloseReason, Stage
 
 
@@ -230,6 +232,11 @@ class Case(models.Model):
 
     def get_admin_url(self) -> str:
         return reverse("admin:cases_case_change", args=[self.pk])
+
+    def get_data_categories_display(self) -> str:
+        """The data categories by their labels ('E-mail content, Personal
+        data (PII)'), as ``get_FOO_display`` does for a single choice."""
+        return choice_labels(self.data_categories, DataCategory.choices)
 
 
 class Escalation(models.Model):

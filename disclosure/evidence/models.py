@@ -18,6 +18,30 @@ class EvidenceKind(models.TextChoices):
 
 EXPOSURE_KINDS = frozenset({EvidenceKind.EXPOSURE_CAPTURE, EvidenceKind.SCREENSHOT})
 
+# Whether the vendor sees a file is the uploader's choice, made on every
+# upload form and in the API (``IncomingFile.shared``). Unless they choose,
+# files are shared with the vendor (from notification on) except those of
+# these kinds, which stay internal: an unclassified file is the firm's own
+# until someone decides to share it. Attachments of internal notes are
+# always internal.
+INTERNAL_BY_DEFAULT = frozenset({EvidenceKind.OTHER})
+
+
+def shared_by_default(kind: str) -> bool:
+    """Whether a file of ``kind`` is shared with the vendor unless the
+    uploader chooses otherwise."""
+    return kind not in INTERNAL_BY_DEFAULT
+
+
+def visibility_default_text(kind: str | None = None) -> str:
+    """The default, as the upload forms and the API schema state it."""
+    if kind is not None:
+        label = EvidenceKind(kind).label if kind in EvidenceKind.values else kind
+        where = "shared with the vendor" if shared_by_default(kind) else "internal (firm only)"
+        return f"Default for {label}: {where}."
+    internal = ", ".join(EvidenceKind(k).label for k in sorted(INTERNAL_BY_DEFAULT))
+    return f"Default: shared with the vendor, except files of kind {internal} (internal)."
+
 
 class EvidenceFile(models.Model):
     """A file attached to a case, stored once under its SHA-256.
@@ -40,7 +64,10 @@ class EvidenceFile(models.Model):
     captured_at = models.DateTimeField(
         null=True, blank=True, help_text="When the content was captured, if known."
     )
-    # Attached to an internal note only: never shown to vendors.
+    # Hidden from the vendor: the uploader's choice (``shared_by_default``
+    # when they make none), and always for attachments of internal notes.
+    # (True: never shown to the vendor; False: shared, in the portal and the
+    # vendor variant of the export.)
     internal = models.BooleanField(default=False)
 
     class Meta:

@@ -17,7 +17,13 @@ from disclosure.ledger.fingerprints import record_ref
 from disclosure.ledger.models import EventKind
 from disclosure.ledger.services import append_event
 
-from .models import DeletionAttestation, DeletionMethod, EvidenceFile, EvidenceKind
+from .models import (
+    DeletionAttestation,
+    DeletionMethod,
+    EvidenceFile,
+    EvidenceKind,
+    shared_by_default,
+)
 from .storage import store_stream
 
 MAX_BYTES = 2**63 - 1  # the size columns are PositiveBigIntegerFields
@@ -33,6 +39,13 @@ class IncomingFile:
     description: str = ""
     # When the content was captured (a screenshot's moment), if known.
     captured_at: datetime | None = None
+    # Whether the vendor sees the file: the uploader's choice, or None for
+    # the kind's default (``models.shared_by_default``).
+    shared: bool | None = None
+
+    def is_shared(self) -> bool:
+        """The uploader's choice, else the default of the file's kind."""
+        return shared_by_default(self.kind) if self.shared is None else bool(self.shared)
 
     def as_kind(self, kind: str) -> "IncomingFile":
         """The same upload, filed as ``kind``."""
@@ -49,7 +62,11 @@ def write_evidence(
 ) -> EvidenceFile:
     """Store ``file`` and attach it to the locked ``case`` with its ledger event.
 
-    For use inside a service that holds the case lock. Raises ValidationFailed
+    The file is internal (never shown to the vendor) when ``internal`` (an
+    internal note's attachment) or when a staff uploader did not share it
+    (``IncomingFile.is_shared``: their choice, else the kind's default); a
+    vendor contact's upload is always shared. For use inside a service that holds the
+    case lock. Raises ValidationFailed
     for an unknown kind or an empty/oversized file. When the case has the same
     content already, returns that file if ``reuse_existing`` (a reply quoting
     an earlier attachment), else raises DuplicateEvidence.
@@ -58,6 +75,9 @@ def write_evidence(
         raise ValidationFailed(f"Unknown evidence kind {file.kind!r}.", field="kind")
     if file.captured_at is not None:
         check_occurred_at(file.captured_at, what="the capture")
+    # A vendor contact's own upload is theirs to see: shared whatever the kind.
+    vendor_upload = principal_for(actor).is_vendor_contact and not internal
+    internal = internal or not (vendor_upload or file.is_shared())
     description = clean_text(file.description, field="description")
     name = (file.name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:255] or "unnamed"
     blob = store_stream(file.stream)

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from disclosure.accounts.models import Role
+from disclosure.affected.models import Dispute
+from disclosure.cases.models import AssetKind, AssetProvider, DataCategory, Escalation, Severity
+from disclosure.cases.stages import CloseReason, Stage
+from disclosure.comms.models import Channel, Direction
+from disclosure.core.formatting import choice_label, choice_labels, file_size
 from disclosure.core.timeutils import parse_iso_utc
+from disclosure.evidence.models import EvidenceKind
 
 from .models import CommunicationsMode, ExportVariant
 from .summaries import kind_label, summary
@@ -30,6 +37,24 @@ METHOD_LABELS = {  # NIST SP 800-88 Rev. 1 sanitization categories
     "destroy": "Destroy (NIST SP 800-88)",
     "cloud_deletion": "Cloud deletion (provider API; no 800-88 category)",
 }
+
+
+# The coded fields the document prints, by their labels (the bundle keeps the
+# codes: it is what the ledger and the JSON export carry).
+CASE_CHOICES = {
+    "stage": Stage.choices,
+    "severity": Severity.choices,
+    "close_reason": CloseReason.choices,
+    "asset_provider": AssetProvider.choices,
+    "asset_kind": AssetKind.choices,
+}
+
+
+def role_label(role: Any) -> str:
+    """An actor's role by its label ('Vendor contact'); 'system' as 'System'."""
+    if role == "system":
+        return "System"
+    return choice_label(role, Role.choices)
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -110,13 +135,16 @@ def event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def communication_rows(comms: list[dict[str, Any]], clock: Clock) -> list[dict[str, Any]]:
+    """One printable row per communication, numbered 1, 2, 3 ... in the
+    order printed (oldest first); ``id`` is the record's own number."""
     rows = []
-    for c in comms:
+    for n, c in enumerate(comms, start=1):
         rows.append(
             {
+                "n": n,
                 "id": c.get("id"),
-                "direction": c.get("direction", ""),
-                "channel": c.get("channel", ""),
+                "direction": choice_label(c.get("direction", ""), Direction.choices),
+                "channel": choice_label(c.get("channel", ""), Channel.choices),
                 "sender": c.get("sender", ""),
                 "recipients": ", ".join(str(r) for r in c.get("recipients") or []),
                 "subject": c.get("subject", ""),
@@ -147,11 +175,17 @@ def summary_rows(case: dict[str, Any], clock: Clock) -> list[tuple[str, str]]:
     rows = []
     for label, key in spec:
         if key in case and case[key] not in (None, ""):
-            rows.append((label, str(case[key])))
+            value = case[key]
+            if key in CASE_CHOICES:
+                value = choice_label(value, CASE_CHOICES[key])
+            rows.append((label, str(value)))
     if case.get("data_categories"):
-        rows.append(("Data categories", ", ".join(case["data_categories"])))
+        rows.append(
+            ("Data categories", choice_labels(case["data_categories"], DataCategory.choices))
+        )
+    if isinstance(case.get("volume_bytes"), int):
+        rows.append(("Volume", file_size(case["volume_bytes"])))
     for label, key in (
-        ("Volume (bytes)", "volume_bytes"),
         ("Volume (objects)", "volume_objects"),
         ("Affected entities", "affected_entity_count"),
         ("Affected countries", "affected_country_count"),
@@ -231,7 +265,7 @@ def front_context(bundle: dict[str, Any]) -> dict[str, Any]:
     from .bundle import actors
 
     return {
-        "parties": actors(bundle["events"]),
+        "parties": [(name, org, role_label(role)) for name, org, role in actors(bundle["events"])],
         "counts": {
             "events": len(bundle["events"]),
             "communications": len(records["communications"]),
@@ -255,27 +289,42 @@ def body_context(bundle: dict[str, Any], clock: Clock) -> dict[str, Any]:
         "evidence": [
             {
                 **f,
-                "size_fmt": _num(f.get("size")),
+                "kind": choice_label(f.get("kind", ""), EvidenceKind.choices),
+                "size_fmt": file_size(f.get("size")) if isinstance(f.get("size"), int) else "",
                 "uploaded_utc": utc(f.get("uploaded_at")),
                 "captured_utc": utc(f.get("captured_at")),
             }
             for f in records["evidence"]
         ],
         "attestation_items": [
-            {**i, "bytes": _num(i.get("bytes")) or i.get("bytes")}
+            {**i, "bytes": file_size(i["bytes"]) if isinstance(i.get("bytes"), int) else ""}
             for i in ((att or {}).get("items") or [])
             if isinstance(i, dict)
         ],
-        "attestation_total": _num((att or {}).get("total_bytes")),
+        "attestation_total": (
+            file_size(att["total_bytes"]) if isinstance((att or {}).get("total_bytes"), int) else ""
+        ),
         "attestation": att,
         "attestation_method": METHOD_LABELS.get((att or {}).get("method"), ""),
         "attestation_times": {
             "performed": utc((att or {}).get("performed_at")),
             "countersigned": utc((att or {}).get("countersigned_at")),
         },
-        "disputes": [{**d, "filed_utc": utc(d.get("filed_at"))} for d in records["disputes"]],
+        "disputes": [
+            {
+                **d,
+                "status": choice_label(d.get("status", ""), Dispute.Status.choices),
+                "filed_utc": utc(d.get("filed_at")),
+            }
+            for d in records["disputes"]
+        ],
         "escalations": [
-            {**x, "escalated_utc": utc(x.get("escalated_at"))} for x in records["escalations"]
+            {
+                **x,
+                "target": choice_label(x.get("target", ""), Escalation.Target.choices),
+                "escalated_utc": utc(x.get("escalated_at")),
+            }
+            for x in records["escalations"]
         ],
         "checkpoint": bundle.get("checkpoint"),
         "checkpoint_created": utc(

@@ -7,6 +7,9 @@ summarised from what it carries. The text is escaped by the template.
 from typing import Any
 
 from disclosure.cases.stages import Stage
+from disclosure.comms.models import Channel, Direction
+from disclosure.core.formatting import choice_label, file_size
+from disclosure.evidence.models import DeletionMethod, EvidenceKind
 from disclosure.ledger.models import EventKind
 
 
@@ -23,6 +26,10 @@ def _stage_label(value: Any) -> str:
 
 def _join(*parts: Any) -> str:
     return " · ".join(str(p) for p in parts if p not in (None, "", [], {}))
+
+
+def _size(value: Any) -> str:
+    return file_size(value) if isinstance(value, int) and not isinstance(value, bool) else ""
 
 
 def summary(kind: str, p: dict[str, Any]) -> str:
@@ -47,14 +54,20 @@ def summary(kind: str, p: dict[str, Any]) -> str:
     if kind == EventKind.OVERRIDE_GRANTED:
         return f"Override of {p.get('action', '')}: {p.get('justification', '')}"
     if kind == EventKind.COMMUNICATION_LOGGED:
-        return _join(p.get("direction"), p.get("channel"), p.get("sender"), p.get("subject"))
+        return _join(
+            choice_label(p.get("direction"), Direction.choices),
+            choice_label(p.get("channel"), Channel.choices),
+            p.get("sender"),
+            p.get("subject"),
+        )
     if kind in (EventKind.EVIDENCE_ATTACHED, EventKind.EVIDENCE_SHARED):
-        return _join(p.get("name"), p.get("kind"), f"SHA-256 {p.get('sha256', '')}")
+        kind_text = choice_label(p.get("kind"), EvidenceKind.choices)
+        return _join(p.get("name"), kind_text, f"SHA-256 {p.get('sha256', '')}")
     if kind == EventKind.DELETION_ATTESTED:
         return _join(
-            f"Method {p.get('method', '')}",
+            f"Method {choice_label(p.get('method', ''), DeletionMethod.choices)}",
             f"{p.get('items', 0)} item(s)",
-            f"{p.get('total_bytes', 0)} bytes",
+            _size(p.get("total_bytes", 0)),
         )
     if kind == EventKind.ATTESTATION_COUNTERSIGNED:
         return _join("Countersigned", p.get("statement"))

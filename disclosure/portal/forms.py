@@ -15,6 +15,10 @@ from disclosure.core.timeutils import now
 from disclosure.evidence.models import EvidenceKind
 from disclosure.evidence.services import IncomingFile
 
+# Every portal upload form says who sees the file (a contact's upload is
+# always shared: ``evidence.services.write_evidence``).
+SHARED_UPLOAD = "Shared: the research firm and your organization's contacts see it on this case."
+
 
 class PortalCaseForm(CaseBoundForm):
     """A form acting on one case for one contact (times in the case's zone,
@@ -35,7 +39,9 @@ class AcknowledgeForm(PortalCaseForm):
 class MessageForm(PortalCaseForm):
     subject = forms.CharField(label="Subject", max_length=500, required=False)
     body = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 6}))
-    attachments = MultipleFileField(label="Attachments (optional)", required=False)
+    attachments = MultipleFileField(
+        label="Attachments (optional)", required=False, help_text=SHARED_UPLOAD
+    )
 
     def service_kwargs(self) -> dict[str, Any]:
         user = self.user
@@ -63,7 +69,7 @@ _VENDOR_EVIDENCE_KINDS = [
 
 
 class EvidenceForm(PortalCaseForm):
-    file = forms.FileField(label="File")
+    file = forms.FileField(label="File", help_text=SHARED_UPLOAD)
     kind = forms.ChoiceField(label="What it shows", choices=_VENDOR_EVIDENCE_KINDS)
     description = forms.CharField(
         label="Description (optional)", required=False, widget=forms.Textarea(attrs={"rows": 3})
@@ -89,7 +95,9 @@ class SecureForm(PortalCaseForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="For example: public access removed from the container, keys rotated.",
     )
-    evidence = MultipleFileField(label="Proof (optional, e.g. a screenshot)", required=False)
+    evidence = MultipleFileField(
+        label="Proof (optional, e.g. a screenshot)", required=False, help_text=SHARED_UPLOAD
+    )
     confirm = forms.BooleanField(
         label="I confirm the asset is no longer publicly reachable.", required=True
     )

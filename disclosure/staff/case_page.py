@@ -8,8 +8,10 @@ actions offered are exactly ``access.available_actions``.
 
 import json
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.urls import NoReverseMatch, reverse
@@ -314,31 +316,139 @@ def records_page(rows, page) -> Page:
     return Paginator(rows, RECORDS_PAGE_SIZE).get_page(page)
 
 
-def case_page(
-    user, case: Case, *, page=None, size=None, comms_page=None, evidence_page=None
-) -> dict:
-    """Everything the case page shows, as template context; the timeline,
-    the communications and the evidence one page each."""
+# --- tabs -------------------------------------------------------------------
+# Each tab of the case page is its own URL (/cases/<ref>/<key>/; the case's
+# own URL shows the first): the whole page without JavaScript, the panel
+# alone for htmx. A new tab is one entry here and one template.
+
+
+@dataclass(frozen=True)
+class Tab:
+    key: str  # its URL segment
+    label: str
+    template: str  # the panel
+    load: Callable[..., dict[str, Any]]  # (user, case, params) -> panel context
+    count: Callable[[Any, Case], int] | None = None  # shown beside the label
+
+
+@dataclass(frozen=True)
+class TabLink:
+    key: str
+    label: str
+    url: str
+    count: int | None
+    current: bool
+
+
+def _timeline_tab(user, case: Case, params: Mapping[str, Any]) -> dict[str, Any]:
+    corrections = params.get("corrections")
+    if corrections is None:
+        corrections = selectors.corrections_for(user, case)
+    return {
+        "timeline": timeline(
+            user, case, corrections, page=params.get("page"), size=params.get("size")
+        )
+    }
+
+
+def _communications_tab(user, case: Case, params: Mapping[str, Any]) -> dict[str, Any]:
+    rows = selectors.communications_for(user, case).order_by("-occurred_at", "-id")
+    return {"communications": records_page(rows, params.get("cpage"))}
+
+
+def _evidence_tab(user, case: Case, params: Mapping[str, Any]) -> dict[str, Any]:
+    rows = selectors.evidence_for(user, case).order_by("-uploaded_at", "-id")
+    return {"evidence": records_page(rows, params.get("epage"))}
+
+
+def _attestation_tab(user, case: Case, params: Mapping[str, Any]) -> dict[str, Any]:
+    return {"attestation": selectors.attestation_for(user, case)}
+
+
+def _disputes_tab(user, case: Case, params: Mapping[str, Any]) -> dict[str, Any]:
+    return {"disputes": list(selectors.disputes_for(user, case))}
+
+
+def _escalations_tab(user, case: Case, params: Mapping[str, Any]) -> dict[str, Any]:
+    return {"escalations": list(selectors.escalations_for(user, case))}
+
+
+def _follow_ups_tab(user, case: Case, params: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "follow_ups": list(selectors.follow_ups_for(user, case)),
+        "follows_up": selectors.followed_up_case(user, case),
+        "integrity_alarms": evidence_selectors.open_alarms_for(user, case),
+    }
+
+
+TABS: dict[str, Tab] = {
+    t.key: t
+    for t in (
+        Tab("timeline", "Timeline", "staff/case/_timeline.html", _timeline_tab,
+            lambda user, case: selectors.events_for(user, case).count()),
+        Tab("communications", "Communications", "staff/case/_communications.html",
+            _communications_tab,
+            lambda user, case: selectors.communications_for(user, case).count()),
+        Tab("evidence", "Evidence", "staff/case/_evidence.html", _evidence_tab,
+            lambda user, case: selectors.evidence_for(user, case).count()),
+        Tab("attestation", "Deletion attestation", "staff/case/_attestation.html",
+            _attestation_tab),
+        Tab("disputes", "Disputes", "staff/case/_disputes.html", _disputes_tab,
+            lambda user, case: selectors.disputes_for(user, case).count()),
+        Tab("escalations", "Escalations", "staff/case/_escalations.html", _escalations_tab,
+            lambda user, case: selectors.escalations_for(user, case).count()),
+        Tab("follow-ups", "Follow-ups", "staff/case/_follow_ups.html", _follow_ups_tab),
+    )
+}  # fmt: skip
+DEFAULT_TAB = "timeline"
+
+
+def tab_url(case: Case, key: str) -> str:
+    return reverse("staff:case_tab", kwargs={"reference": case.reference, "tab": key})
+
+
+def tab_links(user, case: Case, current: str) -> list[TabLink]:
+    """The tabs with their URLs and counts (one query per counted tab), the
+    current one marked."""
+    return [
+        TabLink(
+            key=t.key,
+            label=t.label,
+            url=tab_url(case, t.key),
+            count=t.count(user, case) if t.count else None,
+            current=t.key == current,
+        )
+        for t in TABS.values()
+    ]
+
+
+def tab_panel(user, case: Case, key: str, params: Mapping[str, Any] | None = None) -> dict:
+    """What one tab shows (for an htmx tab change: with the tab links, which
+    the response swaps out of band)."""
+    tab = TABS[key]
+    return {
+        "case": case,
+        "tab": tab,
+        "tabs": tab_links(user, case, key),
+        **tab.load(user, case, params or {}),
+    }
+
+
+def case_page(user, case: Case, *, tab: str = DEFAULT_TAB, params=None) -> dict:
+    """Everything the case page shows, as template context: the header,
+    stage bar, deadlines, actions, the tab links and the one tab ``tab``
+    (its records one page at a time)."""
+    params = dict(params or {})
     corrections = selectors.corrections_for(user, case)
+    params["corrections"] = corrections
     by_original: dict[int, list[int]] = defaultdict(list)
     for seq, target in corrections:
         by_original[target].append(seq)
     return {
-        "case": case,
         "stages": stage_bar(case, selectors.stage_events_for(user, case), by_original),
         "deadlines": deadlines(case, now()),
         "actions": action_links(user, case),
-        "timeline": timeline(user, case, corrections, page=page, size=size),
-        "communications": records_page(
-            selectors.communications_for(user, case).order_by("-occurred_at", "-id"), comms_page
-        ),
-        "evidence": records_page(
-            selectors.evidence_for(user, case).order_by("-uploaded_at", "-id"), evidence_page
-        ),
-        "attestation": selectors.attestation_for(user, case),
-        "disputes": list(selectors.disputes_for(user, case)),
-        "escalations": list(selectors.escalations_for(user, case)),
-        "follow_ups": list(selectors.follow_ups_for(user, case)),
-        "follows_up": selectors.followed_up_case(user, case),
-        "integrity_alarms": evidence_selectors.open_alarms_for(user, case),
+        "integrity_alarms": evidence_selectors.open_alarms_for(user, case),  # the header
+        "timeline_url": tab_url(case, "timeline"),
+        **tab_panel(user, case, tab, params),
     }

@@ -12,3 +12,16 @@ class CaseReferenceConverter:
 
     def to_url(self, value: str) -> str:
         return value
+
+
+class CaseTabConverter:
+    """A tab of the case page (``case_page.TABS``): only those words, so the
+    case's other URLs (actions/, exports/, evidence/<id>/) stay free."""
+
+    regex = "timeline|communications|evidence|attestation|disputes|escalations|follow-ups"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value

@@ -2,11 +2,12 @@
 
 from django.urls import path, register_converter
 
-from .converters import CaseReferenceConverter
+from .converters import CaseReferenceConverter, CaseTabConverter
 from .views import actions, auth, case_page, dashboard, exports, new_case, organizations, tokens
 from .views.case_list import case_list
 
 register_converter(CaseReferenceConverter, "caseref")
+register_converter(CaseTabConverter, "casetab")
 
 app_name = "staff"
 
@@ -17,6 +18,7 @@ urlpatterns = [
     path("cases/", case_list, name="case_list"),
     path("cases/new/", new_case.case_new, name="case_new"),
     path("cases/<caseref:reference>/", case_page.case_detail, name="case_detail"),
+    path("cases/<caseref:reference>/<casetab:tab>/", case_page.case_detail, name="case_tab"),
     path(
         "cases/<caseref:reference>/actions/<slug:action>/",
         actions.case_action,

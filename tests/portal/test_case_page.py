@@ -48,7 +48,7 @@ def test_the_case_page_shows_the_vendor_side_and_nothing_internal(
         assert secret not in html, secret
     assert busy_case.title in html
     assert "s3://exposed-bucket" in html  # the shared asset identifier
-    assert "65000" in html  # the shared affected-entity count
+    assert "<dd>65,000</dd>" in html  # the shared affected-entity count
     assert "Exposed data" in html  # the notice the firm sent
     assert shared_evidence.original_name in html
     assert "Vendor notified" in html

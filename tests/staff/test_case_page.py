@@ -40,8 +40,11 @@ def berlin_case(stage, *, analyst, lead, vendor, **kwargs):
 
 
 def t(utc: str, local: str) -> str:
-    """The HTML of a time: local text, UTC in the title attribute."""
-    return f'<time datetime="{utc.replace(" ", "T")}:00Z" title="{utc}:00 UTC">{local}</time>'
+    """The HTML of a time: in the case's zone, UTC beside (core.formatting)."""
+    return (
+        f'<time datetime="{utc.replace(" ", "T")}:00Z" class="case-time">{local} '
+        f'<span class="utc">({utc} UTC)</span></time>'
+    )
 
 
 # --- who may open the page ---------------------------------------------------
@@ -164,7 +167,9 @@ def test_stage_bar_at_each_stage(stage, client, analyst, lead, vendor):
     for x in reached:
         utc, local, seq = OCCURRED[x]
         assert t(utc, local) in html
-        assert f'<a href="#event-{seq}">#{seq}</a>' in html
+        # a link to the event on the timeline tab's first page (under 50 events)
+        timeline = f"/cases/{case.reference}/timeline/?page=1#event-{seq}"
+        assert f'<a href="{timeline}">#{seq}</a>' in html
     assert t("2026-02-01 12:00", "2026-02-01 13:00 CET") in html  # recorded
     gap = '<span class="stage-gap" title="Time since the previous stage">+1 h</span>'
     assert html.count(gap) == len(reached) - 1

@@ -16,15 +16,22 @@ AT = datetime(2026, 7, 1, 22, 30, tzinfo=UTC)
     "zone,text",
     [
         ("UTC", "2026-07-01 22:30 UTC"),
-        ("Europe/Berlin", "2026-07-02 00:30 CEST"),
-        ("America/New_York", "2026-07-01 18:30 EDT"),
+        (
+            "Europe/Berlin",
+            '2026-07-02 00:30 CEST <span class="utc">(2026-07-01 22:30 UTC)</span>',
+        ),
+        (
+            "America/New_York",
+            '2026-07-01 18:30 EDT <span class="utc">(2026-07-01 22:30 UTC)</span>',
+        ),
         ("Not/AZone", "2026-07-01 22:30 UTC"),  # an unknown zone falls back to UTC
         ("", "2026-07-01 22:30 UTC"),
     ],
 )
 def test_case_time(zone, text):
+    """In the case's zone with UTC beside; once for a case kept in UTC."""
     assert case_time(AT, zone) == (
-        f'<time datetime="2026-07-01T22:30:00Z" title="2026-07-01 22:30:00 UTC">{text}</time>'
+        f'<time datetime="2026-07-01T22:30:00Z" class="case-time">{text}</time>'
     )
 
 
@@ -60,7 +67,10 @@ def test_gap_says_earlier_for_a_milestone_before_the_previous_one():
     [
         (0, "0 bytes"),
         (999, "999 bytes"),
+        (1, "1 byte"),
         (1024, "1.0 kB (1,024 bytes)"),
+        (999_960, "1.0 MB (999,960 bytes)"),
+        (24_529_338_368, "24.5 GB (24,529,338,368 bytes)"),
         (2_400_000_000_000, "2.4 TB (2,400,000,000,000 bytes)"),
         (None, ""),
     ],

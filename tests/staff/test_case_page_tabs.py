@@ -50,14 +50,14 @@ def test_timeline_rows_newest_first_with_actor_times_and_hash(client, analyst, l
     html = response.content.decode()
     row = html[html.index('<tr id="event-1"') :]
     row = row[: row.index("</tr>")]
-    assert "<td>Ana Lyst<br><small>Research Firm</small></td>" in row
+    assert '<td data-label="Actor">Ana Lyst<br><small>Research Firm</small></td>' in row
     # found at 09:00 UTC = 18:00 in Tokyo
     assert (
-        '<time datetime="2026-01-05T09:00:00Z" title="2026-01-05 09:00:00 UTC">'
-        "2026-01-05 18:00 JST</time>"
+        '<time datetime="2026-01-05T09:00:00Z" class="case-time">'
+        '2026-01-05 18:00 JST <span class="utc">(2026-01-05 09:00 UTC)</span></time>'
     ) in row
     recorded = first.recorded_at.astimezone(UTC)
-    assert f'title="{recorded:%Y-%m-%d %H:%M:%S} UTC"' in row
+    assert f'<span class="utc">({recorded:%Y-%m-%d %H:%M} UTC)</span>' in row
     assert f'<summary title="{first.hash}"><code>{first.hash[:12]}…</code></summary>' in row
     assert f'<code class="hash">{first.hash}</code>' in row
     assert (
@@ -148,7 +148,7 @@ def test_communications_with_their_attachments(client, analyst, vendor):
         ),
     )
     client.force_login(analyst)
-    response = client.get(f"/cases/{case.reference}/")
+    response = client.get(f"/cases/{case.reference}/communications/")
     (message,) = response.context["communications"]
     attachment = message.attachments.get()
     html = response.content.decode()
@@ -157,7 +157,8 @@ def test_communications_with_their_attachments(client, analyst, vendor):
     assert (
         f'<a href="/cases/{case.reference}/evidence/{attachment.pk}/" download>log.txt</a>' in html
     )
-    assert "It is closed now." in html
+    # The body is readable in place, not behind a click.
+    assert '<pre class="message-body">It is closed now.</pre>' in html
 
 
 def test_evidence_table(client, analyst, vendor):
@@ -165,7 +166,7 @@ def test_evidence_table(client, analyst, vendor):
     analyst.save()
     case = make_case("found", actor=analyst, vendor=vendor, start=START)
     client.force_login(analyst)
-    response = client.get(f"/cases/{case.reference}/")
+    response = client.get(f"/cases/{case.reference}/evidence/")
     (f,) = response.context["evidence"]
     html = response.content.decode()
     row = html[html.index(f'<tr id="evidence-{f.pk}"') :]
@@ -186,7 +187,7 @@ def test_attestation_with_its_nist_fields_and_countersignature(
     lead.save()
     case = make_case("data_deleted", actor=analyst, vendor=vendor, verifier=lead, start=START)
     client.force_login(analyst)
-    html = client.get(f"/cases/{case.reference}/").content.decode()
+    html = client.get(f"/cases/{case.reference}/attestation/").content.decode()
     section = html[html.index('<section id="attestation"') :]
     section = section[: section.index("</section>")]
     for fact in (
@@ -207,7 +208,7 @@ def test_attestation_with_its_nist_fields_and_countersignature(
     vendor_contact.first_name, vendor_contact.last_name = "Vera", "Vendor"
     vendor_contact.save()
     countersign_attestation(actor=vendor_contact, case=case, statement="We confirm.")
-    html = client.get(f"/cases/{case.reference}/").content.decode()
+    html = client.get(f"/cases/{case.reference}/attestation/").content.decode()
     assert "<dt>Countersignature</dt>\n    <dd>Vera Vendor, <time" in html
     assert ": “We confirm.”</dd>" in html
 
@@ -240,26 +241,37 @@ def test_disputes_escalations_and_follow_ups(client, analyst, lead, vendor):
         exposure_evidence=[capture(b"open again")],
     )
     client.force_login(analyst)
-    html = client.get(f"/cases/{case.reference}/").content.decode()
+    html = client.get(f"/cases/{case.reference}/disputes/").content.decode()
     assert "<strong>Number of affected entities</strong> · Open" in html
     assert "<h3>Firm's position</h3><p>65,000 entities</p>" in html
     assert "<small>Source: Our count of distinct domains</small>" in html
     assert "<h3>Vendor's position</h3><p>Far fewer</p>" in html
     assert "<small>Source: Their press statement</small>" in html
+    html = client.get(f"/cases/{case.reference}/escalations/").content.decode()
     assert "<td>CERT-EU<br><small>CERT / CSIRT</small></td><td>CERT-123</td>" in html
     ref = follow_up.reference
+    html = client.get(f"/cases/{case.reference}/follow-ups/").content.decode()
     assert f'<li><a href="/cases/{ref}/">{ref}</a> Re-exposure: Exposed bucket' in html
-    back = client.get(f"/cases/{follow_up.reference}/").content.decode()
+    back = client.get(f"/cases/{follow_up.reference}/follow-ups/").content.decode()
     assert f'This case follows up <a href="/cases/{case.reference}/">{case.reference}</a>' in back
 
 
 # --- query counts -----------------------------------------------------------
 
-# Measured: session, user, memberships, case; corrections, stage events,
-# timeline count and page; communications and their attachments; evidence;
-# attestation and its evidence; disputes; escalations; follow-ups; the counts of
-# the communications and evidence pages; open evidence integrity alarms. (19)
-PAGE_QUERIES = 19
+# Measured, the timeline tab (the case's own URL): session, user, memberships,
+# case; corrections, stage events, open evidence integrity alarms; the tab
+# links' counts (events, communications, evidence, disputes, escalations); the
+# timeline's count and page. (14) Each tab reads only its own records.
+PAGE_QUERIES = 14
+TAB_QUERIES = {  # the whole page, and the panel alone for htmx (measured)
+    "timeline": (14, 12),
+    "communications": (15, 12),  # the page of messages and their attachments
+    "evidence": (14, 11),
+    "attestation": (14, 11),  # the attestation and its evidence files
+    "disputes": (13, 10),
+    "escalations": (13, 10),
+    "follow-ups": (14, 11),  # the follow-up cases and the case followed up
+}
 
 
 def count_queries(client, url) -> int:
@@ -289,7 +301,7 @@ def test_query_count_does_not_grow_with_the_ledger(
 
 
 def test_query_count_does_not_grow_with_the_records_of_the_tabs(
-    client, analyst, lead, vendor, vendor_contact
+    client, analyst, lead, vendor, vendor_contact, django_assert_max_num_queries
 ):
     bare = make_case("data_deleted", actor=lead, vendor=vendor, start=START)
     full = make_case("data_deleted", actor=lead, vendor=vendor, start=START)
@@ -328,31 +340,120 @@ def test_query_count_does_not_grow_with_the_records_of_the_tabs(
         )
     countersign_attestation(actor=vendor_contact, case=full, statement="Confirmed.")
     client.force_login(analyst)
-    assert count_queries(client, f"/cases/{full.reference}/") == count_queries(
-        client, f"/cases/{bare.reference}/"
+    for tab, (whole, panel) in TAB_QUERIES.items():
+        url = f"/cases/{{}}/{tab}/"
+        with django_assert_max_num_queries(whole):
+            client.get(url.format(full.reference))
+        with django_assert_max_num_queries(panel):
+            client.get(
+                url.format(full.reference), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="tab-panel"
+            )
+        assert count_queries(client, url.format(full.reference)) == count_queries(
+            client, url.format(bare.reference)
+        ), tab
+    page = client.get(f"/cases/{full.reference}/communications/").context
+    assert len(page["communications"]) == 4
+    assert len(client.get(f"/cases/{full.reference}/disputes/").context["disputes"]) == 3
+    assert len(client.get(f"/cases/{full.reference}/escalations/").context["escalations"]) == 3
+    follow_ups = client.get(f"/cases/{full.reference}/follow-ups/").context["follow_ups"]
+    assert len(follow_ups) == 3
+    # A follow-up's follow-ups tab reads the case it follows up: one query more.
+    assert (
+        count_queries(client, f"/cases/{follow_ups[0].reference}/follow-ups/")
+        == count_queries(client, f"/cases/{bare.reference}/follow-ups/") + 1
     )
-    page = client.get(f"/cases/{full.reference}/").context
-    assert (len(page["communications"]), len(page["disputes"])) == (4, 3)
-    assert (len(page["escalations"]), len(page["follow_ups"])) == (3, 3)
-    follow_up = page["follow_ups"][0]
-    # A follow-up's page reads the case it follows up (one query more); being
-    # at stage found, it has no attestation, and no communication to read
-    # (its empty page costs no query) nor their attachments to prefetch.
-    assert count_queries(client, f"/cases/{follow_up.reference}/") == PAGE_QUERIES + 1 - 3
 
 
 def test_communications_and_evidence_are_paged(client, analyst, lead, vendor):
     case = make_case("closed", actor=analyst, lead=lead, vendor=vendor, start=START)
     add_messages(case, analyst, 30)  # 31 communications with the notice
     client.force_login(analyst)
-    first = client.get(f"/cases/{case.reference}/")
+    first = client.get(f"/cases/{case.reference}/communications/")
     assert len(first.context["communications"]) == 25
     assert first.context["communications"].paginator.count == 31
     body = first.content.decode()
     assert "Page 1 of 2 (31 in all)" in body and "?cpage=2#communications" in body
-    second = client.get(f"/cases/{case.reference}/?cpage=2")
+    second = client.get(f"/cases/{case.reference}/communications/?cpage=2")
     assert len(second.context["communications"]) == 6
     # Newest first: the notice, the oldest, is on the last page.
     assert second.context["communications"][5].direction == "outbound"
-    assert client.get(f"/cases/{case.reference}/?cpage=abc").status_code == 200
-    assert client.get(f"/cases/{case.reference}/?epage=999").status_code == 200
+    assert client.get(f"/cases/{case.reference}/communications/?cpage=abc").status_code == 200
+    assert client.get(f"/cases/{case.reference}/evidence/?epage=999").status_code == 200
+
+
+# --- each tab its own URL ----------------------------------------------------
+
+TAB_HEADINGS = {
+    "timeline": '<h2 id="timeline-heading">Timeline</h2>',
+    "communications": '<h2 id="communications-heading">Communications</h2>',
+    "evidence": '<h2 id="evidence-heading">Evidence</h2>',
+    "attestation": '<h2 id="attestation-heading">Deletion attestation</h2>',
+    "disputes": '<h2 id="disputes-heading">Disputes</h2>',
+    "escalations": '<h2 id="escalations-heading">Escalations</h2>',
+    "follow-ups": '<h2 id="follow-ups-heading">Follow-ups</h2>',
+}
+
+
+@pytest.mark.parametrize("tab", list(TAB_HEADINGS))
+def test_each_tab_is_a_whole_page_at_its_own_url(client, analyst, vendor, tab):
+    case = make_case("secured", actor=analyst, vendor=vendor, start=START)
+    client.force_login(analyst)
+    response = client.get(f"/cases/{case.reference}/{tab}/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" in html and '<div id="tab-panel"' in html  # works without JavaScript
+    assert TAB_HEADINGS[tab] in html
+    others = [heading for key, heading in TAB_HEADINGS.items() if key != tab]
+    assert not [heading for heading in others if heading in html]  # only its own panel
+    link = f'href="/cases/{case.reference}/{tab}/" hx-get="/cases/{case.reference}/{tab}/"'
+    assert link in html
+    current = html[html.index(link) :]
+    assert current[: current.index(">")].endswith('aria-current="page" data-tab="' + tab + '"')
+    assert html.count('aria-current="page"') == 2  # the tab and "Cases" in the site menu
+
+
+def test_the_case_url_shows_the_timeline_tab(client, analyst, vendor):
+    case = make_case("found", actor=analyst, vendor=vendor, start=START)
+    client.force_login(analyst)
+    html = client.get(f"/cases/{case.reference}/").content.decode()
+    assert TAB_HEADINGS["timeline"] in html and TAB_HEADINGS["evidence"] not in html
+    assert f'<a href="/cases/{case.reference}/evidence/" hx-get=' in html
+    assert "Evidence <small>(1)</small>" in html  # the capture
+
+
+def test_htmx_gets_the_panel_alone_with_the_tab_links_out_of_band(client, analyst, vendor):
+    case = make_case("found", actor=analyst, vendor=vendor, start=START)
+    client.force_login(analyst)
+    url = f"/cases/{case.reference}/evidence/"
+    response = client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="tab-panel")
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html
+    assert (
+        '<nav aria-label="Case sections" class="case-tabs" id="case-tabs" hx-swap-oob="true">'
+        in html
+    )
+    assert TAB_HEADINGS["evidence"] in html and TAB_HEADINGS["timeline"] not in html
+    assert "HX-Request" in response["Vary"]
+    restore = client.get(
+        url,
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="tab-panel",
+        HTTP_HX_HISTORY_RESTORE_REQUEST="true",
+    )
+    assert "<html" in restore.content.decode()  # history restore wants the whole page
+
+
+@pytest.mark.parametrize("path", ["bogus/", "Timeline/", "exports-tab/"])
+def test_an_unknown_tab_is_404(client, analyst, vendor, path):
+    case = make_case("found", actor=analyst, vendor=vendor, start=START)
+    client.force_login(analyst)
+    assert client.get(f"/cases/{case.reference}/{path}").status_code == 404
+
+
+@pytest.mark.parametrize("who", ["anonymous", "vendor_contact", "other_vendor_contact"])
+def test_a_tab_is_no_more_open_than_the_case_page(client, request, analyst, vendor, who):
+    case = make_case("secured", actor=analyst, vendor=vendor, start=START)
+    if who != "anonymous":
+        client.force_login(request.getfixturevalue(who))
+    response = client.get(f"/cases/{case.reference}/communications/")
+    assert response.status_code == (302 if who == "anonymous" else 404)

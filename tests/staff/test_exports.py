@@ -58,12 +58,16 @@ def test_exports_page_access(who, status, client, request, case):
 
 
 @pytest.mark.parametrize(("who", "shown"), [("analyst", False), ("legal", True), ("lead", True)])
-def test_the_case_page_shows_the_section_to_who_may_export(who, shown, client, request, case):
+def test_the_case_page_links_the_exports_tab_for_who_may_export(who, shown, client, request, case):
+    """The Exports tab is the case's exports page (its own URL), linked from
+    every tab for who may export."""
     client.force_login(request.getfixturevalue(who))
     html = client.get(case.get_absolute_url()).content.decode()
-    assert ('id="exports"' in html) is shown
-    assert (f'action="{exports_url(case)}"' in html) is shown
-    assert ('<a href="#exports">Exports</a>' in html) is shown
+    assert (f'<a href="{exports_url(case)}" data-tab="exports">Exports</a>' in html) is shown
+    page = client.get(exports_url(case))
+    assert page.status_code == (200 if shown else 403)
+    if shown:
+        assert f'action="{exports_url(case)}"' in page.content.decode()
 
 
 def test_a_legal_user_requests_follows_and_downloads_an_export(
@@ -74,13 +78,13 @@ def test_a_legal_user_requests_follows_and_downloads_an_export(
         client, case, django_capture_on_commit_callbacks, variant="vendor", communications="excerpt"
     )
     assert response.status_code == 302
-    assert response["Location"] == f"{case.get_absolute_url()}#exports"
+    assert response["Location"] == exports_url(case)
     export = Export.objects.get()
     assert (export.requested_by, export.variant, export.communications) == (
         legal, "vendor", "excerpt",
     )  # fmt: skip
     assert export.status == ExportStatus.DONE
-    page = client.get(case.get_absolute_url()).content.decode()
+    page = client.get(exports_url(case)).content.decode()
     assert export.sha256 in page and f"/exports/{export.pk}/download/" in page
     response = client.get(f"{exports_url(case)}{export.pk}/download/")
     assert response.status_code == 200
@@ -184,7 +188,7 @@ def test_demo_legal_exports_bluebleed_and_verifies_it(
     settings.DISCLOSURE_EXPORT_SIGNING_CHAIN = str(certs.ca_cert)
     case = Case.objects.get(title=BLUEBLEED_TITLE)
     assert client.login(username="demo-legal", password=DEMO_PASSWORD)
-    assert 'id="exports"' in client.get(case.get_absolute_url()).content.decode()
+    assert 'id="exports"' in client.get(exports_url(case)).content.decode()
     post_export(client, case, django_capture_on_commit_callbacks)
     export = Export.objects.get(case=case)
     assert export.status == ExportStatus.DONE and export.signed, export.error

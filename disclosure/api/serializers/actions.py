@@ -19,7 +19,16 @@ from disclosure.core.errors import ValidationFailed
 from disclosure.evidence.models import EXPOSURE_KINDS, DeletionMethod, EvidenceKind
 
 from .cases import CaseSerializer, CaseUpdateSerializer
-from .common import MAX_COUNT, FileSerializer, NoteFields, id_field, incoming_files, pk_field, text
+from .common import (
+    MAX_COUNT,
+    FileSerializer,
+    NoteFields,
+    id_field,
+    incoming_files,
+    pk_field,
+    shared_field,
+    text,
+)
 from .records import EventSerializer
 
 
@@ -158,6 +167,7 @@ class AttachEvidenceInput(ActionInput):
                                    default=EvidenceKind.OTHER)  # fmt: skip
     description = text()
     captured_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    shared = shared_field()
 
     def service_kwargs(self, *, case, user):
         from disclosure.evidence.services import IncomingFile
@@ -171,6 +181,7 @@ class AttachEvidenceInput(ActionInput):
                 kind=d["kind"],
                 description=d["description"],
                 captured_at=d["captured_at"],
+                shared=d["shared"],
             )
         }
 

@@ -8,7 +8,7 @@ import io
 from rest_framework import serializers
 
 from disclosure.accounts.models import Membership, Organization
-from disclosure.evidence.models import EvidenceKind
+from disclosure.evidence.models import EvidenceKind, visibility_default_text
 from disclosure.evidence.services import IncomingFile
 
 MAX_ID = 2**63 - 1
@@ -100,6 +100,17 @@ class People:
 STAFF_VIEW = People(internal=True)
 
 
+def shared_field() -> serializers.BooleanField:
+    """Whether the vendor sees an uploaded file; null or left out: the default."""
+    return serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Whether the vendor sees the file (true: shared in the portal; false: "
+        f"internal). {visibility_default_text()} A vendor contact's upload is always shared.",
+    )
+
+
 class FileSerializer(serializers.Serializer):
     """A file in a JSON body: its name and content in base64."""
 
@@ -108,6 +119,7 @@ class FileSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=EvidenceKind.choices, required=False)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     captured_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    shared = shared_field()
 
     def validate_content_base64(self, value: str) -> bytes:
         try:
@@ -129,6 +141,7 @@ def incoming_files(items, kind: str, *, keep_kind: bool = False) -> list[Incomin
             kind=(f.get("kind") or kind) if keep_kind else kind,
             description=f.get("description", ""),
             captured_at=f.get("captured_at"),
+            shared=f.get("shared"),
         )
         for f in items
     ]

@@ -1,39 +1,28 @@
-"""Template helpers of the portal: times in the case's zone with UTC beside."""
+"""Template helpers of the portal: times in the case's zone with UTC beside
+and sizes, both from ``core.formatting`` (the same text as on the staff
+pages and in the legal export)."""
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
 
 from django import template
+
+from disclosure.core.formatting import file_size
+from disclosure.core.templatetags.formatting import case_time_html
 
 register = template.Library()
 
 
 @register.simple_tag
 def portal_time(value: datetime | None, zone: str = "UTC") -> str:
-    """'2022-09-24 10:00 Europe/Berlin (08:00 UTC)', or '—'."""
-    if value is None:
-        return "—"
-    try:
-        tz = ZoneInfo(zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        tz, zone = ZoneInfo("UTC"), "UTC"
-    local = value.astimezone(tz)
-    text = f"{local:%Y-%m-%d %H:%M} {zone}"
-    if zone != "UTC":
-        text += f" ({value.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
-    return text
+    """'2022-09-24 10:00 CEST (2022-09-24 08:00 UTC)' in a ``<time>``
+    element, or '—'."""
+    return case_time_html(value, zone)
 
 
 @register.filter
 def bytes_size(value: int | None) -> str:
-    if value is None:
-        return "—"
-    size = float(value)
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(value)
+    """'2.4 TB (2,400,000,000,000 bytes)'; '—' when unknown."""
+    return file_size(value) if value is not None else "—"
 
 
 @register.filter

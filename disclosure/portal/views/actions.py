@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from disclosure.cases import access, transitions
+from disclosure.cases import access, transitions, vendor_view
 from disclosure.core.errors import DomainError, NotFound, NotPermitted
 
 from ..catalog import ACTIONS
@@ -43,9 +43,7 @@ def case_action(request: HttpRequest, reference: str, action: str) -> HttpRespon
     else:
         form = spec.form(case=case, user=request.user)
         status = 200
-    return render(
-        request,
-        "portal/case/action.html",
-        {"case": case, "form": form, "action": action, "spec": spec, "nav": "cases"},
-        status=status,
-    )
+    context = {"case": case, "form": form, "action": action, "spec": spec, "nav": "cases"}
+    if action == "countersign_attestation":  # show what is countersigned
+        context["attestation"] = vendor_view.attestation(case)
+    return render(request, "portal/case/action.html", context, status=status)

@@ -16,12 +16,44 @@ from disclosure.core.forms import (  # noqa: F401 (the staff forms import these 
     time_zone_names,
 )
 from disclosure.core.timeutils import now
+from disclosure.evidence.models import shared_by_default, visibility_default_text
 from disclosure.evidence.services import IncomingFile
 
+SHARED, INTERNAL = "shared", "internal"
+VISIBILITY_CHOICES = [
+    (SHARED, "Shared: the vendor sees it in the portal"),
+    (INTERNAL, "Internal: the firm only"),
+]
 
-def incoming(files: Iterable[Any], kind: str) -> list[IncomingFile]:
-    """Uploaded files as the services take them, filed as ``kind``."""
-    return [IncomingFile(name=f.name, stream=f, kind=kind) for f in files]
+
+def visibility_field(kind: str | None = None) -> forms.ChoiceField:
+    """Whether the vendor sees the uploaded files, the default stated and
+    preselected: ``kind``'s default, or for a form where the kind is chosen
+    too, "the kind's default". Blank (a client that does not send it) is
+    the default as well."""
+    if kind is not None:
+        choices, initial = VISIBILITY_CHOICES, SHARED if shared_by_default(kind) else INTERNAL
+    else:
+        choices, initial = [("", "The kind's default"), *VISIBILITY_CHOICES], ""
+    return forms.ChoiceField(
+        label="Does the vendor see the file?",
+        choices=choices,
+        initial=initial,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=visibility_default_text(kind),
+    )
+
+
+def shared_choice(value: str | None) -> bool | None:
+    """A visibility_field's value as ``IncomingFile.shared`` (None: default)."""
+    return {SHARED: True, INTERNAL: False}.get(value or "")
+
+
+def incoming(files: Iterable[Any], kind: str, shared: bool | None = None) -> list[IncomingFile]:
+    """Uploaded files as the services take them, filed as ``kind``, shared
+    with the vendor or not (None: the kind's default)."""
+    return [IncomingFile(name=f.name, stream=f, kind=kind, shared=shared) for f in files]
 
 
 def lines(text: str) -> list[str]:

@@ -17,7 +17,9 @@ from .base import (
     StaffForm,
     incoming,
     lines,
+    shared_choice,
     time_zone_names,
+    visibility_field,
 )
 
 COUNT = {"required": False, "min_value": 0}
@@ -167,7 +169,8 @@ class NewCaseForm(StaffForm):
             label="Evidence kind", choices=EXPOSURE_KINDS, initial=EvidenceKind.EXPOSURE_CAPTURE
         )
         order = [*NEW_CASE_FIELDS[:9], "found_at", *NEW_CASE_FIELDS[9:]]
-        order += ["exposure_evidence", "evidence_kind"]
+        fields["evidence_visibility"] = visibility_field(EvidenceKind.EXPOSURE_CAPTURE)
+        order += ["exposure_evidence", "evidence_kind", "evidence_visibility"]
         self.fields = {name: fields[name] for name in order}
 
     def clean_records_by_kind(self) -> dict[str, int]:
@@ -175,7 +178,8 @@ class NewCaseForm(StaffForm):
 
     def service_kwargs(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
-        files = incoming(data.pop("exposure_evidence"), data.pop("evidence_kind"))
+        shared = shared_choice(data.pop("evidence_visibility"))
+        files = incoming(data.pop("exposure_evidence"), data.pop("evidence_kind"), shared)
         if data.get("policy") is None:
             data.pop("policy", None)
         return {**data, "exposure_evidence": files}

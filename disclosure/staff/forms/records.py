@@ -14,7 +14,15 @@ from disclosure.core.errors import ValidationFailed
 from disclosure.evidence.models import EvidenceKind
 from disclosure.evidence.services import IncomingFile
 
-from .base import CaseForm, LocalDateTimeField, MultipleFileField, incoming, lines
+from .base import (
+    CaseForm,
+    LocalDateTimeField,
+    MultipleFileField,
+    incoming,
+    lines,
+    shared_choice,
+    visibility_field,
+)
 from .details import EXPOSURE_KINDS
 
 # A raw message is parsed in memory: larger ones are refused.
@@ -59,8 +67,16 @@ class LogCommunicationForm(CaseForm):
         help_text="The message, or a summary of the call or meeting.",
     )
     attachments = MultipleFileField(label="Attachments", required=False)
+    attachments_visibility = visibility_field(EvidenceKind.ATTACHMENT)
 
     parsed: ParsedEmail | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["attachments_visibility"].help_text += (
+            " The raw .eml and its attachments count as attachments; an internal note's "
+            "files are always internal."
+        )
 
     def clean_eml(self):
         upload = self.cleaned_data.get("eml")
@@ -96,16 +112,23 @@ class LogCommunicationForm(CaseForm):
 
     def service_kwargs(self) -> dict[str, Any]:
         d = self.cleaned_data
-        files = incoming(d["attachments"], EvidenceKind.ATTACHMENT)
+        shared = shared_choice(d["attachments_visibility"])
+        files = incoming(d["attachments"], EvidenceKind.ATTACHMENT, shared)
         if self.parsed is not None:
             upload = d["eml"]
             files = [
                 IncomingFile(
-                    name=upload.name, stream=io.BytesIO(self.raw_eml), kind=EvidenceKind.ATTACHMENT
+                    name=upload.name,
+                    stream=io.BytesIO(self.raw_eml),
+                    kind=EvidenceKind.ATTACHMENT,
+                    shared=shared,
                 ),
                 *(
                     IncomingFile(
-                        name=a.name, stream=io.BytesIO(a.content), kind=EvidenceKind.ATTACHMENT
+                        name=a.name,
+                        stream=io.BytesIO(a.content),
+                        kind=EvidenceKind.ATTACHMENT,
+                        shared=shared,
                     )
                     for a in self.parsed.attachments
                 ),
@@ -128,6 +151,7 @@ class AttachEvidenceForm(CaseForm):
 
     file = forms.FileField(label="File")
     kind = forms.ChoiceField(label="Kind", choices=EvidenceKind.choices, initial=EvidenceKind.OTHER)
+    visibility = visibility_field()
     description = forms.CharField(
         label="Description", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -145,6 +169,7 @@ class AttachEvidenceForm(CaseForm):
                 kind=d["kind"],
                 description=d["description"],
                 captured_at=d["captured_at"],
+                shared=shared_choice(d["visibility"]),
             )
         }
 
@@ -246,6 +271,7 @@ class OpenFollowUpForm(CaseForm):
     evidence_kind = forms.ChoiceField(
         label="Evidence kind", choices=EXPOSURE_KINDS, initial=EvidenceKind.EXPOSURE_CAPTURE
     )
+    evidence_visibility = visibility_field(EvidenceKind.EXPOSURE_CAPTURE)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -258,5 +284,7 @@ class OpenFollowUpForm(CaseForm):
             "how_found": d["how_found"],
             "title": d["title"] or None,
             "asset_identifier": d["asset_identifier"] or None,
-            "exposure_evidence": incoming(d["exposure_evidence"], d["evidence_kind"]),
+            "exposure_evidence": incoming(
+                d["exposure_evidence"], d["evidence_kind"], shared_choice(d["evidence_visibility"])
+            ),
         }

@@ -13,7 +13,16 @@ from disclosure.cases.stages import CloseReason
 from disclosure.comms.models import Channel
 from disclosure.evidence.models import DeletionMethod, EvidenceKind
 
-from .base import CaseForm, LocalDateTimeField, MultipleFileField, NoteMixin, incoming, lines
+from .base import (
+    CaseForm,
+    LocalDateTimeField,
+    MultipleFileField,
+    NoteMixin,
+    incoming,
+    lines,
+    shared_choice,
+    visibility_field,
+)
 
 
 class NotifyVendorForm(NoteMixin, CaseForm):
@@ -34,8 +43,12 @@ class NotifyVendorForm(NoteMixin, CaseForm):
         label="Message", required=False, widget=forms.Textarea(attrs={"rows": 6})
     )
     attachments = MultipleFileField(label="Attachments", required=False)
+    attachments_visibility = visibility_field(EvidenceKind.NOTICE)
 
-    field_order = ["occurred_at", "channel", "sender", "recipients", "subject", "body"]
+    field_order = [
+        "occurred_at", "channel", "sender", "recipients", "subject", "body", "attachments",
+        "attachments_visibility",
+    ]  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -50,7 +63,9 @@ class NotifyVendorForm(NoteMixin, CaseForm):
             "recipients": lines(d["recipients"]),
             "subject": d["subject"],
             "body": d["body"],
-            "attachments": incoming(d["attachments"], EvidenceKind.NOTICE),
+            "attachments": incoming(
+                d["attachments"], EvidenceKind.NOTICE, shared_choice(d["attachments_visibility"])
+            ),
             **self.note_kwargs(),
         }
 
@@ -88,8 +103,11 @@ class SecureForm(NoteMixin, CaseForm):
         help_text="A message from the vendor logged on this case.",
     )
     evidence = MultipleFileField(label="Re-test evidence", required=False)
+    evidence_visibility = visibility_field(EvidenceKind.RETEST_RESULT)
 
-    field_order = ["occurred_at", "retest_result", "confirmation", "evidence"]
+    field_order = [
+        "occurred_at", "retest_result", "confirmation", "evidence", "evidence_visibility",
+    ]  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -108,7 +126,9 @@ class SecureForm(NoteMixin, CaseForm):
             "occurred_at": d["occurred_at"],
             "retest_result": d["retest_result"],
             "confirmation": d["confirmation"],
-            "evidence": incoming(d["evidence"], EvidenceKind.RETEST_RESULT),
+            "evidence": incoming(
+                d["evidence"], EvidenceKind.RETEST_RESULT, shared_choice(d["evidence_visibility"])
+            ),
             **self.note_kwargs(),
         }
 
@@ -165,6 +185,7 @@ class RecordDeletionForm(NoteMixin, CaseForm):
         label="Why it is retained", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     evidence = MultipleFileField(label="Deletion evidence (logs)", required=False)
+    evidence_visibility = visibility_field(EvidenceKind.DELETION_LOG)
     confirm = forms.BooleanField(
         label="I confirm that our copies were destroyed: this cannot be undone.",
     )
@@ -172,6 +193,7 @@ class RecordDeletionForm(NoteMixin, CaseForm):
     field_order = [
         "items", "method", "tool", "performed_by", "performed_at", "verified_by",
         "verification", "retained_metadata", "retention_reason", "evidence",
+        "evidence_visibility",
     ]  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -198,7 +220,9 @@ class RecordDeletionForm(NoteMixin, CaseForm):
             "verification": d["verification"],
             "retained_metadata": lines(d["retained_metadata"]),
             "retention_reason": d["retention_reason"],
-            "evidence": incoming(d["evidence"], EvidenceKind.DELETION_LOG),
+            "evidence": incoming(
+                d["evidence"], EvidenceKind.DELETION_LOG, shared_choice(d["evidence_visibility"])
+            ),
             **self.note_kwargs(),
         }
 

@@ -1,36 +1,25 @@
 """Template helpers of the case page: times in the case's time zone with
-UTC on hover, durations, short hashes."""
+UTC beside, sizes (both from ``core.formatting``), durations, short hashes."""
 
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta
 
 from django import template
-from django.utils.html import format_html
+from django.urls import reverse
+
+from disclosure.core.formatting import file_size
+from disclosure.core.templatetags.formatting import case_time_html
+
+from ..case_page import TIMELINE_PAGE_SIZE
 
 register = template.Library()
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 @register.simple_tag
 def case_time(value: datetime | None, zone: str = "UTC") -> str:
-    """``value`` in the case's time zone, in a ``<time>`` element whose
-    ``datetime`` and ``title`` give it in UTC; an em dash when unset."""
-    if value is None:
-        return "—"
-    local = value.astimezone(_zone(zone))
-    utc = value.astimezone(UTC)
-    return format_html(
-        '<time datetime="{}" title="{} UTC">{}</time>',
-        utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        utc.strftime("%Y-%m-%d %H:%M:%S"),
-        local.strftime("%Y-%m-%d %H:%M %Z"),
-    )
+    """``value`` in the case's time zone with UTC beside, in a ``<time>``
+    element (``core.formatting``: the same text on every page); an em dash
+    when unset."""
+    return case_time_html(value, zone)
 
 
 @register.filter
@@ -70,14 +59,15 @@ def short_hash(value: str) -> str:
 
 @register.filter
 def filesize(value: int | None) -> str:
-    """Bytes with their unit and the exact count: '1.5 MB (1,500,000 bytes)'."""
-    if value is None:
-        return ""
-    units = ["bytes", "kB", "MB", "GB", "TB"]
-    size, unit = float(value), 0
-    while size >= 1000 and unit < len(units) - 1:
-        size /= 1000
-        unit += 1
-    if unit == 0:
-        return f"{value:,} bytes"
-    return f"{size:.1f} {units[unit]} ({value:,} bytes)"
+    """Bytes in decimal units with the exact count: '1.5 MB (1,500,000 bytes)'
+    (``core.formatting.file_size``, as on the portal and in the export)."""
+    return file_size(value)
+
+
+@register.simple_tag
+def event_href(case, seq: int) -> str:
+    """The timeline tab's page that shows event ``seq``, with its anchor
+    (staff read the whole ledger, newest first, ``TIMELINE_PAGE_SIZE`` a page)."""
+    number = max(0, case.ledger_seq - seq) // TIMELINE_PAGE_SIZE + 1
+    url = reverse("staff:case_tab", kwargs={"reference": case.reference, "tab": "timeline"})
+    return f"{url}?page={number}#event-{seq}"

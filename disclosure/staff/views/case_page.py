@@ -23,30 +23,28 @@ def _case_or_404(request: HttpRequest, reference: str):
 
 
 @staff_required
-def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    """The case: header, stage bar, deadlines, actions and the tabs. An htmx
-    request for the timeline gets the timeline section alone."""
+def case_detail(request: HttpRequest, reference: str, tab: str = read_model.DEFAULT_TAB):
+    """The case: header, stage bar, deadlines, actions, the tab links and
+    one tab (``/cases/<ref>/`` shows the timeline; ``/cases/<ref>/<tab>/``
+    each other tab), the whole page without JavaScript. An htmx request for
+    the tab panel gets the panel alone (with the tab links, swapped out of
+    band); one for the timeline's next page, the timeline alone."""
     case = _case_or_404(request, reference)
-    page, size = request.GET.get("page"), request.GET.get("size")
-    if (
-        request.htmx
-        and request.htmx.target == "timeline"
-        and not request.htmx.history_restore_request
-    ):
+    params = {key: request.GET.get(key) for key in ("page", "size", "cpage", "epage")}
+    htmx = request.htmx and not request.htmx.history_restore_request
+    if htmx and tab == "timeline" and request.htmx.target == "timeline":
         response = render(
             request,
             "staff/case/_timeline.html",
-            read_model.timeline_context(request.user, case, page=page, size=size),
+            read_model.timeline_context(
+                request.user, case, page=params["page"], size=params["size"]
+            ),
         )
+    elif htmx and request.htmx.target == "tab-panel":
+        context = read_model.tab_panel(request.user, case, tab, params)
+        response = render(request, "staff/case/_tab_panel.html", context)
     else:
-        context = read_model.case_page(
-            request.user,
-            case,
-            page=page,
-            size=size,
-            comms_page=request.GET.get("cpage"),
-            evidence_page=request.GET.get("epage"),
-        )
+        context = read_model.case_page(request.user, case, tab=tab, params=params)
         response = render(request, "staff/case/detail.html", {**context, "nav": "cases"})
     patch_vary_headers(response, ("HX-Request", "HX-Target"))
     return response

@@ -108,7 +108,7 @@ def case_exports(request: HttpRequest, reference: str) -> HttpResponse:
                     messages.success(
                         request, f"Export #{export.pk} requested ({export.get_status_display()})."
                     )
-                return redirect(f"{case.get_absolute_url()}#exports")
+                return redirect("staff:case_exports", reference=case.reference)
         status = 400
     else:
         form = ExportRequestForm()
