@@ -37,7 +37,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help run serve test lint format check check-system system-packages migrate seed worker venv install install-dev clean distclean
+.PHONY: help run serve smoke-runtime test lint format check check-system system-packages migrate seed worker venv install install-dev clean distclean
 
 help:
 	@echo "make run           install, check, migrate, seed demo data, serve the staff UI on http://$(HOST):$(PORT)/"
@@ -48,6 +48,8 @@ help:
 	@echo "make check         system libraries, Django system checks, missing migrations"
 	@echo "make system-packages  install missing Debian packages (root/sudo -n), else name them"
 	@echo "make worker        Celery worker with beat (needs CELERY_BROKER_URL)"
+	@echo "make smoke-runtime the make run path (migrate, seed, every demo export, verify_export) in a"
+	@echo "                   virtualenv from requirements.txt alone (.venv-runtime; CI runs it)"
 	@echo "make clean         remove caches; make distclean also removes .venv, db.sqlite3, var/"
 
 # --- environment -----------------------------------------------------------
@@ -94,7 +96,12 @@ migrate: check-system
 seed: migrate
 	$(MANAGE) seed_demo
 
+# Exports made in debug mode are signed with a development CA made on first
+# use under var/keys/export-signing/; the checkpoints with the development
+# ledger key: the command printed verifies a downloaded export against both.
 run: seed
+	@echo "Verify a demo export (Exports on a case page, or: $(MANAGE) export_case DSC-2022-0001 -o demo.pdf):"
+	@echo "  $(MANAGE) verify_export demo.pdf --trust var/keys/export-signing/ca.pem $$($(MANAGE) ledger_public_key --as-arguments 2>/dev/null || echo '--ledger-key HEX (manage.py ledger_public_key)')"
 	@echo "Staff UI: http://$(HOST):$(PORT)/  (sign in with a demo login above; admin: http://$(HOST):$(PORT)/admin/)  Ctrl-C to stop"
 	$(MANAGE) runserver $(HOST):$(PORT)
 
@@ -111,6 +118,10 @@ serve: check-system
 		--max-requests 2000 --max-requests-jitter 200 --access-logfile -
 
 # --- quality ---------------------------------------------------------------
+
+# A runtime module that imports a dev-only package fails here (CI runs it).
+smoke-runtime: system-packages
+	PYTHON="$(PYTHON)" bash scripts/runtime_smoke.sh
 
 test: system-packages $(DEV_STAMP)
 	@$(PY) scripts/check_system.py --browser
@@ -134,4 +145,4 @@ clean:
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) db.sqlite3 var
+	rm -rf $(VENV) .venv-runtime db.sqlite3 var
