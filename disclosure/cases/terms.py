@@ -80,9 +80,42 @@ def terms_differences(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) 
 
 
 def describe_terms(terms: Mapping[str, Any]) -> str:
-    """One line for people: "acknowledge 7, secure 90, publish 90 days, grace 14"."""
+    """One line for people: "acknowledge 7, secure 90, publish 90, grace 14 days"."""
     unit = "business days" if terms["business_days"] else "days"
     return (
         f"acknowledge {terms['days_to_acknowledge']}, secure {terms['days_to_secure']}, "
-        f"publish {terms['days_to_publish']} {unit}, grace {terms['grace_days']}"
+        f"publish {terms['days_to_publish']}, grace {terms['grace_days']} {unit}"
     )
+
+
+_LABELS = {
+    "days_to_acknowledge": "acknowledge",
+    "days_to_secure": "secure",
+    "days_to_publish": "publish",
+    "grace_days": "grace",
+    "business_days": "business days",
+}
+
+
+def describe_terms_change(payload: Mapping[str, Any]) -> str:
+    """A ``policy_terms_changed`` event in a line: "Terms of 'Tight': secure
+    2 → 5 days" (or the terms first recorded); empty for a payload it cannot
+    read (a projection, a malformed event)."""
+    try:
+        before = payload.get("from")
+        after = terms_from_payload(payload.get("to"))
+        policy = payload.get("policy") or {}
+        name = f" of {policy['name']!r}" if isinstance(policy, dict) and "name" in policy else ""
+        if before is None:
+            return f"Terms{name} recorded: {describe_terms(after)}"
+        before = terms_from_payload(before)
+    except (ValueError, TypeError, AttributeError):
+        return ""
+    unit = " business days" if after["business_days"] else " days"
+    parts = []
+    for field in terms_differences(before, after):
+        if field == "business_days":
+            parts.append(f"business days {'yes' if after[field] else 'no'}")
+        else:
+            parts.append(f"{_LABELS[field]} {before[field]} → {after[field]}{unit}")
+    return f"Terms{name}: {', '.join(parts)}" if parts else f"Terms{name} unchanged"

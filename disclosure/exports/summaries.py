@@ -7,6 +7,7 @@ summarised from what it carries. The text is escaped by the template.
 from typing import Any
 
 from disclosure.cases.stages import Stage
+from disclosure.cases.terms import describe_terms_change
 from disclosure.comms.models import Channel, Direction
 from disclosure.core.formatting import choice_label, file_size
 from disclosure.evidence.models import DeletionMethod, EvidenceKind
@@ -84,6 +85,8 @@ def summary(kind: str, p: dict[str, Any]) -> str:
         return "Changed: " + ", ".join(sorted(p.get("changes") or {}))
     if kind == EventKind.FOLLOW_UP_OPENED:
         return f"Follow-up case {p.get('follow_up', '')}"
+    if kind == EventKind.POLICY_TERMS_CHANGED:
+        return describe_terms_change(p)
     if kind == EventKind.ESCALATED:
         return _join(f"Escalated to {p.get('organization', '')}", p.get("reason"))
     if kind == EventKind.NOTE_ADDED:

@@ -19,6 +19,7 @@ from django.urls import NoReverseMatch, reverse
 from disclosure.cases import access, policies, selectors
 from disclosure.cases.models import Case
 from disclosure.cases.stages import STAGE_ORDER, STAGE_TIME_FIELD, Stage, stage_index
+from disclosure.cases.terms import describe_terms_change
 from disclosure.core.timeutils import now
 from disclosure.evidence import selectors as evidence_selectors
 from disclosure.ledger.models import CaseEvent, EventKind
@@ -215,6 +216,8 @@ def event_summary(event: CaseEvent) -> str:
         return "Changed: " + ", ".join(sorted(p.get("changes", {})))
     if kind == EventKind.FOLLOW_UP_OPENED:
         return f"Follow-up case {p.get('follow_up', '')}"
+    if kind == EventKind.POLICY_TERMS_CHANGED:
+        return describe_terms_change(p)
     if kind == EventKind.ESCALATED:
         return f"Escalated to {p.get('organization', '')}"
     if kind == EventKind.NOTE_ADDED:

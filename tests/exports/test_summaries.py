@@ -37,3 +37,30 @@ def test_a_restored_file_is_summarised():
         summary("evidence_integrity_restored", {"evidence_id": 7, "detected_by": "check"})
         == "Evidence #7 intact again · check"
     )
+
+
+TIGHT = {
+    "days_to_acknowledge": 1,
+    "days_to_secure": 2,
+    "days_to_publish": 10,
+    "grace_days": 0,
+    "business_days": False,
+}
+
+
+def test_a_policy_terms_change_names_what_changed():
+    assert kind_label("policy_terms_changed") == "Policy terms changed"
+    payload = {
+        "policy": {"id": 3, "name": "Tight"},
+        "from": TIGHT,
+        "to": {**TIGHT, "days_to_secure": 5, "grace_days": 3},
+        "changed": ["days_to_secure", "grace_days"],
+    }
+    assert summary("policy_terms_changed", payload) == (
+        "Terms of 'Tight': secure 2 → 5 days, grace 0 → 3 days"
+    )
+    recorded = {"policy": {"id": 3, "name": "Tight"}, "from": None, "to": TIGHT}
+    assert summary("policy_terms_changed", recorded) == (
+        "Terms of 'Tight' recorded: acknowledge 1, secure 2, publish 10, grace 0 days"
+    )
+    assert summary("policy_terms_changed", {"to": "garbled"}) == ""

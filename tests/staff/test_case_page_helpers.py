@@ -118,3 +118,14 @@ SUMMARIES = [
 @pytest.mark.parametrize("kind,payload,text", SUMMARIES)
 def test_event_summary(kind, payload, text):
     assert event_summary(CaseEvent(kind=kind, payload=payload)) == text
+
+
+def test_a_policy_terms_change_is_summarised_on_the_case_page():
+    terms = {"days_to_acknowledge": 7, "days_to_secure": 90, "days_to_publish": 90,
+             "grace_days": 14, "business_days": False}  # fmt: skip
+    event = CaseEvent(
+        kind="policy_terms_changed",
+        payload={"policy": {"id": 1, "name": "Standard 90"}, "from": terms,
+                 "to": {**terms, "business_days": True}, "changed": ["business_days"]},
+    )  # fmt: skip
+    assert event_summary(event) == "Terms of 'Standard 90': business days yes"
