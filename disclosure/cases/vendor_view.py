@@ -65,6 +65,7 @@ from disclosure.ledger.models import CaseEvent, EventKind
 from . import policies
 from .models import Case
 from .stages import STAGE_ORDER, STAGE_TIME_FIELD, Stage
+from .terms import describe_terms_change
 from .visibility import VENDOR_DETAIL_FIELDS, VENDOR_EVENT_KEYS, vendor_may_see_event
 
 TIMELINE_PAGE_SIZE = 50
@@ -173,6 +174,8 @@ def event_summary(kind: str, payload: dict[str, Any]) -> str:
         return "Changed: " + ", ".join(sorted(payload.get("changes") or {}))
     if kind == EventKind.FOLLOW_UP_OPENED:
         return f"Follow-up case {payload.get('follow_up', '')}"
+    if kind == EventKind.POLICY_TERMS_CHANGED:
+        return describe_terms_change(payload)
     return ""
 
 
