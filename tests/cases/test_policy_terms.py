@@ -139,6 +139,7 @@ def test_the_vendor_sees_the_terms_change(admin_user, analyst, vendor, tight):
     assert rows[0].kind == "policy_terms_changed"
     assert rows[0].payload["changed"] == ["grace_days"]
     assert rows[0].payload["to"]["grace_days"] == 3
+    assert rows[0].summary == "Terms of 'Tight': grace 0 → 3 days"
 
 
 def test_a_name_only_edit_writes_no_event(admin_user, analyst, vendor, tight):
