@@ -4,7 +4,9 @@ The firm's key and certificate come from the settings
 ``DISCLOSURE_EXPORT_SIGNING_KEY`` and ``DISCLOSURE_EXPORT_SIGNING_CERT``
 (PEM text, or the path of a PEM or DER file), with the CA certificates up
 to and including the root in ``DISCLOSURE_EXPORT_SIGNING_CHAIN`` (they
-travel in the signature, so the verifier can check each of them) and the
+travel in the signature, so the verifier can check each of them: the
+signature carries the signing certificate and that path to the root, each
+certificate once and nothing else) and the
 key's passphrase in ``DISCLOSURE_EXPORT_SIGNING_KEY_PASSPHRASE``. Without a
 key and a certificate exports stay unsigned; setting only one of them, or a
 chain that stops short of a root, is an error.
@@ -107,23 +109,34 @@ def _same_key(cert: asn1_x509.Certificate, key: asn1_keys.PrivateKeyInfo) -> boo
     return public.public_bytes(*raw) == certified.public_bytes(*raw)
 
 
-def _require_whole_chain(
+def _chain_to_root(
     signing_cert: asn1_x509.Certificate, extra: list[asn1_x509.Certificate]
-) -> None:
-    """The signature carries the chain up to a self-signed root, so that
-    the verifier can check every certificate in it (even without --trust);
-    refuse a chain that stops short."""
-    chain = [x509.load_der_x509_certificate(c.dump()) for c in extra]
-    current, steps = x509.load_der_x509_certificate(signing_cert.dump()), 0
-    while current.issuer != current.subject and steps <= len(chain):
-        issuer = next((c for c in chain if c.subject == current.issuer), None)
+) -> list[asn1_x509.Certificate]:
+    """The CA certificates from the signing certificate's issuer up to a
+    self-signed root, each once, picked from ``extra`` (which may hold
+    repeats and others: they are left out). The signature carries exactly
+    these and the signing certificate, so that the verifier can check every
+    certificate in it (even without --trust) and refuse any other; refuse a
+    chain that stops short."""
+    chain = [(c, x509.load_der_x509_certificate(c.dump())) for c in extra]
+    current = x509.load_der_x509_certificate(signing_cert.dump())
+    path: list[asn1_x509.Certificate] = []
+    while current.issuer != current.subject and len(path) <= len(chain):
+        issuer = next(((a, c) for a, c in chain if c.subject == current.issuer), None)
         if issuer is None:
             raise ImproperlyConfigured(
                 "DISCLOSURE_EXPORT_SIGNING_CHAIN must hold every CA certificate from the "
                 f"signing certificate up to its root; {current.issuer.rfc4514_string()} "
                 "is missing."
             )
-        current, steps = issuer, steps + 1
+        path.append(issuer[0])
+        current = issuer[1]
+    if current.issuer != current.subject:
+        raise ImproperlyConfigured(
+            "DISCLOSURE_EXPORT_SIGNING_CHAIN goes round in a circle and never reaches a "
+            "self-signed root."
+        )
+    return path
 
 
 @lru_cache(maxsize=4)
@@ -153,11 +166,12 @@ def _identity(key: str, cert: str, chain: str, passphrase: str) -> SigningIdenti
         raise ImproperlyConfigured(
             "DISCLOSURE_EXPORT_SIGNING_KEY does not match DISCLOSURE_EXPORT_SIGNING_CERT."
         )
-    _require_whole_chain(signing_cert, extra)
+    # pyHanko adds the signing certificate itself beside the registry's:
+    # the registry holds only its CAs, or the signer's would travel twice.
     signer = signers.SimpleSigner(
         signing_cert=signing_cert,
         signing_key=private_key,
-        cert_registry=SimpleCertificateStore.from_certs([signing_cert, *extra]),
+        cert_registry=SimpleCertificateStore.from_certs(_chain_to_root(signing_cert, extra)),
     )
     return SigningIdentity(signer=signer, certificate=signing_cert)
 

@@ -13,9 +13,18 @@ scripts/verify_export.py; a test keeps the two identical.)
 It checks, and prints a line for each check:
   1. the PDF signature (PAdES): present, intact, cryptographically valid, the
      only one, covering every byte of the file but its own value, and that
-     value exactly a plain PAdES signature (strict DER, zero padding, every
-     certificate it carries verifying), so that no byte can change unnoticed;
-  2. with --trust CA.pem: that the signer's certificate chain leads to that CA;
+     value exactly a plain PAdES signature (strict DER, zero padding), so that
+     no byte can change unnoticed. The certificates it carries must be
+     exactly the signer's and its issuers' up to a self-signed root (or to a
+     --trust CA), each once: a second copy of a certificate (same issuer and
+     serial number), or a certificate off that path, is refused, as is a
+     certificate whose outer signature algorithm differs from the one its
+     signed part names. (One freedom is left: a CA certificate signed with
+     ECDSA stays valid with the equivalent signature value (r, n - s); its
+     content cannot change.)
+  2. the signer (the "signer" line): with --trust CA.pem, that its
+     certificate chain leads to that CA; without --trust the signer is
+     unchecked and the file cannot be VERIFIED (see the verdicts below);
   3. the attached ``disclosure-export.json``: canonical JSON, every event's
      hash recomputed (sha256(prev_hash + canonical JSON of the event without
      its hash)), linked by prev_hash with seq 1..N and ending at the chain
@@ -24,17 +33,48 @@ It checks, and prints a line for each check:
      recomputed;
   4. the ledger checkpoint: its Ed25519 signature, its hash, the case's RFC
      9162 Merkle inclusion proof against its root, and that the chain extends
-     the checkpointed head (with --ledger-key, the checkpoint must also be
-     signed by that key).
+     the checkpointed head;
+  5. the checkpoint's key (the "ledger key" line): which anchor vouches for
+     it (below). The key the checkpoint names is only the file's own claim:
+     anyone can sign a checkpoint with a fresh key.
 
 A JSON export (the same bundle as a file of its own) is checked the same way
 but has neither signature nor printed head, so it needs --allow-unsigned.
 
-Exit status: 0 all holds; 1 unreadable file or usage error; 2 bad or missing
-signature, or one that does not cover the whole file (an unsigned export is
-accepted with --allow-unsigned); 3 broken chain, head mismatch or missing
-attachment; 4 signer not trusted by --trust; 5 bad checkpoint. When several
-checks fail, the first of 1, 2, 4, 3, 5 is returned.
+Trust anchors and verdicts. A signature proves something only when its key
+comes from outside the file. The verifier is given anchors: --trust CA.pem
+(the CA certificates the PDF signer must chain to) and --ledger-key HEX (the
+deployment's ledger public keys: ``manage.py ledger_public_key`` prints
+them; repeatable, for keys retired by a rotation). The checkpoint's key is
+anchored when it is one of the --ledger-key keys (pinned), or when it is
+covered by a trusted PDF signature: the PDF signer, whose certificate chains
+to a --trust CA, signed every byte of the file, the checkpoint and its key
+included, so the firm vouches for that key. This is a decision: a pinned key
+is the stronger anchor (it holds even against someone who holds the
+document-signing key), and when --ledger-key is given the checkpoint must be
+signed by one of those keys whatever the PDF signature says.
+
+  VERIFIED (exit 0): every check holds, the PDF signature chains to a --trust
+    CA, and the checkpoint's key is pinned or covered by that signature.
+  INTACT, NOT AUTHENTICATED (exit 6): every check holds, but an anchor is
+    missing, and the verdict names it: "--trust CA.pem for the PDF signer"
+    (a signed PDF checked without --trust), "--ledger-key HEX for the
+    checkpoint's key" (neither pinned nor covered by a trusted signature),
+    or "a signature over the whole file" (a JSON export, or an unsigned PDF
+    accepted by --allow-unsigned: no signature covers it as a whole, so it is
+    never VERIFIED; a pinned checkpoint then authenticates at most its events
+    up to the checkpointed head, never its case summary or records).
+  NOT VERIFIED (exit 1 to 5): a check failed.
+
+Exit status: 0 verified; 1 unreadable file or usage error; 2 bad or missing
+signature, one that does not cover the whole file, or one that carries a
+duplicate or unrelated certificate (an unsigned export is accepted with
+--allow-unsigned, as unauthenticated); 3 broken chain, head mismatch or
+missing attachment; 4 signer not trusted by --trust (or --trust given for a
+file without a signature); 5 bad checkpoint or inclusion proof, or a
+checkpoint not signed by a --ledger-key key; 6 intact but not authenticated
+(a missing anchor, named). When several checks fail, the first of 1, 2, 4,
+3, 5, 6 is returned: 6 only when every other check holds.
 """
 
 import argparse
@@ -61,7 +101,8 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 OK, UNREADABLE, BAD_SIGNATURE, BROKEN_CHAIN, UNTRUSTED, BAD_CHECKPOINT = 0, 1, 2, 3, 4, 5
-PRECEDENCE = (UNREADABLE, BAD_SIGNATURE, UNTRUSTED, BROKEN_CHAIN, BAD_CHECKPOINT)
+NOT_AUTHENTICATED = 6
+PRECEDENCE = (UNREADABLE, BAD_SIGNATURE, UNTRUSTED, BROKEN_CHAIN, BAD_CHECKPOINT, NOT_AUTHENTICATED)
 MEANING = {
     OK: "all checks hold",
     UNREADABLE: "unreadable file",
@@ -69,7 +110,12 @@ MEANING = {
     BROKEN_CHAIN: "broken chain or head mismatch",
     UNTRUSTED: "untrusted signer",
     BAD_CHECKPOINT: "bad checkpoint",
+    NOT_AUTHENTICATED: "intact, not authenticated",
 }
+# The anchors a NOT_AUTHENTICATED check names as missing.
+NEED_TRUST = "--trust CA.pem for the PDF signer"
+NEED_LEDGER_KEY = "--ledger-key HEX for the checkpoint's key"
+NEED_SIGNATURE = "a signature over the whole file (a signed PDF export checked with --trust CA.pem)"
 ATTACHMENT = "disclosure-export.json"
 ZERO_HASH = "0" * 64
 SUBJECT_RE = re.compile(r"^Disclosure case (?P<reference>\S+) chain head (?P<head>[0-9a-f]{64})$")
@@ -161,6 +207,7 @@ class Check:
     ok: bool | None  # None: not applicable or skipped, said why
     detail: str
     code: int = OK  # the exit status when this check fails
+    anchor: str = ""  # with NOT_AUTHENTICATED: the missing anchor
 
 
 @dataclass
@@ -168,9 +215,24 @@ class Report:
     path: str
     checks: list[Check] = field(default_factory=list)
 
-    def add(self, name: str, ok: bool | None, detail: str, code: int = OK) -> bool:
-        self.checks.append(Check(name, ok, detail, code))
+    def add(
+        self, name: str, ok: bool | None, detail: str, code: int = OK, anchor: str = ""
+    ) -> bool:
+        self.checks.append(Check(name, ok, detail, code, anchor))
         return bool(ok)
+
+    def unanchored(self, name: str, detail: str, anchor: str) -> None:
+        """A check that holds as far as the file goes, but rests on no
+        anchor the verifier was given: ``anchor`` names the one missing."""
+        self.add(name, False, detail, NOT_AUTHENTICATED, anchor)
+
+    def passed(self, name: str) -> bool:
+        return any(c.name == name and c.ok is True for c in self.checks)
+
+    @property
+    def missing_anchors(self) -> list[str]:
+        found = [c.anchor for c in self.checks if c.ok is False and c.code == NOT_AUTHENTICATED]
+        return list(dict.fromkeys(found))
 
     @property
     def exit_code(self) -> int:
@@ -183,8 +245,15 @@ class Report:
             mark = {True: " ok ", False: "FAIL", None: " -- "}[c.ok]
             lines.append(f"  [{mark}] {c.name}: {c.detail}")
         code = self.exit_code
-        verdict = "VERIFIED" if code == OK else "NOT VERIFIED"
-        lines.append(f"Result: {verdict} (exit {code}: {MEANING[code]})")
+        if code == NOT_AUTHENTICATED:
+            missing = self.missing_anchors
+            label = "missing anchors" if len(missing) > 1 else "missing anchor"
+            lines.append(
+                f"Result: INTACT, NOT AUTHENTICATED (exit {code}: {label}: {'; '.join(missing)})"
+            )
+        else:
+            verdict = "VERIFIED" if code == OK else "NOT VERIFIED"
+            lines.append(f"Result: {verdict} (exit {code}: {MEANING[code]})")
         return "\n".join(lines) + "\n"
 
 
@@ -243,13 +312,66 @@ def _plain_algorithm(algorithm: Any) -> bool:
     return algorithm["parameters"].native is None
 
 
+def _certificates_problem(signer: Any, carried: list, trust: list | None) -> str | None:
+    """What is wrong with the certificates a signature carries, or None.
+    They must be exactly the signer's and its issuers' up to a self-signed
+    root (or up to a --trust CA), each once: no bytes in the signature that
+    no check uses, so none can change unnoticed."""
+    seen: set[tuple[bytes, int]] = set()
+    for cert in carried:
+        identity = (cert.issuer.dump(), cert.serial_number)
+        if identity in seen:
+            return f"it carries {cert.subject.human_friendly} twice"
+        seen.add(identity)
+    for cert in carried:
+        if cert["signature_algorithm"].dump() != cert["tbs_certificate"]["signature"].dump():
+            name = cert.subject.human_friendly
+            return f"{name}: its outer signature algorithm is not the one it signed"
+    sid = signer["sid"]
+    if sid.name == "issuer_and_serial_number":
+        issuer, serial = sid.chosen["issuer"].dump(), sid.chosen["serial_number"].native
+        named = [c for c in carried if (c.issuer.dump(), c.serial_number) == (issuer, serial)]
+    else:
+        named = [c for c in carried if c.key_identifier == sid.chosen.native]
+    if len(named) != 1:
+        return "it does not carry the signer's certificate"
+    loaded = {id(c): x509.load_der_x509_certificate(c.dump()) for c in carried}
+    anchors = [x509.load_der_x509_certificate(c.dump()) for c in trust or []]
+    current, rest = named[0], [c for c in carried if c is not named[0]]
+    while True:
+        cert = loaded[id(current)]
+        if cert.issuer == cert.subject and _signed_by(cert, cert.public_key()):
+            break  # a self-signed root
+        issuer = next(
+            (
+                c
+                for c in rest
+                if loaded[id(c)].subject == cert.issuer
+                and _signed_by(cert, loaded[id(c)].public_key())
+            ),
+            None,
+        )
+        if issuer is None:
+            if any(a.subject == cert.issuer and _signed_by(cert, a.public_key()) for a in anchors):
+                break  # issued by a --trust CA
+            return f"{current.subject.human_friendly} does not verify under any certificate"
+        rest.remove(issuer)
+        current = issuer
+    if rest:
+        return (
+            f"it carries {rest[0].subject.human_friendly}, which is not on the signer's path "
+            "to its root"
+        )
+    return None
+
+
 def _cms_problem(der: bytes, trust: list | None) -> str | None:
     """What is wrong in the parts of the CMS signature that its signature
     does not cover, or None. Each must be exactly what a plain PAdES
     signature holds: strict DER, the versions RFC 5652 prescribes, one
     signer, its digest algorithm and no other, no CRLs or foreign unsigned
-    attributes, and certificates that each verify under one of them or of
-    --trust (the chain up to its root travels with the file)."""
+    attributes, and the certificates of the signer's path to its root, each
+    once (``_certificates_problem``)."""
     info = cms.ContentInfo.load(der, strict=True)
     if cms.ContentInfo.load(der).dump(force=True) != der:
         return "not in DER"
@@ -283,13 +405,7 @@ def _cms_problem(der: bytes, trust: list | None) -> str | None:
     choices = list(signed["certificates"] or [])
     if any(choice.name != "certificate" for choice in choices):
         return "it carries something other than X.509 certificates"
-    carried = [x509.load_der_x509_certificate(choice.chosen.dump()) for choice in choices]
-    anchors = [x509.load_der_x509_certificate(c.dump()) for c in trust or []]
-    keys = [c.public_key() for c in carried + anchors]
-    for cert in carried:
-        if not any(_signed_by(cert, key) for key in keys):
-            return f"{cert.subject.rfc4514_string()} does not verify under any certificate"
-    return None
+    return _certificates_problem(signer, [choice.chosen for choice in choices], trust)
 
 
 def _signature(
@@ -302,8 +418,7 @@ def _signature(
             report.add("signature", None, "the file is unsigned (accepted by --allow-unsigned)")
         else:
             report.add("signature", False, "the file is unsigned", BAD_SIGNATURE)
-        if trust is not None:
-            report.add("signer", False, "no signer to check against --trust", UNTRUSTED)
+        _no_signer(report, trust)
         return
     if len(signatures) != 1:
         report.add(
@@ -364,11 +479,11 @@ def _signature(
     subject = status.signing_cert.subject.human_friendly
     issuer = status.signing_cert.issuer.human_friendly
     if trust is None:
-        report.add(
+        report.unanchored(
             "signer",
-            None,
-            f"{subject} (issued by {issuer}); not checked against a trust anchor: "
-            "give --trust CA.pem to check it",
+            f"{subject} (issued by {issuer}) is unchecked: no trust anchor was given "
+            "(--trust CA.pem), and a certificate carried in the file vouches for nothing",
+            NEED_TRUST,
         )
     elif status.trusted:
         anchor = status.validation_path[0].subject.human_friendly
@@ -380,6 +495,20 @@ def _signature(
             False,
             f"{subject} (issued by {issuer}) is not trusted by --trust ({why})",
             UNTRUSTED,
+        )
+
+
+def _no_signer(report: Report, trust: list | None) -> None:
+    """The signer line of a file without a signature."""
+    if trust is not None:
+        report.add("signer", False, "no signer to check against --trust", UNTRUSTED)
+    else:
+        report.unanchored(
+            "signer",
+            "no signature covers the file as a whole: nothing vouches for its case summary "
+            "and records; at most its events up to the checkpointed head are authenticated, "
+            "by a checkpoint whose key is pinned with --ledger-key",
+            NEED_SIGNATURE,
         )
 
 
@@ -519,18 +648,14 @@ def _checkpoint(
         report.add(
             "checkpoint", False, f"#{body.get('seq')}: its hash does not match", BAD_CHECKPOINT
         )
-    elif ledger_keys and public_key.lower() not in ledger_keys:
-        report.add(
-            "checkpoint", False, f"signed by {public_key}, not by --ledger-key", BAD_CHECKPOINT
-        )
     else:
-        pinned = "the --ledger-key" if ledger_keys else "the ledger key"
         report.add(
             "checkpoint",
             True,
             f"#{body['seq']} of {body['created_at']}, {body['case_count']} cases, "
-            f"signature by {pinned} {public_key} verifies, hash {doc['hash']}",
+            f"its signature by {public_key} verifies, hash {doc['hash']}",
         )
+        _ledger_key(report, public_key, ledger_keys)
     reference = bundle["case"]["reference"]
     if proof is None:
         report.add("inclusion proof", False, "the export carries none", BAD_CHECKPOINT)
@@ -585,6 +710,36 @@ def _checkpoint(
         )
 
 
+def _ledger_key(report: Report, public_key: str, ledger_keys: list[str]) -> None:
+    """Which anchor vouches for the key that signed the checkpoint: a
+    --ledger-key (pinned), else the trusted PDF signature that covers the
+    file; otherwise only the file itself names it."""
+    if ledger_keys:
+        if public_key.lower() in ledger_keys:
+            report.add("ledger key", True, f"{public_key} pinned by --ledger-key")
+        else:
+            report.add(
+                "ledger key",
+                False,
+                f"the checkpoint is signed by {public_key}, not by --ledger-key",
+                BAD_CHECKPOINT,
+            )
+    elif report.passed("signature") and report.passed("signer"):
+        report.add(
+            "ledger key",
+            True,
+            f"{public_key} is vouched for by the trusted PDF signature (not pinned: "
+            "--ledger-key HEX checks it independently)",
+        )
+    else:
+        report.unanchored(
+            "ledger key",
+            f"{public_key} is not anchored: it is only the key the file names, neither pinned "
+            "by --ledger-key nor covered by a trusted PDF signature",
+            NEED_LEDGER_KEY,
+        )
+
+
 # -- putting it together ------------------------------------------------------
 
 
@@ -632,8 +787,7 @@ def _json_export(
         report.add("signature", None, "a JSON export carries none (accepted by --allow-unsigned)")
     else:
         report.add("signature", False, "a JSON export is unsigned", BAD_SIGNATURE)
-    if trust is not None:
-        report.add("signer", False, "no signer to check against --trust", UNTRUSTED)
+    _no_signer(report, trust)
     raw = data[:-1] if data.endswith(b"\n") else data
     _contents(report, raw, None, ledger_keys, pdf=False)
     return report
@@ -704,7 +858,8 @@ def parser() -> argparse.ArgumentParser:
         prog="verify_export",
         description="Verify a Disclosure case export: signature, chain, printed head, checkpoint.",
         epilog="Exit status: 0 verified, 1 unreadable/usage, 2 signature, 3 chain, "
-        "4 untrusted signer, 5 checkpoint.",
+        "4 untrusted signer, 5 checkpoint, 6 intact but not authenticated (a trust anchor is "
+        "missing: --trust for the PDF signer, --ledger-key for the checkpoint).",
     )
     p.add_argument("file", help="the exported PDF (or JSON export)")
     p.add_argument("--trust", metavar="CA.pem", help="the signer must chain to this CA")
@@ -716,7 +871,8 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         metavar="HEX",
         default=[],
-        help="the checkpoint must be signed by this Ed25519 public key (repeatable)",
+        help="the checkpoint must be signed by this Ed25519 public key (repeatable; "
+        "manage.py ledger_public_key prints the deployment's)",
     )
     return p
 

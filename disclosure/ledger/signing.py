@@ -73,6 +73,34 @@ def trusted_public_keys() -> set[str]:
     return keys
 
 
+def published_public_keys() -> list[str]:
+    """The public keys (hex, lower case) to hand to verifiers, each once:
+    the signing key's first (when one is set, or generated in debug mode),
+    then ``DISCLOSURE_LEDGER_TRUSTED_KEYS`` in their order. A set key that
+    cannot be read, or a listed key that is not 64 hex digits, raises
+    ImproperlyConfigured; an empty list means no key is configured."""
+    keys: list[str] = []
+    if (settings.DISCLOSURE_LEDGER_SIGNING_KEY or "").strip() or settings.DEBUG:
+        try:
+            keys.append(public_hex(signing_key()))
+        except (OSError, ValueError, TypeError) as exc:
+            raise ImproperlyConfigured(
+                f"DISCLOSURE_LEDGER_SIGNING_KEY cannot be read as an Ed25519 key ({exc})"
+            ) from exc
+    for listed in settings.DISCLOSURE_LEDGER_TRUSTED_KEYS:
+        key = listed.strip().lower()
+        if not key:
+            continue
+        if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+            raise ImproperlyConfigured(
+                f"DISCLOSURE_LEDGER_TRUSTED_KEYS: {listed!r} is not an Ed25519 public key "
+                "(64 hex digits)"
+            )
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
 def sign(data: bytes) -> tuple[str, str]:
     """(public key hex, signature hex) of ``data`` with the signing key."""
     key = signing_key()

@@ -13,6 +13,7 @@ from pypdf import PdfReader
 
 from disclosure.exports import services, signing, verifier
 from disclosure.exports.models import ExportStatus
+from disclosure.ledger.signing import public_hex, signing_key
 from tests.exports import support_signing as support
 from tests.exports.rich_case import *  # noqa: F403
 from tests.factories import make_case
@@ -101,7 +102,7 @@ def test_signing_is_reproducible_and_timed_by_the_document(configured, unsigned)
     assert PdfReader(io.BytesIO(other)).get_fields()[signing.FIELD_NAME]["/V"]["/M"] == (
         "D:20260501000000Z"
     )
-    assert verifier.verify(other).exit_code == 0
+    assert verifier.verify(other, trust=verifier.load_trust(str(configured.ca_cert))).exit_code == 0
 
 
 def test_a_document_older_than_the_certificate_is_signed_at_its_start(
@@ -247,8 +248,67 @@ def test_real_json_and_unsigned_exports(
     capture = django_capture_on_commit_callbacks
     unsigned = _export(legal, rich_case, capture)
     assert verifier.verify(unsigned).exit_code == 2
-    assert verifier.verify(unsigned, allow_unsigned=True).exit_code == 0
+    assert verifier.verify(unsigned, allow_unsigned=True).exit_code == 6  # intact, unauthenticated
     as_json = _export(legal, rich_case, capture, format="json")
     assert verifier.verify(as_json).exit_code == 2
-    report = verifier.verify(as_json, allow_unsigned=True)
+    report = verifier.verify(as_json, allow_unsigned=True, ledger_keys=[public_hex(signing_key())])
+    assert report.exit_code == 6, report.render()
+    assert report.missing_anchors == [verifier.NEED_SIGNATURE]
+
+
+def test_the_signature_carries_each_certificate_once(configured, unsigned):
+    """Issue 15, finding 3: pyHanko added the signer's certificate beside the
+    copy in the registry, so it travelled twice."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    signed = signing.sign_pdf(unsigned)
+    sig = PdfFileReader(io.BytesIO(signed)).embedded_signatures[0]
+    carried = [c.chosen.subject.native["common_name"] for c in sig.signed_data["certificates"]]
+    assert sorted(carried) == [
+        "Research Firm development export CA",
+        "Research Firm export signing (development)",
+    ]
+
+
+def test_a_chain_setting_with_repeats_and_strangers_embeds_only_the_path(
+    settings, old_certs, tmp_path, unsigned
+):
+    """The chain setting may repeat a CA or hold others (a CA bundle): the
+    signature still carries the signer's path to its root, each once."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    stranger = signing.make_development_certificates(tmp_path, organization="Stranger")
+    support.use_certificates(settings, old_certs)
+    settings.DISCLOSURE_EXPORT_SIGNING_CERT = (
+        old_certs.signing_cert.read_text() + old_certs.ca_cert.read_text()
+    )
+    settings.DISCLOSURE_EXPORT_SIGNING_CHAIN = (
+        stranger.ca_cert.read_text() + old_certs.ca_cert.read_text()
+    )
+    signed = signing.sign_pdf(unsigned)
+    sig = PdfFileReader(io.BytesIO(signed)).embedded_signatures[0]
+    carried = [c.chosen.subject.native["common_name"] for c in sig.signed_data["certificates"]]
+    assert sorted(carried) == [
+        "Research Firm development export CA",
+        "Research Firm export signing (development)",
+    ]
+    report = verifier.verify(signed, trust=verifier.load_trust(str(old_certs.ca_cert)))
     assert report.exit_code == 0, report.render()
+
+
+def test_a_chain_that_goes_round_in_a_circle_is_refused(settings, tmp_path, unsigned):
+    key_a, key_b = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    key = ec.generate_private_key(ec.SECP256R1())
+    ca_a = _cert("Loop A", "Loop B", key_a.public_key(), key_b, ca=True)
+    ca_b = _cert("Loop B", "Loop A", key_b.public_key(), key_a, ca=True)
+    cert = _cert("Loop signer", "Loop A", key.public_key(), key_a, ca=False)
+    pem = serialization.Encoding.PEM
+    settings.DISCLOSURE_EXPORT_SIGNING_KEY = key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    settings.DISCLOSURE_EXPORT_SIGNING_CERT = cert.public_bytes(pem).decode()
+    settings.DISCLOSURE_EXPORT_SIGNING_CHAIN = (
+        ca_a.public_bytes(pem) + ca_b.public_bytes(pem)
+    ).decode()
+    with pytest.raises(ImproperlyConfigured, match="never reaches a self-signed root"):
+        signing.sign_pdf(unsigned)

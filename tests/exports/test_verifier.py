@@ -3,6 +3,7 @@ real signed PDFs: what holds, and every way a forgery or a damaged file fails,
 with the exit status the export contract gives it."""
 
 import copy
+import hashlib
 import io
 import json
 
@@ -38,6 +39,7 @@ def test_a_good_signed_export_verifies(export, trust):
         "chain": True,
         "printed head": True,
         "checkpoint": True,
+        "ledger key": True,
         "inclusion proof": True,
         "extends checkpoint": True,
     }
@@ -46,13 +48,6 @@ def test_a_good_signed_export_verifies(export, trust):
     assert "Research Firm development export CA" in text
     assert f"{len(bundle['events'])} events, every hash recomputed, head {bundle['chain']['head']}"
     assert text.endswith("Result: VERIFIED (exit 0: all checks hold)\n")
-
-
-def test_without_trust_the_signer_is_reported_unchecked(export):
-    report = verifier.verify(export[0])
-    assert report.exit_code == 0
-    assert codes(report)["signer"] is None
-    assert "give --trust CA.pem" in report.render()
 
 
 def _offsets(pdf: bytes) -> dict[str, int]:
@@ -242,19 +237,25 @@ def test_a_forged_checkpoint_or_proof_is_exit_5(export, forge):
     assert report.exit_code == 5, report.render()
 
 
-def test_a_checkpoint_signed_with_another_key_fails_against_ledger_key(export):
+def test_a_checkpoint_signed_with_another_key_fails_against_ledger_key(export, trust):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     _, bundle = export
     ledger_key = public_hex(signing_key())
-    assert verifier.verify(export[0], ledger_keys=[ledger_key.upper()]).exit_code == 0
+    assert verifier.verify(export[0], trust=trust, ledger_keys=[ledger_key.upper()]).exit_code == 0
     forged = copy.deepcopy(bundle)
-    _resign_checkpoint(forged, Ed25519PrivateKey.generate())
+    other = Ed25519PrivateKey.generate()
+    _resign_checkpoint(forged, other)
     pdf = signing.sign_pdf(support.render(forged))
-    assert verifier.verify(pdf).exit_code == 0  # self-consistent, so only a pinned key tells
-    report = verifier.verify(pdf, ledger_keys=[ledger_key])
+    assert verifier.verify(pdf).exit_code == 6  # self-consistent, anchored by nothing
+    # the firm's trusted signature covers the key (the documented decision) ...
+    assert verifier.verify(pdf, trust=trust).exit_code == 0
+    # ... and a pinned key is checked whatever the signature says
+    report = verifier.verify(pdf, trust=trust, ledger_keys=[ledger_key])
     assert report.exit_code == 5
-    assert "not by --ledger-key" in report.render()
+    assert f"the checkpoint is signed by {public_hex(other)}, not by --ledger-key" in (
+        report.render()
+    )
 
 
 def test_unsigned_is_exit_2_unless_allowed(export, settings):
@@ -263,7 +264,9 @@ def test_unsigned_is_exit_2_unless_allowed(export, settings):
     report = verifier.verify(pdf)
     assert report.exit_code == 2
     assert "the file is unsigned" in report.render()
-    assert verifier.verify(pdf, allow_unsigned=True).exit_code == 0
+    allowed = verifier.verify(pdf, allow_unsigned=True, ledger_keys=[public_hex(signing_key())])
+    assert allowed.exit_code == 6, allowed.render()
+    assert allowed.missing_anchors == [verifier.NEED_SIGNATURE]
     assert verifier.verify(pdf, trust=[], allow_unsigned=True).exit_code == 4
 
 
@@ -291,11 +294,11 @@ def test_a_second_signature_or_a_later_update_is_exit_2(export, trust):
     assert "does not cover the whole file" in report.render()
 
 
-def test_a_vendor_export_links_withheld_and_projected_entries(export, settings):
+def test_a_vendor_export_links_withheld_and_projected_entries(export, settings, trust):
     _, bundle = export
     vendor = support.vendor_bundle(bundle, withhold={2}, project={3})
     pdf = signing.sign_pdf(support.render(vendor))
-    report = verifier.verify(pdf)
+    report = verifier.verify(pdf, trust=trust)
     assert report.exit_code == 0, report.render()
     n = len(vendor["events"])
     assert f"{n} entries linked by prev_hash, {n - 2} hashes recomputed; 1 withheld and 1 projected"
@@ -314,13 +317,15 @@ def test_a_json_export_is_checked_like_the_attachment(export, settings):
     data = core_canonical(bundle) + b"\n"
     assert verifier.verify(data).exit_code == 2
     report = verifier.verify(data, allow_unsigned=True)
-    assert report.exit_code == 0, report.render()
+    assert report.exit_code == 6, report.render()
     assert codes(report) == {
         "signature": None,
+        "signer": False,
         "bundle": True,
         "chain": True,
         "printed head": None,
         "checkpoint": True,
+        "ledger key": False,
         "inclusion proof": True,
         "extends checkpoint": True,
     }
@@ -381,3 +386,264 @@ def test_inclusion_proofs_agree_with_the_ledgers_merkle_code():
                 assert not verifier.verify_inclusion(index, size, data[index], bad, root)
         assert not verifier.verify_inclusion(size, size, data[0], [], root)
         assert not verifier.verify_inclusion(-1, size, data[0], [], root)
+
+
+# -- trust anchors (issue 15, finding 1) -------------------------------------
+
+
+def _forge_with_fresh_ledger_key(bundle):
+    """The issue's forgery: an event edited, the chain recomputed, and a
+    one-case checkpoint over the new head signed with a fresh Ed25519 key."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    forged = copy.deepcopy(bundle)
+    forged["events"][1]["payload"]["note"] = "Nothing was ever exposed"
+    prev = forged["events"][0]["hash"]
+    for event in forged["events"][1:]:
+        event["prev_hash"] = prev
+        event["hash"] = prev = compute_hash({k: v for k, v in event.items() if k != "hash"})
+    forged["chain"]["head"] = prev
+    reference, seq = forged["case"]["reference"], len(forged["events"])
+    entry = [reference, seq, prev]
+    key = Ed25519PrivateKey.generate()
+    body = {
+        "v": 1,
+        "seq": 1,
+        "created_at": forged["generated_at"],
+        "case_count": 1,
+        "event_count": seq,
+        "root": hashlib.sha256(b"\x00" + core_canonical(entry)).hexdigest(),
+        "prev_hash": "0" * 64,
+        "public_key": public_hex(key),
+    }
+    signature = key.sign(core_canonical(body)).hex()
+    forged["checkpoint"] = {
+        "format": "disclosure-ledger-checkpoint",
+        "checkpoint": body,
+        "signature": signature,
+        "hash": hashlib.sha256(core_canonical({**body, "signature": signature})).hexdigest(),
+    }
+    forged["inclusion_proof"] = {"leaf_index": 0, "tree_size": 1, "entry": entry, "path": []}
+    return forged, public_hex(key)
+
+
+def test_a_forged_json_export_with_a_fresh_checkpoint_key_is_not_verified(export, tmp_path):
+    """Issue 15, finding 1: without --ledger-key the forger's checkpoint was
+    VERIFIED (exit 0) and its key called "the ledger key"."""
+    _, bundle = export
+    forged, forger_key = _forge_with_fresh_ledger_key(bundle)
+    path = tmp_path / "forged.json"
+    path.write_bytes(core_canonical(forged) + b"\n")
+    out = io.StringIO()
+    assert verifier.run(str(path), allow_unsigned=True, out=out) == 6
+    text = out.getvalue()
+    assert "VERIFIED (exit 0" not in text
+    assert "the ledger key" not in text
+    assert f"[FAIL] ledger key: {forger_key} is not anchored" in text
+    assert text.endswith(
+        "Result: INTACT, NOT AUTHENTICATED (exit 6: missing anchors: a signature over the "
+        "whole file (a signed PDF export checked with --trust CA.pem); --ledger-key HEX for "
+        "the checkpoint's key)\n"
+    )
+    pinned = verifier.verify(path.read_bytes(), allow_unsigned=True, ledger_keys=[ledger_hex()])
+    assert pinned.exit_code == 5
+    assert f"signed by {forger_key}, not by --ledger-key" in pinned.render()
+
+
+def ledger_hex() -> str:
+    return public_hex(signing_key())
+
+
+def test_a_genuine_json_export_is_at_best_intact_with_its_events_authenticated(export):
+    """No signature covers a JSON export as a whole, so it is never VERIFIED;
+    a pinned ledger key authenticates its events up to the checkpointed head."""
+    _, bundle = export
+    data = core_canonical(bundle) + b"\n"
+    report = verifier.verify(data, allow_unsigned=True, ledger_keys=[ledger_hex()])
+    assert report.exit_code == 6, report.render()
+    assert codes(report)["ledger key"] is True
+    text = report.render()
+    assert f"{ledger_hex()} pinned by --ledger-key" in text
+    assert text.endswith(
+        "Result: INTACT, NOT AUTHENTICATED (exit 6: missing anchor: a signature over the "
+        "whole file (a signed PDF export checked with --trust CA.pem))\n"
+    )
+
+
+def test_a_forged_checkpoint_in_a_pdf_signed_by_an_attacker(export, trust, settings, mallory_certs):
+    _, bundle = export
+    forged, _ = _forge_with_fresh_ledger_key(bundle)
+    pdf = attacker_signs(settings, mallory_certs, forged)
+    assert verifier.verify(pdf).exit_code == 6
+    assert verifier.verify(pdf, trust=trust).exit_code == 4
+    assert verifier.verify(pdf, ledger_keys=[ledger_hex()]).exit_code == 5
+
+
+def test_a_signed_pdf_without_trust_is_intact_but_not_authenticated(export):
+    """Issue 15, finding 1: a signed PDF checked without --trust exited 0
+    with its signer unchecked."""
+    report = verifier.verify(export[0], ledger_keys=[ledger_hex()])
+    assert report.exit_code == 6, report.render()
+    assert codes(report)["signer"] is False
+    assert report.render().endswith(
+        "Result: INTACT, NOT AUTHENTICATED (exit 6: missing anchor: --trust CA.pem for the "
+        "PDF signer)\n"
+    )
+    neither = verifier.verify(export[0]).render()
+    assert neither.endswith(
+        "Result: INTACT, NOT AUTHENTICATED (exit 6: missing anchors: --trust CA.pem for the "
+        "PDF signer; --ledger-key HEX for the checkpoint's key)\n"
+    )
+
+
+def test_a_trusted_pdf_signature_covers_the_checkpoint_key_and_a_pin_is_checked(export, trust):
+    pdf, _ = export
+    covered = verifier.verify(pdf, trust=trust)
+    assert covered.exit_code == 0, covered.render()
+    assert (
+        f"{ledger_hex()} is vouched for by the trusted PDF signature (not pinned: "
+        "--ledger-key HEX checks it independently)"
+    ) in covered.render()
+    pinned = verifier.verify(pdf, trust=trust, ledger_keys=[ledger_hex()])
+    assert pinned.exit_code == 0
+    assert f"{ledger_hex()} pinned by --ledger-key" in pinned.render()
+    assert verifier.verify(pdf, trust=trust, ledger_keys=["ab" * 32]).exit_code == 5
+
+
+# -- the certificates a signature carries (issue 15, finding 3) --------------
+
+
+def _rewrite_cms(pdf: bytes, change) -> bytes:
+    """``pdf`` with its signature's CMS rewritten by ``change`` (given the
+    ContentInfo) and put back, zero-padded, into the unsigned gap."""
+    from asn1crypto import cms
+
+    sig = PdfFileReader(io.BytesIO(pdf)).embedded_signatures[0]
+    _, first, second, _ = sig.byte_range
+    gap = pdf[first:second]
+    der = bytes.fromhex(gap[1:-1].decode()).rstrip(b"\x00")
+    info = cms.ContentInfo.load(der)
+    change(info)
+    new = info.dump(force=True).hex().upper().encode()
+    assert len(new) <= len(gap) - 2
+    return pdf[:first] + b"<" + new.ljust(len(gap) - 2, b"0") + b">" + pdf[second:]
+
+
+def _certificates(info):
+    return list(info["content"]["certificates"])
+
+
+def _set_certificates(info, certs) -> None:
+    from asn1crypto import cms
+
+    info["content"]["certificates"] = cms.CertificateSet(certs)
+
+
+def _signer_twice(info) -> None:
+    certs = _certificates(info)
+    signer = next(c for c in certs if c.chosen.ca is False)
+    _set_certificates(info, [*certs, signer.copy()])
+
+
+def _changed_second_copy(info) -> None:
+    """A second copy of the signer's certificate whose outer signature
+    algorithm (outside the signed TBS) lost its NULL parameters."""
+    from asn1crypto import algos, cms, x509
+
+    certs = _certificates(info)
+    signer = next(c for c in certs if c.chosen.ca is False).chosen
+    copy_ = x509.Certificate.load(signer.dump())
+    # SEQUENCE { sha256WithRSAEncryption } instead of { ..., NULL }
+    copy_["signature_algorithm"] = algos.SignedDigestAlgorithm.load(
+        bytes.fromhex("300b06092a864886f70d01010b")
+    )
+    assert copy_.dump(force=True) != signer.dump()
+    _set_certificates(info, [*certs, cms.CertificateChoices(name="certificate", value=copy_)])
+
+
+def _ca_twice(info) -> None:
+    certs = _certificates(info)
+    ca = next(c for c in certs if c.chosen.ca)
+    _set_certificates(info, [*certs, ca.copy()])
+
+
+def _unrelated(mallory_certs):
+    def change(info) -> None:
+        from asn1crypto import cms
+        from pyhanko.keys import load_cert_from_pemder
+
+        other = load_cert_from_pemder(str(mallory_certs.ca_cert))
+        _set_certificates(
+            info, [*_certificates(info), cms.CertificateChoices(name="certificate", value=other)]
+        )
+
+    return change
+
+
+@pytest.mark.parametrize("case", ["signer twice", "changed second copy", "CA twice", "unrelated"])
+def test_a_signature_carrying_a_duplicate_or_unrelated_certificate_is_exit_2(
+    export, trust, mallory_certs, case
+):
+    """Issue 15, finding 3: the signer's certificate travelled twice, and one
+    copy could change while pyHanko still found the signature intact and
+    trusted."""
+    change = {
+        "signer twice": _signer_twice,
+        "changed second copy": _changed_second_copy,
+        "CA twice": _ca_twice,
+        "unrelated": _unrelated(mallory_certs),
+    }[case]
+    pdf, _ = export
+    tampered = _rewrite_cms(_single_copies(pdf), change)
+    report = verifier.verify(tampered, trust=trust)
+    assert report.exit_code == 2, report.render()
+    expected = {
+        "signer twice": "carries Common Name: Research Firm export signing (development), "
+        "Organization: Research Firm twice",
+        "changed second copy": "carries Common Name: Research Firm export signing "
+        "(development), Organization: Research Firm twice",
+        "CA twice": "carries Common Name: Research Firm development export CA, "
+        "Organization: Research Firm twice",
+        "unrelated": "carries Common Name: Mallory development export CA, Organization: "
+        "Mallory, which is not on the signer's path to its root",
+    }[case]
+    assert expected in report.render()
+
+
+def _single_copies(pdf: bytes) -> bytes:
+    """``pdf`` with its signature's certificates each carried once (as the
+    fixed signing code writes them; an export signed before the fix carried
+    the signer's twice)."""
+
+    def dedupe(info) -> None:
+        seen, certs = set(), []
+        for choice in _certificates(info):
+            if choice.dump() not in seen:
+                seen.add(choice.dump())
+                certs.append(choice)
+        _set_certificates(info, certs)
+
+    return _rewrite_cms(pdf, dedupe)
+
+
+def test_a_signature_carrying_each_certificate_once_verifies(export, trust):
+    pdf, _ = export
+    report = verifier.verify(_single_copies(pdf), trust=trust)
+    assert report.exit_code == 0, report.render()
+
+
+def test_a_signature_without_its_root_needs_the_root_from_trust(export, trust):
+    """A signer's certificate whose CA does not travel with it is accepted
+    only when --trust gives that CA; without it nothing vouches for it."""
+
+    def drop_ca(info) -> None:
+        _set_certificates(info, [c for c in _certificates(info) if not c.chosen.ca])
+
+    pdf = _rewrite_cms(_single_copies(export[0]), drop_ca)
+    assert verifier.verify(pdf, trust=trust).exit_code == 0
+    report = verifier.verify(pdf)
+    assert report.exit_code == 2
+    assert (
+        "Common Name: Research Firm export signing (development), Organization: Research Firm "
+        "does not verify under any certificate"
+    ) in report.render()

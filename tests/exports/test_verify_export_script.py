@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from disclosure.core.canonical import canonical_json as core_canonical
 from disclosure.exports import signing, verifier
+from disclosure.ledger.signing import public_hex, signing_key
 from tests.exports import support_signing as support
 from tests.exports.signing_fixtures import *  # noqa: F403
 from tests.exports.support_signing import attacker_signs
@@ -128,7 +130,42 @@ def test_the_standalone_script_needs_only_pyhanko_and_gives_the_same_verdicts(
         }
         assert "pyhanko" in imported
         assert not imported & {"django", "disclosure", "tests", "weasyprint", "pypdf"}
-    assert _standalone(only_pyhanko, tmp_path, "unsigned.pdf", "--allow-unsigned").returncode == 0
+    unsigned = _standalone(only_pyhanko, tmp_path, "unsigned.pdf", "--allow-unsigned")
+    assert unsigned.returncode == 6, unsigned.stdout + unsigned.stderr
+    assert "Result: INTACT, NOT AUTHENTICATED (exit 6: missing anchors:" in unsigned.stdout
+    good = _standalone(only_pyhanko, tmp_path, "good.pdf")
+    assert good.returncode == 6
+    assert good.stdout.endswith(
+        "Result: INTACT, NOT AUTHENTICATED (exit 6: missing anchors: --trust CA.pem for the PDF "
+        "signer; --ledger-key HEX for the checkpoint's key)\n"
+    )
+    pinned = _standalone(
+        only_pyhanko, tmp_path, "good.pdf", "--trust", ca, "--ledger-key", public_hex(signing_key())
+    )
+    assert pinned.returncode == 0, pinned.stdout
+
+
+def test_the_standalone_script_does_not_verify_a_forged_json_export(export, tmp_path, only_pyhanko):
+    """Issue 15, finding 1, as reported: the script run on a JSON export whose
+    event was edited, chain recomputed and one-case checkpoint signed with a
+    fresh key, without --ledger-key, answered VERIFIED (exit 0)."""
+    from tests.exports.test_verifier import _forge_with_fresh_ledger_key
+
+    forged, forger_key = _forge_with_fresh_ledger_key(export[1])
+    (tmp_path / "forged.json").write_bytes(core_canonical(forged) + b"\n")
+    result = _standalone(only_pyhanko, tmp_path, "forged.json", "--allow-unsigned")
+    assert result.returncode == 6, result.stdout + result.stderr
+    assert "VERIFIED (exit 0" not in result.stdout
+    assert f"{forger_key} is not anchored" in result.stdout
+    pinned = _standalone(
+        only_pyhanko,
+        tmp_path,
+        "forged.json",
+        "--allow-unsigned",
+        "--ledger-key",
+        public_hex(signing_key()),
+    )
+    assert pinned.returncode == 5, pinned.stdout
 
 
 def test_the_command_wraps_the_same_verifier(export, firm_certs, tmp_path):
@@ -138,12 +175,18 @@ def test_the_command_wraps_the_same_verifier(export, firm_certs, tmp_path):
     out = io.StringIO()
     call_command("verify_export", str(good), "--trust", str(firm_certs.ca_cert), stdout=out)
     assert "Result: VERIFIED (exit 0: all checks hold)" in out.getvalue()
+    with pytest.raises(CommandError) as unanchored:
+        call_command("verify_export", str(good), stdout=io.StringIO())
+    assert unanchored.value.returncode == 6
+    assert str(unanchored.value) == f"{good}: not verified (intact, not authenticated)"
     unsigned = tmp_path / "unsigned.pdf"
     unsigned.write_bytes(support.render(bundle))
     with pytest.raises(CommandError) as failed:
         call_command("verify_export", str(unsigned), stdout=io.StringIO())
     assert failed.value.returncode == 2
-    call_command("verify_export", str(unsigned), "--allow-unsigned", stdout=io.StringIO())
+    with pytest.raises(CommandError) as allowed:
+        call_command("verify_export", str(unsigned), "--allow-unsigned", stdout=io.StringIO())
+    assert allowed.value.returncode == 6
     with pytest.raises(CommandError) as missing:
         call_command("verify_export", str(tmp_path / "nope.pdf"), stdout=io.StringIO())
     assert missing.value.returncode == 1
