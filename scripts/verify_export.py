@@ -38,6 +38,21 @@ It checks, and prints a line for each check:
      it (below). The key the checkpoint names is only the file's own claim:
      anyone can sign a checkpoint with a fresh key.
 
+Trusted time (RFC 3161), the "trusted time" lines: a signing time and a
+checkpoint's ``created_at`` are only claimed by whoever made them. When the
+deployment has a time-stamping authority, the PDF signature is PAdES B-T (a
+signature timestamp token in its unsigned attributes, over the SHA-256 of
+the signature value) and the bundle's checkpoint carries
+``timestamp_token`` (base64 of the DER RFC 3161 TimeStampToken whose
+messageImprint is SHA-256 over the 32 bytes of the checkpoint's ``hash``).
+Each token must be over exactly that, signed by the TSA certificate it
+carries (valid for time stamping) and, with --tsa-trust CA.pem, chain to
+that CA: the time is then printed as trusted; without --tsa-trust it is
+printed as not anchored (the verdict does not depend on it). A token that
+fails is a bad signature (2) or a bad checkpoint (5); a TSA outside
+--tsa-trust is an untrusted signer (4). No token, no line: the time is only
+claimed.
+
 A JSON export (the same bundle as a file of its own) is checked the same way
 but has neither signature nor printed head, so it needs --allow-unsigned.
 
@@ -78,6 +93,8 @@ checkpoint not signed by a --ledger-key key; 6 intact but not authenticated
 """
 
 import argparse
+import asyncio
+import base64
 import hashlib
 import io
 import json
@@ -88,7 +105,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from asn1crypto import cms
+from asn1crypto import cms, tsp
+from asn1crypto import parser as asn1_parser
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -96,8 +114,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pyhanko.keys import load_certs_from_pemder_data
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
 from pyhanko.sign.validation.settings import KeyUsageConstraints
-from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko.sign.validation.status import SignatureCoverageLevel, TimestampSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
 OK, UNREADABLE, BAD_SIGNATURE, BROKEN_CHAIN, UNTRUSTED, BAD_CHECKPOINT = 0, 1, 2, 3, 4, 5
@@ -373,7 +392,7 @@ def _cms_problem(der: bytes, trust: list | None) -> str | None:
     attributes, and the certificates of the signer's path to its root, each
     once (``_certificates_problem``)."""
     info = cms.ContentInfo.load(der, strict=True)
-    if cms.ContentInfo.load(der).dump(force=True) != der:
+    if not _is_der(der):  # (asn1crypto's dump(force=True) takes minutes on a B-T signature)
         return "not in DER"
     if info["content_type"].native != "signed_data":
         return "not a CMS SignedData"
@@ -740,6 +759,169 @@ def _ledger_key(report: Report, public_key: str, ledger_keys: list[str]) -> None
         )
 
 
+# -- 6: trusted time (RFC 3161 timestamps) ------------------------------------
+
+
+# Universal string types, which DER encodes primitive only.
+_STRING_TAGS = {3, 4, 12, 18, 19, 20, 21, 22, 25, 26, 27, 28, 30}
+
+
+def _primitive_problem(tag: int, body: bytes) -> str:
+    """Why a universal primitive value is not in its one DER form ("" if it is)."""
+    if tag == 1 and body not in (b"\x00", b"\xff"):
+        return "a BOOLEAN not 00 or FF"
+    padded = len(body) > 1 and body[0] in (0, 0xFF) and (body[0] ^ body[1]) < 0x80
+    if tag in (2, 10) and (not body or padded):
+        return "an INTEGER not in its shortest form"
+    if tag == 5 and body:
+        return "a NULL with contents"
+    if tag in (6, 13):
+        starts = [i for i in range(len(body)) if i == 0 or not body[i - 1] & 0x80]
+        if not body or body[-1] & 0x80 or any(body[i] == 0x80 for i in starts):
+            return "an OBJECT IDENTIFIER not in its shortest form"
+    if tag == 3:
+        unused = body[0] if body else 8
+        if unused > 7 or (unused and (len(body) == 1 or body[-1] & ((1 << unused) - 1))):
+            return "a BIT STRING not in DER"
+    return ""
+
+
+def _canonical_der(class_: int, method: int, tag: int, body: bytes) -> bytes:
+    """The DER encoding of one parsed element, children first: definite,
+    minimal lengths; SET OF sorted; strings primitive; BOOLEAN, INTEGER,
+    NULL, OBJECT IDENTIFIER and BIT STRING in their one DER form (ValueError
+    when a value has none). Linear in the size, however deep the nesting (a
+    timestamp token nests a second CMS inside the signature)."""
+    universal = class_ == 0
+    if method == 1:
+        if universal and tag in _STRING_TAGS:
+            raise ValueError("a constructed string")
+        children, pointer = [], 0
+        while pointer < len(body):
+            c, m, t, header, contents, trailer = asn1_parser.parse(body[pointer:])
+            children.append(_canonical_der(c, m, t, contents))
+            pointer += len(header) + len(contents) + len(trailer)
+        if universal and tag == 17:
+            children.sort()
+        body = b"".join(children)
+    elif universal and (problem := _primitive_problem(tag, body)):
+        raise ValueError(problem)
+    return asn1_parser.emit(class_, method, tag, body)
+
+
+def _is_der(data: bytes) -> bool:
+    """Whether ``data`` is exactly one element in DER."""
+    try:
+        c, m, t, _, contents, _ = asn1_parser.parse(data, strict=True)
+        return _canonical_der(c, m, t, contents) == data
+    except ValueError:
+        return False
+
+
+def _token_problem(signed: Any, imprint_for: Any, tsa_trust: list | None) -> tuple[Any, str, str]:
+    """Check one timestamp token's SignedData: (TimestampSignatureStatus or
+    None, the TSA's name, the problem or ""). ``imprint_for(algorithm)``
+    gives the digest the token must be over."""
+    tst = signed["encap_content_info"]["content"].parsed
+    if not isinstance(tst, tsp.TSTInfo):
+        return None, "?", "the token holds no TSTInfo"
+    mi = tst["message_imprint"]
+    expected = imprint_for(mi["hash_algorithm"]["algorithm"].native)
+    if expected is None or mi["hashed_message"].native != expected:
+        return None, "?", "the token is over another value (imprint mismatch)"
+    # Without --tsa-trust the certificates the token carries stand in for an
+    # anchor: its signature, theirs and the time-stamping usage still count.
+    anchors = list(tsa_trust or []) or [c.chosen for c in signed["certificates"] or []]
+    context = ValidationContext(trust_roots=anchors, allow_fetching=False)
+    kwargs = asyncio.run(validate_tst_signed_data(signed, context, imprint_for))
+    status = TimestampSignatureStatus(**kwargs)
+    name = status.signing_cert.subject.human_friendly if status.signing_cert else "?"
+    if not (status.intact and status.valid):
+        return status, name, f"the token's signature by {name} does not verify"
+    if not status.trusted:
+        if tsa_trust:
+            return status, name, f"the TSA {name} does not chain to --tsa-trust"
+        return status, name, f"the certificate of {name} is not valid for time stamping"
+    return status, name, ""
+
+
+def _time_line(
+    report: Report, name: str, signed: Any, imprint_for: Any, tsa_trust: list | None, code: int
+) -> None:
+    try:
+        status, tsa_name, problem = _token_problem(signed, imprint_for, tsa_trust)
+    except Exception as exc:  # asn1crypto and pyHanko raise many kinds on a damaged token
+        report.add(name, False, f"the timestamp token is damaged ({exc!r})", code)
+        return
+    if problem:
+        untrusted = status is not None and status.intact and status.valid and tsa_trust
+        report.add(name, False, problem, UNTRUSTED if untrusted else code)
+        return
+    when = f"{status.timestamp:%Y-%m-%d %H:%M:%S %Z}"
+    if tsa_trust:
+        report.add(name, True, f"{when} (RFC 3161, {tsa_name}, chains to --tsa-trust)")
+    else:
+        report.add(
+            name,
+            None,
+            f"{when} (RFC 3161, {tsa_name}: token valid, TSA not anchored: give "
+            "--tsa-trust TSA-CA.pem)",
+        )
+
+
+def _signature_time(report: Report, reader: PdfFileReader, tsa_trust: list | None) -> None:
+    """The PDF signature's RFC 3161 timestamp (PAdES B-T), if it has one."""
+    try:
+        (sig,) = reader.embedded_signatures
+        signer = sig.signer_info
+        tokens = [
+            value
+            for attr in signer["unsigned_attrs"] or []
+            if attr["type"].native == "signature_time_stamp_token"
+            for value in attr["values"]
+        ]
+    except Exception:  # none, several or a damaged signature: its own line says so
+        return
+    name = "trusted time (signature)"
+    if not tokens:
+        return  # PAdES B-B: the "signature" line gives its signing time as claimed
+    if len(tokens) != 1:
+        report.add(name, False, f"{len(tokens)} timestamps where one is made", BAD_SIGNATURE)
+        return
+    value = signer["signature"].native
+
+    def imprint_for(algorithm: str) -> bytes | None:
+        try:
+            return hashlib.new(algorithm, value).digest()
+        except (ValueError, TypeError):
+            return None
+
+    _time_line(report, name, tokens[0]["content"], imprint_for, tsa_trust, BAD_SIGNATURE)
+
+
+def _checkpoint_time(report: Report, raw: bytes, tsa_trust: list | None) -> None:
+    """The checkpoint's RFC 3161 timestamp (``checkpoint.timestamp_token``)."""
+    try:
+        doc = loads(raw)["checkpoint"]
+        digest, token = doc["hash"], doc.get("timestamp_token")
+    except (Refused, ValueError, UnicodeError, KeyError, TypeError):
+        return  # the bundle's and the checkpoint's lines say what is wrong
+    name = "trusted time (checkpoint)"
+    if token is None:
+        return  # no token: the checkpoint's time is only claimed
+    try:
+        signed = cms.ContentInfo.load(base64.b64decode(token, validate=True))["content"]
+        imprint = bytes.fromhex(digest)
+    except Exception as exc:  # not base64, not DER, not hex
+        report.add(name, False, f"the timestamp token is damaged ({exc!r})", BAD_CHECKPOINT)
+        return
+
+    def imprint_for(algorithm: str) -> bytes | None:
+        return imprint if algorithm == "sha256" else None
+
+    _time_line(report, name, signed, imprint_for, tsa_trust, BAD_CHECKPOINT)
+
+
 # -- putting it together ------------------------------------------------------
 
 
@@ -750,12 +932,16 @@ def verify(
     trust: list | None = None,
     allow_unsigned: bool = False,
     ledger_keys: list[str] | None = None,
+    tsa_trust: list | None = None,
 ) -> Report:
     """Every check on the PDF ``data``; ``trust``: CA certificates the
-    signer must chain to (None: not checked)."""
+    signer must chain to (None: not checked); ``tsa_trust``: those the
+    time-stamping authority must chain to."""
     report = Report(path)
     if data.lstrip()[:1] == b"{":
-        return _json_export(report, data, allow_unsigned, trust, ledger_keys)
+        _json_export(report, data, allow_unsigned, trust, ledger_keys)
+        _checkpoint_time(report, data[:-1] if data.endswith(b"\n") else data, tsa_trust)
+        return report
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         reader.root  # noqa: B018 - reading the catalogue fails on a broken file
@@ -769,6 +955,7 @@ def verify(
         _signature(report, reader, data, trust, allow_unsigned)
     except Exception as exc:  # a damaged signature dictionary or cross-reference
         report.add("signature", False, f"the signed file is damaged ({exc})", BAD_SIGNATURE)
+    _signature_time(report, reader, tsa_trust)
     try:
         raw = _attachment(report, reader)
     except Exception as exc:  # a damaged attachment stream or file specification
@@ -776,6 +963,7 @@ def verify(
         raw = None
     if raw is not None:
         _contents(report, raw, _printed_head(reader), ledger_keys)
+        _checkpoint_time(report, raw, tsa_trust)
     return report
 
 
@@ -874,6 +1062,12 @@ def parser() -> argparse.ArgumentParser:
         help="the checkpoint must be signed by this Ed25519 public key (repeatable; "
         "manage.py ledger_public_key prints the deployment's)",
     )
+    p.add_argument(
+        "--tsa-trust",
+        metavar="CA.pem",
+        help="the time-stamping authority of the RFC 3161 timestamps must chain to this CA "
+        "(their times are then trusted)",
+    )
     return p
 
 
@@ -884,6 +1078,7 @@ def run(
     allow_unsigned: bool = False,
     ledger_keys: list[str] | None = None,
     out=None,
+    tsa_trust: str | None = None,
 ) -> int:
     """Verify ``file``, print the report to ``out``, return the exit status."""
     out = out or sys.stdout
@@ -900,8 +1095,18 @@ def run(
     except (OSError, ValueError) as exc:
         out.write(f"verify_export: cannot read the trust anchor {trust}: {exc}\n")
         return UNREADABLE
+    try:
+        tsa_anchors = load_trust(tsa_trust) if tsa_trust else None
+    except (OSError, ValueError) as exc:
+        out.write(f"verify_export: cannot read the TSA trust anchor {tsa_trust}: {exc}\n")
+        return UNREADABLE
     report = verify(
-        data, path=file, trust=anchors, allow_unsigned=allow_unsigned, ledger_keys=ledger_keys
+        data,
+        path=file,
+        trust=anchors,
+        allow_unsigned=allow_unsigned,
+        ledger_keys=ledger_keys,
+        tsa_trust=tsa_anchors,
     )
     out.write(report.render())
     return report.exit_code
@@ -917,6 +1122,7 @@ def main(argv: list[str] | None = None) -> int:
         trust=args.trust,
         allow_unsigned=args.allow_unsigned,
         ledger_keys=args.ledger_key,
+        tsa_trust=args.tsa_trust,
     )
 
 

@@ -47,12 +47,25 @@ def tsa_configured() -> bool:
     return bool(tsa_url())
 
 
+class DerTimeStamper(HTTPTimeStamper):
+    """pyHanko's HTTP client, whose tokens come back re-encoded in DER.
+
+    TSAs (OpenSSL's among them) list a token's certificates in any order,
+    where DER sorts that SET OF; the export verifier refuses a signature
+    that is not exactly DER (so that no byte outside the signed range can
+    change unnoticed). Re-encoding moves no byte the TSA signed."""
+
+    async def async_timestamp(self, message_digest, md_algorithm) -> cms.ContentInfo:
+        token = await super().async_timestamp(message_digest, md_algorithm)
+        return cms.ContentInfo.load(token.dump(force=True))
+
+
 def timestamper() -> HTTPTimeStamper | None:
     """pyHanko's RFC 3161 client for the configured TSA (None: no TSA)."""
     url = tsa_url()
     if not url:
         return None
-    return HTTPTimeStamper(url, timeout=getattr(settings, "DISCLOSURE_TSA_TIMEOUT", 10))
+    return DerTimeStamper(url, timeout=getattr(settings, "DISCLOSURE_TSA_TIMEOUT", 10))
 
 
 def request_token(digest: bytes, md_algorithm: str = "sha256") -> bytes:

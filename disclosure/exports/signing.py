@@ -27,6 +27,7 @@ v1.5 is deterministic; ECDSA draws a random nonce).
 import dataclasses
 import hashlib
 import io
+import logging
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -48,8 +49,13 @@ from pyhanko.pdf_utils.metadata.model import VENDOR, DocumentMetadata
 from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
+from pyhanko.sign.general import SigningError
+from pyhanko.sign.timestamps import TimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from disclosure.core import tsa
+
+log = logging.getLogger(__name__)
 FIELD_NAME = "DisclosureExportSignature"
 REASON = "Disclosure case export: issued by the research firm"
 
@@ -243,11 +249,17 @@ class _FixedTimePdfSigner(signers.PdfSigner):
         return session
 
 
-def sign_pdf(data: bytes, *, signing_time: datetime | None = None) -> bytes:
+def sign_pdf(
+    data: bytes, *, signing_time: datetime | None = None, timestamper: TimeStamper | None = None
+) -> bytes:
     """``data`` with one PAdES B-B signature over the whole file, made with
-    the configured key. ``signing_time`` overrides the document's creation
-    date. Raises ImproperlyConfigured without a usable key and certificate,
-    ExportSigningError when ``data`` is not a PDF or is signed already."""
+    the configured key (B-T with ``timestamper``: the signature then carries
+    an RFC 3161 signature timestamp in its unsigned attributes, and the
+    bytes differ with each timestamp). ``signing_time`` overrides the
+    document's creation date. Raises ImproperlyConfigured without a usable
+    key and certificate, ExportSigningError when ``data`` is not a PDF or is
+    signed already; with ``timestamper``, pyHanko's errors when the TSA
+    fails (``sign_export_pdf`` falls back to B-B then)."""
     identity = signing_identity()
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
@@ -280,9 +292,30 @@ def sign_pdf(data: bytes, *, signing_time: datetime | None = None) -> bytes:
         identity.signer,
         new_field_spec=fields.SigFieldSpec(sig_field_name=FIELD_NAME),
         signing_time=when,
+        timestamper=timestamper,
     )
     out = pdf_signer.sign_pdf(writer, output=io.BytesIO())
     return out.getvalue()
+
+
+def sign_export_pdf(data: bytes) -> tuple[bytes, bool]:
+    """``data`` signed for an export: PAdES B-T (an RFC 3161 timestamp from
+    ``DISCLOSURE_TSA_URL`` on the signature) when a TSA is configured, B-B
+    otherwise. Returns (bytes, timestamped). A TSA that is down, slow or
+    answers nonsense never fails the export: it is then signed B-B, and a
+    warning says so (the export's verifier shows it has no trusted time)."""
+    stamper = tsa.timestamper()
+    if stamper is not None:
+        try:
+            return sign_pdf(data, timestamper=stamper), True
+        except (SigningError, *tsa.TSA_ERRORS) as exc:
+            log.warning(
+                "export signed PAdES B-B without a trusted time: the TSA %s failed (%s: %s)",
+                tsa.tsa_url(),
+                type(exc).__name__,
+                exc,
+            )
+    return sign_pdf(data), False
 
 
 # -- development certificates ----------------------------------------------

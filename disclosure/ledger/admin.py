@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from disclosure.accounts.admin_site import ReadOnlyAdmin, ReadOnlyCaseRecordAdmin, admin_site
 
-from .models import CaseEvent, Checkpoint
+from .models import CaseEvent, Checkpoint, CheckpointTimestamp
 
 
 @admin.register(CaseEvent, site=admin_site)
@@ -49,3 +49,14 @@ class CheckpointAdmin(ReadOnlyAdmin):
     @admin.display(description="key")
     def short_key(self, obj: Checkpoint) -> str:
         return obj.public_key[:16]
+
+
+@admin.register(CheckpointTimestamp, site=admin_site)
+class CheckpointTimestampAdmin(ReadOnlyAdmin):
+    """Checkpoints' RFC 3161 timestamps, read-only (PostgreSQL refuses edits anyway)."""
+
+    list_display = ["checkpoint", "gen_time", "tsa_url", "recorded_at"]
+    list_select_related = ["checkpoint"]
+    ordering = ["-checkpoint__seq"]
+    exclude = ["token"]  # DER bytes
+    list_per_page = 50

@@ -1,6 +1,6 @@
 """The PostgreSQL guards of the append-only ledger tables, as verify_ledger checks them.
 
-Migrations 0001 and 0002 install, for each append-only table, a trigger that
+Migrations 0001, 0002 and 0004 install, for each append-only table, a trigger that
 fires ``BEFORE UPDATE OR DELETE ... FOR EACH ROW`` and a PL/pgSQL function
 that raises. An owner or superuser can neuter that guard without removing
 it: ``ALTER TABLE ... DISABLE TRIGGER``, ``ENABLE REPLICA TRIGGER`` (it then
@@ -72,6 +72,12 @@ GUARDS = (
         "ledger_checkpoint_append_only",
         "ledger_checkpoint_append_only",
         "disclosure.ledger.migrations.0002_checkpoints_state_format",
+    ),
+    Guard(
+        "ledger_checkpointtimestamp",
+        "ledger_checkpointtimestamp_append_only",
+        "ledger_checkpointtimestamp_append_only",
+        "disclosure.ledger.migrations.0004_checkpoint_timestamp",
     ),
 )
 

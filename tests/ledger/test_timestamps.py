@@ -210,3 +210,35 @@ def test_without_a_tsa_nothing_is_asked_and_nothing_is_printed(
     assert timestamp_checkpoints_task() == {"stamped": [], "missing": 0, "error": ""}
     code, out = run_verify()
     assert code == 0 and "trusted time" not in out and "RFC 3161" not in out
+
+
+@pytest.mark.postgres
+def test_timestamps_are_append_only_and_their_guard_is_checked(
+    case, tsa, django_capture_on_commit_callbacks
+):
+    from django.db import DatabaseError, connection, transaction
+
+    cp = checkpoint(django_capture_on_commit_callbacks)
+    stamp = CheckpointTimestamp.objects.get(checkpoint=cp)
+    for statement in (
+        "UPDATE ledger_checkpointtimestamp SET tsa_url = 'x'",
+        "DELETE FROM ledger_checkpointtimestamp",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="ledger_checkpointtimestamp is append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
+    assert CheckpointTimestamp.objects.get(pk=stamp.pk).tsa_url == tsa.url
+    sql("SET CONSTRAINTS ALL IMMEDIATE")
+    sql(
+        "ALTER TABLE ledger_checkpointtimestamp "
+        "DISABLE TRIGGER ledger_checkpointtimestamp_append_only"
+    )
+    code, out = run_verify()
+    assert code == 1
+    assert (
+        "the append-only trigger ledger_checkpointtimestamp_append_only on "
+        "ledger_checkpointtimestamp is disabled"
+    ) in out

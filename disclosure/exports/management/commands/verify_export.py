@@ -34,6 +34,11 @@ class Command(BaseCommand):
             help="the checkpoint must be signed by this Ed25519 public key (repeatable; "
             "manage.py ledger_public_key prints the deployment's)",
         )
+        parser.add_argument(
+            "--tsa-trust",
+            metavar="CA.pem",
+            help="the RFC 3161 timestamps' TSA must chain to this CA (their times are trusted)",
+        )
 
     def handle(self, *args, file, trust, allow_unsigned, ledger_key, **options) -> None:
         code = verifier.run(
@@ -42,6 +47,7 @@ class Command(BaseCommand):
             allow_unsigned=allow_unsigned,
             ledger_keys=ledger_key,
             out=self.stdout,
+            tsa_trust=options.get("tsa_trust"),
         )
         if code:
             raise CommandError(f"{file}: not verified ({verifier.MEANING[code]})", returncode=code)
