@@ -79,22 +79,22 @@ def events_by_reference(user, reference: str) -> QuerySet[CaseEvent]:
 def communications_for(user, case: Case) -> QuerySet[Communication]:
     """The case's communications as ``user`` may read them, with attachments
     (vendors never see internal notes, nor what was logged while the case
-    belonged to another vendor: ``vendor_view.VENDOR_COMMUNICATIONS``)."""
+    belonged to another vendor: ``vendor_view.vendor_communications``)."""
     rows = (
         Communication.objects.filter(case=case)
         .prefetch_related("attachments")
         .select_related("logged_by")
     )
-    return _readable(user, case, rows, internal=~vendor_view.VENDOR_COMMUNICATIONS)
+    return _readable(user, case, rows, internal=~vendor_view.vendor_communications(case))
 
 
 def evidence_for(user, case: Case) -> QuerySet[EvidenceFile]:
     """The case's evidence files as ``user`` may list them (vendors never see
     files attached to internal notes only, nor files attached while the case
     belonged to another vendor and not shared since:
-    ``vendor_view.VENDOR_EVIDENCE``)."""
+    ``vendor_view.vendor_evidence``)."""
     rows = EvidenceFile.objects.filter(case=case).select_related("uploaded_by")
-    return _readable(user, case, rows, internal=~vendor_view.VENDOR_EVIDENCE)
+    return _readable(user, case, rows, internal=~vendor_view.vendor_evidence(case))
 
 
 def stage_events_for(user, case: Case) -> list[CaseEvent]:

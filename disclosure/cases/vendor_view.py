@@ -29,7 +29,7 @@ Its payload carries only the declared keys, and its actor is the vendor's
 own contact or the system as recorded, the firm's people only as the firm
 (``vendor_actor``: no id, username, name or role of theirs).
 
-Records follow the same rule (``VENDOR_COMMUNICATIONS``, ``VENDOR_EVIDENCE``,
+Records follow the same rule (``vendor_communications``, ``vendor_evidence``,
 read by the portal, ``selectors.communications_for`` / ``evidence_for`` and
 the vendor export): never internal ones, and none logged by an event up to
 the case's last change of vendor (a file shared again after it excepted).
@@ -75,42 +75,50 @@ RECORDS_PAGE_SIZE = 25
 VENDOR_CHANGE = Q(kind=EventKind.DETAILS_UPDATED, payload__changes__has_key="vendor")
 
 
-def _recorded_by(kind: str, key: str) -> QuerySet[CaseEvent]:
-    """The events of ``kind`` of the outer record's case that name the outer
-    record (its pk) under payload ``key``."""
+def _last_vendor_change(case_filter: Q) -> Coalesce:
+    """The seq of the last vendor change of the one case ``case_filter``
+    (a condition on CaseEvent) picks, 0 when none: a subquery that does not
+    depend on the outer row, so the database reads it once per query."""
+    last = CaseEvent.objects.filter(case_filter, VENDOR_CHANGE).order_by("-seq").values("seq")[:1]
+    return Coalesce(Subquery(last), Value(0))
+
+
+def _record_ids(case: Case, kind: str, key: str, seqs: Q) -> QuerySet:
+    """The ids under payload ``key`` of ``case``'s events of ``kind`` whose
+    seq meets ``seqs``, as a subquery."""
     return (
-        CaseEvent.objects.filter(case_id=OuterRef("case_id"), kind=kind)
+        CaseEvent.objects.filter(seqs, case=case, kind=kind)
         .annotate(record_id=Cast(KT(f"payload__{key}"), IntegerField()))
-        .filter(record_id=OuterRef("pk"))
+        .filter(record_id__isnull=False)  # NOT IN over a NULL would drop every row
+        .values("record_id")
     )
 
 
-# On an event: the case changed vendor at or after it.
-_BEFORE_A_VENDOR_CHANGE = Exists(
-    CaseEvent.objects.filter(VENDOR_CHANGE, case_id=OuterRef("case_id"), seq__gte=OuterRef("seq"))
-)
-# Records logged while the case belonged to another vendor (by the event
-# that logged them, up to its last change of vendor); a file shared with the
-# vendor after the last change is the new vendor's again.
-INHERITED_COMMUNICATION = Q(
-    Exists(_recorded_by(EventKind.COMMUNICATION_LOGGED, "communication_id").filter(
-        _BEFORE_A_VENDOR_CHANGE
-    ))
-)  # fmt: skip
-INHERITED_EVIDENCE = Q(
-    Exists(_recorded_by(EventKind.EVIDENCE_ATTACHED, "evidence_id").filter(
-        _BEFORE_A_VENDOR_CHANGE
-    ))
-) & ~Q(
-    Exists(_recorded_by(EventKind.EVIDENCE_SHARED, "evidence_id").exclude(
-        _BEFORE_A_VENDOR_CHANGE
-    ))
-)  # fmt: skip
+def vendor_communications(case: Case) -> Q:
+    """The condition on ``case``'s communications its vendor may read: not
+    internal notes, and not logged (``communication_logged``) up to the
+    case's last change of vendor, while it belonged to another vendor."""
+    before = Q(seq__lte=_last_vendor_change(Q(case=case)))
+    inherited = _record_ids(case, EventKind.COMMUNICATION_LOGGED, "communication_id", before)
+    return VENDOR_COMMUNICATIONS & ~Q(pk__in=inherited)
+
+
+def vendor_evidence(case: Case) -> Q:
+    """The condition on ``case``'s evidence files its vendor may read: not
+    internal, and not attached up to the case's last change of vendor
+    unless shared again (``evidence_shared``) after it."""
+    since = _last_vendor_change(Q(case=case))
+    inherited = _record_ids(case, EventKind.EVIDENCE_ATTACHED, "evidence_id", Q(seq__lte=since))
+    shared = _record_ids(case, EventKind.EVIDENCE_SHARED, "evidence_id", Q(seq__gt=since))
+    return VENDOR_EVIDENCE & (~Q(pk__in=inherited) | Q(pk__in=shared))
+
 
 # The rows a vendor may read, as filters (the same rule as selectors.*_for).
 VENDOR_EVENTS = Q(internal=False, kind__in=list(VENDOR_EVENT_KEYS))
-VENDOR_COMMUNICATIONS = ~Q(direction=Direction.INTERNAL) & ~INHERITED_COMMUNICATION
-VENDOR_EVIDENCE = Q(internal=False) & ~INHERITED_EVIDENCE
+# (Not yet what was logged under another vendor: ``vendor_communications``
+# and ``vendor_evidence`` give the whole rule for a case.)
+VENDOR_COMMUNICATIONS = ~Q(direction=Direction.INTERNAL)
+VENDOR_EVIDENCE = Q(internal=False)
 
 
 def vendor_sees(case: Case) -> bool:
@@ -288,11 +296,8 @@ def with_vendor_scope(rows: QuerySet[CaseEvent], *, case_filter: Q) -> QuerySet[
       names, for ``case_opened`` whether the case it follows up, is a case
       of this case's vendor that has been notified (True for other kinds).
     """
-    last_change = (
-        CaseEvent.objects.filter(case_filter, VENDOR_CHANGE).order_by("-seq").values("seq")[:1]
-    )
     return rows.annotate(
-        vendor_since=Coalesce(Subquery(last_change), Value(0)),
+        vendor_since=_last_vendor_change(case_filter),
         linked_reference=KT("payload__follow_up"),
         linked_visible=CaseWhen(
             When(
@@ -400,7 +405,7 @@ def communications(case: Case) -> QuerySet[Communication]:
     """Messages exchanged with the vendor (never internal notes), newest
     first, with their attachments."""
     return (
-        Communication.objects.filter(VENDOR_COMMUNICATIONS, case=case)
+        Communication.objects.filter(vendor_communications(case), case=case)
         .prefetch_related("attachments")
         .order_by("-occurred_at", "-id")
     )
@@ -408,7 +413,8 @@ def communications(case: Case) -> QuerySet[Communication]:
 
 def evidence(case: Case) -> QuerySet[EvidenceFile]:
     """The case's shared evidence files (never internal ones), newest first."""
-    return EvidenceFile.objects.filter(VENDOR_EVIDENCE, case=case).order_by("-uploaded_at", "-id")
+    rows = EvidenceFile.objects.filter(vendor_evidence(case), case=case)
+    return rows.order_by("-uploaded_at", "-id")
 
 
 def attestation(case: Case) -> DeletionAttestation | None:

@@ -262,7 +262,7 @@ def _communications(case: Case, variant: str, mode: str) -> list[dict[str, Any]]
         .order_by("occurred_at", "id")
     )
     if variant == ExportVariant.VENDOR:
-        rows = rows.filter(vendor_view.VENDOR_COMMUNICATIONS)
+        rows = rows.filter(vendor_view.vendor_communications(case))
     out = []
     for c in rows:
         files = sorted(c.attachments.all(), key=lambda f: f.pk)
@@ -286,7 +286,7 @@ _VENDOR_EVIDENCE = ("id", "sha256", "size", "content_type", "original_name", "ki
 def _evidence(case: Case, variant: str) -> list[dict[str, Any]]:
     rows = EvidenceFile.objects.filter(case=case).select_related("uploaded_by")
     if variant == ExportVariant.VENDOR:
-        rows = rows.filter(vendor_view.VENDOR_EVIDENCE)
+        rows = rows.filter(vendor_view.vendor_evidence(case))
     out = []
     for f in rows.order_by("uploaded_at", "id"):
         if variant == ExportVariant.VENDOR:
