@@ -9,6 +9,7 @@ from django.db.models.functions import Lower
 from django.utils.crypto import salted_hmac
 
 from disclosure.core.errors import ValidationFailed
+from disclosure.core.validation import clean_name
 
 
 class User(AbstractUser):
@@ -126,6 +127,12 @@ class Organization(models.Model):
 
     def clean(self) -> None:
         super().clean()
+        # The admin writes organizations without accounts.services: the same
+        # name rules (normalised; no invisible, direction or control character).
+        try:
+            self.name = clean_name(self.name, field="name", label="organization's name")
+        except ValidationFailed as exc:
+            raise ValidationError({"name": exc.message}) from exc
         refused = self.kind_change_refused()
         if refused:
             raise ValidationError({"kind": refused})

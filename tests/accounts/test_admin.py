@@ -3,6 +3,7 @@ case edits go through the service and land in the ledger."""
 
 import pytest
 
+from disclosure.accounts.models import Organization
 from disclosure.cases.stages import Stage
 from disclosure.ledger.models import EventKind
 from disclosure.ledger.verify import verify_case
@@ -176,3 +177,33 @@ def test_ledger_list_has_bounded_queries(
 def test_view_site_leads_to_the_staff_ui(admin_client):
     page = admin_client.get("/admin/").content.decode()
     assert '<a href="/">View site</a>' in page
+
+
+def _add_organization(admin_client, name):
+    return admin_client.post(
+        "/admin/accounts/organization/add/",
+        {
+            "name": name,
+            "kind": "vendor",
+            "domain": "",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000",
+        },
+    )
+
+
+def test_admin_refuses_organization_names_with_invisible_characters(admin_client, vendor):
+    """The admin writes organizations without the service: the model's
+    clean() applies the same name rules (finding 15.14)."""
+    response = _add_organization(admin_client, "Con\u200btoso Two")
+    assert response.status_code == 200
+    assert "invisible or control character" in response.content.decode()
+    assert not Organization.objects.filter(name__startswith="Con\u200b").exists()
+
+
+def test_admin_stores_organization_names_normalised(admin_client, vendor):
+    response = _add_organization(admin_client, "  Northwind   Traders ")
+    assert response.status_code == 302
+    assert Organization.objects.filter(name="Northwind Traders").exists()
