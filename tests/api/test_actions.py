@@ -250,3 +250,26 @@ def test_unknown_action_is_404(as_, analyst, case_at):
     case = case_at("found")
     r = post(as_(analyst), case, "delete_everything", {})
     assert (r.status_code, r.json()["code"]) == (404, "not_found")
+
+
+@pytest.mark.parametrize(
+    "fields,internal",
+    [
+        ({"kind": "screenshot"}, False),  # the kind's default: shared
+        ({"kind": "other"}, True),  # the kind's default: internal
+        ({"kind": "screenshot", "shared": "false"}, True),
+        ({"kind": "other", "shared": "true"}, False),
+    ],
+)
+def test_attach_evidence_takes_whether_the_vendor_sees_the_file(
+    as_, analyst, case_at, fields, internal
+):
+    """Issue 16, item 9: the API's upload says who sees the file (``shared``),
+    the kind's default when left out."""
+    from disclosure.evidence.models import EvidenceFile
+
+    case = case_at("vendor_notified")
+    r = post(as_(analyst), case, "attach_evidence",
+             {"file": _upload(b"api file", "f.bin"), **fields}, fmt="multipart")  # fmt: skip
+    assert r.status_code == 201, r.json()
+    assert EvidenceFile.objects.get(case=case, original_name="f.bin").internal is internal

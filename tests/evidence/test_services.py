@@ -310,3 +310,67 @@ def test_capture_time_dates_the_evidence_event(analyst, vendor):
             ),
         )
     assert verify_case(case).ok
+
+
+# --- who sees a file (issue 16, item 9) ---------------------------------------
+
+
+def _shared_names(case):
+    from disclosure.cases import vendor_view
+
+    return sorted(f.original_name for f in vendor_view.evidence(case))
+
+
+@pytest.mark.parametrize(
+    "kind,shared",
+    [
+        (EvidenceKind.SCREENSHOT, None),
+        (EvidenceKind.OTHER, None),
+        (EvidenceKind.SCREENSHOT, False),
+        (EvidenceKind.OTHER, True),
+    ],
+)
+def test_the_uploader_chooses_who_sees_a_file_else_the_kind_default(
+    notified, analyst, vendor_contact, kind, shared
+):
+    """Screenshots are shared and unclassified files internal unless the
+    uploader chooses; the choice decides the file, its ledger event and the
+    vendor's view (portal, vendor export)."""
+    f = IncomingFile(name="f.bin", stream=io.BytesIO(b"x"), kind=kind, shared=shared)
+    ev = services.attach_evidence(actor=analyst, case=notified, file=f)
+    expected_internal = {
+        (EvidenceKind.SCREENSHOT, None): False,
+        (EvidenceKind.OTHER, None): True,
+        (EvidenceKind.SCREENSHOT, False): True,
+        (EvidenceKind.OTHER, True): False,
+    }[(kind, shared)]
+    assert ev.internal is expected_internal
+    event = CaseEvent.objects.get(
+        case=notified, kind=EventKind.EVIDENCE_ATTACHED, payload__evidence_id=ev.pk
+    )
+    assert event.internal is expected_internal
+    # The case's own exposure capture is shared by default too.
+    assert _shared_names(notified) == (
+        ["capture.txt"] if expected_internal else ["capture.txt", "f.bin"]
+    )
+
+
+def test_a_vendor_contacts_upload_is_always_shared(notified, vendor_contact):
+    f = IncomingFile(
+        name="theirs.txt", stream=io.BytesIO(b"x"), kind=EvidenceKind.OTHER, shared=False
+    )
+    ev = services.attach_evidence(actor=vendor_contact, case=notified, file=f)
+    assert ev.internal is False
+    assert _shared_names(notified) == ["capture.txt", "theirs.txt"]
+
+
+def test_the_default_is_stated():
+    from disclosure.evidence.models import visibility_default_text
+
+    assert visibility_default_text() == (
+        "Default: shared with the vendor, except files of kind Other (internal)."
+    )
+    assert visibility_default_text(EvidenceKind.SCREENSHOT) == (
+        "Default for Screenshot: shared with the vendor."
+    )
+    assert visibility_default_text(EvidenceKind.OTHER) == "Default for Other: internal (firm only)."

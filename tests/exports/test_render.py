@@ -2,15 +2,18 @@
 PDF/A metadata, determinism, and the parallel parts joined."""
 
 import io
+import re
 from datetime import UTC, datetime
 
 import pytest
 from pypdf import PdfReader
 
+from disclosure.cases import services as services_cases
 from disclosure.exports import render, services
 from disclosure.exports.bundle import ATTACHMENT_NAME, build_bundle, bundle_bytes
 from tests.exports.rich_case import *  # noqa: F403
 from tests.exports.rich_case import ESCALATION_ORG, INTERNAL_NOTE, VENDOR_MESSAGE, pdf_pages_text
+from tests.factories import inbound_kwargs
 
 GENERATED = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -146,3 +149,47 @@ def test_a_daemon_process_renders_the_parts_itself_to_the_same_bytes(rich_case, 
     monkeypatch.setattr(render.multiprocessing.current_process(), "daemon", True, raising=False)
     assert isinstance(render._pool(), render._InProcess)
     assert render.render_pdf(bundle, split=3).data == pooled
+
+
+@pytest.mark.django_db
+def test_messages_in_print_order_tlp_once_on_the_cover_labels_and_sizes(rich_case, lead):
+    """Issue 16, item 6: messages are numbered 1, 2, 3 ... in the order
+    printed (a back-dated message logged last no longer prints as #n out of
+    order), the TLP badge is on the cover once; items 4 and 5: coded values
+    by their labels, sizes as on the staff page and the portal."""
+    from datetime import timedelta
+
+    from disclosure.comms.models import Communication
+    from tests.exports.rich_case import squash
+
+    late = services_cases.log_communication(
+        actor=lead,
+        case=rich_case,
+        **inbound_kwargs(
+            rich_case.vendor_notified_at + timedelta(minutes=5), subject="Back-dated reply"
+        ),
+    )
+    bundle = _bundle(rich_case)
+    pages = pdf_pages_text(render.render_pdf(bundle).data)
+    assert pages[0].count(bundle["case"]["tlp"]) == 1  # the cover: badge once, no running head
+    assert pages[1].count(bundle["case"]["tlp"]) == 1  # other pages: in the running head
+    text = squash("\n".join(pages))
+    comms = text[text.index("Everymessageto") :]
+    numbers = re.findall(r"No\.(\d+)·", comms)
+    printed = [int(n) for n in re.findall(r"Record#(\d+)\.", comms)]
+    in_order = list(
+        Communication.objects.filter(case=rich_case)
+        .order_by("occurred_at", "id")
+        .values_list("id", flat=True)
+    )
+    assert numbers == ["1", "2", "3", "4"]
+    assert printed == in_order and printed[1] == late.pk  # logged last, printed second
+    assert printed != sorted(printed)  # record ids are not the print order
+    for label in (
+        "Stage" + "Datadeleted",  # not data_deleted
+        "(Vendorcontact)",  # not vendor_contact
+        "Inbound(fromthevendor)·E-mail",  # not inbound · email
+        "1item(s),1.0kB(1,024bytes)",  # the attestation's total, as on staff and portal
+    ):
+        assert label in text, label
+    assert "vendor_contact" not in text and "data_deleted" not in text

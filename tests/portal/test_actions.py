@@ -170,6 +170,30 @@ def test_countersign(client, analyst, vendor, vendor_contact):
     assert _post(client, case, "countersign_attestation", {}).status_code == 403
 
 
+def test_the_countersign_form_shows_what_is_countersigned(client, analyst, vendor, vendor_contact):
+    """Issue 16, item 6: the attestation's items, total and SHA-256 are on
+    the form the contact signs (make_case's deletion: one item of 1024 bytes)."""
+    case = make_case("data_deleted", actor=analyst, vendor=vendor)
+    attestation = DeletionAttestation.objects.get(case=case)
+    client.force_login(vendor_contact)
+    url = reverse("portal:case_action", args=[case.reference, "countersign_attestation"])
+    html = client.get(url).content.decode()
+    section = html[html.index('<section id="countersigned-attestation"') :]
+    section = section[: section.index("</section>")]
+    for fact in (
+        "<dt>Method</dt><dd>Purge</dd>",
+        "<dt>Items destroyed</dt><dd>1</dd>",
+        "<dt>Total</dt><dd>1.0 kB (1,024 bytes)</dd>",
+        f'<dt>Attestation SHA-256</dt><dd><code class="hash">{attestation.content_sha256}',
+        "<td><code>copies/container.tar</code></td><td>1.0 kB (1,024 bytes)</td>",
+        f'<td><code class="hash">{"a" * 64}</code></td>',
+    ):
+        assert fact in section, fact
+    # Other actions' forms do not carry it.
+    other = reverse("portal:case_action", args=[case.reference, "file_dispute"])
+    assert "countersigned-attestation" not in client.get(other).content.decode()
+
+
 def test_file_dispute(contact_client, notified_case, vendor_contact):
     form = contact_client.get(
         reverse("portal:case_action", args=[notified_case.reference, "file_dispute"])

@@ -378,3 +378,58 @@ def test_an_eml_over_the_size_cap_is_refused(client, analyst, case_at, monkeypat
     assert response.status_code == 400
     assert "The .eml file is larger than 0 MiB" in response.content.decode()
     assert state(case) == before
+
+
+# --- who sees an upload (issue 16, item 9) --------------------------------------
+
+# Every staff form that takes files, with its file field and visibility field.
+SHARED = "shared with the vendor."
+UPLOAD_FORMS = [
+    ("found", "notify_vendor", "attachments_visibility", f"Default for Notice sent: {SHARED}"),
+    ("vendor_notified", "secure", "evidence_visibility", f"Default for Re-test result: {SHARED}"),
+    ("secured", "record_deletion", "evidence_visibility", f"Default for Deletion log: {SHARED}"),
+    (
+        "found",
+        "log_communication",
+        "attachments_visibility",
+        f"Default for Communication attachment: {SHARED}",
+    ),
+    (
+        "found",
+        "attach_evidence",
+        "visibility",
+        "Default: shared with the vendor, except files of kind Other (internal).",
+    ),
+    ("secured", "open_follow_up", "evidence_visibility", f"Default for Exposure capture: {SHARED}"),
+]
+
+
+@pytest.mark.parametrize("stage,action,field,default", UPLOAD_FORMS)
+def test_every_upload_form_says_whether_the_vendor_sees_the_file(
+    client, lead, case_at, stage, action, field, default
+):
+    case = case_at(stage)
+    client.force_login(lead)
+    html = client.get(action_url(case, action)).content.decode()
+    assert "<legend>Does the vendor see the file?</legend>" in html
+    assert f'name="{field}" value="shared"' in html and f'name="{field}" value="internal"' in html
+    assert default in html
+
+
+def test_the_new_case_form_says_whether_the_vendor_sees_the_evidence(client, lead):
+    client.force_login(lead)
+    html = client.get("/cases/new/").content.decode()
+    assert "<legend>Does the vendor see the file?</legend>" in html
+    assert "Default for Exposure capture: shared with the vendor." in html
+
+
+@pytest.mark.parametrize(
+    "choice,internal", [("internal", True), ("shared", False), ("", True)]
+)  # blank: the default of kind Other
+def test_attach_evidence_honours_the_choice(client, analyst, case_at, choice, internal):
+    case = case_at("vendor_notified")
+    client.force_login(analyst)
+    data = {"kind": "other", "visibility": choice, "file": upload(b"notes", "notes.txt")}
+    assert post(client, case, "attach_evidence", data).status_code == 302
+    f = EvidenceFile.objects.get(case=case, original_name="notes.txt")
+    assert f.internal is internal
