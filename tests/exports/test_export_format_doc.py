@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from disclosure.cases import services as case_services
+from disclosure.cases.stages import Stage
 from disclosure.cases.visibility import VENDOR_EVENT_KEYS
 from disclosure.core.canonical import canonical_json
 from disclosure.core.timeutils import now
@@ -33,6 +35,7 @@ from disclosure.ledger.signing import public_hex, signing_key
 from tests.exports import support_signing as support
 from tests.exports.rich_case import *  # noqa: F403
 from tests.exports.signing_fixtures import *  # noqa: F403
+from tests.factories import make_case
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "export-format.md"
@@ -124,49 +127,58 @@ def _stamped_checkpoint(django_capture_on_commit_callbacks):
 
 @pytest.mark.django_db
 def test_the_document_and_real_exports_name_the_same_fields(
-    rich_case, tsa, django_capture_on_commit_callbacks
+    rich_case, lead, vendor, tsa, django_capture_on_commit_callbacks
 ):
     doc = documented_objects()
+    # A second case, published before it was secured: a stage row with an override.
+    overridden = make_case(Stage.VENDOR_NOTIFIED, actor=lead, vendor=vendor)
+    overridden = case_services.publish(
+        actor=lead,
+        case=overridden,
+        occurred_at=now(),
+        url="https://firm.example/advisory",
+        title="Advisory",
+        override_justification="The vendor stopped answering and users must act now.",
+    )
     cp = _stamped_checkpoint(django_capture_on_commit_callbacks)
     seen: dict[tuple[str, str], set[str]] = {}
-    for variant in ("full", "vendor"):
-        for mode in ("full", "excerpt"):
-            bundle = bundle_module.build_bundle(
-                case=rich_case,
-                variant=variant,
-                communications=mode,
-                generated_at=now(),
-                checkpoint=cp,
-            )
-            for obj, rows in _instances(bundle).items():
-                assert obj in doc, f"the document has no table for {obj}"
-                fields = {f: p for f, (vs, p) in doc[obj].items() if variant in vs}
-                required = {f for f, p in fields.items() if p == "always"}
-                if mode == "excerpt":
-                    required |= {f for f, p in fields.items() if p == "excerpt"}
-                for row in rows:
-                    keys = set(row)
-                    where = f"{obj} in a {variant} export (communications {mode})"
-                    assert keys - set(fields) == set(), (
-                        f"{where}: undocumented {keys - set(fields)}"
-                    )
-                    assert required - keys == set(), (
-                        f"{where}: documented, absent {required - keys}"
-                    )
-                    seen.setdefault((obj, variant), set()).update(keys)
+    for case in (rich_case, overridden):
+        case.refresh_from_db()
+        for variant in ("full", "vendor"):
+            for mode in ("full", "excerpt"):
+                bundle = bundle_module.build_bundle(
+                    case=case,
+                    variant=variant,
+                    communications=mode,
+                    generated_at=now(),
+                    checkpoint=cp,
+                )
+                _compare(doc, bundle, variant, mode, seen)
     # Both ways: every field the document lists for a variant is in a real export.
     for obj, fields in doc.items():
         for variant in ("full", "vendor"):
             listed = {f for f, (vs, _) in fields.items() if variant in vs}
-            if obj == "stage_override" or not listed:
-                continue  # no override in the case (the table is checked for its shape)
-            assert listed - seen.get((obj, variant), set()) == set(), (
-                f"{obj} ({variant}): documented but never exported: "
-                f"{listed - seen.get((obj, variant), set())}"
-            )
-    # The objects the case did not produce are few and named.
-    produced = {obj for obj, _ in seen}
-    assert set(doc) - produced == {"stage_override"}
+            missing = listed - seen.get((obj, variant), set())
+            assert missing == set(), f"{obj} ({variant}): documented but never exported: {missing}"
+    assert {obj for obj, _ in seen} == set(doc)
+
+
+def _compare(doc, bundle, variant: str, mode: str, seen) -> None:
+    """Every object of ``bundle`` has the keys the document lists for it
+    (those ``always`` there, and ``excerpt`` ones in an excerpted export),
+    none other; what was seen is added to ``seen``."""
+    for obj, rows in _instances(bundle).items():
+        assert obj in doc, f"the document has no table for {obj}"
+        fields = {f: p for f, (vs, p) in doc[obj].items() if variant in vs}
+        required = {f for f, p in fields.items() if p == "always"}
+        if mode == "excerpt":
+            required |= {f for f, p in fields.items() if p == "excerpt"}
+        for row in rows:
+            keys = set(row)
+            where = f"{obj} in a {variant} export (communications {mode})"
+            assert keys - set(fields) == set(), f"{where}: undocumented {keys - set(fields)}"
+            assert required - keys == set(), f"{where}: documented, absent {required - keys}"
+            seen.setdefault((obj, variant), set()).update(keys)
 
 
 def test_the_fingerprint_lists_are_the_ledgers():
