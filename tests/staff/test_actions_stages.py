@@ -81,7 +81,7 @@ def test_secure_on_the_vendors_confirmation(client, analyst, case_at):
     page = client.get(action_url(case, "secure")).content.decode()
     assert f'<option value="{comm.pk}">' in page
     when = comm.occurred_at
-    assert f"{when:%Y-%m-%d %H:%M} UTC ({when:%H:%M} UTC) · security@contoso.example" in page
+    assert f"{when:%Y-%m-%d %H:%M} UTC · security@contoso.example" in page  # a UTC case
     response = client.post(
         action_url(case, "secure"),
         {"occurred_at": ago(hours=2), "confirmation": comm.pk, "evidence": [upload()]},

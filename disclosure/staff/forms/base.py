@@ -1,13 +1,13 @@
 """What every staff form shares: times in a named time zone, multiple file
 uploads, line-based inputs, stage notes, and domain errors as form errors."""
 
-import zoneinfo
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django import forms
 
+from disclosure.core.formatting import case_time_text
 from disclosure.core.forms import (  # noqa: F401 (the staff forms import these from here)
     CaseBoundForm,
     DomainErrorForm,
@@ -77,16 +77,12 @@ class CaseForm(CaseBoundForm):
         """(label, value as text) of every field given, for a confirm page:
         choices by their label, times in the case's zone and in UTC."""
         out = []
-        zone = zoneinfo.ZoneInfo(self.tz_name)
         for name, field in self.fields.items():
             value = self.cleaned_data.get(name)
             if value in (None, "", [], False):
                 continue
             if isinstance(value, datetime):
-                text = (
-                    f"{value.astimezone(zone):%Y-%m-%d %H:%M} {self.tz_name} "
-                    f"({value.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
-                )
+                text = case_time_text(value, self.tz_name)  # as on the case page
             elif value is True:
                 text = "Yes"
             elif isinstance(field, forms.ChoiceField) and not hasattr(field, "queryset"):

@@ -1,8 +1,6 @@
 """Forms of the stage actions: notify, acknowledge, secure, record deletion,
 publish and close. Each reads its times in the case's time zone."""
 
-import zoneinfo
-from datetime import UTC
 from typing import Any
 
 from django import forms
@@ -11,6 +9,7 @@ from disclosure.accounts.selectors import staff_members
 from disclosure.cases import access, choices, transitions
 from disclosure.cases.stages import CloseReason
 from disclosure.comms.models import Channel
+from disclosure.core.formatting import case_time_text
 from disclosure.evidence.models import DeletionMethod, EvidenceKind
 
 from .base import (
@@ -112,10 +111,8 @@ class SecureForm(NoteMixin, CaseForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["confirmation"].queryset = choices.inbound_communications(self.user, self.case)
-        zone = zoneinfo.ZoneInfo(self.tz_name)
         self.fields["confirmation"].label_from_instance = lambda c: (
-            f"{c.occurred_at.astimezone(zone):%Y-%m-%d %H:%M} {self.tz_name} "
-            f"({c.occurred_at.astimezone(UTC):%H:%M} UTC) · {c.sender} · "
+            f"{case_time_text(c.occurred_at, self.tz_name)} · {c.sender} · "
             f"{c.subject or c.body[:60]}"
         )
         self.now_initial("occurred_at")
