@@ -1,6 +1,7 @@
 """Reads of cases, always through the access module, with their prefetching."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from disclosure.affected.models import Dispute
 from disclosure.comms.models import Communication
@@ -12,11 +13,29 @@ from .models import Case, Escalation
 from .stages import Stage
 
 
+def _open_disputes(**conditions) -> Coalesce:
+    """How many of the case's disputes are open (and meet ``conditions``)."""
+    rows = (
+        Dispute.objects.filter(case=OuterRef("pk"), status=Dispute.Status.OPEN, **conditions)
+        .order_by()
+        .values("case")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows), 0)
+
+
 def case_list(user) -> QuerySet[Case]:
     """The cases ``user`` may see, with what a list row shows and what
-    ``access.available_actions`` reads (the deletion attestation), in one query."""
-    return access.visible_cases(user).select_related(
-        "vendor", "assignee", "policy", "deletion_attestation"
+    ``access.available_actions`` reads (the deletion attestation; the open
+    and unanswered dispute counts, ``transitions.OPEN_DISPUTES``), in one query."""
+    return (
+        access.visible_cases(user)
+        .select_related("vendor", "assignee", "policy", "deletion_attestation")
+        .annotate(
+            open_dispute_count=_open_disputes(),
+            unanswered_dispute_count=_open_disputes(answered_at__isnull=True),
+        )
     )
 
 
@@ -129,7 +148,7 @@ def attestation_for(user, case: Case) -> DeletionAttestation | None:
 
 def disputes_for(user, case: Case) -> QuerySet[Dispute]:
     """The case's disputes, both positions and provenance, with who filed them."""
-    rows = Dispute.objects.filter(case=case).select_related("filed_by")
+    rows = Dispute.objects.filter(case=case).select_related("filed_by", "answered_by", "settled_by")
     return rows if access.can(user, access.Action.VIEW, case) else rows.none()
 
 

@@ -13,6 +13,8 @@ alike, so a button is shown exactly when its service would accept it.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.db.models import Count, Q
+
 from disclosure.accounts.models import Role
 from disclosure.core.errors import DomainError, LegalHoldActive, TransitionNotAllowed
 
@@ -74,6 +76,35 @@ def _attestation_to_countersign(case) -> str | None:
             f"{case.reference}'s deletion attestation is countersigned already, at "
             f"{attestation.countersigned_at.isoformat()}."
         )
+    return None
+
+
+def _open_disputes(case) -> tuple[int, int]:
+    """(open, open and unanswered) disputes of the case: read from the
+    case's ``open_dispute_count`` and ``unanswered_dispute_count`` when it
+    was selected with them (``selectors.case_list``: no query), else one
+    query per case object (kept on it); the services ask on the row they
+    locked."""
+    if hasattr(case, "open_dispute_count") and hasattr(case, "unanswered_dispute_count"):
+        return case.open_dispute_count, case.unanswered_dispute_count
+    counts = getattr(case, "_open_disputes", None)
+    if counts is None:
+        found = case.disputes.filter(status="open").aggregate(
+            open=Count("id"), unanswered=Count("id", filter=Q(answered_at__isnull=True))
+        )
+        counts = case._open_disputes = (found["open"], found["unanswered"])
+    return counts
+
+
+def _open_dispute(case) -> str | None:
+    if not _open_disputes(case)[0]:
+        return f"{case.reference} has no open dispute."
+    return None
+
+
+def _unanswered_dispute(case) -> str | None:
+    if not _open_disputes(case)[1]:
+        return f"{case.reference} has no open dispute that the firm has not answered."
     return None
 
 
@@ -191,6 +222,23 @@ TRANSITIONS: dict[str, Transition] = {
             source=_ALL,
             roles=_WORKERS_AND_VENDOR,
             requires="what is disputed, both positions and their provenance",
+        ),
+        Transition(
+            action="answer_dispute",
+            label="Answer a dispute",
+            source=_ALL,
+            roles=_WORKERS,
+            requires="the open dispute and the firm's answer",
+            precondition=_unanswered_dispute,
+        ),
+        Transition(
+            action="settle_dispute",
+            label="Settle a dispute",
+            source=_ALL,
+            roles=frozenset({Role.LEAD, Role.ADMIN}),
+            requires="the open dispute, the outcome (accepted, rejected, withdrawn, "
+            "superseded) and the reason",
+            precondition=_open_dispute,
         ),
         Transition(
             action="countersign_attestation",

@@ -67,6 +67,8 @@ VENDOR_EVENT_KEYS: Mapping[str, frozenset[str]] = {
         "dispute_id", "subject", "firm_position", "firm_provenance", "vendor_position",
         "vendor_provenance", _RECORD,
     }),
+    "dispute_answered": frozenset({"dispute_id", "subject", "answer", _RECORD}),
+    "dispute_settled": frozenset({"dispute_id", "subject", "outcome", "reason", _RECORD}),
     "correction": frozenset({"corrects_seq", "corrects_hash", "reason", "statement",
                              "occurred_at"}),
     "details_updated": frozenset({"changes", "terms"}),

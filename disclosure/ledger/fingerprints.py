@@ -31,11 +31,20 @@ class RecordType:
     model: type[models.Model]
     columns: tuple[str, ...]
     m2m: str | None = None
+    # Columns added after records were vouched for: fingerprinted only when
+    # set (not None or empty), so a record vouched for before keeps its
+    # fingerprint.
+    added: tuple[str, ...] = ()
+
+    def _with_added(self, values: dict[str, Any], added: Mapping[str, Any]) -> dict[str, Any]:
+        values.update({c: v for c, v in added.items() if v not in (None, "")})
+        return values
 
     def values_of(self, obj: models.Model, linked: Iterable[int] | None = None) -> dict[str, Any]:
         """The fingerprinted values of a saved instance; ``linked``, when the
         writer knows them, are the ids of its many-to-many rows (else read)."""
         values = {c: getattr(obj, c) for c in self.columns}
+        self._with_added(values, {c: getattr(obj, c) for c in self.added})
         if self.m2m:
             if linked is None:
                 linked = getattr(obj, self.m2m).values_list("pk", flat=True)
@@ -60,8 +69,12 @@ class RecordType:
             ).values_list(own, target)
             for owner, other in links:
                 linked.setdefault(owner, []).append(other)
-        rows = self.model.objects.filter(case_id__in=case_ids).values(*self.columns)
+        rows = self.model.objects.filter(case_id__in=case_ids).values(*self.columns, *self.added)
         for row in rows.iterator(chunk_size=1000):
+            if self.added:
+                row = self._with_added(
+                    {c: row[c] for c in self.columns}, {c: row[c] for c in self.added}
+                )
             if self.m2m:
                 row[self.m2m] = sorted(linked.get(row["id"], ()))
             yield row
@@ -102,6 +115,8 @@ DISPUTE = RecordType(
         "id", "case_id", "subject", "firm_position", "firm_provenance", "vendor_position",
         "vendor_provenance", "filed_by_id", "filed_at", "status",
     ),
+    added=("answer", "answered_by_id", "answered_at", "settlement_reason", "settled_by_id",
+           "settled_at"),
 )  # fmt: skip
 ESCALATION = RecordType(
     "escalation",

@@ -18,6 +18,8 @@ class EventKind(models.TextChoices):
     ATTESTATION_COUNTERSIGNED = "attestation_countersigned", "Attestation countersigned"
     OVERRIDE_GRANTED = "override_granted", "Override granted"
     DISPUTE_FILED = "dispute_filed", "Dispute filed"
+    DISPUTE_ANSWERED = "dispute_answered", "Dispute answered"
+    DISPUTE_SETTLED = "dispute_settled", "Dispute settled"
     CORRECTION = "correction", "Correction"
     LEGAL_HOLD_CHANGED = "legal_hold_changed", "Legal hold changed"
     DETAILS_UPDATED = "details_updated", "Details updated"

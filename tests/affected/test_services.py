@@ -135,3 +135,108 @@ def test_permission_is_checked_before_the_input(legal, vendor, analyst):
     case = make_case(Stage.VENDOR_NOTIFIED, actor=analyst, vendor=vendor)
     with pytest.raises(NotPermitted):
         services.file_dispute(actor=legal, case=case, **{**DISPUTE, "subject": ""})
+
+
+# Answering and settling (issue 16, item 8).
+
+
+@pytest.fixture
+def filed(case, vendor_contact):
+    return services.file_dispute(actor=vendor_contact, case=case, **dispute())
+
+
+def test_staff_answer_and_a_lead_settles_each_a_vendor_visible_event(
+    case, filed, analyst, lead, vendor_contact
+):
+    from disclosure.cases.selectors import events_for
+
+    answered = services.answer_dispute(
+        actor=analyst, case=case, dispute=filed, answer="Our count excludes duplicates."
+    )
+    assert (answered.answer, answered.answered_by, answered.status) == (
+        "Our count excludes duplicates.", analyst, "open",
+    )  # fmt: skip
+    settled = services.settle_dispute(
+        actor=lead, case=case, dispute=filed, outcome="rejected", reason="The count holds."
+    )
+    row = Dispute.objects.get(pk=filed.pk)
+    assert (row.status, row.settlement_reason, row.settled_by) == (
+        "rejected", "The count holds.", lead,
+    )  # fmt: skip
+    assert settled.settled_at is not None and row.get_status_display() == "Settled: rejected"
+    seen = {e.kind: e.payload for e in events_for(vendor_contact, case)}
+    assert seen["dispute_answered"]["answer"] == "Our count excludes duplicates."
+    assert (seen["dispute_settled"]["outcome"], seen["dispute_settled"]["reason"]) == (
+        "rejected", "The count holds.",
+    )  # fmt: skip
+    assert seen["dispute_settled"]["record"]["type"] == "dispute"
+    assert verify_case(case).ok
+
+
+def test_a_dispute_is_answered_once_and_settled_once(case, filed, analyst, lead):
+    from disclosure.core.errors import TransitionNotAllowed
+
+    services.answer_dispute(actor=analyst, case=case, dispute=filed, answer="No.")
+    before = written(case)
+    with pytest.raises(TransitionNotAllowed):
+        services.answer_dispute(actor=analyst, case=case, dispute=filed, answer="Again.")
+    services.settle_dispute(actor=lead, case=case, dispute=filed, outcome="withdrawn",
+                            reason="The vendor withdrew it.")  # fmt: skip
+    before = written(case)
+    with pytest.raises(TransitionNotAllowed):
+        services.settle_dispute(actor=lead, case=case, dispute=filed, outcome="accepted",
+                                reason="Changed our mind.")  # fmt: skip
+    assert written(case) == before
+
+
+@pytest.mark.parametrize(
+    ("outcome", "reason", "field"),
+    [("resolved", "Why", "outcome"), ("open", "Why", "outcome"), ("accepted", "  ", "reason")],
+)
+def test_a_settlement_needs_a_known_outcome_and_a_reason(case, filed, lead, outcome, reason, field):
+    before = written(case)
+    with pytest.raises(ValidationFailed) as e:
+        services.settle_dispute(actor=lead, case=case, dispute=filed, outcome=outcome,
+                                reason=reason)  # fmt: skip
+    assert e.value.field in (field, "settlement_reason")
+    assert written(case) == before and Dispute.objects.get(pk=filed.pk).status == "open"
+
+
+def test_who_may_answer_and_settle(case, filed, analyst, legal, vendor_contact):
+    for actor in (legal, vendor_contact):
+        with pytest.raises(NotPermitted):
+            services.answer_dispute(actor=actor, case=case, dispute=filed, answer="x")
+    for actor in (analyst, legal, vendor_contact):
+        with pytest.raises(NotPermitted):
+            services.settle_dispute(actor=actor, case=case, dispute=filed, outcome="accepted",
+                                    reason="x")  # fmt: skip
+
+
+def test_another_cases_dispute_is_not_found(case, filed, lead, vendor):
+    other = make_case(Stage.VENDOR_NOTIFIED, actor=lead, vendor=vendor)
+    services.file_dispute(actor=lead, case=other, **dispute())  # so the table lets it run
+    with pytest.raises(NotFound):
+        services.answer_dispute(actor=lead, case=other, dispute=filed, answer="x")
+
+
+def test_a_dispute_filed_before_answers_existed_keeps_its_fingerprint(case, filed):
+    """The columns added for answers count only once set: the fingerprint
+    of an unanswered dispute is over the original columns alone."""
+    import hashlib
+    import json
+
+    from disclosure.core.timeutils import iso_utc
+
+    event = CaseEvent.objects.get(case=case, kind=EventKind.DISPUTE_FILED)
+    row = Dispute.objects.get(pk=filed.pk)
+    values = {
+        "type": "dispute",
+        "id": row.pk,
+        "case_id": case.pk,
+        "filed_by_id": row.filed_by_id,
+        "filed_at": iso_utc(row.filed_at),
+        "status": "open",
+        **{f: getattr(row, f) for f in FIELDS},
+    }
+    text = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert event.payload["record"]["fingerprint"] == hashlib.sha256(text.encode()).hexdigest()

@@ -273,3 +273,61 @@ def test_attach_evidence_takes_whether_the_vendor_sees_the_file(
              {"file": _upload(b"api file", "f.bin"), **fields}, fmt="multipart")  # fmt: skip
     assert r.status_code == 201, r.json()
     assert EvidenceFile.objects.get(case=case, original_name="f.bin").internal is internal
+
+
+# POST answer_dispute / settle_dispute on a notified case with an open dispute.
+ANSWER = {"anonymous": 401, "outsider": 404, "other_vendor_contact": 404, "vendor_contact": 403,
+          "legal": 403, "analyst": 201, "lead": 201}  # fmt: skip
+SETTLE = {"anonymous": 401, "outsider": 404, "other_vendor_contact": 404, "vendor_contact": 403,
+          "legal": 403, "analyst": 403, "lead": 201}  # fmt: skip
+
+
+@pytest.mark.parametrize("actor", sorted(ANSWER))
+def test_who_may_answer_and_settle_a_dispute(request, actor, api, as_, case_at, vendor_contact):
+    """Issue 16, item 8: disputes are answered (staff) and settled (a lead)
+    over the API, each a ledger event the vendor sees."""
+    from disclosure.cases import services
+
+    case = case_at("vendor_notified")
+    filed = services.file_dispute(actor=vendor_contact, case=case, subject="Count",
+                                  firm_position="65,000", firm_provenance="Our count",
+                                  vendor_position="Fewer", vendor_provenance="Ours")  # fmt: skip
+    client = api if actor == "anonymous" else as_(request.getfixturevalue(actor))
+    base = f"/api/v1/cases/{case.reference}/actions/"
+    r = client.post(base + "answer_dispute/", {"dispute": filed.pk, "answer": "We counted."},
+                    format="json")  # fmt: skip
+    assert r.status_code == ANSWER[actor], r.json()
+    settle = {"dispute": filed.pk, "outcome": "accepted", "reason": "They were right."}
+    r = client.post(base + "settle_dispute/", settle, format="json")
+    assert r.status_code == SETTLE[actor], r.json()
+    if SETTLE[actor] == 201:
+        assert [e["kind"] for e in r.json()["events"]] == ["dispute_settled"]
+        shown = as_(vendor_contact).get(f"/api/v1/cases/{case.reference}/disputes/").json()
+        row = shown["results"][0]
+        assert (row["status"], row["answer"], row["settlement_reason"]) == (
+            "accepted", "We counted.", "They were right.",
+        )  # fmt: skip
+        assert row["settled_by"]["id"] is None  # the firm's people only as the firm
+        kinds = [e["kind"] for e in as_(vendor_contact).get(
+            f"/api/v1/cases/{case.reference}/events/").json()["results"]]  # fmt: skip
+        assert kinds[-2:] == ["dispute_answered", "dispute_settled"]
+
+
+def test_settling_a_settled_dispute_is_409_and_an_unknown_one_400(as_, lead, case_at):
+    from disclosure.cases import services
+
+    case = case_at("vendor_notified")
+    filed = services.file_dispute(actor=lead, case=case, subject="Count", firm_position="a",
+                                  firm_provenance="b", vendor_position="c",
+                                  vendor_provenance="d")  # fmt: skip
+    client = as_(lead)
+    url = f"/api/v1/cases/{case.reference}/actions/settle_dispute/"
+    body = {"dispute": filed.pk, "outcome": "superseded", "reason": "A later dispute."}
+    assert client.post(url, body, format="json").status_code == 201
+    r = client.post(url, body, format="json")
+    assert r.status_code == 409  # no open dispute left: the table refuses
+    services.file_dispute(actor=lead, case=case, subject="Again", firm_position="a",
+                          firm_provenance="b", vendor_position="c",
+                          vendor_provenance="d")  # fmt: skip
+    r = client.post(url, {**body, "dispute": filed.pk + 1000}, format="json")
+    assert (r.status_code, r.json()["field"]) == (400, "dispute")

@@ -57,6 +57,8 @@ ACTION_SETUP = {
     "log_communication": ("found", "lead"),
     "attach_evidence": ("found", "lead"),
     "file_dispute": ("found", "lead"),
+    "answer_dispute": ("vendor_notified", "lead"),
+    "settle_dispute": ("vendor_notified", "lead"),
     "countersign_attestation": ("data_deleted", "vendor_contact"),
     "correct_event": ("found", "lead"),
     "set_legal_hold": ("found", "lead"),
@@ -130,6 +132,13 @@ def test_each_actions_schema_minimal_body_is_enough(request, action, as_, case_a
     stage, who = ACTION_SETUP[action]
     case = case_at(stage)
     actor = request.getfixturevalue(who)
+    filed = None
+    if action in ("answer_dispute", "settle_dispute"):
+        from disclosure.cases import services
+
+        filed = services.file_dispute(actor=actor, case=case, subject="Count", firm_position="a",
+                                      firm_provenance="b", vendor_position="c",
+                                      vendor_provenance="d")  # fmt: skip
     client = as_(actor)
     schema = client.get("/api/v1/schema/?format=json").json()
     operation = schema["paths"][f"/api/v1/cases/{{reference}}/actions/{action}/"]["post"]
@@ -152,6 +161,7 @@ def test_each_actions_schema_minimal_body_is_enough(request, action, as_, case_a
         "content_base64": base64.b64encode(b"minimal content").decode(),
         "seq": 1,
         "bytes": 1,
+        "dispute": filed.pk if filed else 1,
         # the first close reason ("published") fits only a published case
         **({"reason": "invalid"} if action == "close" else {}),
     }

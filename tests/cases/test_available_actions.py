@@ -97,7 +97,24 @@ def _countersigned(ctx) -> Case:
     return case
 
 
+def _disputed(ctx, *, answered: bool = False, settled: bool = False) -> Case:
+    case = _at(S.VENDOR_NOTIFIED)(ctx)
+    dispute = services.file_dispute(
+        actor=ctx["vendor_contact"], case=case, subject="Count", firm_position="65,000",
+        firm_provenance="Our count", vendor_position="Fewer", vendor_provenance="Theirs",
+    )  # fmt: skip
+    if answered:
+        services.answer_dispute(actor=ctx["analyst"], case=case, dispute=dispute, answer="No.")
+    if settled:
+        services.settle_dispute(actor=ctx["lead"], case=case, dispute=dispute,
+                                outcome="withdrawn", reason="They withdrew it.")  # fmt: skip
+    return Case.objects.get(pk=case.pk)
+
+
 STATES = {
+    "disputed": _disputed,
+    "dispute_answered": lambda ctx: _disputed(ctx, answered=True),
+    "dispute_settled": lambda ctx: _disputed(ctx, answered=True, settled=True),
     "found": _at(S.FOUND),
     "vendor_notified": _at(S.VENDOR_NOTIFIED),
     "acknowledged": _acknowledged,
@@ -163,6 +180,14 @@ def _call(action: str, actor, case: Case, ctx):
             vendor_provenance="Vendor statement",
             filed_at=at,
         )
+    if action in ("answer_dispute", "settle_dispute"):
+        dispute = case.disputes.filter(status="open").first()  # None: no open dispute
+        if action == "answer_dispute":
+            dispute = case.disputes.filter(status="open", answered_at__isnull=True).first()
+            return services.answer_dispute(actor=actor, case=case, dispute=dispute, answer="Ours.")
+        return services.settle_dispute(
+            actor=actor, case=case, dispute=dispute, outcome="accepted", reason="They were right."
+        )
     if action == "countersign_attestation":
         return services.countersign_attestation(actor=actor, case=case)
     if action == "correct_event":
@@ -227,6 +252,8 @@ def test_every_action_has_valid_arguments_written_here():
         "log_communication",
         "attach_evidence",
         "file_dispute",
+        "answer_dispute",
+        "settle_dispute",
         "countersign_attestation",
         "correct_event",
         "set_legal_hold",

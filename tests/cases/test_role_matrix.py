@@ -60,6 +60,8 @@ acknowledge              Y       Y    .     Y     Y      .     .        .
 log_communication        Y       Y    .     Y     Y      .     .        .
 attach_evidence          Y       Y    .     Y     Y      .     .        .
 file_dispute             Y       Y    .     Y     Y      .     .        .
+answer_dispute           Y       Y    .     Y     .      .     .        .
+settle_dispute           .       Y    .     Y     .      .     .        .
 countersign_attestation  .       .    .     .     Y      .     .        .
 correct_event            Y       Y    .     Y     .      .     .        .
 set_legal_hold           .       Y    Y     Y     .      .     .        .
@@ -108,6 +110,8 @@ RUNS_FROM = {
     "log_communication": S.VENDOR_NOTIFIED,
     "attach_evidence": S.VENDOR_NOTIFIED,
     "file_dispute": S.VENDOR_NOTIFIED,
+    "answer_dispute": S.VENDOR_NOTIFIED,
+    "settle_dispute": S.VENDOR_NOTIFIED,
     "countersign_attestation": S.DATA_DELETED,
     "correct_event": S.VENDOR_NOTIFIED,
     "set_legal_hold": S.VENDOR_NOTIFIED,
@@ -115,6 +119,17 @@ RUNS_FROM = {
     "update_details": S.VENDOR_NOTIFIED,
     "open_follow_up": S.SECURED,
 }
+
+
+# Actions on an open dispute: the case gets one before the check.
+ON_A_DISPUTE = ("answer_dispute", "settle_dispute")
+
+
+def _with_dispute(case, lead):
+    services.file_dispute(actor=lead, case=case, subject="Count", firm_position="65,000",
+                          firm_provenance="Our count", vendor_position="Fewer",
+                          vendor_provenance="Their statement")  # fmt: skip
+    return case
 
 
 def _actor(who, request):
@@ -158,6 +173,16 @@ def _run(action, actor, case, helpers):
             vendor_position="Fewer",
             vendor_provenance="Their statement",
         ),
+        "answer_dispute": lambda: services.answer_dispute(
+            actor=actor, case=case, dispute=case.disputes.first(), answer="We stand by it."
+        ),
+        "settle_dispute": lambda: services.settle_dispute(
+            actor=actor,
+            case=case,
+            dispute=case.disputes.first(),
+            outcome="rejected",
+            reason="Our count holds.",
+        ),
         "countersign_attestation": lambda: services.countersign_attestation(actor=actor, case=case),
         "correct_event": lambda: services.correct_event(
             actor=actor, case=case, seq=1, reason="Typo", statement="The title had a typo."
@@ -195,6 +220,8 @@ def test_can_matches_the_matrix(action, who, request, analyst, lead, vendor, oth
         return
     stage = RUNS_FROM.get(action, S.VENDOR_NOTIFIED)
     case = make_case(stage, actor=lead, vendor=vendor, verifier=analyst)
+    if action in ON_A_DISPUTE:
+        case = _with_dispute(case, lead)
     if action == "publish_override":
         assert access.can_override(actor, "publish", case) is EXPECTED[(action, who)]
         return
@@ -214,6 +241,8 @@ SERVICE_CELLS = [(a, w) for a, w in CELLS if a in RUNS_FROM]
 def test_services_follow_the_matrix(action, who, request, analyst, lead, vendor, other_vendor):
     actor = _actor(who, request)
     case = make_case(RUNS_FROM[action], actor=lead, vendor=vendor, verifier=analyst)
+    if action in ON_A_DISPUTE:
+        case = _with_dispute(case, lead)
     before = state(case)
     if EXPECTED[(action, who)]:
         _run(action, actor, case, (analyst, lead))

@@ -200,3 +200,22 @@ def test_my_cases_pages_through_every_visible_case(
     second = client.get(reverse("portal:case_list") + "?page=2").content.decode()
     assert sum(ref in first for ref in refs) == 2 and sum(ref in second for ref in refs) == 1
     assert "Page 1 of 2" in first
+
+
+def test_the_vendor_sees_the_firms_answer_and_the_settlement(
+    client, vendor_contact, notified_case, analyst, lead
+):
+    """Issue 16, item 8: the portal shows each dispute's state."""
+    filed = services.file_dispute(actor=vendor_contact, case=notified_case, subject="Count",
+                                  firm_position="65,000", firm_provenance="Our count",
+                                  vendor_position="Fewer", vendor_provenance="Ours")  # fmt: skip
+    client.force_login(vendor_contact)
+    assert "Open: awaiting the research firm" in _page(client, notified_case).content.decode()
+    services.answer_dispute(actor=analyst, case=notified_case, dispute=filed,
+                            answer="ANSWER-TEXT duplicates removed")  # fmt: skip
+    services.settle_dispute(actor=lead, case=notified_case, dispute=filed, outcome="accepted",
+                            reason="SETTLEMENT-TEXT they were right")  # fmt: skip
+    html = _page(client, notified_case).content.decode()
+    assert "ANSWER-TEXT duplicates removed" in html
+    assert "SETTLEMENT-TEXT they were right" in html
+    assert "Settled: accepted" in html

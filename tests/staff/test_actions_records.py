@@ -433,3 +433,37 @@ def test_attach_evidence_honours_the_choice(client, analyst, case_at, choice, in
     assert post(client, case, "attach_evidence", data).status_code == 302
     f = EvidenceFile.objects.get(case=case, original_name="notes.txt")
     assert f.internal is internal
+
+
+# --- answering and settling disputes (issue 16, item 8) -----------------------
+
+
+def test_answer_then_settle_a_dispute_from_the_case_page(client, analyst, lead, case_at):
+    from disclosure.cases import services
+
+    case = case_at("vendor_notified")
+    filed = services.file_dispute(actor=analyst, case=case, subject="Count", firm_position="a",
+                                  firm_provenance="b", vendor_position="c",
+                                  vendor_provenance="d")  # fmt: skip
+    client.force_login(analyst)
+    page = client.get(case.get_absolute_url()).content.decode()
+    assert action_url(case, "answer_dispute") in page
+    assert action_url(case, "settle_dispute") not in page  # leads settle
+    form = client.get(action_url(case, "answer_dispute"))
+    assert form.status_code == 200 and "Count (filed" in form.content.decode()
+    response = post(client, case, "answer_dispute", {"dispute": filed.pk, "answer": "Ours."})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Dispute.objects.get(pk=filed.pk).answer == "Ours."
+    # answered: no second answer offered; a lead settles
+    assert client.get(action_url(case, "answer_dispute")).status_code == 403
+    client.force_login(lead)
+    before = state(case)
+    bad = post(client, case, "settle_dispute", {"dispute": filed.pk, "outcome": "resolved",
+                                                 "reason": "x"})  # fmt: skip
+    assert bad.status_code == 400 and state(case) == before
+    response = post(client, case, "settle_dispute", {"dispute": filed.pk, "outcome": "rejected",
+                                                      "reason": "Our count holds."})  # fmt: skip
+    assert response.status_code == 302
+    page = client.get(f"/cases/{case.reference}/disputes/").content.decode()
+    assert "Settled: rejected" in page and "Our count holds." in page
+    assert CaseEvent.objects.filter(case=case, kind="dispute_settled").count() == 1

@@ -11,6 +11,7 @@ from typing import Any
 from rest_framework import serializers
 
 from disclosure.accounts.selectors import staff_members
+from disclosure.affected.models import OUTCOMES
 from disclosure.cases import selectors
 from disclosure.cases.models import Escalation
 from disclosure.cases.stages import CloseReason
@@ -195,6 +196,38 @@ class FileDisputeInput(ActionInput):
     filed_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
+def _open_dispute(case, user, dispute_id: int):
+    """The dispute ``dispute_id`` of ``case`` as ``user`` may read it (the
+    service refuses it when settled)."""
+    dispute = selectors.disputes_for(user, case).filter(pk=dispute_id).first()
+    if dispute is None:
+        raise ValidationFailed(f"{case.reference} has no dispute {dispute_id}.", field="dispute")
+    return dispute
+
+
+class AnswerDisputeInput(ActionInput):
+    dispute = id_field(help_text="Id of an open dispute of this case.")
+    answer = serializers.CharField(help_text="The firm's position.")
+    answered_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def service_kwargs(self, *, case, user):
+        d = dict(self.validated_data)
+        d["dispute"] = _open_dispute(case, user, d["dispute"])
+        return d
+
+
+class SettleDisputeInput(ActionInput):
+    dispute = id_field(help_text="Id of an open dispute of this case.")
+    outcome = serializers.ChoiceField(choices=[(o.value, o.label) for o in OUTCOMES])
+    reason = serializers.CharField()
+    settled_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def service_kwargs(self, *, case, user):
+        d = dict(self.validated_data)
+        d["dispute"] = _open_dispute(case, user, d["dispute"])
+        return d
+
+
 class CountersignInput(ActionInput):
     statement = text()
 
@@ -269,6 +302,8 @@ ACTION_INPUTS: dict[str, type[serializers.Serializer]] = {
     "log_communication": LogCommunicationInput,
     "attach_evidence": AttachEvidenceInput,
     "file_dispute": FileDisputeInput,
+    "answer_dispute": AnswerDisputeInput,
+    "settle_dispute": SettleDisputeInput,
     "countersign_attestation": CountersignInput,
     "correct_event": CorrectEventInput,
     "set_legal_hold": SetLegalHoldInput,

@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from disclosure.accounts.models import Organization
+from disclosure.affected.models import Dispute
 from disclosure.cases import vendor_view
 from disclosure.cases.models import Escalation
 from disclosure.comms.models import Channel, Direction
@@ -197,11 +198,20 @@ class DisputeSerializer(serializers.Serializer):
     firm_provenance = serializers.CharField()
     vendor_position = serializers.CharField()
     vendor_provenance = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=Dispute.Status.choices, help_text="open, or the outcome it was settled with."
+    )
     filed_by = UserRefSerializer()
     filed_at = serializers.DateTimeField()
+    answer = serializers.CharField(help_text="The firm's answer; empty until answered.")
+    answered_by = UserRefSerializer(allow_null=True)
+    answered_at = serializers.DateTimeField(allow_null=True)
+    settlement_reason = serializers.CharField(help_text="Why it was settled so; empty while open.")
+    settled_by = UserRefSerializer(allow_null=True)
+    settled_at = serializers.DateTimeField(allow_null=True)
 
     def to_representation(self, d) -> dict[str, Any]:
+        people = _people(self)
         return {
             "id": d.pk,
             "subject": d.subject,
@@ -210,8 +220,14 @@ class DisputeSerializer(serializers.Serializer):
             "vendor_position": d.vendor_position,
             "vendor_provenance": d.vendor_provenance,
             "status": d.status,
-            "filed_by": _people(self).ref(d.filed_by),
+            "filed_by": people.ref(d.filed_by),
             "filed_at": _time(d.filed_at),
+            "answer": d.answer,
+            "answered_by": people.ref(d.answered_by),
+            "answered_at": _time(d.answered_at),
+            "settlement_reason": d.settlement_reason,
+            "settled_by": people.ref(d.settled_by),
+            "settled_at": _time(d.settled_at),
         }
 
 

@@ -1,7 +1,7 @@
 """Every write to a case. Staff UI, portal, API, Celery and management
 commands call these functions and nothing else to change a case."""
 
-from disclosure.affected.services import file_dispute
+from disclosure.affected.services import answer_dispute, file_dispute, settle_dispute
 from disclosure.comms.services import log_communication
 from disclosure.evidence.services import IncomingFile, attach_evidence, countersign_attestation
 
@@ -19,6 +19,7 @@ from .policy_terms import edit_policy
 __all__ = [
     "IncomingFile",
     "acknowledge",
+    "answer_dispute",
     "attach_evidence",
     "close_case",
     "correct_event",
@@ -34,5 +35,6 @@ __all__ = [
     "record_deletion",
     "secure",
     "set_legal_hold",
+    "settle_dispute",
     "update_details",
 ]

@@ -22,7 +22,7 @@ from disclosure.cases import access, selectors, services, transitions
 from disclosure.core.errors import DomainError, NotFound, NotPermitted
 
 from ..decorators import staff_required
-from ..forms import details, records, stages
+from ..forms import details, disputes, records, stages
 from ..forms.base import CaseForm
 
 
@@ -62,6 +62,16 @@ ACTIONS: dict[str, ActionView] = {
     ),
     "file_dispute": ActionView(
         records.FileDisputeForm, services.file_dispute, lambda d: "Dispute filed."
+    ),
+    "answer_dispute": ActionView(
+        disputes.AnswerDisputeForm,
+        services.answer_dispute,
+        lambda d: f"Answer to the dispute {d.subject!r} recorded; the vendor sees it.",
+    ),
+    "settle_dispute": ActionView(
+        disputes.SettleDisputeForm,
+        services.settle_dispute,
+        lambda d: f"Dispute {d.subject!r} settled: {d.get_status_display().lower()}.",
     ),
     "correct_event": ActionView(
         records.CorrectEventForm,
