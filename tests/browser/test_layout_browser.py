@@ -129,8 +129,12 @@ def test_tabs_swap_the_panel_and_work_without_javascript(browser, live_server, d
             sign_in(page, "/login/", "demo-lead")
             page.goto(demo.get_absolute_url())
             tabs = page.get_by_role("navigation", name="Case sections")
+            if javascript:
+                page.evaluate("window.beforeTabClick = true")
             tabs.get_by_role("link", name=re.compile("^Communications")).click()
             expect(page).to_have_url(re.compile(rf"/cases/{demo.reference}/communications/$"))
+            if javascript:  # htmx swapped the panel: the page was not reloaded
+                assert page.evaluate("window.beforeTabClick === true")
             expect(page.locator("#communications")).to_be_visible()
             expect(page.locator("#timeline")).to_have_count(0)
             expect(tabs.locator('[aria-current="page"]')).to_have_attribute(
