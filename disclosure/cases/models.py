@@ -180,7 +180,7 @@ class Case(models.Model):
     publication_url = models.URLField(max_length=1000, blank=True)
     publication_title = models.CharField(max_length=300, blank=True)
     close_reason = models.CharField(max_length=20, choices=CloseReason.choices, blank=True)
-    # The disclosure terms the case runs under (policies.TERMS_FIELDS), copied
+    # The disclosure terms the case runs under (terms.TERMS_FIELDS), copied
     # from its policy when the policy is set and recorded in the same event
     # (case_opened, details_updated, policy_terms_changed): deadlines are
     # counted from these, and verify_ledger replays them like the stage, so
