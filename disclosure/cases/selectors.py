@@ -75,7 +75,7 @@ def events_for(user, case: Case) -> QuerySet[CaseEvent]:
         return rows.none()
     if access.can(user, access.Action.VIEW_INTERNAL, case):
         return rows
-    return vendor_view.with_vendor_scope(rows, case_filter=Q(case=case)).filter(vendor_view.SHOWN)
+    return vendor_view.with_vendor_scope(rows, case=case).filter(vendor_view.SHOWN)
 
 
 def events_by_reference(user, reference: str) -> QuerySet[CaseEvent]:
@@ -90,8 +90,8 @@ def events_by_reference(user, reference: str) -> QuerySet[CaseEvent]:
     rows = CaseEvent.objects.filter(condition, case__reference=reference).order_by("seq")
     if not access.can_use_staff_ui(user):
         # What the vendor projection shows; read SCOPE_COLUMNS with the row.
-        scoped = Q(case__reference=reference)
-        rows = vendor_view.with_vendor_scope(rows, case_filter=scoped).filter(vendor_view.SHOWN)
+        rows = vendor_view.with_vendor_scope(rows, reference=reference)
+        rows = rows.filter(vendor_view.SHOWN)
     return rows
 
 

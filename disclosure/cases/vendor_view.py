@@ -281,45 +281,45 @@ SHOWN = (
 )
 
 
-def _seen_by_vendor_of_outer_case() -> Q:
-    return Q(vendor_id=OuterRef("case__vendor_id"), vendor_notified_at__isnull=False)
-
-
-def with_vendor_scope(rows: QuerySet[CaseEvent], *, case_filter: Q) -> QuerySet[CaseEvent]:
-    """``rows`` (events of the one case that ``case_filter``, a condition on
-    CaseEvent such as ``Q(case=case)`` or ``Q(case__reference=ref)``, picks)
-    annotated with what ``shown`` and ``project_event`` read beyond the row:
+def with_vendor_scope(
+    rows: QuerySet[CaseEvent], *, case: Case | None = None, reference: str | None = None
+) -> QuerySet[CaseEvent]:
+    """``rows`` (events of one case: ``case``, or the case ``reference``
+    when it is not loaded) annotated with what ``shown`` and
+    ``project_event`` read beyond the row:
 
     - ``vendor_since``: the seq of the case's last vendor change (0 if none),
-      a subquery on ``case_filter`` alone, so the database reads it once;
+      a subquery that does not depend on the row, so the database reads it
+      once;
     - ``linked_visible``: for ``follow_up_opened`` whether the follow-up it
       names, for ``case_opened`` whether the case it follows up, is a case
       of this case's vendor that has been notified (True for other kinds).
+
+    With ``case`` given, its vendor and follow-up link are written into the
+    query, which then needs no join to the case row.
     """
+    if case is not None:
+        case_filter = Q(case=case)
+        vendor_id, follows_up_id = case.vendor_id, case.follows_up_id
+    else:
+        case_filter = Q(case__reference=reference)
+        vendor_id, follows_up_id = OuterRef("case__vendor_id"), OuterRef("case__follows_up_id")
+    seen = Q(vendor_id=vendor_id, vendor_notified_at__isnull=False)
+    linked = [
+        When(
+            kind=EventKind.FOLLOW_UP_OPENED,
+            then=Exists(Case.objects.filter(seen, reference=OuterRef("linked_reference"))),
+        )
+    ]
+    if follows_up_id is not None:
+        opened = Q(kind=EventKind.CASE_OPENED)
+        if case is None:
+            opened &= Q(case__follows_up__isnull=False)
+        linked.append(When(opened, then=Exists(Case.objects.filter(seen, pk=follows_up_id))))
     return rows.annotate(
         vendor_since=_last_vendor_change(case_filter),
         linked_reference=KT("payload__follow_up"),
-        linked_visible=CaseWhen(
-            When(
-                kind=EventKind.FOLLOW_UP_OPENED,
-                then=Exists(
-                    Case.objects.filter(
-                        _seen_by_vendor_of_outer_case(), reference=OuterRef("linked_reference")
-                    )
-                ),
-            ),
-            When(
-                kind=EventKind.CASE_OPENED,
-                case__follows_up__isnull=False,
-                then=Exists(
-                    Case.objects.filter(
-                        _seen_by_vendor_of_outer_case(), pk=OuterRef("case__follows_up_id")
-                    )
-                ),
-            ),
-            default=Value(True),
-            output_field=BooleanField(),
-        ),
+        linked_visible=CaseWhen(*linked, default=Value(True), output_field=BooleanField()),
     )
 
 
@@ -364,7 +364,7 @@ def project_event(row: Any) -> dict[str, Any] | None:
 def events(case: Case) -> QuerySet[CaseEvent]:
     """The events ``case``'s vendor is shown (``shown``), newest first, with
     ``SCOPE_COLUMNS`` for ``project_event``."""
-    rows = with_vendor_scope(CaseEvent.objects.filter(case=case), case_filter=Q(case=case))
+    rows = with_vendor_scope(CaseEvent.objects.filter(case=case), case=case)
     return rows.filter(SHOWN).order_by("-seq")
 
 

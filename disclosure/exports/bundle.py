@@ -52,7 +52,6 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
 
 from disclosure.affected.models import Dispute
 from disclosure.cases import vendor_view
@@ -228,7 +227,7 @@ def _events(case: Case, upto: int, variant: str) -> list[dict[str, Any]]:
     rows = CaseEvent.objects.filter(case=case, seq__lte=upto)
     vendor = variant == ExportVariant.VENDOR
     if vendor:
-        rows = vendor_view.with_vendor_scope(rows, case_filter=Q(case=case))
+        rows = vendor_view.with_vendor_scope(rows, case=case)
     out = []
     for event in rows.order_by("seq").iterator(2000):
         full = {**body_of(event, case.reference), "hash": event.hash}
