@@ -97,7 +97,7 @@ def reassigned(analyst, vendor, other_vendor):
 
 
 def test_the_new_vendor_sees_nothing_recorded_under_the_old_one(
-    reassigned, vendor_contact, analyst
+    reassigned, vendor_contact, analyst, other_vendor_contact
 ):
     case, change_seq = reassigned
     # Seq 1-3 (opened, internal details, evidence) were Fabrikam's, seq 4 the change.
@@ -122,8 +122,13 @@ def test_the_new_vendor_sees_nothing_recorded_under_the_old_one(
     ]  # fmt: skip
     for secret in secrets:
         assert secret not in json.dumps(bundle)
-    # The staff still see everything.
+    # The staff still see everything; the old vendor and anonymous nothing.
     assert len(api_events(analyst, case.reference)) == 6
+    assert (
+        api_client(other_vendor_contact).get(f"/api/v1/cases/{case.reference}/events/").status_code
+        == 404
+    )
+    assert APIClient().get(f"/api/v1/cases/{case.reference}/events/").status_code == 401
 
 
 def test_a_case_that_never_changed_vendor_shows_its_opening(vendor_contact, analyst, vendor):
@@ -195,8 +200,12 @@ def test_a_follow_up_given_to_another_vendor_is_not_named_either_way(
     assert follow_up.reference not in json.dumps(api_events(vendor_contact, case.reference))
     assert follow_up.reference not in json.dumps(vendor_bundle(case))
     # ...nor Fabrikam of Contoso's: not in the case, not in the events.
-    r = api_client(other_vendor_contact).get(f"/api/v1/cases/{follow_up.reference}/")
-    assert r.json()["follows_up"] is None
+    client = api_client(other_vendor_contact)
+    assert client.get(f"/api/v1/cases/{follow_up.reference}/").json()["follows_up"] is None
+    listed = client.get("/api/v1/cases/").json()["results"]
+    assert [(c["reference"], c["follows_up"]) for c in listed] == [(follow_up.reference, None)]
+    staff = api_client(analyst).get(f"/api/v1/cases/{follow_up.reference}/").json()
+    assert staff["follows_up"] == case.reference
     assert case.reference not in json.dumps(api_events(other_vendor_contact, follow_up.reference))
     bundle = vendor_bundle(follow_up)
     assert bundle["case"]["follows_up"] is None
