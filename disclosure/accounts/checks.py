@@ -1,4 +1,4 @@
-"""System checks of the accounts (``manage.py check --database default``).
+"""System checks of the accounts (``manage.py check``).
 
 A vendor contact is never superuser or staff (``User.save`` refuses it), but
 a row written behind the model's back (raw SQL, an old database, a bulk
@@ -7,21 +7,23 @@ check reports every such account so that it is put right.
 """
 
 from django.core.checks import Error, Tags, register
-from django.db import DatabaseError
+from django.db import DEFAULT_DB_ALIAS, DatabaseError
 from django.db.models import Q
 
 
-@register(Tags.database)
+@register("accounts", Tags.database)
 def check_vendor_contacts_hold_no_admin_flags(app_configs=None, databases=None, **kwargs):
     """accounts.E001 for each vendor contact flagged superuser or staff.
 
-    Reads only the databases the check is given (``--database``; ``migrate``
-    gives its own), as Django's database checks do; none without them.
+    Unlike Django's own database checks it runs on a plain ``manage.py check``
+    (and so when a server starts): with no ``--database`` it reads the default
+    database. A database that cannot be read (not migrated, not reachable) is
+    skipped: this check never stops a check run by itself.
     """
     from .models import Organization, User
 
     errors = []
-    for alias in databases or ():
+    for alias in databases or (DEFAULT_DB_ALIAS,):
         try:
             rows = list(
                 User.objects.using(alias)
