@@ -209,10 +209,14 @@ class Membership(models.Model):
         )
 
     def clean(self) -> None:
-        if self.organization_id is None:
+        try:
+            # In the admin's inline of a new organization, the organization is
+            # not saved yet (no id) but is already set: its kind still counts.
+            organization = self.organization
+        except Organization.DoesNotExist:
             return
-        self.organization_kind = self.organization.kind
-        is_vendor = self.organization.kind == Organization.Kind.VENDOR
+        self.organization_kind = organization.kind
+        is_vendor = organization.kind == Organization.Kind.VENDOR
         if is_vendor != (self.role == Role.VENDOR_CONTACT):
             raise ValidationError(
                 {"role": "Vendor organizations have vendor contacts; the firm has staff roles."}

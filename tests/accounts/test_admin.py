@@ -207,3 +207,27 @@ def test_admin_stores_organization_names_normalised(admin_client, vendor):
     response = _add_organization(admin_client, "  Northwind   Traders ")
     assert response.status_code == 302
     assert Organization.objects.filter(name="Northwind Traders").exists()
+
+
+def test_a_new_vendor_with_a_superuser_member_is_a_form_error_not_a_500(
+    admin_client, admin_user
+):
+    """A new vendor organization and, in the same form, a superuser as its
+    contact: refused on the inline's field, nothing saved (finding 15.12)."""
+    response = admin_client.post(
+        "/admin/accounts/organization/add/",
+        {
+            "name": "Tailspin Toys",
+            "kind": "vendor",
+            "domain": "",
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000",
+            "memberships-0-user": str(admin_user.pk),
+            "memberships-0-role": "vendor_contact",
+        },
+    )
+    assert response.status_code == 200
+    assert "it cannot be a vendor contact" in response.content.decode()
+    assert not Organization.objects.filter(name="Tailspin Toys").exists()
