@@ -227,6 +227,11 @@ def _base(name: str, w) -> dict:
             "vendor_position": "Fewer",
             "vendor_provenance": "Their blog",
         }
+    if name == "answer_dispute":
+        return {"actor": analyst, "case": case, "dispute": w["dispute"], "answer": "Ours."}
+    if name == "settle_dispute":
+        return {"actor": w["lead"], "case": case, "dispute": w["dispute"], "outcome": "rejected",
+                "reason": "Our count holds."}  # fmt: skip
     if name == "countersign_attestation":
         return {"actor": w["vendor_contact"], "case": case, "statement": "Agreed."}
     if name == "correct_event":
@@ -312,6 +317,8 @@ STAGE_FOR = {
     "log_communication": Stage.VENDOR_NOTIFIED,
     "attach_evidence": Stage.FOUND,
     "file_dispute": Stage.VENDOR_NOTIFIED,
+    "answer_dispute": Stage.VENDOR_NOTIFIED,
+    "settle_dispute": Stage.VENDOR_NOTIFIED,
     "countersign_attestation": Stage.DATA_DELETED,
     "correct_event": Stage.VENDOR_NOTIFIED,
     "set_legal_hold": Stage.FOUND,
@@ -419,6 +426,12 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
         export = exports.run_export(export_id=export.pk)
     if service == "revoke_token":
         token = tokens.create_token(user=analyst, name="to revoke").token
+    dispute = None
+    if service in ("answer_dispute", "settle_dispute"):
+        dispute = services.file_dispute(
+            actor=vendor_contact, case=case, subject="Count", firm_position="65,000",
+            firm_provenance="Our index", vendor_position="Fewer", vendor_provenance="Theirs",
+        )  # fmt: skip
     ghost_user = User(pk=GHOST_PK, username="ghost")
     wrong = [
         User(username="unsaved"),
@@ -433,7 +446,9 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
     ]
     right = [case, vendor, firm, analyst, lead, legal, vendor_contact, outsider, verifier]
     right += [DisclosurePolicy.objects.first(), admin]
-    right += [x for x in (invitation and invitation.invitation, export, token) if x is not None]
+    right += [
+        x for x in (invitation and invitation.invitation, export, token, dispute) if x is not None
+    ]
     if Communication.objects.filter(case=case).exists():
         right.append(Communication.objects.filter(case=case).first())
     return {
@@ -452,6 +467,7 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
         "invitation": invitation,
         "export": export,
         "token": token,
+        "dispute": dispute,
         "instances": wrong + right,
     }
 
