@@ -17,7 +17,7 @@ from disclosure.affected.models import Dispute
 from disclosure.cases.models import AssetKind, AssetProvider, DataCategory, Escalation, Severity
 from disclosure.cases.stages import CloseReason, Stage
 from disclosure.comms.models import Channel, Direction
-from disclosure.core.formatting import choice_label, choice_labels, file_size
+from disclosure.core.formatting import case_time_text, choice_label, choice_labels, file_size
 from disclosure.core.timeutils import parse_iso_utc
 from disclosure.evidence.models import EvidenceKind
 
@@ -90,6 +90,12 @@ class Clock:
         if t is None or self.zone is None:
             return ""
         return t.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
+
+    def case_time(self, value: Any) -> str:
+        """The time as the staff page and the portal print it (one formatter):
+        '2022-09-24 11:00 CEST (2022-09-24 09:00 UTC)'; '' when unset."""
+        t = parse_time(value)
+        return case_time_text(t, self.zone_name) if t else ""
 
 
 def duration(seconds: Any) -> str:
@@ -205,7 +211,7 @@ def summary_rows(case: dict[str, Any], clock: Clock) -> list[tuple[str, str]]:
         rows.append(("Legal hold", "yes" if case["legal_hold"] else "no"))
     if case.get("vendor_acknowledged_at"):
         t = case["vendor_acknowledged_at"]
-        rows.append(("Vendor acknowledged", f"{utc(t)} {clock.local(t)}".strip()))
+        rows.append(("Vendor acknowledged", clock.case_time(t)))
     return rows
 
 
@@ -219,6 +225,8 @@ def stage_rows(case: dict[str, Any], clock: Clock) -> list[dict[str, Any]]:
                 "occurred_local": clock.local(s.get("occurred_at")),
                 "recorded_utc": utc(s.get("recorded_at")),
                 "recorded_local": clock.local(s.get("recorded_at")),
+                "occurred_text": clock.case_time(s.get("occurred_at")),
+                "recorded_text": clock.case_time(s.get("recorded_at")),
                 "since": duration(s.get("since_previous_seconds")),
                 "corrections": [
                     {**c, "from_utc": utc(c.get("from")), "to_utc": utc(c.get("to"))}
