@@ -33,6 +33,9 @@ class OrganizationAdmin(RoleAdmin):
     list_filter = ["kind"]
     search_fields = ["name", "domain"]
     inlines = [MembershipInline]
+    # A vendor's domains, security contacts and time zone are edited in the
+    # staff UI (accounts.vendors: validated and audited), shown here.
+    readonly_fields = ["domains", "security_contacts", "time_zone"]
 
     def get_readonly_fields(self, request, obj=None):
         """The kind is fixed once the organization has members (their roles

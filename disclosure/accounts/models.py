@@ -89,6 +89,13 @@ class Organization(models.Model):
     domain = models.CharField(
         max_length=253, blank=True, help_text="Main e-mail/web domain, if known."
     )
+    # A vendor's domains (the first is ``domain``), the addresses its
+    # security notices go to, and its time zone (accounts.vendors writes them).
+    domains = models.JSONField(default=list, blank=True, help_text="Host names, lower case.")
+    security_contacts = models.JSONField(
+        default=list, blank=True, help_text="E-mail addresses for security notices."
+    )
+    time_zone = models.CharField(max_length=64, default="UTC")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -300,3 +307,26 @@ class ContactEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.email} ({self.organization})"
+
+
+class OrganizationChange(models.Model):
+    """Who created or edited a vendor organization, when, and every changed
+    field's before and after (``{field: {"from", "to"}}``). Organizations
+    are not case-scoped: this is their audit trail, written by
+    ``accounts.vendors`` in the change's transaction."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    changes = models.JSONField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.organization} at {self.at:%Y-%m-%d %H:%M}"

@@ -3,7 +3,17 @@
 from django.urls import path, register_converter
 
 from .converters import CaseReferenceConverter, CaseTabConverter
-from .views import actions, auth, case_page, dashboard, exports, new_case, organizations, tokens
+from .views import (
+    actions,
+    auth,
+    case_page,
+    dashboard,
+    exports,
+    new_case,
+    organizations,
+    tokens,
+    vendors,
+)
 from .views.case_list import case_list
 
 register_converter(CaseReferenceConverter, "caseref")
@@ -38,6 +48,8 @@ urlpatterns = [
     path("tokens/", tokens.token_list, name="token_list"),
     path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("organizations/", organizations.organization_list, name="organization_list"),
+    path("organizations/new/", vendors.organization_new, name="organization_new"),
+    path("organizations/<int:pk>/edit/", vendors.organization_edit, name="organization_edit"),
     path("organizations/<int:pk>/", organizations.organization_detail, name="organization_detail"),
     path("organizations/<int:pk>/invite/", organizations.invite, name="organization_invite"),
     path(

@@ -35,7 +35,7 @@ CHECKS = [
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_keep_test_connection")]
 
 # Operations in docs/openapi.yaml: every one is called.
-OPERATIONS = 46  # + me/, staff/, answer_dispute, settle_dispute
+OPERATIONS = 48  # + me/, staff/, answer_dispute, settle_dispute, vendors POST and PATCH
 
 
 @pytest.fixture

@@ -205,3 +205,57 @@ def test_the_admin_lists_invitations_and_history_read_only(client, admin_user, a
     page = client.get(f"/admin/accounts/invitation/{invitation.pk}/change/").content.decode()
     assert invitation.token_sha256 not in page
     assert client.get("/admin/accounts/invitation/add/").status_code == 403
+
+
+# --- creating and editing vendors (issue 16, item 7) --------------------------
+
+
+def test_a_lead_creates_and_edits_a_vendor_in_the_staff_ui(client, lead, analyst):
+    from disclosure.accounts.models import Organization
+
+    client.force_login(analyst)
+    assert client.get("/organizations/new/").status_code == 403
+    assert "/organizations/new/" not in client.get("/organizations/").content.decode()
+    client.force_login(lead)
+    assert "/organizations/new/" in client.get("/organizations/").content.decode()
+    r = client.post(
+        "/organizations/new/",
+        {
+            "name": "Northwind",
+            "domains": "northwind.example\nnw.example",
+            "security_contacts": "nope",
+            "time_zone": "UTC",
+        },
+    )
+    assert r.status_code == 400 and "nope" in r.content.decode()
+    assert not Organization.objects.filter(name="Northwind").exists()
+    r = client.post(
+        "/organizations/new/",
+        {
+            "name": "Northwind",
+            "domains": "northwind.example\nnw.example",
+            "security_contacts": "security@northwind.example",
+            "time_zone": "Europe/Berlin",
+        },
+    )
+    org = Organization.objects.get(name="Northwind")
+    assert r.status_code == 302 and r["Location"] == f"/organizations/{org.pk}/"
+    assert (org.domains, org.time_zone) == (["northwind.example", "nw.example"], "Europe/Berlin")
+    page = client.get(f"/organizations/{org.pk}/").content.decode()
+    assert "security@northwind.example" in page and f"/organizations/{org.pk}/edit/" in page
+    r = client.post(
+        f"/organizations/{org.pk}/edit/",
+        {
+            "name": "Northwind Traders",
+            "domains": "northwind.example",
+            "security_contacts": "",
+            "time_zone": "Europe/Berlin",
+        },
+    )
+    org.refresh_from_db()
+    assert (r.status_code, org.name, org.domains, org.security_contacts) == (
+        302,
+        "Northwind Traders",
+        ["northwind.example"],
+        [],
+    )

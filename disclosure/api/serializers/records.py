@@ -307,4 +307,4 @@ class AttestationSerializer(serializers.Serializer):
 class OrganizationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Organization
-        fields = ["id", "name", "kind", "domain"]
+        fields = ["id", "name", "kind", "domain", "domains", "security_contacts", "time_zone"]

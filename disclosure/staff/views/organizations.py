@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from disclosure.accounts import contacts, invitations
+from disclosure.accounts import contacts, invitations, vendors
 from disclosure.accounts.models import Invitation, Organization
 from disclosure.cases import access
 from disclosure.core.errors import DomainError
@@ -43,7 +43,11 @@ def organization_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "staff/organizations/list.html",
-        {"organizations": list(contacts.vendor_organizations_with_counts()), "nav": "orgs"},
+        {
+            "organizations": list(contacts.vendor_organizations_with_counts()),
+            "can_manage_vendors": vendors.can_manage_vendors(request.user),
+            "nav": "orgs",
+        },
     )
 
 
@@ -67,6 +71,7 @@ def _detail(request: HttpRequest, org: Organization, form: InviteForm, status: i
             "history": contacts.history_of(org),
             "form": form,
             "can_manage": access.can_manage_contacts(request.user),
+            "can_manage_vendors": vendors.can_manage_vendors(request.user),
             "max_age_days": invitations.max_age().days,
             "nav": "orgs",
         },
