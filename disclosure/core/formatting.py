@@ -14,7 +14,7 @@ export document call these functions).
   code no longer among the choices is shown as it is.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -80,6 +80,16 @@ def iso_date(value: date | None) -> str:
     if isinstance(value, datetime):
         value = value.date()
     return value.isoformat()
+
+
+def records_text(records: Mapping[str, Any] | None) -> str:
+    """Records by kind, kinds in alphabetical order (a JSON column may store
+    them in any order): 'emails: 335,000, users: 584,000'; '' when none."""
+    parts = []
+    for kind, count in sorted((records or {}).items()):
+        is_int = isinstance(count, int) and not isinstance(count, bool)
+        parts.append(f"{kind}: {count:,}" if is_int else f"{kind}: {count}")
+    return ", ".join(parts)
 
 
 def choice_label(value: Any, choices: Iterable[tuple[Any, Any]]) -> str:

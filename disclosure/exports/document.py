@@ -17,7 +17,13 @@ from disclosure.affected.models import Dispute
 from disclosure.cases.models import AssetKind, AssetProvider, DataCategory, Escalation, Severity
 from disclosure.cases.stages import CloseReason, Stage
 from disclosure.comms.models import Channel, Direction
-from disclosure.core.formatting import case_time_text, choice_label, choice_labels, file_size
+from disclosure.core.formatting import (
+    case_time_text,
+    choice_label,
+    choice_labels,
+    file_size,
+    records_text,
+)
 from disclosure.core.timeutils import parse_iso_utc
 from disclosure.evidence.models import EvidenceKind
 
@@ -199,14 +205,7 @@ def summary_rows(case: dict[str, Any], clock: Clock) -> list[tuple[str, str]]:
         if isinstance(case.get(key), int):
             rows.append((label, _num(case[key])))
     if case.get("records_by_kind"):
-        rows.append(
-            (
-                "Records by kind",
-                ", ".join(
-                    f"{k}: {_num(v) or v}" for k, v in sorted(case["records_by_kind"].items())
-                ),
-            )
-        )
+        rows.append(("Records by kind", records_text(case["records_by_kind"])))
     if "legal_hold" in case:
         rows.append(("Legal hold", "yes" if case["legal_hold"] else "no"))
     if case.get("vendor_acknowledged_at"):

@@ -48,6 +48,7 @@ BLUEBLEED_EVERYWHERE = [
     # The counts (the portal labels them "Affected entity/country count").
     re.compile(r"Affected (?:entities|entity count) 65,000\b"),
     re.compile(r"Affected (?:countries|country count) 111\b"),
+    "emails: 335,000, projects: 133,000, users: 584,000",  # records by kind
     "2017-01-01",  # data from
     "2022-09-24",  # data to
     "24.5 GB (24,529,338,368 bytes)",  # attestation total

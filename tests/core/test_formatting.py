@@ -13,6 +13,7 @@ from disclosure.core.formatting import (
     choice_labels,
     file_size,
     iso_date,
+    records_text,
 )
 
 AT = datetime(2022, 9, 24, 8, 0, tzinfo=UTC)
@@ -96,3 +97,13 @@ def test_the_template_filters_render_the_same_text():
         '<span class="utc">(2022-09-24 08:00 UTC)</span></time>|'
         "2022-09-24 10:00 CEST (2022-09-24 08:00 UTC)|2017-01-01|Personal data (PII)|65,000"
     )
+
+
+def test_records_by_kind_in_alphabetical_order_with_separators():
+    # The order a JSON column hands back (PostgreSQL's jsonb: shortest key first).
+    stored = {"users": 584_000, "emails": 335_000, "projects": 133_000}
+    assert records_text(stored) == "emails: 335,000, projects: 133,000, users: 584,000"
+    assert records_text({"tickets": "many"}) == "tickets: many"
+    assert records_text({}) == records_text(None) == ""
+    html = Template("{% load formatting %}{{ r|records }}").render(Context({"r": stored}))
+    assert html == "emails: 335,000, projects: 133,000, users: 584,000"

@@ -63,6 +63,13 @@ def choice_labels(values: Any, choices: Any) -> str:
 
 
 @register.filter
+def records(value: Any) -> str:
+    """Records by kind: ``{{ case.records_by_kind|records }}`` ->
+    'emails: 335,000, users: 584,000' (kinds in alphabetical order)."""
+    return formatting.records_text(value if isinstance(value, dict) else None)
+
+
+@register.filter
 def number(value: Any) -> Any:
     """An integer with thousands separators ('65,000'); anything else as it is."""
     if isinstance(value, int) and not isinstance(value, bool):
