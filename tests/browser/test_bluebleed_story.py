@@ -142,6 +142,8 @@ def pdf_text(page, case: Case, name: str) -> str:
         download_link.click()
     path = SHOTS / f"story-{name}.pdf"
     info.value.save_as(path)
+    # The exports list states the file's size as every other size: exact bytes beside.
+    expect(page.locator("#exports-list")).to_contain_text(f"({path.stat().st_size:,} bytes)")
     reader = PdfReader(path)
     return one_line("\n".join(p.extract_text() or "" for p in reader.pages))
 
