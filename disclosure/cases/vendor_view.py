@@ -187,6 +187,21 @@ def event_summary(kind: str, payload: dict[str, Any]) -> str:
     return ""
 
 
+# Labels that people read on both sides (the staff case page prints the same
+# words); other fields use their model's verbose name.
+DETAIL_LABELS = {
+    "tlp": "TLP",
+    "volume_bytes": "Volume",
+    "volume_objects": "Objects",
+    "records_by_kind": "Records by kind",
+    "affected_entity_count": "Affected entities",
+    "affected_country_count": "Affected countries",
+    "data_from": "Data from",
+    "data_to": "Data to",
+    "data_categories": "Data categories",
+}
+
+
 def shared_fields(case: Case) -> list[Field]:
     """The case's vendor-visible details with their labels (empty values left out)."""
     rows = []
@@ -197,9 +212,8 @@ def shared_fields(case: Case) -> list[Field]:
             continue
         if getattr(field, "choices", None):
             value = getattr(case, f"get_{name}_display")()
-        label = str(field.verbose_name)
-        label = "TLP" if name == "tlp" else label[:1].upper() + label[1:]
-        rows.append(Field(name, label, value))
+        label = DETAIL_LABELS.get(name) or str(field.verbose_name)
+        rows.append(Field(name, label[:1].upper() + label[1:], value))
     return rows
 
 

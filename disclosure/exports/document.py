@@ -198,7 +198,7 @@ def summary_rows(case: dict[str, Any], clock: Clock) -> list[tuple[str, str]]:
     if isinstance(case.get("volume_bytes"), int):
         rows.append(("Volume", file_size(case["volume_bytes"])))
     for label, key in (
-        ("Volume (objects)", "volume_objects"),
+        ("Objects", "volume_objects"),
         ("Affected entities", "affected_entity_count"),
         ("Affected countries", "affected_country_count"),
     ):

@@ -45,9 +45,9 @@ BLUEBLEED_TITLE = "Publicly listable Azure Blob container with CRM exports"
 # its countersign form lists them, checked during the walk).
 BLUEBLEED_EVERYWHERE = [
     "2.4 TB (2,400,000,000,000 bytes)",  # volume
-    # The counts (the portal labels them "Affected entity/country count").
-    re.compile(r"Affected (?:entities|entity count) 65,000\b"),
-    re.compile(r"Affected (?:countries|country count) 111\b"),
+    # The counts, with the same label on every side.
+    re.compile(r"Affected entities 65,000\b"),
+    re.compile(r"Affected countries 111\b"),
     "emails: 335,000, projects: 133,000, users: 584,000",  # records by kind
     "2017-01-01",  # data from
     "2022-09-24",  # data to
