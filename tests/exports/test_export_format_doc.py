@@ -78,7 +78,7 @@ def documented_objects() -> dict[str, dict[str, tuple[set[str], str]]]:
         for cells in rows:
             variants = {v.strip() for v in cells[2].split(",")}
             assert variants <= {"full", "vendor"} and cells[3] in (
-                "always", "excerpt", "timestamped"
+                "always", "excerpt", "timestamped", "set"
             ), (obj, cells)  # fmt: skip
             fields[_name(cells[0])] = (variants, cells[3])
         out[obj] = fields
@@ -140,6 +140,15 @@ def test_the_document_and_real_exports_name_the_same_fields(
         title="Advisory",
         override_justification="The vendor stopped answering and users must act now.",
     )
+    # The rich case's dispute answered and settled: the fields added to a
+    # dispute (fingerprinted only once set) are in its record.
+    dispute = rich_case.disputes.get()
+    case_services.answer_dispute(
+        actor=lead, case=rich_case, dispute=dispute, answer="Our count stands."
+    )
+    case_services.settle_dispute(
+        actor=lead, case=rich_case, dispute=dispute, outcome="rejected", reason="No new facts."
+    )
     cp = _stamped_checkpoint(django_capture_on_commit_callbacks)
     seen: dict[tuple[str, str], set[str]] = {}
     for case in (rich_case, overridden):
@@ -187,7 +196,7 @@ def test_the_fingerprint_lists_are_the_ledgers():
     objects = documented_objects()
     for name, rtype in fingerprints.RECORD_TYPES.items():
         listed = [_name(cells[0]) for cells in tables[name]]
-        assert listed == [*rtype.columns, *([rtype.m2m] if rtype.m2m else [])], name
+        assert listed == [*rtype.columns, *rtype.added, *([rtype.m2m] if rtype.m2m else [])], name
         # Each fingerprinted field is in the record's full-variant table, said so.
         record = objects[name]
         for field in listed:
