@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-from disclosure.core.formatting import choice_labels
+from disclosure.core.formatting import categories_text
 
 from .stages import CloseReason, Stage
 
@@ -235,8 +235,11 @@ class Case(models.Model):
 
     def get_data_categories_display(self) -> str:
         """The data categories by their labels ('E-mail content, Personal
-        data (PII)'), as ``get_FOO_display`` does for a single choice."""
-        return choice_labels(self.data_categories, DataCategory.choices)
+        data (PII)'), as ``get_FOO_display`` does for a single choice; "other"
+        as 'Other: <data_categories_other>' when that says what it is."""
+        return categories_text(
+            self.data_categories, DataCategory.choices, self.data_categories_other
+        )
 
 
 class Escalation(models.Model):

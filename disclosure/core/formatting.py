@@ -108,3 +108,18 @@ def choice_labels(values: Iterable[Any] | None, choices: Iterable[tuple[Any, Any
     'E-mail content, Personal data (PII)'."""
     pairs = list(choices)
     return ", ".join(choice_label(v, pairs) for v in (values or []) if v not in (None, ""))
+
+
+def categories_text(
+    values: Iterable[Any] | None, choices: Iterable[tuple[Any, Any]], other: str = ""
+) -> str:
+    """The data categories by their labels, as ``choice_labels``, with the
+    category ``other`` given as 'Other: <other>' when ``other`` says what it
+    is: 'Invoices, Other: Firmware images'. The staff page, the portal and
+    the PDF print this one text."""
+    pairs = list(choices)
+    return ", ".join(
+        f"Other: {other}" if v == "other" and other else choice_label(v, pairs)
+        for v in (values or [])
+        if v not in (None, "")
+    )

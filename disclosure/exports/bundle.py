@@ -165,6 +165,7 @@ def _case_section(case: Case, variant: str, events: list[dict[str, Any]]) -> dic
         "asset_region": case.asset_region,
         "how_found": case.how_found,
         "data_categories": list(case.data_categories or []),
+        "data_categories_other": case.data_categories_other,
         "volume_bytes": case.volume_bytes,
         "volume_objects": case.volume_objects,
         "records_by_kind": case.records_by_kind or {},

@@ -19,8 +19,8 @@ from disclosure.cases.stages import CloseReason, Stage
 from disclosure.comms.models import Channel, Direction
 from disclosure.core.formatting import (
     case_time_text,
+    categories_text,
     choice_label,
-    choice_labels,
     file_size,
     records_text,
 )
@@ -193,7 +193,14 @@ def summary_rows(case: dict[str, Any], clock: Clock) -> list[tuple[str, str]]:
             rows.append((label, str(value)))
     if case.get("data_categories"):
         rows.append(
-            ("Data categories", choice_labels(case["data_categories"], DataCategory.choices))
+            (
+                "Data categories",
+                categories_text(
+                    case["data_categories"],
+                    DataCategory.choices,
+                    case.get("data_categories_other") or "",
+                ),
+            )
         )
     if isinstance(case.get("volume_bytes"), int):
         rows.append(("Volume", file_size(case["volume_bytes"])))

@@ -9,6 +9,7 @@ from django.template import Context, Template
 
 from disclosure.core.formatting import (
     case_time_text,
+    categories_text,
     choice_label,
     choice_labels,
     file_size,
@@ -71,6 +72,16 @@ def test_choices_by_their_labels_unknown_codes_as_they_are():
         "E-mail content, Personal data (PII)"
     )
     assert choice_labels(None, CATEGORIES) == ""
+
+
+def test_other_data_categories_name_what_they_are():
+    choices = [*CATEGORIES, ("other", "Other (say what)")]
+    assert categories_text(["pii", "other"], choices, "Firmware images") == (
+        "Personal data (PII), Other: Firmware images"
+    )
+    assert categories_text(["other"], choices, "") == "Other (say what)"
+    assert categories_text(["pii"], choices, "ignored") == "Personal data (PII)"
+    assert categories_text(None, choices, "Firmware") == ""
 
 
 def test_the_template_filters_render_the_same_text():

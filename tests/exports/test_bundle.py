@@ -175,3 +175,20 @@ def test_events_before_a_change_of_vendor_and_unseen_follow_ups_are_withheld():
     assert _vendor_event(full, linked_visible=False) == withheld
     assert _vendor_event(full, vendor_since=4) == withheld
     assert _vendor_event(full, vendor_since=3) == full
+
+
+@pytest.mark.django_db
+def test_both_variants_carry_what_the_other_data_is(rich_case, lead):
+    from disclosure.cases import services as case_services
+
+    case_services.update_details(
+        actor=lead,
+        case=rich_case,
+        changes={"data_categories": ["invoices", "other"], "data_categories_other": "Firmware"},
+    )
+    for variant in ("full", "vendor"):
+        case = _bundle(rich_case, variant=variant)["case"]
+        assert (case["data_categories"], case["data_categories_other"]) == (
+            ["invoices", "other"],
+            "Firmware",
+        ), variant

@@ -219,3 +219,17 @@ def test_the_vendor_sees_the_firms_answer_and_the_settlement(
     assert "ANSWER-TEXT duplicates removed" in html
     assert "SETTLEMENT-TEXT they were right" in html
     assert "Settled: accepted" in html
+
+
+def test_the_vendor_sees_what_the_other_data_is_beside_the_categories(
+    client, vendor_contact, notified_case, lead
+):
+    services.update_details(
+        actor=lead,
+        case=notified_case,
+        changes={"data_categories": ["invoices", "other"], "data_categories_other": "Firmware"},
+    )
+    client.force_login(vendor_contact)
+    html = _page(client, notified_case).content.decode()
+    assert "<dt>Data categories</dt><dd>Invoices, Other: Firmware</dd>" in html
+    assert "<dt>Other data</dt>" not in html  # not a second time on its own line

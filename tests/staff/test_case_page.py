@@ -391,3 +391,11 @@ def test_actions_link_to_the_action_forms_of_the_site(client, analyst, lead, ven
     ]
     for a in response.context["actions"]:
         assert client.get(a.url).status_code == 200, a.action
+
+
+def test_header_names_what_the_other_data_is(client, analyst, lead, vendor):
+    case = make_case("found", actor=analyst, vendor=vendor, data_categories=["invoices", "other"],
+                     data_categories_other="Firmware images")  # fmt: skip
+    client.force_login(analyst)
+    html = client.get(f"/cases/{case.reference}/").content.decode()
+    assert "<dt>Data categories</dt><dd>Invoices, Other: Firmware images</dd>" in html
