@@ -165,9 +165,26 @@ class VendorEvent:
     actor: dict[str, Any]  # vendor_actor: id, username, name, organization, role
 
 
+def dispute_summary(kind: str, payload: dict[str, Any]) -> str:
+    """The line the portal, the staff page and the PDF print for a
+    ``dispute_answered`` or ``dispute_settled`` event (from the keys the
+    vendor may see): 'Firm answered dispute #7', 'Dispute #7 settled:
+    accepted — the vendor's count was right'; '' for any other kind."""
+    number = payload.get("dispute_id", "?")
+    if kind == EventKind.DISPUTE_ANSWERED:
+        return f"Firm answered dispute #{number}"
+    if kind == EventKind.DISPUTE_SETTLED:
+        text = f"Dispute #{number} settled: {payload.get('outcome') or '?'}"
+        reason = payload.get("reason")
+        return f"{text} — {reason}" if reason else text
+    return ""
+
+
 def event_summary(kind: str, payload: dict[str, Any]) -> str:
     """One line saying what a vendor-visible event records (from its
     declared payload keys only)."""
+    if kind in (EventKind.DISPUTE_ANSWERED, EventKind.DISPUTE_SETTLED):
+        return dispute_summary(kind, payload)
     if kind == EventKind.STAGE_CHANGED:
         milestone = payload.get("milestone", "")
         text = Stage(milestone).label if milestone in Stage.values else str(milestone)

@@ -8,6 +8,7 @@ from typing import Any
 
 from disclosure.cases.stages import Stage
 from disclosure.cases.terms import describe_terms_change
+from disclosure.cases.vendor_view import dispute_summary
 from disclosure.comms.models import Channel, Direction
 from disclosure.core.formatting import choice_label, file_size
 from disclosure.evidence.models import DeletionMethod, EvidenceKind
@@ -78,6 +79,8 @@ def summary(kind: str, p: dict[str, Any]) -> str:
         return "Fields: " + ", ".join(sorted(p.get("details") or {}))
     if kind == EventKind.DISPUTE_FILED:
         return f"Disputed: {p.get('subject', '')}"
+    if kind in (EventKind.DISPUTE_ANSWERED, EventKind.DISPUTE_SETTLED):
+        return dispute_summary(kind, p)
     if kind == EventKind.LEGAL_HOLD_CHANGED:
         state = "placed" if p.get("legal_hold") else "lifted"
         return _join(f"Legal hold {state}", p.get("reason"))

@@ -20,6 +20,7 @@ from disclosure.cases import access, policies, selectors
 from disclosure.cases.models import Case
 from disclosure.cases.stages import STAGE_ORDER, STAGE_TIME_FIELD, Stage, stage_index
 from disclosure.cases.terms import describe_terms_change
+from disclosure.cases.vendor_view import dispute_summary
 from disclosure.core.timeutils import now
 from disclosure.evidence import selectors as evidence_selectors
 from disclosure.ledger.models import CaseEvent, EventKind
@@ -209,6 +210,8 @@ def event_summary(event: CaseEvent) -> str:
         return "Fields: " + ", ".join(sorted(p.get("details", {})))
     if kind == EventKind.DISPUTE_FILED:
         return f"Disputed: {p.get('subject', '')}"
+    if kind in (EventKind.DISPUTE_ANSWERED, EventKind.DISPUTE_SETTLED):
+        return dispute_summary(kind, p)
     if kind == EventKind.LEGAL_HOLD_CHANGED:
         state = "on" if p.get("legal_hold") else "lifted"
         return f"Legal hold {state}: {p.get('reason', '')}"

@@ -319,3 +319,22 @@ def test_records_logged_under_the_old_vendor_are_not_the_new_ones(
     staff = api_client(analyst)
     comms = staff.get(f"/api/v1/cases/{case.reference}/communications/").json()["results"]
     assert len(comms) == 2
+
+
+def test_the_portal_timeline_summarises_a_dispute_answered_and_settled(
+    vendor_contact, analyst, lead, vendor
+):
+    case = make_case("vendor_notified", actor=analyst, vendor=vendor)
+    filed = services.file_dispute(actor=vendor_contact, case=case, subject="Count",
+                                  firm_position="65,000", firm_provenance="Our count",
+                                  vendor_position="Fewer", vendor_provenance="Ours")  # fmt: skip
+    services.answer_dispute(actor=analyst, case=case, dispute=filed, answer="Duplicates removed")
+    services.settle_dispute(actor=lead, case=case, dispute=filed, outcome="accepted",
+                            reason="Their count was right")  # fmt: skip
+    lines = {e.kind: e.summary for e in portal_rows(case)}
+    assert lines["dispute_answered"] == f"Firm answered dispute #{filed.pk}"
+    assert lines["dispute_settled"] == (
+        f"Dispute #{filed.pk} settled: accepted — Their count was right"
+    )
+    html = portal_page(vendor_contact, case.reference)
+    assert f"Dispute #{filed.pk} settled: accepted — Their count was right" in html

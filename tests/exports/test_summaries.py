@@ -64,3 +64,13 @@ def test_a_policy_terms_change_names_what_changed():
         "Terms of 'Tight' recorded: acknowledge 1, secure 2, publish 10, grace 0 days"
     )
     assert summary("policy_terms_changed", {"to": "garbled"}) == ""
+
+
+def test_a_dispute_answered_and_settled_are_summarised():
+    assert kind_label("dispute_answered") == "Dispute answered"
+    assert summary("dispute_answered", {"dispute_id": 4, "subject": "Counts", "answer": "No."}) == (
+        "Firm answered dispute #4"
+    )
+    assert kind_label("dispute_settled") == "Dispute settled"
+    settled = {"dispute_id": 4, "subject": "Counts", "outcome": "rejected", "reason": "No facts"}
+    assert summary("dispute_settled", settled) == "Dispute #4 settled: rejected — No facts"

@@ -102,6 +102,17 @@ SUMMARIES = [
     ("attestation_countersigned", {"statement": "We confirm."}, "Countersigned: We confirm."),
     ("attestation_countersigned", {"statement": ""}, "Countersigned"),
     ("dispute_filed", {"subject": "Counts"}, "Disputed: Counts"),
+    (
+        "dispute_answered",
+        {"dispute_id": 4, "answer": "We stand by it."},
+        "Firm answered dispute #4",
+    ),
+    (
+        "dispute_settled",
+        {"dispute_id": 4, "outcome": "accepted", "reason": "Their count was right"},
+        "Dispute #4 settled: accepted — Their count was right",
+    ),
+    ("dispute_settled", {"dispute_id": 4, "outcome": "withdrawn"}, "Dispute #4 settled: withdrawn"),
     ("legal_hold_changed", {"legal_hold": True, "reason": "Suit"}, "Legal hold on: Suit"),
     ("legal_hold_changed", {"legal_hold": False, "reason": "Over"}, "Legal hold lifted: Over"),
     ("details_updated", {"changes": {"title": [], "severity": []}}, "Changed: severity, title"),
