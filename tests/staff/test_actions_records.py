@@ -325,6 +325,19 @@ def test_update_details_errors_change_nothing(client, case_at, analyst, changes,
     assert state(case) == before
 
 
+def test_update_details_names_every_unknown_data_category(client, case_at, analyst):
+    case = case_at("found")
+    client.force_login(analyst)
+    before = state(case)
+    data = details_data(case, data_categories=["pii", "firmware", "keys"])
+    response = post(client, case, "update_details", data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="id_data_categories_errors"' in html
+    assert "Unknown data categories &#x27;firmware&#x27;, &#x27;keys&#x27;: use any of" in html
+    assert state(case) == before
+
+
 def test_the_vendor_cannot_change_after_notification(client, case_at, analyst, other_vendor):
     case = case_at("vendor_notified")
     client.force_login(analyst)

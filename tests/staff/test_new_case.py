@@ -202,3 +202,14 @@ def test_the_form_queries_are_pinned(client, analyst, django_assert_max_num_quer
     # session, user, memberships, then the vendor, policy and staff choices
     with django_assert_max_num_queries(6):
         assert client.get("/cases/new/").status_code == 200
+
+
+def test_every_unknown_data_category_is_named(client, analyst, vendor):
+    client.force_login(analyst)
+    before = counts()
+    response = client.post(URL, form_data(vendor, data_categories=["firmware", "pii", "keys"]))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="id_data_categories_errors"' in html
+    assert "Unknown data categories &#x27;firmware&#x27;, &#x27;keys&#x27;: use any of" in html
+    assert counts() == before

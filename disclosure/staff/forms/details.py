@@ -6,8 +6,9 @@ from django import forms
 
 from disclosure.accounts.selectors import staff_members, vendor_organizations
 from disclosure.cases import choices
-from disclosure.cases.details import DETAIL_FIELDS
+from disclosure.cases.details import DETAIL_FIELDS, clean_categories
 from disclosure.cases.models import AssetKind, AssetProvider, DataCategory, Severity, Tlp
+from disclosure.core.errors import ValidationFailed
 from disclosure.evidence.models import EvidenceKind
 
 from .base import (
@@ -46,6 +47,23 @@ def format_records(records: dict[str, int] | None) -> str:
     return "\n".join(f"{k}: {v}" for k, v in (records or {}).items())
 
 
+class DataCategoriesField(forms.MultipleChoiceField):
+    """The data categories as check boxes, validated by the service's rule
+    (``cases.details.clean_categories``), so the error names every unknown
+    value, as the API's does, not only the first."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=DataCategory.choices, **kwargs)
+
+    def validate(self, value: Any) -> None:
+        if self.required and not value:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        try:
+            clean_categories(value)
+        except ValidationFailed as e:
+            raise forms.ValidationError(e.message, code="invalid_choice") from e
+
+
 def detail_fields() -> dict[str, forms.Field]:
     """A fresh form field for every detail of a case (``DETAIL_FIELDS``)."""
     return {
@@ -67,11 +85,8 @@ def detail_fields() -> dict[str, forms.Field]:
         "how_found": forms.CharField(
             label="How it was found", widget=forms.Textarea(attrs={"rows": 3})
         ),
-        "data_categories": forms.MultipleChoiceField(
-            label="Data categories",
-            required=False,
-            choices=DataCategory.choices,
-            widget=forms.CheckboxSelectMultiple,
+        "data_categories": DataCategoriesField(
+            label="Data categories", required=False, widget=forms.CheckboxSelectMultiple
         ),
         "data_categories_other": forms.CharField(
             label="Other data",
