@@ -2,9 +2,12 @@
 
 The renderer never reads the database: every line of the PDF comes from the
 bundle that is also attached to it, so the print and the JSON cannot
-disagree. Times are printed in UTC and, in the full variant, in the case's
-time zone (the vendor variant prints UTC: the firm's time zone setting is
-not declared vendor-visible).
+disagree. Every time a person reads is printed in one format, the one the
+staff page and the portal use (``core.formatting.case_time_text``): in the
+full variant in the case's time zone with UTC beside, '2022-09-24 11:00 CEST
+(2022-09-24 09:00 UTC)'; the vendor variant prints UTC alone (the firm's
+time zone setting is not declared vendor-visible). The printed times are to
+the minute; the exact ones (microseconds) are in the attached JSON.
 """
 
 import zoneinfo
@@ -18,6 +21,7 @@ from disclosure.cases.models import AssetKind, AssetProvider, DataCategory, Esca
 from disclosure.cases.stages import CloseReason, Stage
 from disclosure.comms.models import Channel, Direction
 from disclosure.core.formatting import (
+    case_time_parts,
     case_time_text,
     categories_text,
     choice_label,
@@ -72,14 +76,10 @@ def parse_time(value: Any) -> datetime | None:
         return None
 
 
-def utc(value: Any) -> str:
-    t = parse_time(value)
-    return t.strftime("%Y-%m-%d %H:%M:%S UTC") if t else ""
-
-
 @dataclass
 class Clock:
-    """Formats ISO times in UTC and in the case's zone."""
+    """Formats ISO times of the bundle in the one shared format (the case's
+    zone with UTC beside; UTC alone when ``zone_name`` is None or UTC)."""
 
     zone_name: str | None
     zone: zoneinfo.ZoneInfo | None = field(init=False, default=None)
@@ -91,17 +91,23 @@ class Clock:
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 self.zone = None
 
-    def local(self, value: Any) -> str:
-        t = parse_time(value)
-        if t is None or self.zone is None:
-            return ""
-        return t.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
-
     def case_time(self, value: Any) -> str:
         """The time as the staff page and the portal print it (one formatter):
         '2022-09-24 11:00 CEST (2022-09-24 09:00 UTC)'; '' when unset."""
         t = parse_time(value)
         return case_time_text(t, self.zone_name) if t else ""
+
+    def case_time_cell(self, value: Any) -> str:
+        """``case_time`` for a narrow table cell: no-break spaces inside the
+        local time and inside the UTC time, so that a line breaks only
+        between the two; '' when unset."""
+        t = parse_time(value)
+        if t is None:
+            return ""
+        local, utc = case_time_parts(t, self.zone_name)
+        nbsp = "\u00a0"
+        cell = local.replace(" ", nbsp)
+        return f"{cell} ({utc.replace(' ', nbsp)})" if utc else cell
 
 
 def duration(seconds: Any) -> str:
@@ -119,8 +125,9 @@ def _num(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else ""
 
 
-def event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One printable row per event (withheld ones say so)."""
+def event_rows(events: list[dict[str, Any]], clock: Clock) -> list[dict[str, Any]]:
+    """One printable row per event (withheld ones say so); its times in the
+    shared format, to the minute (the exact ones are in the attached JSON)."""
     rows = []
     for e in events:
         if e.get("withheld"):
@@ -135,10 +142,8 @@ def event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "projected": bool(e.get("projected")),
                 "actor": str(actor.get("name") or actor.get("username") or "Unknown"),
                 "org": str(actor.get("organization") or ""),
-                # No-break spaces: each time wraps as a whole, the recorded
-                # time under the occurred one.
-                "occurred": utc(e.get("occurred_at")).replace(" ", "\u00a0"),
-                "recorded": utc(e.get("recorded_at")).replace(" ", "\u00a0"),
+                "occurred": clock.case_time_cell(e.get("occurred_at")),
+                "recorded": clock.case_time_cell(e.get("recorded_at")),
                 "summary": summary(e.get("kind", ""), e.get("payload") or {}),
                 "hash": e["hash"],
             }
@@ -164,8 +169,7 @@ def communication_rows(comms: list[dict[str, Any]], clock: Clock) -> list[dict[s
                 "excerpt": bool(c.get("body_excerpt")),
                 "body_chars": c.get("body_chars"),
                 "body_sha256": c.get("body_sha256", ""),
-                "occurred": utc(c.get("occurred_at")),
-                "local": clock.local(c.get("occurred_at")),
+                "occurred": clock.case_time(c.get("occurred_at")),
                 "attachments": c.get("attachments_sha256") or [],
             }
         )
@@ -227,15 +231,15 @@ def stage_rows(case: dict[str, Any], clock: Clock) -> list[dict[str, Any]]:
         rows.append(
             {
                 **s,
-                "occurred_utc": utc(s.get("occurred_at")),
-                "occurred_local": clock.local(s.get("occurred_at")),
-                "recorded_utc": utc(s.get("recorded_at")),
-                "recorded_local": clock.local(s.get("recorded_at")),
                 "occurred_text": clock.case_time(s.get("occurred_at")),
                 "recorded_text": clock.case_time(s.get("recorded_at")),
                 "since": duration(s.get("since_previous_seconds")),
                 "corrections": [
-                    {**c, "from_utc": utc(c.get("from")), "to_utc": utc(c.get("to"))}
+                    {
+                        **c,
+                        "from_text": clock.case_time(c.get("from")),
+                        "to_text": clock.case_time(c.get("to")),
+                    }
                     for c in s.get("corrections", [])
                 ],
             }
@@ -259,8 +263,7 @@ def base_context(bundle: dict[str, Any]) -> dict[str, Any]:
         "tlp_class": TLP_CLASSES.get(case.get("tlp", ""), "clear"),
         "head": head,
         "chain_seq": bundle["chain"]["seq"],
-        "generated_utc": utc(bundle["generated_at"]),
-        "generated_local": clock.local(bundle["generated_at"]),
+        "generated_text": clock.case_time(bundle["generated_at"]),
         "subject": f"Disclosure case {case['reference']} chain head {head}",
         "doc_title": f"{case['reference']} — {case.get('title', '')} — case timeline",
         "variant_label": "Full (internal)" if full else "Vendor-visible variant",
@@ -305,8 +308,8 @@ def body_context(bundle: dict[str, Any], clock: Clock) -> dict[str, Any]:
                 **f,
                 "kind": choice_label(f.get("kind", ""), EvidenceKind.choices),
                 "size_fmt": file_size(f.get("size")) if isinstance(f.get("size"), int) else "",
-                "uploaded_utc": utc(f.get("uploaded_at")),
-                "captured_utc": utc(f.get("captured_at")),
+                "uploaded_text": clock.case_time(f.get("uploaded_at")),
+                "captured_text": clock.case_time(f.get("captured_at")),
             }
             for f in records["evidence"]
         ],
@@ -321,14 +324,14 @@ def body_context(bundle: dict[str, Any], clock: Clock) -> dict[str, Any]:
         "attestation": att,
         "attestation_method": METHOD_LABELS.get((att or {}).get("method"), ""),
         "attestation_times": {
-            "performed": utc((att or {}).get("performed_at")),
-            "countersigned": utc((att or {}).get("countersigned_at")),
+            "performed": clock.case_time((att or {}).get("performed_at")),
+            "countersigned": clock.case_time((att or {}).get("countersigned_at")),
         },
         "disputes": [
             {
                 **d,
                 "status": choice_label(d.get("status", ""), Dispute.Status.choices),
-                "filed_utc": utc(d.get("filed_at")),
+                "filed_text": clock.case_time(d.get("filed_at")),
             }
             for d in records["disputes"]
         ],
@@ -336,12 +339,12 @@ def body_context(bundle: dict[str, Any], clock: Clock) -> dict[str, Any]:
             {
                 **x,
                 "target": choice_label(x.get("target", ""), Escalation.Target.choices),
-                "escalated_utc": utc(x.get("escalated_at")),
+                "escalated_text": clock.case_time(x.get("escalated_at")),
             }
             for x in records["escalations"]
         ],
         "checkpoint": bundle.get("checkpoint"),
-        "checkpoint_created": utc(
+        "checkpoint_created": clock.case_time(
             ((bundle.get("checkpoint") or {}).get("checkpoint") or {}).get("created_at")
         ),
         "proof": bundle.get("inclusion_proof"),

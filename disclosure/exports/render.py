@@ -167,7 +167,7 @@ def _render_single(bundle: dict[str, Any], progress: Progress) -> RenderResult:
     part = {
         "front": True,
         "summary": True,
-        "events": event_rows(bundle["events"]),
+        "events": event_rows(bundle["events"], ctx["clock"]),
         "events_first": True,
         "comms": communication_rows(bundle["records"]["communications"], ctx["clock"]),
         "comms_first": True,
@@ -233,7 +233,7 @@ def _render_parts(bundle: dict[str, Any], progress: Progress) -> RenderResult:
 
     ctx = _context(bundle)
     pdf_id = identifier(bundle)
-    events = event_rows(bundle["events"])
+    events = event_rows(bundle["events"], ctx["clock"])
     comms = communication_rows(bundle["records"]["communications"], ctx["clock"])
     parts: list[dict[str, Any]] = [{"summary": True}]
     toc_events, toc_comms = [], []

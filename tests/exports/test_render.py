@@ -88,6 +88,17 @@ def test_the_document_prints_everything_and_carries_the_bundle(rich_case):
     assert "UTC2" not in text
     # Every event with its seq and hash.
     flat = text.replace("\n", "")
+    # One time format on every page: the case's zone with UTC beside (the
+    # cover's generated time, stages, events, communications, evidence,
+    # attestation), never UTC with seconds nor a separate local line.
+    one_line = re.sub(r"\s+", " ", text.replace("\u00a0", " "))
+    assert "2026-11-23 11:00 CET (2026-11-23 10:00 UTC)" in one_line
+    assert re.findall(r"\d\d:\d\d:\d\d", one_line) == []
+    stamps = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d (?:CET|CEST|UTC)\b(?! ?\))", one_line)
+    zoned = re.findall(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d CES?T \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)", one_line
+    )
+    assert len(zoned) == len(stamps) > 2 * len(bundle["events"])
     for e in bundle["events"]:
         assert e["hash"] in flat
     titles = [t for _, t, _ in _outline(reader)]
@@ -110,6 +121,10 @@ def test_the_vendor_variant_prints_nothing_internal(rich_case):
     assert VENDOR_MESSAGE in text
     assert INTERNAL_NOTE not in text and ESCALATION_ORG not in text
     assert "Scanner hit" not in text and "withheld" in text
+    # The vendor variant does not carry the case's zone: UTC alone.
+    one_line = re.sub(r"\s+", " ", text.replace("\u00a0", " "))
+    assert "2026-11-23 10:00 UTC" in one_line and " CET" not in one_line
+    assert re.findall(r"\d\d:\d\d:\d\d", one_line) == []
 
 
 @pytest.mark.django_db
@@ -193,3 +208,20 @@ def test_messages_in_print_order_tlp_once_on_the_cover_labels_and_sizes(rich_cas
     ):
         assert label in text, label
     assert "vendor_contact" not in text and "data_deleted" not in text
+
+
+def test_the_dispute_section_prints_the_firms_answer_and_the_settlement(rich_case, lead):
+    """Issue 16, item 8: the legal PDF prints each dispute's answer and settlement."""
+    from tests.exports.rich_case import squash
+
+    dispute = rich_case.disputes.get()
+    services_cases.answer_dispute(
+        actor=lead, case=rich_case, dispute=dispute, answer="Duplicates were removed."
+    )
+    services_cases.settle_dispute(
+        actor=lead, case=rich_case, dispute=dispute, outcome="rejected", reason="No new facts."
+    )
+    text = squash("\n".join(pdf_pages_text(render.render_pdf(_bundle(rich_case)).data)))
+    section = text[text.index("Disputes") :]
+    assert squash("Firm's answer Duplicates were removed.") in section
+    assert squash("Settled: rejected Reason: No new facts.") in section

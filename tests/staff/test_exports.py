@@ -113,6 +113,25 @@ def test_the_list_shows_progress_and_polls_while_rendering(client, legal, case):
     assert "has no file" in response.content.decode()
 
 
+def test_the_list_shows_the_requested_time_in_the_cases_zone_with_utc_beside(
+    client, lead, vendor, legal, export_storage
+):
+    from datetime import UTC, datetime
+
+    from disclosure.exports import services
+
+    case = make_case("vendor_notified", actor=lead, vendor=vendor, time_zone="Europe/Berlin")
+    client.force_login(legal)
+    export = services.request_export(actor=legal, case=case)
+    requested = datetime(2026, 11, 23, 10, 5, 30, tzinfo=UTC)
+    Export.objects.filter(pk=export.pk).update(requested_at=requested)
+    html = client.get(exports_url(case)).content.decode()
+    assert (
+        '<time datetime="2026-11-23T10:05:30Z" class="case-time">2026-11-23 11:05 CET '
+        '<span class="utc">(2026-11-23 10:05 UTC)</span></time>'
+    ) in html
+
+
 def test_a_failed_export_shows_its_reason(
     client, legal, case, monkeypatch, django_capture_on_commit_callbacks
 ):
