@@ -88,6 +88,17 @@ def test_the_document_prints_everything_and_carries_the_bundle(rich_case):
     assert "UTC2" not in text
     # Every event with its seq and hash.
     flat = text.replace("\n", "")
+    # One time format on every page: the case's zone with UTC beside (the
+    # cover's generated time, stages, events, communications, evidence,
+    # attestation), never UTC with seconds nor a separate local line.
+    one_line = re.sub(r"\s+", " ", text.replace("\u00a0", " "))
+    assert "2026-11-23 11:00 CET (2026-11-23 10:00 UTC)" in one_line
+    assert re.findall(r"\d\d:\d\d:\d\d", one_line) == []
+    stamps = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d (?:CET|CEST|UTC)\b(?! ?\))", one_line)
+    zoned = re.findall(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d CES?T \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)", one_line
+    )
+    assert len(zoned) == len(stamps) > 2 * len(bundle["events"])
     for e in bundle["events"]:
         assert e["hash"] in flat
     titles = [t for _, t, _ in _outline(reader)]
@@ -110,6 +121,10 @@ def test_the_vendor_variant_prints_nothing_internal(rich_case):
     assert VENDOR_MESSAGE in text
     assert INTERNAL_NOTE not in text and ESCALATION_ORG not in text
     assert "Scanner hit" not in text and "withheld" in text
+    # The vendor variant does not carry the case's zone: UTC alone.
+    one_line = re.sub(r"\s+", " ", text.replace("\u00a0", " "))
+    assert "2026-11-23 10:00 UTC" in one_line and " CET" not in one_line
+    assert re.findall(r"\d\d:\d\d:\d\d", one_line) == []
 
 
 @pytest.mark.django_db
