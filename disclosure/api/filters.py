@@ -40,7 +40,11 @@ ORDERINGS: dict[str, tuple[str, ...]] = {
 
 class CaseFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
-        method="filter_search", help_text="Words of the reference, title, summary or asset."
+        method="filter_search",
+        help_text=(
+            "Words of the reference, title, summary, asset, communications, contact "
+            "addresses, disputes or evidence file names."
+        ),
     )
     stage = django_filters.ChoiceFilter(choices=Stage.choices)
     vendor = django_filters.ModelChoiceFilter(
@@ -85,7 +89,8 @@ class CaseFilter(django_filters.FilterSet):
         return queryset
 
     def filter_search(self, queryset, name, value):
-        return search_cases(queryset, value)
+        staff = access.can_use_staff_ui(getattr(self.request, "user", None))
+        return search_cases(queryset, value, staff=staff)
 
     def filter_category(self, queryset, name, value):
         return list_filters.with_category(queryset, value)

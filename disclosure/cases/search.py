@@ -1,25 +1,75 @@
-"""Search over a case's reference, title, summary and asset identifier.
+"""Search over a case and the records filed under it.
 
-On PostgreSQL: full-text search (the ``simple`` configuration: no stemming,
-so references, host names and bucket names match as written) on the stored
-``search_document`` column with its GIN index (migration ``cases/0003``), or
-an exact reference. The document also holds the asset identifier split at
+A case matches when the text is found in:
+
+- its reference, title, summary or asset identifier;
+- its communications' subject, body, sender or recipients;
+- its vendor's contact addresses (the organization's security contacts and
+  domains, the vendor contacts' e-mail addresses; not the firm's people);
+- its disputes' text (subject, both positions, the answer, the settlement
+  reason);
+- its evidence files' names.
+
+On PostgreSQL: full-text search with the ``simple`` configuration (no
+stemming, no stop words: references, host names, file names and addresses
+match as written, and the firm writes in more than one language; the same
+configuration as the case's ``search_document``). The case's own fields use
+the stored ``search_document`` column with its GIN index (``cases/0003``), or
+an exact reference; the document also holds the asset identifier split at
 punctuation, and the query is split the same way, so "fabrikam-backups"
-finds "s3://fabrikam-backups". Elsewhere (SQLite): case-insensitive
-substring matches.
+finds "s3://fabrikam-backups"; it is matched as ``id IN (SELECT id ...)``
+so that the GIN index serves it inside the OR. The records are matched
+through subqueries (``id IN (SELECT case_id ...)``, each run once as a
+hashed subplan) on ``to_tsvector('simple', ...)`` expressions, each backed
+by a GIN expression index (``comms/0002``, ``affected/0003``, ``evidence/0003``:
+the vectors below are the indexes' expressions, keep them identical).
+Contact addresses (a few short rows per vendor, no index) are matched as
+case-insensitive substrings on every database, so "fabrikam.com" finds
+"security@fabrikam.com". Elsewhere (SQLite): case-insensitive substrings.
+
+Access: with ``staff=False`` (a vendor contact) internal records never take
+part (``vendor_view.VENDOR_COMMUNICATIONS`` / ``VENDOR_EVIDENCE``), nor any
+communication or evidence file of a case whose vendor ever changed (what was
+filed under another vendor is not this vendor's; the per-case rule of
+``vendor_view.vendor_communications`` cannot be written over many cases at
+once, so search keeps out the whole of such a case's records, never more
+than the vendor may read). A vendor cannot learn that an internal note
+contains a word.
 """
 
 import re
 
+from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import BooleanField, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
+from disclosure.accounts.models import Membership, Organization, Role
+from disclosure.affected.models import Dispute
+from disclosure.comms.models import Communication
+from disclosure.evidence.models import EvidenceFile
+from disclosure.ledger.models import CaseEvent
+
 from .models import Case
+from .vendor_view import VENDOR_CHANGE, VENDOR_COMMUNICATIONS, VENDOR_EVIDENCE
 
 SEARCH_FIELDS = ("reference", "title", "summary", "asset_identifier")
+COMMUNICATION_FIELDS = ("subject", "body", "sender", "recipients")
+DISPUTE_FIELDS = ("subject", "firm_position", "vendor_position", "answer", "settlement_reason")
+EVIDENCE_FIELDS = ("original_name",)
+CONFIG = "simple"
 MAX_QUERY_LENGTH = 200
-_MATCH = '"cases_case"."search_document" @@ websearch_to_tsquery(\'simple\'::regconfig, %s)'
+# Its own FROM, so that the match is a subquery on the GIN index whatever
+# alias the outer query gives the case table.
+_MATCHING_IDS = (
+    "SELECT id FROM cases_case"
+    " WHERE search_document @@ websearch_to_tsquery('simple'::regconfig, %s)"
+)
+
+
+def search_vector(*fields: str) -> SearchVector:
+    """The document of a record: the expression its GIN index is built on."""
+    return SearchVector(*fields, config=CONFIG)
 
 
 def _split_words(text: str) -> str:
@@ -28,15 +78,60 @@ def _split_words(text: str) -> str:
     return re.sub(r"(?<=\w)[^\w\s\"]+(?=\w)", " ", text)
 
 
-def search_cases(qs: QuerySet[Case], text: str) -> QuerySet[Case]:
-    """The cases of ``qs`` that match ``text`` (all of ``qs`` when blank)."""
+def _matching(qs: QuerySet, fields: tuple[str, ...], text: str) -> QuerySet:
+    """The rows of ``qs`` whose ``fields`` hold ``text``."""
+    if connection.vendor == "postgresql":
+        query = SearchQuery(text, search_type="websearch", config=CONFIG)
+        return qs.annotate(search_match=search_vector(*fields)).filter(search_match=query)
+    return qs.filter(_icontains(fields, text))
+
+
+def _icontains(fields: tuple[str, ...], text: str) -> Q:
+    condition = Q()
+    for field in fields:
+        condition |= Q(**{f"{field}__icontains": text})
+    return condition
+
+
+def _record_conditions(text: str, *, staff: bool) -> Q:
+    """Conditions on the case: one of its records matches ``text``. Each
+    record source is an ``id IN (SELECT case_id ...)`` subquery, which
+    PostgreSQL runs once (a hashed subplan) through that table's GIN index."""
+    communications = Communication.objects.all()
+    evidence = EvidenceFile.objects.all()
+    if not staff:
+        inherited = Exists(CaseEvent.objects.filter(VENDOR_CHANGE, case=OuterRef("case_id")))
+        communications = communications.filter(VENDOR_COMMUNICATIONS).exclude(inherited)
+        evidence = evidence.filter(VENDOR_EVIDENCE).exclude(inherited)
+    organization = Organization.objects.filter(pk=OuterRef("vendor_id")).filter(
+        _icontains(("security_contacts", "domains"), text)
+    )
+    contacts = Membership.objects.filter(
+        organization=OuterRef("vendor_id"),
+        role=Role.VENDOR_CONTACT,
+        user__email__icontains=text,
+    )
+    return (
+        Q(pk__in=_matching(communications, COMMUNICATION_FIELDS, text).values("case_id"))
+        | Q(pk__in=_matching(Dispute.objects.all(), DISPUTE_FIELDS, text).values("case_id"))
+        | Q(pk__in=_matching(evidence, EVIDENCE_FIELDS, text).values("case_id"))
+        | Q(Exists(organization))
+        | Q(Exists(contacts))
+    )
+
+
+def search_cases(qs: QuerySet[Case], text: str, *, staff: bool = False) -> QuerySet[Case]:
+    """The cases of ``qs`` that match ``text`` (all of ``qs`` when blank).
+
+    ``staff``: whether internal records may match (the firm's people); a
+    vendor contact's search (the default) never matches on what the vendor
+    projection hides. Adds no query: every source is a subquery of the one
+    case query."""
     text = " ".join(text.split())[:MAX_QUERY_LENGTH]
     if not text:
         return qs
+    records = _record_conditions(text, staff=staff)
     if connection.vendor == "postgresql":
-        matches = RawSQL(_MATCH, [_split_words(text)], output_field=BooleanField())
-        return qs.filter(Q(matches) | Q(reference=text.upper()))
-    condition = Q()
-    for field in SEARCH_FIELDS:
-        condition |= Q(**{f"{field}__icontains": text})
-    return qs.filter(condition)
+        matching = RawSQL(_MATCHING_IDS, [_split_words(text)])
+        return qs.filter(Q(pk__in=matching) | Q(reference=text.upper()) | records)
+    return qs.filter(_icontains(SEARCH_FIELDS, text) | records)

@@ -61,7 +61,9 @@ class CaseFilter(django_filters.FilterSet):
     decides what is overdue)."""
 
     q = django_filters.CharFilter(
-        label="Search", method="filter_search", help_text="Reference, title, summary or asset."
+        label="Search",
+        method="filter_search",
+        help_text="Reference, title, summary, asset, messages, contacts, disputes, file names.",
     )
     stage = django_filters.ChoiceFilter(choices=Stage.choices, empty_label="Any stage")
     vendor = django_filters.ModelChoiceFilter(
@@ -110,7 +112,7 @@ class CaseFilter(django_filters.FilterSet):
         return queryset
 
     def filter_search(self, queryset, name, value):
-        return search_cases(queryset, value)
+        return search_cases(queryset, value, staff=True)
 
     def filter_category(self, queryset, name, value):
         return list_filters.with_category(queryset, value)
