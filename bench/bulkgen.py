@@ -113,7 +113,8 @@ def generate(n_cases: int, *, actor, vendor, policy, batch: int = 2000) -> float
         "event": _Sink(CaseEvent, _EVENT_COLUMNS),
         "comm": _Sink(Communication, COMMUNICATION.columns),
         "ev": _Sink(EvidenceFile, EVIDENCE.columns),
-        "dispute": _Sink(Dispute, DISPUTE.columns),
+        # Columns fingerprinted once set (DISPUTE.added) are written empty.
+        "dispute": _Sink(Dispute, DISPUTE.columns + DISPUTE.added),
     }
     first_case = ids["case"]
     for i in range(n_cases):
@@ -201,6 +202,8 @@ def _one_case(i, ids, sinks, snapshot, base, vendor, policy) -> None:
         "id": did, "case_id": pk, "subject": "Count", "firm_position": "65,000",
         "firm_provenance": "scan", "vendor_position": "fewer", "vendor_provenance": "audit",
         "filed_by_id": snapshot["id"], "filed_at": t[8], "status": "open",
+        "answer": "", "answered_by_id": None, "answered_at": None,
+        "settlement_reason": "", "settled_by_id": None, "settled_at": None,
     }  # fmt: skip
     sinks["dispute"].add(dispute)
     notice = comm(1, "outbound", t[3], "We found your bucket open. " * 4)
