@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from disclosure.affected import services as affected_services
 from disclosure.cases import services, transitions
 from disclosure.cases.stages import STAGE_ORDER, Stage
 from disclosure.core.errors import TransitionNotAllowed
@@ -23,9 +24,33 @@ S = Stage
 # --- actions that do not change the stage -----------------------------------
 
 
+def _dispute(case, actor):
+    """An open dispute on the case, filed through the service (file_dispute
+    runs from every stage), for the actions that answer or settle one."""
+    return services.file_dispute(
+        actor=actor,
+        case=case,
+        subject="Number of affected entities",
+        firm_position="65,000",
+        firm_provenance="Our count of distinct domains",
+        vendor_position="Far fewer",
+        vendor_provenance="Vendor statement",
+    )
+
+
 def _non_stage_call(action, case, actor):
     at = now() - timedelta(minutes=5)
     calls = {
+        "answer_dispute": lambda: affected_services.answer_dispute(
+            actor=actor, case=case, dispute=_dispute(case, actor), answer="We counted domains."
+        ),
+        "settle_dispute": lambda: affected_services.settle_dispute(
+            actor=actor,
+            case=case,
+            dispute=_dispute(case, actor),
+            outcome="rejected",
+            reason="The vendor's own audit confirms the count.",
+        ),
         "acknowledge": lambda: services.acknowledge(actor=actor, case=case, occurred_at=at),
         "attach_evidence": lambda: services.attach_evidence(
             actor=actor, case=case, file=capture(b"another file\n", kind="other")
@@ -84,6 +109,8 @@ EVENT_OF_ACTION = {
     "open_follow_up": EventKind.FOLLOW_UP_OPENED,
     "countersign_attestation": EventKind.ATTESTATION_COUNTERSIGNED,
     "escalate": EventKind.ESCALATED,
+    "answer_dispute": EventKind.DISPUTE_ANSWERED,
+    "settle_dispute": EventKind.DISPUTE_SETTLED,
 }
 
 NON_STAGE = [a for a, t in transitions.TRANSITIONS.items() if not t.changes_stage]
