@@ -172,10 +172,15 @@ def test_a_contact_accepts_an_invitation_and_works_a_case(page, firm, vendor, ot
     for label in ("Vendor acknowledged", "Communication logged", "Evidence attached",
                   "Attestation countersigned", "Dispute filed"):  # fmt: skip
         expect(timeline.get_by_text(label).first).to_be_visible()
-    expect(page.locator("#communications").get_by_text("Container closed")).to_be_visible()
-    expect(page.locator("#evidence").get_by_text("acl.png")).to_be_visible()
-    expect(page.locator("#disputes").get_by_text("ours is 548.")).to_be_visible()
-    expect(page.locator("#attestation").get_by_text("CISO")).to_be_visible()
+    # Each record has its own tab, at its own URL.
+    for tab, text in (
+        ("communications", "Container closed"),
+        ("evidence", "acl.png"),
+        ("disputes", "ours is 548."),
+        ("attestation", "CISO"),
+    ):
+        page.goto(f"/cases/{case.reference}/{tab}/")
+        expect(page.locator("#tab-panel").get_by_text(text).first).to_be_visible()
     assert Case.objects.get(pk=case.pk).stage == "data_deleted"
     page.get_by_role("link", name="Preview as the vendor sees it").click()
     expect(page.get_by_text("Preview:")).to_be_visible()

@@ -483,7 +483,7 @@ PUBLIC_SERVICES = [
     "open_case", "notify_vendor", "acknowledge", "secure", "record_deletion", "publish",
     "close_case", "log_communication", "attach_evidence", "file_dispute",
     "countersign_attestation", "correct_event", "set_legal_hold", "update_details",
-    "open_follow_up", "escalate", "edit_policy",
+    "open_follow_up", "escalate", "edit_policy", "answer_dispute", "settle_dispute",
 ]  # fmt: skip
 
 
