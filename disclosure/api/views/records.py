@@ -125,7 +125,9 @@ class EvidenceDownload(CaseScoped):
 
     shows_case = False
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    # The file's own detected type (a PNG capture, a text listing, ...):
+    # any content type, application/octet-stream when none was detected.
+    @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY})
     def get(self, request, reference: str, evidence_id: int):
         """The download is recorded in the case's ledger (internal event)."""
         download = open_download(
