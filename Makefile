@@ -90,7 +90,13 @@ check-system: system-packages $(RUNTIME_STAMP)
 
 # --- running ---------------------------------------------------------------
 
-migrate: check-system
+# The development checkout's settings file, read by manage.py (the
+# environment wins), so that commands typed by hand run in debug mode too.
+.env:
+	@printf '# Development settings read by manage.py (written by make; never on a production host)\nDJANGO_DEBUG=1\n' > $@
+	@echo "Wrote $@ (DJANGO_DEBUG=1) for manage.py commands typed by hand."
+
+migrate: check-system .env
 	$(MANAGE) migrate --noinput
 
 seed: migrate
@@ -145,4 +151,4 @@ clean:
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) .venv-runtime db.sqlite3 var
+	rm -rf $(VENV) .venv-runtime db.sqlite3 var .env
