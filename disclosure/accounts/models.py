@@ -29,6 +29,15 @@ class User(AbstractUser):
     # session hash covers it, so older sessions no longer authenticate.
     session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
+    class MailDelivery(models.TextChoices):
+        IMMEDIATE = "immediate", "Each notice at once"
+        DIGEST = "digest", "A daily digest"
+
+    # How this person is told of what happens on their cases (comms.notices).
+    mail_delivery = models.CharField(
+        max_length=10, choices=MailDelivery.choices, default=MailDelivery.IMMEDIATE
+    )
+
     def display_name(self) -> str:
         return self.get_full_name() or self.username
 
@@ -96,6 +105,10 @@ class Organization(models.Model):
         default=list, blank=True, help_text="E-mail addresses for security notices."
     )
     time_zone = models.CharField(max_length=64, default="UTC")
+    # Whether notices mailed to this vendor's contacts may quote the case's
+    # confidential content (a message's text, a stage's note); otherwise they
+    # say only that something waits in the portal, with a link.
+    mail_includes_content = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

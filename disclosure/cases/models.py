@@ -158,6 +158,11 @@ class Case(models.Model):
         blank=True,
         related_name="assigned_cases",
     )
+    # Staff who asked to hear of the vendor's actions on this case when it
+    # has no assignee (comms.notices).
+    watchers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="watched_cases"
+    )
     legal_hold = models.BooleanField(default=False)
     follows_up = models.ForeignKey(
         "self",

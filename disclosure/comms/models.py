@@ -20,6 +20,14 @@ class Channel(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class Automated(models.TextChoices):
+    """What a received message is when no person wrote it (never shown as the
+    vendor's answer)."""
+
+    AUTO_REPLY = "auto_reply", "Automatic reply"
+    BOUNCE = "bounce", "Delivery failure report"
+
+
 class Communication(models.Model):
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="communications")
     direction = models.CharField(max_length=10, choices=Direction.choices)
@@ -37,10 +45,35 @@ class Communication(models.Model):
     attachments = models.ManyToManyField(
         "evidence.EvidenceFile", blank=True, related_name="communications"
     )
+    # E-mail sent or received through Disclosure (comms.outbound, comms.inbound);
+    # all blank for a message logged by hand. Immutable once written: the
+    # delivery state of an outbound message lives on its OutboxMessage.
+    message_id = models.CharField(max_length=998, blank=True)
+    in_reply_to = models.CharField(max_length=998, blank=True)
+    references = models.TextField(blank=True, help_text="Message-IDs, space separated.")
+    raw_message = models.ForeignKey(
+        "evidence.EvidenceFile",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The message exactly as sent or received (RFC 5322), hashed as evidence.",
+    )
+    # Received mail: whether the sender is outside the vendor's known
+    # addresses and domains (flagged, never dropped); None when not checked.
+    sender_unknown = models.BooleanField(null=True, blank=True)
+    automated = models.CharField(max_length=20, choices=Automated.choices, blank=True)
 
     class Meta:
         ordering = ["occurred_at", "id"]
         indexes = [models.Index(fields=["case", "occurred_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message_id"],
+                condition=~models.Q(message_id=""),
+                name="communication_unique_message_id",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} {self.occurred_at:%Y-%m-%d}: {self.subject}"
@@ -48,3 +81,172 @@ class Communication(models.Model):
     @property
     def is_internal(self) -> bool:
         return self.direction == Direction.INTERNAL
+
+
+class TemplateKey(models.TextChoices):
+    FIRST_NOTICE = "first_notice", "First notice"
+    FOLLOW_UP = "follow_up", "Follow-up"
+    CONFIRM_SECURED = "confirm_secured", "Request to confirm the asset is secured"
+    DELETION_NOTICE = "deletion_notice", "Deletion notice"
+    PUBLICATION_NOTICE = "publication_notice", "Publication notice"
+
+
+class MailTemplate(models.Model):
+    """An editable template for mail to a vendor; ``{{ placeholders }}`` are
+    filled with the case's fields (comms.templates)."""
+
+    key = models.CharField(max_length=30, choices=TemplateKey.choices, unique=True)
+    subject = models.CharField(max_length=500)
+    body = models.TextField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.get_key_display()
+
+
+class OutboxStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class OutboxPurpose(models.TextChoices):
+    VENDOR_MAIL = "vendor_mail", "Mail to the vendor"
+    NOTIFICATION = "notification", "Notification"
+    DIGEST = "digest", "Daily digest"
+
+
+class OutboxMessage(models.Model):
+    """One message to hand to the mail server: written in the transaction of
+    the change it belongs to, delivered after commit (comms.outbox). ``raw``
+    is exactly what is sent; the Message-ID makes delivery idempotent."""
+
+    message_id = models.CharField(max_length=998, unique=True)
+    purpose = models.CharField(max_length=20, choices=OutboxPurpose.choices)
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="outbox"
+    )
+    communication = models.OneToOneField(
+        Communication,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="outbox",
+    )
+    from_email = models.CharField(max_length=320)
+    recipients = models.JSONField(help_text="Envelope recipients (to, cc and bcc).")
+    subject = models.CharField(max_length=500, blank=True)
+    raw = models.BinaryField()
+    status = models.CharField(
+        max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.QUEUED
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    lease_until = models.DateTimeField(null=True, blank=True)
+    server_response = models.TextField(blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} ({self.status})"
+
+
+class InboundStatus(models.TextChoices):
+    MATCHED = "matched", "Logged on its case"
+    UNMATCHED = "unmatched", "Waiting in triage"
+    ATTACHED = "attached", "Attached to a case from triage"
+    NEW_CASE = "new_case", "Opened a new case"
+    DISCARDED = "discarded", "Discarded"
+    REFUSED = "refused", "Refused"
+
+
+class InboundMessage(models.Model):
+    """One message read from the mailbox, matched or not: the Message-ID is
+    never taken twice. The raw bytes are kept (``raw``, private storage) until
+    the message becomes a communication, whose evidence then holds them:
+    both are the content-addressed blob ``evidence.storage.blob_name(raw_sha256)``,
+    which the orphan sweep keeps while a row names it."""
+
+    message_id = models.CharField(max_length=998, unique=True)
+    source = models.CharField(max_length=200, help_text="imap:<folder> or maildir:<path>.")
+    raw_sha256 = models.CharField(max_length=64)
+    raw_size = models.PositiveBigIntegerField()
+    sender = models.CharField(max_length=998, blank=True)
+    subject = models.CharField(max_length=998, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField()
+    automated = models.CharField(max_length=20, choices=Automated.choices, blank=True)
+    status = models.CharField(max_length=10, choices=InboundStatus.choices)
+    problem = models.TextField(blank=True, help_text="Why it was refused, or what was wrong.")
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="inbound"
+    )
+    communication = models.OneToOneField(
+        Communication, on_delete=models.PROTECT, null=True, blank=True, related_name="inbound"
+    )
+    matched_by = models.CharField(max_length=20, blank=True)
+    triaged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    triaged_at = models.DateTimeField(null=True, blank=True)
+    triage_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["status", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} ({self.status})"
+
+
+class UndeliverableAddress(models.Model):
+    """An address a delivery report said cannot receive mail."""
+
+    address = models.CharField(max_length=320, unique=True)
+    since = models.DateTimeField()
+    reason = models.TextField(blank=True)
+    report = models.ForeignKey(
+        InboundMessage, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class Notice(models.Model):
+    """Something a person is told by mail: sent at once, or gathered into
+    their daily digest (comms.notices)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices"
+    )
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    subject = models.CharField(max_length=500)
+    body = models.TextField()
+    link = models.CharField(max_length=2000)
+    created_at = models.DateTimeField()
+    digest = models.ForeignKey(
+        OutboxMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="notices"
+    )
+    immediate = models.BooleanField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["user", "digest", "immediate"])]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -1,23 +1,69 @@
 """Writes to the communication log."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from disclosure.accounts.models import Role, User
 from disclosure.cases import access
 from disclosure.cases.guards import check_occurred_at, locked_case
 from disclosure.cases.models import Case
-from disclosure.core.errors import ValidationFailed
+from disclosure.core.errors import DuplicateMessage, ValidationFailed
 from disclosure.core.hashing import sha256_hex
 from disclosure.core.validation import clean_text, validated
-from disclosure.evidence.models import EvidenceKind
+from disclosure.evidence.models import EvidenceFile, EvidenceKind
 from disclosure.evidence.services import IncomingFile, write_evidence_files
 from disclosure.ledger.fingerprints import record_ref
 from disclosure.ledger.models import EventKind
 from disclosure.ledger.services import append_event
 
-from .models import Channel, Communication, Direction
+from .models import Automated, Channel, Communication, Direction
 from .notifications import queue_vendor_message_notice
+
+
+@dataclass(frozen=True)
+class MailHeaders:
+    """What a communication carries when it is an e-mail Disclosure sent or
+    received (``write_communication(mail=...)``)."""
+
+    message_id: str
+    raw_message: EvidenceFile
+    in_reply_to: str = ""
+    references: Sequence[str] = ()
+    sender_unknown: bool | None = None
+    automated: str = ""
+
+    def fields(self, case: Case) -> dict:
+        """The Communication columns, checked: a Message-ID in angle brackets
+        not logged before, the raw message among ``case``'s evidence."""
+        message_id = self.message_id.strip()
+        if not (message_id.startswith("<") and message_id.endswith(">") and len(message_id) > 2):
+            raise ValidationFailed(
+                f"{self.message_id!r} is not a Message-ID (<id@host>).", field="message_id"
+            )
+        if len(message_id) > 998:
+            raise ValidationFailed(
+                "The Message-ID is longer than 998 characters.", field="message_id"
+            )
+        if Communication.objects.filter(message_id=message_id).exists():
+            raise DuplicateMessage(
+                f"The message {message_id} is logged already.", field="message_id"
+            )
+        if self.raw_message.case_id != case.pk:
+            raise ValidationFailed(
+                "The raw message must be evidence of this case.", field="raw_message"
+            )
+        if self.automated and self.automated not in Automated.values:
+            raise ValidationFailed(f"Unknown kind {self.automated!r}.", field="automated")
+        return {
+            "message_id": message_id,
+            "in_reply_to": self.in_reply_to.strip()[:998],
+            "references": " ".join(r.strip() for r in self.references if r.strip()),
+            "raw_message": self.raw_message,
+            "sender_unknown": self.sender_unknown,
+            "automated": self.automated,
+        }
+
 
 # Recipients of one communication: an address with a display name (and a
 # "cc: " mark) fits in 500 characters; more than 500 recipients is not a
@@ -38,8 +84,13 @@ def write_communication(
     body: str = "",
     occurred_at: datetime,
     attachments: Sequence[IncomingFile] = (),
+    mail: MailHeaders | None = None,
 ) -> Communication:
     """Log a communication on the locked ``case`` with its ledger event.
+
+    ``mail``: an e-mail sent or received through Disclosure, with its
+    threading headers and the raw message (evidence of this case); its
+    Message-ID is never logged twice (``DuplicateMessage``).
 
     For use inside a service that holds the case lock. Guarantees a known
     direction and channel, a sender, at least one recipient for messages that
@@ -94,7 +145,9 @@ def write_communication(
         internal=direction == Direction.INTERNAL,
         reuse_existing=True,
     )
+    mail_fields = mail.fields(case) if mail is not None else {}
     comm = Communication.objects.create(
+        **mail_fields,
         case=case,
         direction=direction,
         channel=channel,
@@ -123,6 +176,8 @@ def write_communication(
             "subject": subject,
             "body_sha256": comm.body_sha256,
             "attachments": sorted(f.sha256 for f in files),
+            **({"message_id": comm.message_id} if comm.message_id else {}),
+            **({"automated": comm.automated} if comm.automated else {}),
             "record": record_ref(comm, linked=[f.pk for f in files]),
         },
     )

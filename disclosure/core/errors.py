@@ -75,3 +75,11 @@ class LedgerMismatch(DomainError):
 
     code = "ledger_mismatch"
     http_status = 409
+
+
+class DuplicateMessage(DomainError):
+    """An e-mail with this Message-ID is logged already: a message is never
+    logged (or sent) twice."""
+
+    code = "duplicate_message"
+    http_status = 409

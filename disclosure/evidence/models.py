@@ -13,6 +13,7 @@ class EvidenceKind(models.TextChoices):
     DELETION_LOG = "deletion_log", "Deletion log"
     PUBLICATION = "publication", "Publication"
     ATTACHMENT = "attachment", "Communication attachment"
+    RAW_MESSAGE = "raw_message", "E-mail message as sent or received"
     OTHER = "other", "Other"
 
 

@@ -270,7 +270,10 @@ def _communications(case: Case, variant: str, mode: str) -> list[dict[str, Any]]
         record["attachments_sha256"] = [f.sha256 for f in files]
         record["logged_by_name"] = _name(c.logged_by)
         if variant == ExportVariant.VENDOR:
-            for key in ("logged_by_id", "logged_by_name", "logged_at", "fingerprint"):
+            for key in (
+                "logged_by_id", "logged_by_name", "logged_at", "fingerprint", "raw_message_id",
+                "sender_unknown",
+            ):  # fmt: skip
                 record.pop(key, None)
         if mode == CommunicationsMode.EXCERPT:
             record["body_chars"] = len(c.body)

@@ -88,6 +88,8 @@ COMMUNICATION = RecordType(
         "body_sha256", "occurred_at", "logged_by_id", "logged_at",
     ),
     m2m="attachments",
+    added=("message_id", "in_reply_to", "references", "raw_message_id", "sender_unknown",
+           "automated"),
 )  # fmt: skip
 EVIDENCE = RecordType(
     "evidence",

@@ -12,6 +12,7 @@
 import ast
 import copy
 import hashlib
+import io
 import re
 import subprocess
 import sys
@@ -22,10 +23,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from disclosure.cases import services as case_services
+from disclosure.cases.guards import locked_case
 from disclosure.cases.stages import Stage
 from disclosure.cases.visibility import VENDOR_EVENT_KEYS
+from disclosure.comms.services import MailHeaders, write_communication
 from disclosure.core.canonical import canonical_json
 from disclosure.core.timeutils import now
+from disclosure.evidence.models import EvidenceKind
+from disclosure.evidence.services import IncomingFile, write_evidence
 from disclosure.exports import bundle as bundle_module
 from disclosure.exports import services, signing
 from disclosure.ledger import checkpoints, fingerprints
@@ -149,6 +154,7 @@ def test_the_document_and_real_exports_name_the_same_fields(
     case_services.settle_dispute(
         actor=lead, case=rich_case, dispute=dispute, outcome="rejected", reason="No new facts."
     )
+    _log_emailed_reply(rich_case, lead)
     cp = _stamped_checkpoint(django_capture_on_commit_callbacks)
     seen: dict[tuple[str, str], set[str]] = {}
     for case in (rich_case, overridden):
@@ -170,6 +176,41 @@ def test_the_document_and_real_exports_name_the_same_fields(
             missing = listed - seen.get((obj, variant), set())
             assert missing == set(), f"{obj} ({variant}): documented but never exported: {missing}"
     assert {obj for obj, _ in seen} == set(doc)
+
+
+def _log_emailed_reply(case, actor) -> None:
+    """An automatic reply received by e-mail: the mail fields of a
+    communication (fingerprinted only once set) are in its record."""
+    raw = (
+        b"From: Out Of Office <it@contoso.example>\r\nTo: research@firm.example\r\n"
+        b"Subject: Re: [exposure] Auto: away\r\nMessage-ID: <away-1@contoso.example>\r\n"
+        b"Auto-Submitted: auto-replied\r\n\r\nAway until Monday.\r\n"
+    )
+    with locked_case(case, actor=actor, action="log_communication") as locked:
+        raw_file = write_evidence(
+            case=locked,
+            actor=actor,
+            file=IncomingFile("away-1.eml", io.BytesIO(raw), kind=EvidenceKind.RAW_MESSAGE),
+        )
+        write_communication(
+            case=locked,
+            actor=actor,
+            direction="inbound",
+            channel="email",
+            sender="it@contoso.example",
+            recipients=["research@firm.example"],
+            subject="Re: [exposure] Auto: away",
+            body="Away until Monday.",
+            occurred_at=now(),
+            mail=MailHeaders(
+                message_id="<away-1@contoso.example>",
+                raw_message=raw_file,
+                in_reply_to="<notice-1@firm.example>",
+                references=["<notice-1@firm.example>"],
+                sender_unknown=True,
+                automated="auto_reply",
+            ),
+        )
 
 
 def _compare(doc, bundle, variant: str, mode: str, seen) -> None:
