@@ -181,6 +181,46 @@ EVIDENCE_CHECK_PASS_HOURS = env.int("EVIDENCE_CHECK_PASS_HOURS", default=7 * 24)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="disclosure@localhost")
+# SMTP (EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend): Django's own settings.
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+
+# Case mail (comms): Message-IDs are <...@DISCLOSURE_MAIL_DOMAIN>; replies go
+# to DISCLOSURE_REPLY_ADDRESS with {reference} filled in (a plus address of
+# the mailbox Disclosure reads), so they lead back to the case.
+DISCLOSURE_MAIL_DOMAIN = env.str(
+    "DISCLOSURE_MAIL_DOMAIN", default=DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+)
+DISCLOSURE_REPLY_ADDRESS = env.str(
+    "DISCLOSURE_REPLY_ADDRESS",
+    default="{local}+{{reference}}@{domain}".format(
+        local=DEFAULT_FROM_EMAIL.rpartition("@")[0] or "disclosure",
+        domain=DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost",
+    ),
+)
+# The outbox (comms.outbox): attempts before a message is marked failed, the
+# first retry's delay (doubled each time, capped at an hour), and how long a
+# worker holds a message it is sending before another may take it.
+DISCLOSURE_MAIL_MAX_ATTEMPTS = env.int("DISCLOSURE_MAIL_MAX_ATTEMPTS", default=8)
+DISCLOSURE_MAIL_RETRY_SECONDS = env.int("DISCLOSURE_MAIL_RETRY_SECONDS", default=60)
+DISCLOSURE_MAIL_LEASE_SECONDS = env.int("DISCLOSURE_MAIL_LEASE_SECONDS", default=300)
+# Inbound mail (comms.inbound): an IMAP mailbox, e.g.
+# imaps://user:password@mail.example:993/INBOX?processed=Disclosure (processed
+# mail is moved to that folder; without it, flagged \Seen and left), with
+# DISCLOSURE_IMAP_CA naming CA certificates to trust besides the system's; and
+# a local Maildir (the embedded default, so `make run` needs no mail server).
+DISCLOSURE_IMAP_URL = env.str("DISCLOSURE_IMAP_URL", default="")
+DISCLOSURE_IMAP_CA = env.str("DISCLOSURE_IMAP_CA", default="")
+DISCLOSURE_IMAP_TIMEOUT = env.int("DISCLOSURE_IMAP_TIMEOUT", default=30)
+DISCLOSURE_MAILDIR = env.str("DISCLOSURE_MAILDIR", default=str(BASE_DIR / "var" / "mail" / "inbox"))
+# A received message larger than this is refused (kept in the mailbox, with
+# the reason in the triage list): 80 MB holds a 50 MB attachment in base64.
+DISCLOSURE_MAIL_MAX_BYTES = env.int("DISCLOSURE_MAIL_MAX_BYTES", default=80 * 1000 * 1000)
 
 # Celery: eager (in-process) when no broker is configured.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -214,6 +254,18 @@ CELERY_BEAT_SCHEDULE = {
     "timestamp-checkpoints": {  # retries RFC 3161 tokens a down TSA delayed
         "task": "disclosure.ledger.tasks.timestamp_checkpoints",
         "schedule": 10 * 60,
+    },
+    "dispatch-outbox": {  # what a lost broker or a down mail server left queued
+        "task": "disclosure.comms.tasks.dispatch_outbox",
+        "schedule": 60,
+    },
+    "fetch-mail": {
+        "task": "disclosure.comms.tasks.fetch_mail",
+        "schedule": 60,
+    },
+    "send-digests-daily": {
+        "task": "disclosure.comms.tasks.send_digests",
+        "schedule": 24 * 60 * 60,
     },
 }
 
