@@ -47,7 +47,7 @@ help:
 	@echo "make format        ruff format + ruff check --fix"
 	@echo "make check         system libraries, Django system checks, missing migrations"
 	@echo "make system-packages  install missing Debian packages (root/sudo -n), else name them"
-	@echo "make worker        Celery worker with beat (needs CELERY_BROKER_URL)"
+	@echo "make worker        Celery worker with beat (CELERY_BROKER_URL, else a folder queue in var/celery)"
 	@echo "make smoke-runtime the make run path (migrate, seed, every demo export, verify_export) in a"
 	@echo "                   virtualenv from requirements.txt alone (.venv-runtime; CI runs it)"
 	@echo "make clean         remove caches; make distclean also removes .venv, db.sqlite3, var/"
@@ -111,8 +111,13 @@ run: seed
 	@echo "Staff UI: http://$(HOST):$(PORT)/  (sign in with a demo login above; admin: http://$(HOST):$(PORT)/admin/)  Ctrl-C to stop"
 	$(MANAGE) runserver $(HOST):$(PORT)
 
+# Without CELERY_BROKER_URL the worker and beat share a folder queue under
+# var/celery (no Redis needed): periodic work such as fetching mail from
+# var/mail/inbox runs beside `make run`.
 worker: check-system
-	$(DEV) $(VENV)/bin/celery -A disclosure worker -B --loglevel=INFO
+	$(DEV) CELERY_BROKER_URL=$${CELERY_BROKER_URL:-filesystem://} \
+		$(VENV)/bin/celery -A disclosure worker -B --loglevel=INFO \
+		--schedule var/celery/beat-schedule
 
 # Production: the settings come from the environment (DJANGO_DEBUG unset or 0,
 # SECRET_KEY, DJANGO_ALLOWED_HOSTS, ...; README "Production"). Static files are

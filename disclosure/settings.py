@@ -225,6 +225,18 @@ DISCLOSURE_MAIL_MAX_BYTES = env.int("DISCLOSURE_MAIL_MAX_BYTES", default=80 * 10
 # Celery: eager (in-process) when no broker is configured.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_BROKER_URL == "filesystem://":
+    # `make worker` without a broker: beat and a worker share folders under
+    # var/celery (the periodic tasks, e.g. fetching mail, run on a machine
+    # with no Redis; the web process stays eager).
+    _celery_queue = BASE_DIR / "var" / "celery"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_celery_queue / "queue"),
+        "data_folder_out": str(_celery_queue / "queue"),
+        "control_folder": str(_celery_queue / "control"),
+    }
+    for _folder in ("queue", "control"):
+        (_celery_queue / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ACKS_LATE = True
