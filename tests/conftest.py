@@ -1,18 +1,21 @@
 """Shared fixtures. Tests that need PostgreSQL, a browser or Redis are marked;
 they skip where that is missing, unless DISCLOSURE_REQUIRE names it (CI sets
-``DISCLOSURE_REQUIRE=postgres,browser,redis``), in which case they fail."""
+``DISCLOSURE_REQUIRE=postgres,browser,redis,mail``), in which case they fail.
+``mail`` tests need Dovecot: tests/dovecot.py's fixtures start one."""
 
 import os
 import shutil
 
 import pytest
 
+from tests.dovecot import dovecot, imap_mailbox  # noqa: F401 - fixtures (mail tests)
 from tests.factories import (
     FirmFactory,
     MembershipFactory,
     UserFactory,
     VendorFactory,
 )
+from tests.mailservers import smtp_server  # noqa: F401 - the real SMTP server fixture
 
 REQUIRED = {r.strip() for r in os.environ.get("DISCLOSURE_REQUIRE", "").split(",") if r.strip()}
 
@@ -35,11 +38,17 @@ def _missing(marker: str) -> str | None:
         from django.conf import settings
 
         return None if settings.CELERY_BROKER_URL else "needs CELERY_BROKER_URL (Redis)"
+    if marker == "mail":
+        from tests.dovecot import dovecot_binary
+
+        if dovecot_binary() is None:
+            return "needs Dovecot (apt-get install dovecot-imapd)"
+        return None if shutil.which("openssl") else "needs openssl (apt-get install openssl)"
     return None
 
 
 def pytest_runtest_setup(item):
-    for marker in ("postgres", "browser", "redis"):
+    for marker in ("postgres", "browser", "redis", "mail"):
         if item.get_closest_marker(marker) is None:
             continue
         reason = _missing(marker)

@@ -1,10 +1,45 @@
 """The transactional outbox: every mail Disclosure sends goes through here.
 
 A message is written (``enqueue``) in the transaction of the change it
-belongs to, with the exact bytes to send and its Message-ID. Once that
-transaction commits, a task is asked to deliver it; if the broker is down,
-the periodic ``dispatch_outbox`` finds it. Delivery is idempotent by
-Message-ID: a message marked sent is never handed to the server again.
+belongs to, with the exact bytes to send and its Message-ID (unique: a
+Message-ID is queued once). Once that transaction commits, a task is asked
+to deliver it; if the broker is down that request is logged and lost, and
+the periodic ``dispatch_outbox`` (or ``manage.py send_mail_queue``) finds
+the message still queued. A change that rolls back sends nothing.
+
+Exactly once, and where it can fail. ``deliver`` claims a row with one
+conditional UPDATE (queued and due, or sending with a lease that has run
+out -> sending, attempts + 1, a lease), committed *before* the SMTP
+transaction begins; it works alike on PostgreSQL (the second of two
+concurrent claims waits for the first's row lock, then finds the row no
+longer claimable) and SQLite (writes are serialised), with no
+``skip_locked``. Right after the server's 250 to DATA the row is marked
+sent and is never handed over again. So:
+
+- a worker that dies, or a connection that breaks, *before* the server
+  accepted DATA leaves the row "sending"; when its lease ends another worker
+  claims it and sends it. The server never accepted the first attempt, so
+  the message arrives once;
+- a temporary refusal (4xx) or a network error puts the row back to queued
+  with back-off (``DISCLOSURE_MAIL_RETRY_SECONDS`` * 2^(attempt-1), at most
+  an hour); a permanent refusal (5xx) or the last of
+  ``DISCLOSURE_MAIL_MAX_ATTEMPTS`` marks it failed with the error;
+- the SMTP connection's timeout is cut to what is left of the lease, and
+  DATA is not started once the lease has run out, so a slow worker gives up
+  before another may claim the row;
+- the one window left: the server has answered 250 to DATA but the worker
+  dies (or the database is unreachable) before "sent" is committed, or the
+  server accepted the message without its answer reaching us. The message
+  is then sent again when the lease ends and arrives twice, with the same
+  Message-ID and the same bytes; recipients' mail systems and our own
+  inbound side (``DuplicateMessage``) de-duplicate by Message-ID. SMTP has
+  no way to close that window (RFC 1047).
+
+A finished worker writes its outcome only while it still holds the claim
+(the attempt number is the fencing token), so a late worker never
+overwrites another's newer state. When mail to a vendor fails for good it
+is logged at ERROR with its case, and the outbox row keeps the error the
+case page shows.
 
 A service never imports a task: it calls ``enqueue``, and this module (the
 outbox's one dispatcher) knows the task.
@@ -23,8 +58,8 @@ from email.utils import getaddresses, make_msgid
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
-from django.db import transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 
 from disclosure.core.errors import DuplicateMessage, ValidationFailed
 from disclosure.core.timeutils import now
@@ -41,10 +76,13 @@ def new_message_id() -> str:
 
 def render(message: EmailMessage) -> tuple[str, bytes]:
     """The Message-ID and the exact bytes of ``message`` as it will be sent
-    (CRLF line ends). A Message-ID is set when the message has none."""
+    and as the SMTP server receives them (CRLF line ends, the last line
+    ended too). A Message-ID is set when the message has none."""
     message_id = message.extra_headers.get("Message-ID") or new_message_id()
     message.extra_headers["Message-ID"] = message_id
     raw = message.message().as_bytes(linesep="\r\n")
+    if not raw.endswith(b"\r\n"):
+        raw += b"\r\n"  # what SMTP's DATA would add
     return message_id, raw
 
 
@@ -79,21 +117,41 @@ def enqueue(
     if OutboxMessage.objects.filter(message_id=message_id).exists():
         raise DuplicateMessage(f"The message {message_id} is queued already.", field="message_id")
     at = now()
-    row = OutboxMessage.objects.create(
-        message_id=message_id,
-        purpose=purpose,
-        case=case,
-        communication=communication,
-        from_email=message.from_email or settings.DEFAULT_FROM_EMAIL,
-        recipients=recipients,
-        subject=str(message.subject)[:500],
-        raw=data,
-        status=OutboxStatus.QUEUED,
-        next_attempt_at=at,
-        created_at=at,
-    )
+    try:
+        with transaction.atomic():  # a concurrent enqueue of the same message loses here
+            row = OutboxMessage.objects.create(
+                message_id=message_id,
+                purpose=purpose,
+                case=case,
+                communication=communication,
+                from_email=message.from_email or settings.DEFAULT_FROM_EMAIL,
+                recipients=recipients,
+                subject=str(message.subject)[:500],
+                raw=data,
+                status=OutboxStatus.QUEUED,
+                next_attempt_at=at,
+                created_at=at,
+            )
+    except IntegrityError as exc:
+        if OutboxMessage.objects.filter(message_id=message_id).exists():
+            raise DuplicateMessage(
+                f"The message {message_id} is queued already.", field="message_id"
+            ) from exc
+        if (
+            communication is not None
+            and OutboxMessage.objects.filter(communication=communication).exists()
+        ):
+            raise DuplicateMessage(
+                "This communication is queued already.", field="communication"
+            ) from exc
+        raise
     request_delivery(row.pk)
     return row
+
+
+# Publishing the delivery task: give up quickly when the broker is down (the
+# periodic dispatch delivers the message), so that a change is not held up.
+PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 
 def request_delivery(pk: int) -> None:
@@ -101,7 +159,10 @@ def request_delivery(pk: int) -> None:
     that is down is logged, not raised: the periodic dispatch delivers it."""
     from . import tasks  # the outbox's one dispatcher knows the tasks
 
-    transaction.on_commit(lambda: tasks.deliver_outbox_message.delay(pk), robust=True)
+    transaction.on_commit(
+        lambda: tasks.deliver_outbox_message.apply_async((pk,), retry_policy=PUBLISH_RETRY),
+        robust=True,
+    )
 
 
 def queued_for(case) -> Sequence[OutboxMessage]:
@@ -116,6 +177,11 @@ SENT = "sent"
 RETRY = "retry"
 FAILED = "failed"
 SKIPPED = "skipped"  # sent already, failed for good, not due, or another worker holds it
+
+# The longest back-off between two attempts.
+MAX_RETRY_DELAY = timedelta(hours=1)
+# DATA is not started with less than this left of the lease.
+LEASE_MARGIN = timedelta(seconds=1)
 
 
 class RawEmailMessage(EmailMessage):
@@ -156,41 +222,75 @@ class _FixedBytes:
         return None
 
 
-def _retry_delay(attempts: int) -> timedelta:
-    seconds = settings.DISCLOSURE_MAIL_RETRY_SECONDS * 2 ** max(attempts - 1, 0)
-    return timedelta(seconds=min(seconds, 3600))
+class LeaseExpired(Exception):
+    """This worker's claim on a message ran out before DATA: another worker
+    may hold it now, so this one does not send it (a temporary failure)."""
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The wait after failed attempt number ``attempts`` (1, 2, ...):
+    ``DISCLOSURE_MAIL_RETRY_SECONDS`` * 2^(attempts-1), at most an hour."""
+    exponent = min(max(attempts - 1, 0), 32)  # 2**32 base seconds is past the cap anyway
+    seconds = settings.DISCLOSURE_MAIL_RETRY_SECONDS * 2**exponent
+    return min(timedelta(seconds=seconds), MAX_RETRY_DELAY)
+
+
+def _claimable(at) -> Q:
+    """Rows a worker may take at time ``at``: queued and due, or held by a
+    worker whose lease ran out."""
+    return Q(status=OutboxStatus.QUEUED, next_attempt_at__lte=at) | Q(
+        status=OutboxStatus.SENDING, lease_until__lte=at
+    )
 
 
 def _claim(pk: int) -> OutboxMessage | None:
-    """Mark outbox message ``pk`` as being sent by this worker, or None when
-    it is not to be sent now (sent, failed, not due, or held by another)."""
+    """Take outbox message ``pk`` for this worker (status sending, attempts
+    + 1, a lease), committed before anything is sent; None when it is not to
+    be sent now (sent, failed, not due, or held by another worker).
+
+    One conditional UPDATE decides: on PostgreSQL a concurrent claim waits
+    for this one's row lock and then re-checks the condition against the
+    committed row (which no longer matches); SQLite serialises writes."""
     at = now()
+    lease = at + timedelta(seconds=settings.DISCLOSURE_MAIL_LEASE_SECONDS)
     with transaction.atomic():
-        row = OutboxMessage.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
-        if row is None or row.status in (OutboxStatus.SENT, OutboxStatus.FAILED):
+        taken = OutboxMessage.objects.filter(_claimable(at), pk=pk).update(
+            status=OutboxStatus.SENDING, attempts=F("attempts") + 1, lease_until=lease
+        )
+        if not taken:
             return None
-        if row.status == OutboxStatus.SENDING and row.lease_until and row.lease_until > at:
-            return None
-        if row.status == OutboxStatus.QUEUED and row.next_attempt_at > at:
-            return None
-        row.status = OutboxStatus.SENDING
-        row.attempts += 1
-        row.lease_until = at + timedelta(seconds=settings.DISCLOSURE_MAIL_LEASE_SECONDS)
-        row.save(update_fields=["status", "attempts", "lease_until"])
-        return row
+        return OutboxMessage.objects.get(pk=pk)
+
+
+def _held(row: OutboxMessage):
+    """The rows of ``row`` still held by this worker's claim: the attempt
+    number is the fencing token, as a later claim increments it."""
+    return OutboxMessage.objects.filter(
+        pk=row.pk, status=OutboxStatus.SENDING, attempts=row.attempts
+    )
+
+
+def _seconds_left(row: OutboxMessage) -> float:
+    return (row.lease_until - now() - LEASE_MARGIN).total_seconds()
 
 
 def _hand_over(row: OutboxMessage) -> str:
     """Give ``row`` to the configured mail backend; the server's answer.
 
     With Django's SMTP backend the transaction is driven here, on the
-    backend's connection (its TLS, login and timeout), to read the server's
-    final reply; other backends (console, in-memory) take the message whole.
+    backend's connection (its TLS, login), to read the server's final reply;
+    the connection's timeout is at most what is left of the lease, and DATA
+    is not started once the lease is (nearly) over (``LeaseExpired``). Other
+    backends (console, in-memory) take the message whole.
     """
     backend = get_connection(fail_silently=False)
     if not isinstance(backend, SMTPBackend):
         backend.send_messages([RawEmailMessage(row)])
         return f"handed to {type(backend).__module__}.{type(backend).__name__}"
+    left = _seconds_left(row)
+    if left <= 0:
+        raise LeaseExpired("the lease ran out before the connection")
+    backend.timeout = min(backend.timeout or left, left)
     backend.open()
     try:
         smtp = backend.connection
@@ -206,6 +306,11 @@ def _hand_over(row: OutboxMessage) -> str:
         if len(refused) == len(row.recipients):
             smtp.rset()
             raise smtplib.SMTPRecipientsRefused(refused)
+        left = _seconds_left(row)
+        if left <= 0:
+            smtp.rset()
+            raise LeaseExpired("the lease ran out before DATA")
+        smtp.sock.settimeout(left)
         code, reply = smtp.data(bytes(row.raw))
         if code != 250:
             raise smtplib.SMTPDataError(code, reply)
@@ -216,69 +321,136 @@ def _hand_over(row: OutboxMessage) -> str:
             )
         return answer
     finally:
-        backend.close()
+        try:
+            backend.close()
+        except Exception:  # a broken connection's QUIT is no news
+            logger.debug("outbox: closing the SMTP connection failed", exc_info=True)
 
 
-def _permanent(exc: Exception) -> bool:
-    """A refusal the server says is final (5xx): retrying cannot help."""
+def permanent(exc: BaseException) -> bool:
+    """A refusal the server says is final (5xx to MAIL, to every RCPT, or to
+    DATA): retrying cannot help. A refused login (535) or a missing STARTTLS
+    is our configuration, not the message: retried, so that mail queued
+    while it is wrong goes once it is put right."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError | smtplib.SMTPNotSupportedError):
+        return False
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _ in exc.recipients.values())
+        return bool(exc.recipients) and all(code >= 500 for code, _ in exc.recipients.values())
     code = getattr(exc, "smtp_code", None)
-    return isinstance(code, int) and code >= 500
+    return isinstance(code, int) and 500 <= code < 600
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+def _describe(exc: BaseException) -> str:
+    """The error as the row keeps it: the server's code and words."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        detail = "; ".join(
+            f"{address}: {code} {_text(reply)}" for address, (code, reply) in exc.recipients.items()
+        )
+        return f"SMTPRecipientsRefused: {detail}"[:2000]
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{type(exc).__name__}: {exc.smtp_code} {_text(exc.smtp_error)}"[:2000]
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _failed_for_good(row: OutboxMessage, error: str) -> None:
+    """What staff learn when a message will not be sent: an ERROR in the log,
+    naming the case for mail to a vendor; the row keeps the error."""
+    if row.purpose == OutboxPurpose.VENDOR_MAIL:
+        logger.error(
+            "outbox: mail to the vendor of case %s failed for good (%s to %s): %s",
+            row.case_id,
+            row.message_id,
+            ", ".join(row.recipients),
+            error,
+        )
+    else:
+        logger.warning("outbox: %s failed for good: %s", row.message_id, error)
 
 
 def deliver(pk: int) -> str:
-    """Hand outbox message ``pk`` to the mail server once.
+    """Hand outbox message ``pk`` to the mail server, at most once per claim.
 
-    Guarantees: a message marked sent is never handed over again, and two
-    workers never send the same message at the same time (a lease; a worker
-    that died mid-send leaves it to be retried when the lease ends). A
-    temporary failure is retried with back-off; a permanent refusal, or the
-    last attempt, marks it failed with the error.
+    Returns ``SENT``, ``RETRY``, ``FAILED`` or ``SKIPPED``. Guarantees: a
+    message marked sent or failed is never handed over again; two workers
+    never hold the same message at once (a lease; see the module docstring
+    for the one duplicate window); a temporary failure is retried with
+    back-off; a permanent refusal, or the last attempt, marks it failed with
+    the error. Call it outside a transaction, so that the claim is committed
+    before the server is spoken to.
     """
     row = _claim(pk)
     if row is None:
         return SKIPPED
+    if row.attempts > settings.DISCLOSURE_MAIL_MAX_ATTEMPTS:
+        # Re-claimed after its last attempt stopped before an answer.
+        error = row.last_error or "the last attempt stopped before the server answered"
+        if _held(row).update(status=OutboxStatus.FAILED, lease_until=None, last_error=error):
+            _failed_for_good(row, error)
+            return FAILED
+        return SKIPPED
     try:
         answer = _hand_over(row)
-    except (smtplib.SMTPException, OSError) as exc:
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-        final = _permanent(exc) or row.attempts >= settings.DISCLOSURE_MAIL_MAX_ATTEMPTS
-        OutboxMessage.objects.filter(pk=row.pk).update(
+    except Exception as exc:  # any failure is recorded on the row
+        error = _describe(exc)
+        final = permanent(exc) or row.attempts >= settings.DISCLOSURE_MAIL_MAX_ATTEMPTS
+        if not isinstance(exc, smtplib.SMTPException | OSError | LeaseExpired):
+            logger.exception("outbox: delivering %s raised", row.message_id)
+        recorded = _held(row).update(
             status=OutboxStatus.FAILED if final else OutboxStatus.QUEUED,
             last_error=error,
             lease_until=None,
-            next_attempt_at=now() + _retry_delay(row.attempts),
+            next_attempt_at=now() + retry_delay(row.attempts),
         )
-        logger.warning("outbox: %s %s: %s", row.message_id, FAILED if final else RETRY, error)
-        return FAILED if final else RETRY
-    OutboxMessage.objects.filter(pk=row.pk).update(
-        status=OutboxStatus.SENT,
-        server_response=answer[:2000],
-        sent_at=now(),
-        lease_until=None,
-        last_error="",
+        if not recorded:
+            return SKIPPED  # another worker has taken it since
+        if final:
+            _failed_for_good(row, error)
+            return FAILED
+        logger.warning("outbox: %s will be retried: %s", row.message_id, error)
+        return RETRY
+    # The server accepted it: recorded even if our claim ran out meanwhile
+    # (a worker that took it since then may send it again: that is the
+    # duplicate window, logged).
+    recorded = (
+        OutboxMessage.objects.filter(pk=row.pk)
+        .exclude(status=OutboxStatus.SENT)
+        .update(
+            status=OutboxStatus.SENT,
+            server_response=answer[:2000],
+            sent_at=now(),
+            lease_until=None,
+            last_error="",
+        )
     )
+    if not recorded or not _was_ours(row):
+        logger.warning("outbox: %s was accepted after this worker's lease ran out", row.message_id)
     return SENT
+
+
+def _was_ours(row: OutboxMessage) -> bool:
+    """Whether no other claim was made on ``row`` after this worker's."""
+    return OutboxMessage.objects.filter(pk=row.pk, attempts=row.attempts).exists()
 
 
 def due_ids(limit: int = 500) -> list[int]:
     """Outbox messages waiting for delivery now: queued and due, or held by
-    a worker whose lease ran out."""
-    at = now()
+    a worker whose lease ran out; the longest waiting first."""
     return list(
-        OutboxMessage.objects.filter(
-            Q(status=OutboxStatus.QUEUED, next_attempt_at__lte=at)
-            | Q(status=OutboxStatus.SENDING, lease_until__lte=at)
-        )
+        OutboxMessage.objects.filter(_claimable(now()))
         .order_by("next_attempt_at", "id")
         .values_list("pk", flat=True)[:limit]
     )
 
 
 def dispatch_due(limit: int = 500) -> dict[str, int]:
-    """Deliver every due outbox message (beat's ``dispatch_outbox`` and
-    ``manage.py send_mail_queue``); counts by outcome."""
+    """Deliver every due outbox message, one after another (beat's
+    ``dispatch_outbox`` and ``manage.py send_mail_queue``); counts by
+    outcome. Safe to run beside workers and other dispatchers: each message
+    is claimed before it is sent."""
     counts = {SENT: 0, RETRY: 0, FAILED: 0, SKIPPED: 0}
     for pk in due_ids(limit):
         counts[deliver(pk)] += 1

@@ -1,0 +1,239 @@
+"""A real SMTP server for the mail tests: aiosmtpd on 127.0.0.1.
+
+``TestSMTPServer.start()`` runs an aiosmtpd ``Controller`` on a free port in
+a thread of its own. Every message the server *accepts* (answers 250 to
+DATA) is recorded with its envelope, the exact bytes received and its
+Message-ID; a message the server refuses, or whose client went away before
+the answer, is not. The server can be told to:
+
+- ``refuse(code, at=..., times=n)``: answer ``code`` (451 temporary, 550
+  permanent, ...) to the next ``n`` MAIL, RCPT or DATA commands;
+- ``stall(at=..., times=n)``: hold the next ``n`` MAIL, RCPT or DATA
+  commands without an answer until ``release()`` (``stalled`` is set once
+  one is held), so that a test can kill the client mid-send. A held command
+  is answered 451 on release and its message is not recorded: the server
+  never accepted it (``then_accept=True``: it goes on as usual instead).
+
+The ``smtp_server`` fixture (tests/conftest.py imports it) yields a server and
+points Django's SMTP backend at it; ``server.env()`` gives the environment
+variables that do the same for a subprocess (a Celery worker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+import pytest
+from aiosmtpd.controller import Controller
+
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+STAGES = ("MAIL", "RCPT", "DATA")
+
+
+@dataclass(frozen=True)
+class Received:
+    """One message the server accepted."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    raw: bytes
+    message_id: str
+
+    @property
+    def message(self) -> email.message.EmailMessage:
+        return email.message_from_bytes(self.raw, policy=email.policy.default)
+
+
+@dataclass
+class _Rule:
+    stage: str
+    times: int
+    code: int = 0  # a refusal's code; 0 for a stall
+    text: str = ""
+    accept: bool = False  # a stall: accept the command when released
+
+
+@dataclass
+class _Handler:
+    """aiosmtpd's handler: records, refuses and stalls as told."""
+
+    server: TestSMTPServer
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _rule(self, stage: str) -> _Rule | None:
+        with self.lock:
+            for rule in self.server._rules:
+                if rule.stage == stage and rule.times > 0:
+                    rule.times -= 1
+                    return rule
+        return None
+
+    async def _verdict(self, stage: str) -> str | None:
+        """The answer to give instead of accepting, or None to accept."""
+        self.server.commands.append(stage)
+        rule = self._rule(stage)
+        if rule is None:
+            return None
+        if rule.code:
+            self.server.refusals.append((stage, rule.code))
+            return f"{rule.code} {rule.text or 'Refused by the test server'}"
+        self.server.stalled.set()
+        while not self.server._released.is_set():
+            await asyncio.sleep(0.02)
+        if rule.accept:
+            return None
+        return "451 The held command was released unanswered"
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        answer = await self._verdict("MAIL")
+        if answer is not None:
+            return answer
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        answer = await self._verdict("RCPT")
+        if answer is not None:
+            return answer
+        if address in self.server.refused_addresses:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        answer = await self._verdict("DATA")
+        if answer is not None:
+            return answer
+        raw = bytes(envelope.original_content)
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        received = Received(
+            mail_from=envelope.mail_from,
+            rcpt_tos=tuple(envelope.rcpt_tos),
+            raw=raw,
+            message_id=str(parsed.get("Message-ID", "")).strip(),
+        )
+        with self.lock:
+            self.server.received.append(received)
+        return f"250 2.0.0 Ok: queued as {len(self.server.received)}"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class TestSMTPServer:
+    """aiosmtpd on 127.0.0.1 (see the module docstring)."""
+
+    __test__ = False  # not a test class
+
+    def __init__(self) -> None:
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.received: list[Received] = []
+        self.commands: list[str] = []  # MAIL/RCPT/DATA as they arrived
+        self.refusals: list[tuple[str, int]] = []
+        self.refused_addresses: set[str] = set()
+        self.stalled = threading.Event()
+        self._released = threading.Event()
+        self._rules: list[_Rule] = []
+        self._controller: Controller | None = None
+
+    @classmethod
+    def start(cls) -> TestSMTPServer:
+        server = cls()
+        server.port = free_port()
+        server._controller = Controller(
+            _Handler(server), hostname=server.host, port=server.port, ready_timeout=10
+        )
+        server._controller.start()
+        return server
+
+    def stop(self) -> None:
+        self._released.set()
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    # --- behaviour -------------------------------------------------------
+
+    def refuse(self, code: int, *, at: str = "DATA", times: int = 1, text: str = "") -> None:
+        """Answer ``code`` to the next ``times`` commands ``at`` (MAIL/RCPT/DATA)."""
+        if at not in STAGES:
+            raise ValueError(at)
+        self._rules.append(_Rule(stage=at, times=times, code=code, text=text))
+
+    def stall(self, *, at: str = "DATA", times: int = 1, then_accept: bool = False) -> None:
+        """Hold the next ``times`` commands ``at`` unanswered until ``release()``,
+        which answers them 451 (their message is not recorded), or goes on as
+        usual with ``then_accept``."""
+        if at not in STAGES:
+            raise ValueError(at)
+        self.stalled.clear()
+        self._released.clear()
+        self._rules.append(_Rule(stage=at, times=times, accept=then_accept))
+
+    def release(self) -> None:
+        """Answer the held commands (see ``stall``)."""
+        self._released.set()
+
+    # --- what arrived ----------------------------------------------------
+
+    def count(self, message_id: str) -> int:
+        """How many copies of ``message_id`` the server accepted."""
+        return sum(1 for r in self.received if r.message_id == message_id)
+
+    def wait_for(self, n: int, timeout: float = 30) -> list[Received]:
+        """Wait until ``n`` messages have arrived (AssertionError after ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while len(self.received) < n:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(self.received)} of {n} messages arrived")
+            time.sleep(0.05)
+        return list(self.received)
+
+    def settings(self) -> dict[str, object]:
+        """Django settings sending through this server."""
+        return {
+            "EMAIL_BACKEND": SMTP_BACKEND,
+            "EMAIL_HOST": self.host,
+            "EMAIL_PORT": self.port,
+            "EMAIL_USE_TLS": False,
+            "EMAIL_USE_SSL": False,
+            "EMAIL_HOST_USER": "",
+            "EMAIL_HOST_PASSWORD": "",
+        }
+
+    def env(self) -> dict[str, str]:
+        """Environment variables giving a subprocess the same settings."""
+        return {
+            "EMAIL_BACKEND": SMTP_BACKEND,
+            "EMAIL_HOST": self.host,
+            "EMAIL_PORT": str(self.port),
+            "EMAIL_USE_TLS": "false",
+            "EMAIL_USE_SSL": "false",
+            "EMAIL_HOST_USER": "",
+            "EMAIL_HOST_PASSWORD": "",
+        }
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server for this test, Django's SMTP backend pointed at it."""
+    server = TestSMTPServer.start()
+    for name, value in server.settings().items():
+        setattr(settings, name, value)
+    settings.EMAIL_TIMEOUT = 10
+    try:
+        yield server
+    finally:
+        server.stop()
