@@ -17,11 +17,13 @@ Usage:
         Check; ``--browser`` also reports whether Chromium is there for the
         browser tests (only a note: those tests skip with a reason; CI
         requires them).
-    python scripts/check_system.py --apt-packages [--browser]
+    python scripts/check_system.py --apt-packages [--browser] [--mail]
         Print, on one line, the Debian packages that would provide what is
         missing (required libraries, ``python3-venv`` when this interpreter
         cannot create a virtualenv, ``openssl`` for the tests' time-stamping
-        authority, and with ``--browser`` Chromium); print
+        authority and TLS certificates, with ``--browser`` Chromium, and with
+        ``--mail`` Dovecot's IMAP server for the mail tests, which start
+        their own throw-away instance: tests/dovecot.py); print
         nothing when nothing is missing. scripts/install_system_packages.sh
         installs them. Runs on any Python 3 and never imports WeasyPrint.
 """
@@ -64,6 +66,8 @@ EXPORT_FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf",
                 "DejaVuSansMono-Bold.ttf")  # fmt: skip
 EXPORT_FONT_PACKAGE = "fonts-dejavu-core"
 BROWSER_PACKAGE = "chromium"
+# The mail tests' IMAP server (tests/dovecot.py runs its own `dovecot -F -c`).
+MAIL_PACKAGE = "dovecot-imapd"
 # The tests' RFC 3161 time-stamping authority is OpenSSL's `ts -reply` (tests/tsa.py).
 OPENSSL_PACKAGE = "openssl"
 
@@ -143,7 +147,15 @@ def chromium_path() -> str:
     return os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
-def apt_packages(browser: bool = False) -> list[str]:
+def dovecot_path() -> str | None:
+    """Dovecot's executable: Debian puts it in /usr/sbin, not on every PATH."""
+    found = shutil.which("dovecot")
+    if found:
+        return found
+    return "/usr/sbin/dovecot" if os.access("/usr/sbin/dovecot", os.X_OK) else None
+
+
+def apt_packages(browser: bool = False, mail: bool = False) -> list[str]:
     """Debian packages providing what is missing on this Linux machine (else [])."""
     if not sys.platform.startswith("linux"):
         return []
@@ -157,6 +169,8 @@ def apt_packages(browser: bool = False) -> list[str]:
     packages += [package for _, package in missing_export_libraries()]
     if browser and not shutil.which(chromium_path()):
         packages.append(BROWSER_PACKAGE)
+    if mail and dovecot_path() is None:
+        packages.append(MAIL_PACKAGE)
     if not shutil.which("openssl"):
         packages.append(OPENSSL_PACKAGE)
     return packages
@@ -218,7 +232,7 @@ def browser_note() -> str:
 
 def main(argv: list[str]) -> int:
     if "--apt-packages" in argv:
-        print(" ".join(apt_packages(browser="--browser" in argv)))
+        print(" ".join(apt_packages(browser="--browser" in argv, mail="--mail" in argv)))
         return 0
     problems = check_python()
     if problems:

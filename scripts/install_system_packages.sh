@@ -1,13 +1,14 @@
 #!/bin/sh
 # Install the Debian/Ubuntu packages Disclosure needs and this machine lacks.
 #
-#   sh scripts/install_system_packages.sh [--browser]
+#   sh scripts/install_system_packages.sh [--browser] [--mail]
 #
 # What is missing is decided by scripts/check_system.py --apt-packages (one
 # list of libraries for the check and for this script): WeasyPrint's required
 # libraries, python3-venv when the interpreter cannot create a virtualenv, and
-# with --browser Chromium for the browser tests. Used by the Makefile (without
-# --browser: the browser tests are optional locally) and by .ci/run (with it).
+# with --browser Chromium for the browser tests, with --mail Dovecot's IMAP
+# server (dovecot-imapd) for the mail tests. Used by the Makefile (without
+# either: those tests are optional locally) and by .ci/run (with both).
 #
 # Installs with apt-get when it can: as root, or with passwordless `sudo -n`.
 # Otherwise, or with DISCLOSURE_APT=0, it prints the one command to run and

@@ -159,3 +159,39 @@ def test_apt_packages_names_openssl_for_the_tests_time_stamping_authority(
     )
     assert check_system.main(["--apt-packages"]) == 0
     assert capsys.readouterr().out == "openssl\n"
+
+
+def test_apt_packages_names_dovecot_with_mail_only(check_system, capsys, monkeypatch):
+    """The mail tests' IMAP server: asked for with --mail (CI), not by `make`."""
+    real_which = check_system.shutil.which
+    real_access = check_system.os.access
+    monkeypatch.setattr(
+        check_system.shutil, "which", lambda name: None if name == "dovecot" else real_which(name)
+    )
+    monkeypatch.setattr(
+        check_system.os,
+        "access",
+        lambda path, mode: False if "dovecot" in str(path) else real_access(path, mode),
+    )
+    monkeypatch.setenv("CHROMIUM", sys.executable)
+    assert check_system.main(["--apt-packages"]) == 0
+    assert capsys.readouterr().out == "\n"
+    assert check_system.main(["--apt-packages", "--browser", "--mail"]) == 0
+    assert capsys.readouterr().out == "dovecot-imapd\n"
+
+
+def test_apt_packages_finds_dovecot_in_sbin_off_the_path(check_system, capsys, monkeypatch):
+    """Debian installs dovecot in /usr/sbin, which a non-root PATH often lacks."""
+    real_which = check_system.shutil.which
+    real_access = check_system.os.access
+    monkeypatch.setattr(
+        check_system.shutil, "which", lambda name: None if name == "dovecot" else real_which(name)
+    )
+    monkeypatch.setattr(
+        check_system.os,
+        "access",
+        lambda path, mode: path == "/usr/sbin/dovecot" or real_access(path, mode),
+    )
+    assert check_system.dovecot_path() == "/usr/sbin/dovecot"
+    assert check_system.main(["--apt-packages", "--mail"]) == 0
+    assert capsys.readouterr().out == "\n"

@@ -102,6 +102,24 @@ def test_browser_flag_is_passed_to_the_check(machine, tmp_path):
     assert os.path.basename(python_args[0]) == "check_system.py"
 
 
+def test_browser_and_mail_flags_are_passed_to_the_check(machine, tmp_path):
+    """.ci/run asks for Chromium and Dovecot's IMAP server (dovecot-imapd)."""
+    result, calls = machine(missing="dovecot-imapd", uid=0, sudo=None, args=["--browser", "--mail"])
+    assert result.returncode == 0, result.stderr
+    python_args = (tmp_path / "calls.log.python").read_text().split()
+    assert python_args[-3:] == ["--apt-packages", "--browser", "--mail"]
+    assert calls == [
+        "apt-get update -qq",
+        "apt-get install -y -qq --no-install-recommends dovecot-imapd",
+    ]
+
+
+def test_ci_installs_the_browser_and_the_mail_server():
+    ci = (SCRIPT.parents[1] / ".ci" / "run").read_text()
+    assert "sh scripts/install_system_packages.sh --browser --mail" in ci
+    assert "DISCLOSURE_REQUIRE=postgres,browser,redis,mail" in ci
+
+
 @pytest.mark.parametrize("target", ["run", "test", "check"])
 def test_make_targets_install_the_packages_first(target):
     """``make run``, ``make test`` and ``make check`` call the script before anything else."""
