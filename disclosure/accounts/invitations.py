@@ -5,7 +5,7 @@ The link carries ``signing.dumps({"i": invitation id, "s": secret})``: the
 signature refuses a tampered link, the secret (stored only as its SHA-256)
 ties the link to one invitation row, whose state refuses a used, revoked
 (re-sent or deactivated) or expired link. Mail leaves after the transaction
-commits, through a Celery task (eager by default).
+commits, through the transactional outbox (comms.outbox).
 """
 
 import secrets
@@ -16,9 +16,12 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import transaction
 
+from disclosure.comms import outbox
+from disclosure.comms.models import OutboxPurpose
 from disclosure.core.errors import DomainError, NotPermitted, ValidationFailed
 from disclosure.core.hashing import sha256_hex
 from disclosure.core.timeutils import now
@@ -104,13 +107,28 @@ def _issue(
         at=at,
     )
     token = signing.dumps({"i": invitation.pk, "s": secret}, salt=_SALT, compress=True)
-    link = link_template.replace("{token}", token)
-    from .tasks import send_invitation_mail  # a thin task over this module's mail
-
-    # robust: a mail server that fails is logged, and the committed invitation
-    # stays (staff can re-send it); it never turns the staff page into an error.
-    transaction.on_commit(lambda: send_invitation_mail.delay(invitation.pk, link), robust=True)
+    _queue_mail(invitation, link_template.replace("{token}", token))
     return SentInvitation(invitation, token)
+
+
+def _queue_mail(invitation: Invitation, link: str) -> None:
+    """Write the invitation's mail to the outbox in this transaction: sent
+    after commit; a mail server that fails is retried by the outbox, and the
+    committed invitation stays (staff can re-send it)."""
+    firm_name = settings.DISCLOSURE_FIRM_NAME
+    message = EmailMessage(
+        subject=f"Your invitation to the {firm_name} vendor portal",
+        body=(
+            f"{invitation.invited_by.display_name()} of {firm_name} invites "
+            f"you to the vendor portal as a contact of {invitation.organization.name}.\n\n"
+            f"Open this link to choose your password and sign in (it works once, for "
+            f"{max_age().days} day(s)):\n\n{link}\n\n"
+            "If you did not expect this message, ignore it."
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[invitation.email],
+    )
+    outbox.enqueue(purpose=OutboxPurpose.NOTIFICATION, message=message)
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ from datetime import datetime
 from disclosure.accounts.models import User
 from disclosure.cases.guards import check_occurred_at, locked_case
 from disclosure.cases.models import Case
+from disclosure.comms import notices
 from disclosure.core.errors import NotFound, TransitionNotAllowed, ValidationFailed
 from disclosure.core.timeutils import now
 from disclosure.core.validation import check_instance, clean_text, validated
@@ -66,7 +67,16 @@ def file_dispute(
             occurred_at=dispute.filed_at,
             payload={"dispute_id": dispute.pk, **cleaned, "record": record_ref(dispute)},
         )
+        notices.dispute_recorded(locked, actor, "dispute_filed", _dispute_text(dispute))
         return dispute
+
+
+def _dispute_text(dispute: Dispute) -> str:
+    """A dispute as a notice quotes it."""
+    return (
+        f"{dispute.subject}\n\nFirm's position: {dispute.firm_position}\n\n"
+        f"Vendor's position: {dispute.vendor_position}"
+    )
 
 
 def _open_dispute_of(locked: Case, dispute: Dispute | None) -> Dispute:
@@ -130,6 +140,7 @@ def answer_dispute(
                 "record": record_ref(row),
             },
         )
+        notices.staff_shared(locked, actor, "dispute_answered", f"{row.subject}\n\n{text}")
         return row
 
 
@@ -181,4 +192,5 @@ def settle_dispute(
                 "record": record_ref(row),
             },
         )
+        notices.staff_shared(locked, actor, "dispute_settled", f"{row.subject}: {outcome}\n\n{why}")
         return row

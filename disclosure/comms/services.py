@@ -17,8 +17,8 @@ from disclosure.ledger.fingerprints import record_ref
 from disclosure.ledger.models import EventKind
 from disclosure.ledger.services import append_event
 
+from . import notices
 from .models import Automated, Channel, Communication, Direction
-from .notifications import queue_vendor_message_notice
 
 
 @dataclass(frozen=True)
@@ -181,8 +181,7 @@ def write_communication(
             "record": record_ref(comm, linked=[f.pk for f in files]),
         },
     )
-    if access.role_on(actor, case) == Role.VENDOR_CONTACT:
-        queue_vendor_message_notice(comm)  # staff hear of it once this commits
+    notices.message_logged(comm, actor, received=mail is not None)  # in this transaction
     return comm
 
 

@@ -1,14 +1,8 @@
-"""Celery tasks of the comms app (thin wrappers over comms.notifications)."""
+"""Celery tasks of the comms app (thin wrappers over its services)."""
 
 from celery import shared_task
 
-from . import notifications, outbox
-
-
-@shared_task(name="disclosure.comms.tasks.send_vendor_message_notice")
-def send_vendor_message_notice(comm_id: int) -> int:
-    """E-mail staff that a vendor contact sent communication ``comm_id``."""
-    return notifications.send_vendor_message_notice(comm_id)
+from . import digest, outbox
 
 
 @shared_task(name="disclosure.comms.tasks.deliver_outbox_message", acks_late=True)
@@ -21,3 +15,17 @@ def deliver_outbox_message(pk: int) -> str:
 def dispatch_outbox() -> dict[str, int]:
     """Deliver what a lost broker or a down mail server left queued."""
     return outbox.dispatch_due()
+
+
+@shared_task(name="disclosure.comms.tasks.send_digests")
+def send_digests() -> int:
+    """Daily: each person who chose a digest gets their pending notices in one mail."""
+    return digest.send_digests()
+
+
+@shared_task(name="disclosure.comms.tasks.fetch_mail")
+def fetch_mail() -> dict:
+    """Read new mail (Maildir, IMAP) into the cases and the triage list."""
+    from .fetch import fetch_mail as fetch
+
+    return fetch().as_dict()

@@ -32,6 +32,7 @@ from disclosure.ledger.models import EventKind
 from disclosure.ledger.services import append_event, require_consistent
 
 from .models import EvidenceFile, IntegrityAlarm
+from .notifications import queue_integrity_alarm
 from .storage import CHUNK, open_blob
 
 logger = logging.getLogger(__name__)
@@ -113,8 +114,6 @@ def record_failure(*, mismatch: Mismatch, actor=None, detected_by: str) -> list[
     yet (see the module's docstring); the new alarms. ``actor`` is whoever's
     download found it (None for the routine check). Commits on its own,
     whatever the caller does next (a refused download raises)."""
-    from .tasks import send_integrity_alarm  # tasks import this module
-
     alarms = []
     already = set(
         IntegrityAlarm.objects.filter(
@@ -148,9 +147,7 @@ def record_failure(*, mismatch: Mismatch, actor=None, detected_by: str) -> list[
                     detected_at=now(),
                     detected_by=detected_by,
                 )
-                transaction.on_commit(
-                    lambda pk=alarm.pk: send_integrity_alarm.delay(pk), robust=True
-                )
+                queue_integrity_alarm(alarm)  # sent once this commits
         except LedgerMismatch as exc:
             # The case row was changed behind the ledger: no event can be
             # appended, but the alarm is raised all the same.
@@ -162,7 +159,7 @@ def record_failure(*, mismatch: Mismatch, actor=None, detected_by: str) -> list[
                 detected_at=now(),
                 detected_by=detected_by,
             )
-            transaction.on_commit(lambda pk=alarm.pk: send_integrity_alarm.delay(pk), robust=True)
+            queue_integrity_alarm(alarm)
         logger.error(
             "evidence %s (%s) failed its integrity check (%s): found %s",
             evidence.pk,

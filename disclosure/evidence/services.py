@@ -9,6 +9,7 @@ from disclosure.accounts.models import User
 from disclosure.accounts.selectors import principal_for
 from disclosure.cases.guards import check_occurred_at, locked_case
 from disclosure.cases.models import Case
+from disclosure.comms import notices
 from disclosure.core.errors import DuplicateEvidence, EvidenceRequired, ValidationFailed
 from disclosure.core.hashing import is_sha256
 from disclosure.core.timeutils import now
@@ -148,7 +149,9 @@ def write_evidence_files(
 def attach_evidence(*, actor: User, case: Case, file: IncomingFile) -> EvidenceFile:
     """Attach one evidence file to ``case``; see write_evidence for the rules."""
     with locked_case(case, actor=actor, action="attach_evidence") as locked:
-        return write_evidence(case=locked, actor=actor, file=file)
+        evidence = write_evidence(case=locked, actor=actor, file=file)
+        notices.vendor_acted(locked, actor, "attach_evidence", f"File: {evidence}")
+        return evidence
 
 
 def clean_deletion_items(items: Any) -> list[dict[str, Any]]:
@@ -321,4 +324,5 @@ def countersign_attestation(*, actor: User, case: Case, statement: str = "") -> 
                 "record": record_ref(attestation),
             },
         )
+        notices.vendor_acted(locked, actor, "countersign_attestation", statement)
         return attestation

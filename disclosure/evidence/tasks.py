@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from . import notifications, rotation
+from . import rotation
 from .sweep import sweep_orphan_blobs
 
 log = logging.getLogger(__name__)
@@ -21,12 +21,6 @@ def sweep_orphan_blobs_task() -> dict:
             ", ".join(result.deleted),
         )
     return {"examined": result.examined, "deleted": result.deleted}
-
-
-@shared_task(name="disclosure.evidence.tasks.send_integrity_alarm")
-def send_integrity_alarm(alarm_id: int) -> int:
-    """E-mail staff about integrity alarm ``alarm_id``."""
-    return notifications.send_integrity_alarm(alarm_id)
 
 
 @shared_task(name="disclosure.evidence.tasks.check_stored_evidence")

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from disclosure.accounts.models import Role, User
+from disclosure.comms import notices
 from disclosure.comms.models import Communication, Direction
 from disclosure.comms.services import write_communication
 from disclosure.core.errors import (
@@ -71,6 +72,7 @@ def enter_stage(
         },
     )
     record_note(case=case, actor=actor, note=note, shared=note_shared, about=event)
+    notices.stage_recorded(case, actor, target, note if note_shared else "")
     return event
 
 
@@ -124,20 +126,32 @@ def notify_vendor(
             occurred_at=occurred_at,
             attachments=attachments,
         )
-        enter_stage(
-            case=locked,
-            actor=actor,
-            target=Stage.VENDOR_NOTIFIED,
-            occurred_at=occurred_at,
-            payload={
-                "notice_communication_id": notice.pk,
-                "channel": channel,
-                "recipients": notice.recipients,
-            },
-            note=note,
-            note_shared=note_shared,
+        enter_vendor_notified(
+            case=locked, actor=actor, notice=notice, note=note, note_shared=note_shared
         )
         return locked
+
+
+def enter_vendor_notified(
+    *, case: Case, actor, notice: Communication, note: str = "", note_shared: bool = False
+) -> CaseEvent:
+    """Enter ``vendor_notified`` on the locked ``case`` with ``notice`` (an
+    outbound communication just written on it) as the notice, at the
+    notice's time. The caller checked the stage, the actor and the time
+    (``notify_vendor``, ``comms.outbound.send_case_mail``)."""
+    return enter_stage(
+        case=case,
+        actor=actor,
+        target=Stage.VENDOR_NOTIFIED,
+        occurred_at=notice.occurred_at,
+        payload={
+            "notice_communication_id": notice.pk,
+            "channel": notice.channel,
+            "recipients": notice.recipients,
+        },
+        note=note,
+        note_shared=note_shared,
+    )
 
 
 @validated
@@ -165,6 +179,7 @@ def acknowledge(
             payload={"note": note} if note and shared else {},
         )
         record_note(case=locked, actor=actor, note=note, shared=shared, about=event)
+        notices.vendor_acted(locked, actor, "acknowledge", note)
         return locked
 
 
@@ -227,6 +242,7 @@ def secure(
             note=note,
             note_shared=note_shared or by_vendor,
         )
+        notices.vendor_acted(locked, actor, "secure", note)
         return locked
 
 

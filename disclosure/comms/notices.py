@@ -1,0 +1,329 @@
+"""Telling people what happened on their cases: staff of every vendor action,
+vendor contacts of what staff share with them.
+
+``notify_staff`` and ``notify_vendor_contacts`` are called by the services
+INSIDE the transaction of the change: each writes one ``Notice`` row per
+recipient and, for a recipient who chose immediate mail
+(``User.mail_delivery``), one message through the transactional outbox
+(``outbox.enqueue``). A change that rolls back tells nobody; the outbox
+delivers after commit. Recipients who chose the daily digest get their
+notices in one mail a day (comms.digest).
+
+The services call the one-line helpers below (``vendor_acted``,
+``staff_shared``, ``stage_recorded``), which decide whether an action is
+the vendor's (tell staff) or the firm's (tell the vendor) and word it.
+
+A vendor's mail never carries confidential content (message text, notes,
+file names, figures, the case's title) unless its organization set
+``mail_includes_content``; it always says what happened in general terms
+and links to the case's page in the portal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db.models import QuerySet
+from django.urls import reverse
+
+from disclosure.accounts.models import STAFF_ROLES, Organization, Role, User
+from disclosure.core.timeutils import now
+
+from . import outbox
+from .models import Notice, OutboxPurpose
+
+# Longest piece of a message, note or statement quoted in a notice.
+QUOTE_MAX_CHARS = 2000
+
+
+def site_url() -> str:
+    """The site's address for links in mail (``DISCLOSURE_SITE_URL``)."""
+    return getattr(settings, "DISCLOSURE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
+def staff_link(case, tab: str = "") -> str:
+    """The absolute URL of ``case``'s staff page, on ``tab`` when given."""
+    if tab:
+        path = reverse("staff:case_tab", kwargs={"reference": case.reference, "tab": tab})
+    else:
+        path = reverse("staff:case_detail", kwargs={"reference": case.reference})
+    return site_url() + path
+
+
+def portal_link(case, anchor: str = "") -> str:
+    """The absolute URL of ``case``'s portal page, at ``#anchor`` when given."""
+    path = reverse("portal:case_detail", kwargs={"reference": case.reference})
+    return site_url() + path + (f"#{anchor}" if anchor else "")
+
+
+def quote(text: str) -> str:
+    """``text`` cut to ``QUOTE_MAX_CHARS``."""
+    text = (text or "").strip()
+    return text if len(text) <= QUOTE_MAX_CHARS else text[:QUOTE_MAX_CHARS] + "\n[…]"
+
+
+# --- recipients -----------------------------------------------------------------
+
+
+def active_staff() -> QuerySet[User]:
+    """Active members of the firm in a staff role, with an address."""
+    return (
+        User.objects.filter(
+            is_active=True,
+            memberships__organization__kind=Organization.Kind.FIRM,
+            memberships__role__in=STAFF_ROLES,
+        )
+        .exclude(email="")
+        .distinct()
+    )
+
+
+def staff_recipients(case, *, actor: User | None = None) -> list[User]:
+    """Who on the firm's side hears of something on ``case``: its assignee
+    (when active staff with an address), else its watchers (the same), else
+    every active lead with an address; never ``actor``."""
+    staff = active_staff()
+    if actor is not None:
+        staff = staff.exclude(pk=actor.pk)
+    if case.assignee_id is not None:
+        assignee = list(staff.filter(pk=case.assignee_id))
+        if assignee:
+            return assignee
+    watchers = list(staff.filter(watched_cases=case).order_by("pk"))
+    if watchers:
+        return watchers
+    return list(staff.filter(memberships__role=Role.LEAD).order_by("pk"))
+
+
+def vendor_recipients(case, *, actor: User | None = None) -> list[User]:
+    """The active contacts of ``case``'s vendor with an address (not another
+    vendor's, not deactivated ones); never ``actor``."""
+    contacts = (
+        User.objects.filter(
+            is_active=True,
+            memberships__organization_id=case.vendor_id,
+            memberships__role=Role.VENDOR_CONTACT,
+        )
+        .exclude(email="")
+        .distinct()
+        .order_by("pk")
+    )
+    if actor is not None:
+        contacts = contacts.exclude(pk=actor.pk)
+    return list(contacts)
+
+
+# --- writing notices --------------------------------------------------------------
+
+
+def _tell(users: Iterable[User], *, case, subject: str, body: str, link: str) -> list[Notice]:
+    """One Notice per user; an outbox message for each who wants mail at once."""
+    at = now()
+    text = f"{body.rstrip()}\n\n{link}\n"
+    notices = []
+    for user in users:
+        immediate = user.mail_delivery != User.MailDelivery.DIGEST
+        notices.append(
+            Notice.objects.create(
+                user=user,
+                case=case,
+                subject=subject[:500],
+                body=body,
+                link=link[:2000],
+                created_at=at,
+                immediate=immediate,
+            )
+        )
+        if immediate:
+            message = EmailMessage(
+                subject=subject,
+                body=text,
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=[user.email],
+                headers={"Auto-Submitted": "auto-generated"},
+            )
+            outbox.enqueue(purpose=OutboxPurpose.NOTIFICATION, message=message, case=case)
+    return notices
+
+
+def notify_staff(
+    case, *, what: str, subject: str, body: str = "", link: str, actor: User | None = None
+) -> list[Notice]:
+    """Tell the staff who follow ``case`` (``staff_recipients``) that
+    ``what`` happened, with ``body`` (details staff may read) and ``link``.
+    Call inside the change's transaction."""
+    text = f"{what}\n\n{body.strip()}" if body.strip() else what
+    users = staff_recipients(case, actor=actor)
+    return _tell(users, case=case, subject=f"[{case.reference}] {subject}", body=text, link=link)
+
+
+def notify_vendor_contacts(
+    case,
+    *,
+    what: str,
+    subject: str,
+    body_if_allowed: str = "",
+    link: str,
+    actor: User | None = None,
+) -> list[Notice]:
+    """Tell ``case``'s vendor contacts that ``what`` happened (general terms,
+    no confidential content), with ``body_if_allowed`` only when the vendor
+    set ``mail_includes_content``, and ``link`` into the portal. Nobody is
+    told of a case its vendor does not see yet (not notified). Call inside
+    the change's transaction."""
+    if case.vendor_notified_at is None:
+        return []
+    text = what
+    if body_if_allowed.strip() and case.vendor.mail_includes_content:
+        text = f"{what}\n\n{body_if_allowed.strip()}"
+    text += "\n\nSign in to the vendor portal to read the case:"
+    users = vendor_recipients(case, actor=actor)
+    return _tell(users, case=case, subject=f"[{case.reference}] {subject}", body=text, link=link)
+
+
+# --- what the services call -------------------------------------------------------
+
+
+def is_vendor_contact(actor: User, case) -> bool:
+    from disclosure.cases.access import role_on  # cases' services import this module
+
+    return role_on(actor, case) == Role.VENDOR_CONTACT
+
+
+def _who(actor: User, case) -> str:
+    return f"{actor.display_name()} ({case.vendor.name})"
+
+
+# action -> (subject, what happened, staff tab)
+VENDOR_ACTIONS = {
+    "acknowledge": ("Vendor acknowledged the notice", "acknowledged the notice", "timeline"),
+    "log_communication": ("Message from the vendor", "sent a message", "communications"),
+    "attach_evidence": ("Vendor uploaded a file", "uploaded a file", "evidence"),
+    "secure": (
+        "Vendor says the asset is secured",
+        "says the asset is secured. This is the vendor's claim, not re-tested: "
+        "re-test it and confirm",
+        "timeline",
+    ),
+    "file_dispute": ("Vendor filed a dispute", "filed a dispute", "disputes"),
+    "countersign_attestation": (
+        "Vendor countersigned the deletion attestation",
+        "countersigned the deletion attestation",
+        "attestation",
+    ),
+}
+
+
+def vendor_acted(case, actor: User, action: str, detail: str = "") -> list[Notice]:
+    """When ``actor`` is a contact of ``case``'s vendor, tell staff of their
+    ``action`` (a key of ``VENDOR_ACTIONS``) with ``detail`` (staff may read
+    it whole); staff recording a vendor's action tells nobody."""
+    if not is_vendor_contact(actor, case):
+        return []
+    subject, what, tab = VENDOR_ACTIONS[action]
+    return notify_staff(
+        case,
+        what=f"{_who(actor, case)} {what} on {case.reference} — {case.title}.",
+        subject=subject,
+        body=quote(detail),
+        link=staff_link(case, tab),
+        actor=actor,
+    )
+
+
+# what staff did -> (subject, what happened in general terms, portal anchor)
+STAFF_SHARES = {
+    "message": ("New message in the portal", "sent you a message", "communications"),
+    "dispute_filed": ("A dispute was recorded", "recorded a dispute", "disputes"),
+    "dispute_answered": ("Your dispute was answered", "answered a dispute", "disputes"),
+    "dispute_settled": ("A dispute was settled", "settled a dispute", "disputes"),
+}
+
+# stage -> (subject, what happened in general terms)
+STAGE_NOTICES = {
+    "vendor_notified": (
+        "A case for you in the vendor portal",
+        "opened a case about an exposure of yours and shared it with you in the portal",
+    ),
+    "secured": ("Asset recorded as secured", "recorded that the exposed asset is secured"),
+    "data_deleted": (
+        "Please countersign the deletion attestation",
+        "recorded that its copies of the data are deleted and asks you to countersign "
+        "the deletion attestation in the portal",
+    ),
+    "published": ("Advisory published", "recorded the publication of its advisory"),
+    "closed": ("Case closed", "closed the case"),
+}
+
+
+def message_logged(comm, actor: User, *, received: bool = False) -> list[Notice]:
+    """What a newly logged communication tells: staff hear of a message a
+    vendor contact sent, or of a message received by mail (``received``,
+    not an auto-reply or bounce); the vendor hears of a message staff sent
+    through the portal. Staff logging a message by hand tell nobody."""
+    from .models import Channel, Direction
+
+    case = comm.case
+    if comm.direction == Direction.INBOUND:
+        detail = f"Subject: {comm.subject or '(no subject)'}\n\n{quote(comm.body)}"
+        if is_vendor_contact(actor, case):
+            return vendor_acted(case, actor, "log_communication", detail)
+        if received and not comm.automated:
+            return notify_staff(
+                case,
+                what=f"A message from {comm.sender} was received on {case.reference} — "
+                f"{case.title}.",
+                subject="Message from the vendor",
+                body=detail,
+                link=staff_link(case, "communications"),
+                actor=actor,
+            )
+        return []
+    if comm.direction == Direction.OUTBOUND and comm.channel == Channel.PORTAL:
+        return staff_shared(case, actor, "message", f"{comm.subject}\n\n{comm.body}")
+    return []
+
+
+def dispute_recorded(case, actor: User, what: str, content: str) -> list[Notice]:
+    """A dispute filed by a vendor contact tells staff; one filed by staff
+    tells the vendor (``content`` only when the vendor allows it in mail)."""
+    if is_vendor_contact(actor, case):
+        return vendor_acted(case, actor, "file_dispute", content)
+    return staff_shared(case, actor, what, content)
+
+
+def staff_shared(case, actor: User, what: str, content: str = "") -> list[Notice]:
+    """When ``actor`` is staff, tell ``case``'s vendor contacts that ``what``
+    (a key of ``STAFF_SHARES``) was shared with them; ``content`` only when
+    the vendor allows it in mail."""
+    if is_vendor_contact(actor, case):
+        return []
+    subject, text, anchor = STAFF_SHARES[what]
+    return notify_vendor_contacts(
+        case,
+        what=f"{settings.DISCLOSURE_FIRM_NAME} {text} on {case.reference}.",
+        subject=subject,
+        body_if_allowed=quote(content),
+        link=portal_link(case, anchor),
+        actor=actor,
+    )
+
+
+def stage_recorded(case, actor: User, stage: str, note: str = "") -> list[Notice]:
+    """When ``actor`` is staff, tell ``case``'s vendor contacts that
+    ``stage`` was recorded (a shared ``note`` only when the vendor allows
+    content in mail). A vendor's own "secured" tells staff instead
+    (``vendor_acted``)."""
+    if stage not in STAGE_NOTICES or is_vendor_contact(actor, case):
+        return []
+    subject, text = STAGE_NOTICES[stage]
+    return notify_vendor_contacts(
+        case,
+        what=f"{settings.DISCLOSURE_FIRM_NAME} {text} ({case.reference}).",
+        subject=subject,
+        body_if_allowed=quote(note),
+        link=portal_link(case, "timeline"),
+        actor=actor,
+    )
