@@ -210,6 +210,14 @@ TRANSITIONS: dict[str, Transition] = {
             requires="direction, channel, parties and content",
         ),
         Transition(
+            action="send_mail",
+            label="Write to the vendor",
+            source=_ALL,
+            roles=_WORKERS,
+            requires="recipients among the vendor's known addresses (any address for a "
+            "first notice, with where it was found), a subject and the text",
+        ),
+        Transition(
             action="attach_evidence",
             label="Attach evidence",
             source=_ALL_OPEN,

@@ -55,6 +55,7 @@ ACTION_SETUP = {
     "close": ("found", "lead"),
     "acknowledge": ("vendor_notified", "lead"),
     "log_communication": ("found", "lead"),
+    "send_mail": ("vendor_notified", "lead"),
     "attach_evidence": ("found", "lead"),
     "file_dispute": ("found", "lead"),
     "answer_dispute": ("vendor_notified", "lead"),
@@ -162,6 +163,7 @@ def test_each_actions_schema_minimal_body_is_enough(request, action, as_, case_a
         "seq": 1,
         "bytes": 1,
         "dispute": filed.pk if filed else 1,
+        "to": ["security@contoso.example"],  # an address at the vendor's domain
         # the first close reason ("published") fits only a published case
         **({"reason": "invalid"} if action == "close" else {}),
     }

@@ -17,6 +17,7 @@ from django.db import transaction
 from disclosure.cases import access, services, transitions
 from disclosure.cases.models import Case
 from disclosure.cases.stages import CloseReason, Stage
+from disclosure.comms.outbound import send_case_mail
 from disclosure.core.errors import (
     DomainError,
     LegalHoldActive,
@@ -165,6 +166,9 @@ def _call(action: str, actor, case: Case, ctx):
         return services.acknowledge(actor=actor, case=case, occurred_at=at)
     if action == "log_communication":
         return services.log_communication(actor=actor, case=case, **inbound_kwargs(at))
+    if action == "send_mail":
+        return send_case_mail(actor=actor, case=case, to=["security@contoso.example"],
+                              subject="Status", body="Is the bucket closed?")  # fmt: skip
     if action == "attach_evidence":
         return services.attach_evidence(
             actor=actor, case=case, file=IncomingFile("later.txt", io.BytesIO(b"a later capture"))
@@ -250,6 +254,7 @@ def test_every_action_has_valid_arguments_written_here():
         "close",
         "acknowledge",
         "log_communication",
+        "send_mail",
         "attach_evidence",
         "file_dispute",
         "answer_dispute",

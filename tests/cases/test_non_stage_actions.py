@@ -9,6 +9,7 @@ import pytest
 from disclosure.affected import services as affected_services
 from disclosure.cases import services, transitions
 from disclosure.cases.stages import STAGE_ORDER, Stage
+from disclosure.comms.outbound import send_case_mail
 from disclosure.core.errors import TransitionNotAllowed
 from disclosure.core.timeutils import now
 from disclosure.ledger.models import CaseEvent, EventKind
@@ -58,6 +59,13 @@ def _non_stage_call(action, case, actor):
         "log_communication": lambda: services.log_communication(
             actor=actor, case=case, **inbound_kwargs(at, body="Thanks, looking into it.")
         ),
+        "send_mail": lambda: send_case_mail(
+            actor=actor,
+            case=case,
+            to=["security@contoso.example"],
+            subject="Status",
+            body="Is the bucket closed?",
+        ),
         "file_dispute": lambda: services.file_dispute(
             actor=actor,
             case=case,
@@ -102,6 +110,7 @@ EVENT_OF_ACTION = {
     "acknowledge": EventKind.VENDOR_ACKNOWLEDGED,
     "attach_evidence": EventKind.EVIDENCE_ATTACHED,
     "log_communication": EventKind.COMMUNICATION_LOGGED,
+    "send_mail": EventKind.COMMUNICATION_LOGGED,
     "file_dispute": EventKind.DISPUTE_FILED,
     "correct_event": EventKind.CORRECTION,
     "set_legal_hold": EventKind.LEGAL_HOLD_CHANGED,
@@ -161,6 +170,10 @@ def test_acknowledge_only_from_vendor_notified_on_and_once(lead, vendor_contact,
     with pytest.raises(TransitionNotAllowed, match="already"):
         services.acknowledge(actor=lead, case=case, occurred_at=now())
     assert state(case) == before
+
+
+def test_send_mail_runs_from_every_stage():
+    assert all(transitions.allowed_from("send_mail", s) for s in STAGE_ORDER)
 
 
 def test_attach_evidence_is_refused_once_closed(lead, vendor):

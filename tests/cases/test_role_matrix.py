@@ -17,6 +17,7 @@ from django.contrib.auth.models import AnonymousUser
 from disclosure.cases import access, services, transitions
 from disclosure.cases.access import Action
 from disclosure.cases.stages import CloseReason, Stage
+from disclosure.comms.outbound import send_case_mail
 from disclosure.core.errors import NotFound, NotPermitted
 from disclosure.core.timeutils import now
 from disclosure.evidence.services import IncomingFile
@@ -58,6 +59,7 @@ publish_override         .       Y    .     .     .      .     .        .
 close                    .       Y    .     Y     .      .     .        .
 acknowledge              Y       Y    .     Y     Y      .     .        .
 log_communication        Y       Y    .     Y     Y      .     .        .
+send_mail                Y       Y    .     Y     .      .     .        .
 attach_evidence          Y       Y    .     Y     Y      .     .        .
 file_dispute             Y       Y    .     Y     Y      .     .        .
 answer_dispute           Y       Y    .     Y     .      .     .        .
@@ -108,6 +110,7 @@ RUNS_FROM = {
     "close": S.SECURED,
     "acknowledge": S.VENDOR_NOTIFIED,
     "log_communication": S.VENDOR_NOTIFIED,
+    "send_mail": S.VENDOR_NOTIFIED,
     "attach_evidence": S.VENDOR_NOTIFIED,
     "file_dispute": S.VENDOR_NOTIFIED,
     "answer_dispute": S.VENDOR_NOTIFIED,
@@ -163,6 +166,13 @@ def _run(action, actor, case, helpers):
         ),
         "attach_evidence": lambda: services.attach_evidence(
             actor=actor, case=case, file=IncomingFile("more.txt", io.BytesIO(b"more"))
+        ),
+        "send_mail": lambda: send_case_mail(
+            actor=actor,
+            case=case,
+            to=["security@contoso.example"],
+            subject="Status",
+            body="Is the bucket closed?",
         ),
         "file_dispute": lambda: services.file_dispute(
             actor=actor,

@@ -14,6 +14,8 @@ from disclosure.cases import services
 from disclosure.cases.details import clean_details
 from disclosure.cases.models import Case, DisclosurePolicy
 from disclosure.cases.stages import Stage
+from disclosure.comms import outbound
+from disclosure.comms import templates as mail_templates
 from disclosure.core.errors import InvalidTimestamp, NotFound, NotPermitted, ValidationFailed
 from disclosure.core.timeutils import now
 from disclosure.core.validation import (
@@ -485,13 +487,16 @@ PUBLIC_SERVICES = [
     "countersign_attestation", "correct_event", "set_legal_hold", "update_details",
     "open_follow_up", "escalate", "edit_policy", "answer_dispute", "settle_dispute",
 ]  # fmt: skip
+# Public services outside cases.services (the mail to the vendor and its templates).
+OTHER_PUBLIC_SERVICES = [outbound.send_case_mail, mail_templates.edit_mail_template,
+                         mail_templates.reset_mail_template]  # fmt: skip
 
 
 def test_every_public_service_validates_its_arguments():
     assert sorted(n for n in services.__all__ if n != "IncomingFile") == sorted(PUBLIC_SERVICES)
     for name in PUBLIC_SERVICES:
         assert getattr(getattr(services, name), "validates_arguments", False), name
-    for fn in (accounts.create_organization, accounts.add_membership):
+    for fn in (accounts.create_organization, accounts.add_membership, *OTHER_PUBLIC_SERVICES):
         assert getattr(fn, "validates_arguments", False), fn.__name__
 
 

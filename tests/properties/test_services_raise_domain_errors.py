@@ -34,7 +34,9 @@ from disclosure.cases import services
 from disclosure.cases.details import DETAIL_FIELDS
 from disclosure.cases.models import Case, DisclosurePolicy, Escalation
 from disclosure.cases.stages import Stage
-from disclosure.comms.models import Communication
+from disclosure.comms import outbound
+from disclosure.comms import templates as mail_templates
+from disclosure.comms.models import Communication, MailTemplate, OutboxMessage
 from disclosure.core.errors import DomainError
 from disclosure.core.timeutils import now
 from disclosure.evidence.models import DeletionAttestation, EvidenceFile
@@ -163,6 +165,9 @@ def argument(world, name: str) -> st.SearchStrategy:
         "changes": details(world) | ODDITIES,
         "items": ITEMS,
         "recipients": TEXT_LISTS,
+        "to": TEXT_LISTS,
+        "cc": TEXT_LISTS,
+        "attach_evidence_ids": st.lists(INTS, max_size=3) | ODDITIES,
         "retained_metadata": TEXT_LISTS,
         "data_categories": TEXT_LISTS,
         "records_by_kind": RECORDS | ODDITIES,
@@ -257,6 +262,15 @@ def _base(name: str, w) -> dict:
             "reason": "No answer",
             "escalated_at": recent,
         }
+    if name == "send_case_mail":
+        return {"actor": analyst, "case": case, "to": ["security@contoso.example"],
+                "subject": "Exposed bucket", "body": "We found your bucket open.",
+                "record_notified": True}  # fmt: skip
+    if name == "edit_mail_template":
+        return {"actor": w["lead"], "key": "follow_up", "subject": "About {{ case.reference }}",
+                "body": "Hello {{ vendor.name }}"}  # fmt: skip
+    if name == "reset_mail_template":
+        return {"actor": w["lead"], "key": "follow_up"}
     if name == "create_organization":
         return {"name": "Northwind", "kind": "vendor", "domain": "northwind.example"}
     if name == "add_membership":
@@ -325,6 +339,9 @@ STAGE_FOR = {
     "update_details": Stage.FOUND,
     "open_follow_up": Stage.SECURED,
     "escalate": Stage.VENDOR_NOTIFIED,
+    "send_case_mail": Stage.FOUND,
+    "edit_mail_template": None,
+    "reset_mail_template": None,
     "create_organization": None,
     "add_membership": None,
     "edit_policy": Stage.VENDOR_NOTIFIED,
@@ -339,7 +356,7 @@ STAGE_FOR = {
     "create_token": None,
     "revoke_token": None,
 }
-_MODULES = (services, accounts, invitations, exports, intake, tokens)
+_MODULES = (services, accounts, invitations, exports, intake, tokens, outbound, mail_templates)
 SERVICE = {name: next(getattr(m, name) for m in _MODULES if hasattr(m, name)) for name in STAGE_FOR}
 
 # Functions of the service modules that are not services: helpers that the
@@ -359,6 +376,7 @@ INTERNAL = {
     },
     "disclosure.cases.services.lifecycle": {
         "enter_stage": "the write every stage service makes on its locked case",
+        "enter_vendor_notified": "the stage entry notify_vendor and send_case_mail share",
         "record_note": "a helper of the stage services, on their locked case",
     },
     "disclosure.cases.services.policy_terms": {
@@ -366,6 +384,23 @@ INTERNAL = {
     },
     "disclosure.comms.services": {
         "write_communication": "the write log_communication and notify_vendor share",
+    },
+    "disclosure.comms.outbound": {
+        "is_first_notice": "a read: whether mail on a case is a first notice",
+        "can_record_notified": "a read: whether the compose form offers the checkbox",
+        "subject_with_reference": "a pure function",
+        "build_message": "a helper of send_case_mail, with its checked values",
+    },
+    "disclosure.comms.templates": {
+        "get_template": "a read: one template",
+        "all_templates": "a read: the five templates",
+        "check_placeholders": "a check edit_mail_template makes",
+        "fill": "a pure function",
+        "portal_link": "a read: a URL",
+        "reply_address": "a read: the setting filled in",
+        "placeholders": "a read: the case's values",
+        "render_template": "a read: a template filled in",
+        "can_edit_templates": "a read: the user's role",
     },
     "disclosure.evidence.services": {
         "write_evidence": "the write attach_evidence and the stage services share",
@@ -394,6 +429,8 @@ def _parameters(name: str) -> list[str]:
     names = [p for p, v in params.items() if v.kind is not inspect.Parameter.VAR_KEYWORD]
     if name == "open_case":
         names += [f for f in DETAIL_FIELDS if f not in names]
+    if name == "send_case_mail":
+        names += ["to", "cc", "subject", "body", "attachments", "in_reply_to"]
     if name == "log_communication":
         names += ["direction", "channel", "sender", "recipients", "subject", "body"]
         names += ["occurred_at", "attachments"]
@@ -493,6 +530,7 @@ def snapshot(case: Case) -> dict:
             Finding,
             ApiToken,
             DisclosurePolicy,
+            OutboxMessage,
         )
     }
     attestation = DeletionAttestation.objects.filter(case=case).first()
@@ -503,6 +541,7 @@ def snapshot(case: Case) -> dict:
         "active": sorted(User.objects.values_list("pk", "is_active")),
         "policies": sorted(DisclosurePolicy.objects.values_list("pk", "name")),
         "exports": sorted(Export.objects.values_list("pk", "status")),
+        "templates": sorted(MailTemplate.objects.values_list("key", "subject", "body")),
     }
     return {"case": state(case), "counts": counts, "countersigned": signed, **changed}
 

@@ -30,6 +30,7 @@ from .common import (
     shared_field,
     text,
 )
+from .mail import SendMailInput
 from .records import EventSerializer
 
 
@@ -300,6 +301,7 @@ ACTION_INPUTS: dict[str, type[serializers.Serializer]] = {
     "close": CloseInput,
     "acknowledge": AcknowledgeInput,
     "log_communication": LogCommunicationInput,
+    "send_mail": SendMailInput,
     "attach_evidence": AttachEvidenceInput,
     "file_dispute": FileDisputeInput,
     "answer_dispute": AnswerDisputeInput,

@@ -18,6 +18,7 @@ from disclosure.ledger.models import EventKind
 
 from .cases import _time
 from .common import STAFF_VIEW, People, UserRefSerializer, origin, user_ref
+from .mail import DeliverySerializer, delivery_data, outbox_of
 
 
 class ActorSerializer(serializers.Serializer):
@@ -162,10 +163,22 @@ class CommunicationSerializer(serializers.Serializer):
     logged_by = UserRefSerializer()
     logged_at = serializers.DateTimeField()
     attachments = AttachmentSerializer(many=True)
+    message_id = serializers.CharField(
+        required=False, help_text="Staff only: the e-mail's Message-ID ('' when none)."
+    )
+    delivery = DeliverySerializer(
+        required=False,
+        allow_null=True,
+        help_text="Staff only: the delivery of an e-mail sent through Disclosure (null "
+        "for anything else).",
+    )
 
     def to_representation(self, c) -> dict[str, Any]:
         reference = c.case.reference
         base = origin(self.context.get("request"))
+        staff = {}
+        if self.context.get("internal"):
+            staff = {"message_id": c.message_id, "delivery": delivery_data(outbox_of(c))}
         return {
             "id": c.pk,
             "direction": c.direction,
@@ -188,6 +201,7 @@ class CommunicationSerializer(serializers.Serializer):
                 }
                 for a in c.attachments.all()
             ],
+            **staff,
         }
 
 

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from disclosure.cases import access, selectors, services
 from disclosure.cases.models import Case
+from disclosure.comms.outbound import send_case_mail
 from disclosure.core.errors import DomainError, NotFound
 
 from ..serializers.cases import case_data
@@ -26,6 +27,7 @@ SERVICES = {
     "close": services.close_case,
     "acknowledge": services.acknowledge,
     "log_communication": services.log_communication,
+    "send_mail": send_case_mail,
     "attach_evidence": services.attach_evidence,
     "file_dispute": services.file_dispute,
     "answer_dispute": services.answer_dispute,
@@ -65,6 +67,7 @@ FIELD_ALIASES: dict[str, dict[str, str]] = {
                "exposure_evidence": "evidence"},
     "notify_vendor": {"file": "attachments", "kind": "attachments"},
     "log_communication": {"file": "attachments", "kind": "attachments"},
+    "send_mail": {"file": "attachments", "kind": "attachments", "description": "attachments"},
     "secure": {"file": "evidence"},
     "record_deletion": {"occurred_at": "performed_at", "file": "evidence"},
     "attach_evidence": {"occurred_at": "captured_at"},
@@ -123,7 +126,7 @@ class CaseScoped(GenericAPIView):
 def _created(action: str, result: Any, people: People, base: str) -> dict[str, Any] | None:
     """What the action created, for the response (None when it only changed
     the case); its URLs start with ``base``, the request's ``origin``."""
-    if action == "log_communication":
+    if action in ("log_communication", "send_mail"):
         return {"kind": "communication", "id": result.pk}
     if action == "attach_evidence":
         return {"kind": "evidence", **evidence_data(result, people, base=base)}

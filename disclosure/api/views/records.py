@@ -103,7 +103,8 @@ class CommunicationList(CaseRecordList):
     def rows(self):
         case = self.get_case()
         # The serializer writes download links with the case's reference.
-        return selectors.communications_for(self.request.user, case).select_related("case")
+        rows = selectors.communications_for(self.request.user, case).select_related("case")
+        return rows.select_related("outbox") if reads_internal(self.request) else rows
 
 
 class EvidenceList(CaseRecordList):
