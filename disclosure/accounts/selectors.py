@@ -104,6 +104,23 @@ def forget_principal(user: User) -> None:
         delattr(user, _CACHE_ATTR)
 
 
+# The account received mail is logged by (comms.inbound.mail_account): inactive,
+# without a usable password and without memberships, so it can neither sign
+# in nor pass any access check; the services that use it lock the case with
+# cases.guards.system_locked_case.
+MAIL_ACCOUNT_USERNAME = "disclosure-mail"
+
+
+def is_system_account(user) -> bool:
+    """Whether ``user`` is the system's own account (not a person): the mail
+    account, inactive and without a usable password. No query."""
+    return (
+        getattr(user, "username", None) == MAIL_ACCOUNT_USERNAME
+        and not getattr(user, "is_active", True)
+        and not user.has_usable_password()
+    )
+
+
 def actor_snapshot(user: User | None, case=None) -> dict:
     """Who did something, frozen as it was: id, username, name, organization, role.
 
@@ -111,13 +128,22 @@ def actor_snapshot(user: User | None, case=None) -> dict:
     the case's vendor for a vendor contact (who may belong to several
     vendors). Without a case, a contact of several vendors names none rather
     than an arbitrary one. ``None`` stands for the system itself (a
-    scheduled task).
+    scheduled task), and so does a system account (``is_system_account``:
+    received mail), under its own name.
     """
     if user is None:
         return {
             "id": None,
             "username": "system",
             "name": "System",
+            "organization": None,
+            "role": "system",
+        }
+    if is_system_account(user):
+        return {
+            "id": user.pk,
+            "username": user.get_username(),
+            "name": user.display_name(),
             "organization": None,
             "role": "system",
         }

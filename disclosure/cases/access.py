@@ -35,9 +35,13 @@ class Action(StrEnum):
     EXPORT = "export"
     OPEN_CASE = "open_case"
     EDIT_POLICY = "edit_policy"  # a disclosure policy's terms bind its open cases: admins
+    TRIAGE_MAIL = "triage_mail"  # received mail that matched no case (comms.triage)
 
 
 _EXPORT_ROLES = frozenset({Role.LEGAL, Role.LEAD, Role.ADMIN})
+# Who may attach received mail that matched no case, open a case from it or
+# discard it (comms.triage): those who log communications and open cases.
+_TRIAGE_MAIL_ROLES = frozenset({Role.ANALYST, Role.LEAD, Role.ADMIN})
 
 
 def visible_cases(user) -> QuerySet[Case]:
@@ -82,12 +86,14 @@ def can(user, action: str, case: Case | None = None) -> bool:
     """Whether ``user`` may take ``action`` on ``case`` (by role and visibility).
 
     ``action`` is an ``Action`` or an action of the transitions table.
-    Opening a case and editing a disclosure policy take no case.
+    Opening a case, editing a disclosure policy and triaging mail take no case.
     """
     if action == Action.OPEN_CASE:
         return principal_for(user).staff_role in transitions.OPEN_CASE_ROLES
     if action == Action.EDIT_POLICY:
         return principal_for(user).staff_role == Role.ADMIN
+    if action == Action.TRIAGE_MAIL:
+        return principal_for(user).staff_role in _TRIAGE_MAIL_ROLES
     if case is None or not can_see(user, case):
         return False
     role = role_on(user, case)

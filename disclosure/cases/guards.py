@@ -46,6 +46,28 @@ def locked_case(case: Case, *, actor, action: str, stage_checked: bool = True) -
         store_next_due(locked)  # the derived deadline column follows every change
 
 
+@contextmanager
+def system_locked_case(case: Case, *, action: str) -> Iterator[Case]:
+    """``locked_case`` for the system itself (received mail logged by
+    comms.inbound): the same transaction, row lock, ledger check, stage check
+    and deadline upkeep, without a person's access check, since the system
+    holds no role. Only for work no user's request started; every request
+    goes through ``locked_case``."""
+    with transaction.atomic():
+        try:
+            locked = (
+                Case.objects.select_for_update(of=("self",))
+                .select_related("policy")
+                .get(pk=case.pk)
+            )
+        except Case.DoesNotExist:
+            raise NotFound("No such case.") from None
+        require_consistent(locked)
+        require_stage(locked, action)
+        yield locked
+        store_next_due(locked)
+
+
 def require_stage(case: Case, action: str, *, with_override: bool = False) -> None:
     """Raise what ``transitions.refusal`` says unless the table lets ``action``
     run now: TransitionNotAllowed for the stage (a late source only while the

@@ -9,6 +9,7 @@ library's ``email`` package with ``email.policy.default``.
 import email
 import email.policy
 import email.utils
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.errors import HeaderParseError, MessageError
@@ -188,3 +189,130 @@ def parse_eml(raw: bytes) -> ParsedEmail:
         raise
     except (MessageError, HeaderParseError, LookupError, ValueError, TypeError, IndexError) as e:
         raise _fail(f"The .eml file could not be read as an e-mail message ({e}).") from e
+
+
+# --- received mail: read whatever can be read -----------------------------------
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: object, limit: int | None = None) -> str:
+    """``text`` as a string a database column takes: NUL characters dropped,
+    lone surrogates (undecodable header bytes) as U+FFFD, cut to ``limit``."""
+    value = _SURROGATES.sub("\ufffd", str(text or "").replace("\x00", ""))
+    return value[:limit] if limit is not None else value
+
+
+@dataclass(frozen=True)
+class ReceivedEmail:
+    """A received message as far as it could be read (``read_received``):
+    every field best-effort, ``problems`` naming what was wrong."""
+
+    message: EmailMessage | None
+    sender: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    date: datetime | None
+    subject: str
+    body: str
+    attachments: tuple[ParsedAttachment, ...]
+    message_id: str
+    in_reply_to: str
+    references: tuple[str, ...]
+    problems: tuple[str, ...]
+
+    def header(self, name: str) -> tuple[str, ...]:
+        """Every value of header ``name`` as text ("" values dropped)."""
+        if self.message is None:
+            return ()
+        try:
+            values = self.message.get_all(name) or []
+        except Exception:
+            values = [v for k, v in self.message.raw_items() if k.lower() == name.lower()]
+        out = []
+        for v in values:
+            try:
+                text = " ".join(str(v).split())
+            except Exception:
+                continue
+            if text:
+                out.append(storable(text))
+        return tuple(out)
+
+
+_MSGID = re.compile(r"<[^<>\s]+>")
+
+
+def message_ids(value: str) -> tuple[str, ...]:
+    """The ``<id@host>`` tokens of a Message-ID, In-Reply-To or References value."""
+    return tuple(m for m in _MSGID.findall(value or "") if len(m) <= 998)
+
+
+def _best_effort(problems: list[str], what: str, read, default):
+    try:
+        return read()
+    except Exception as e:  # any malformation: note it, read on
+        problems.append(f"{what} could not be read ({type(e).__name__}).")
+        return default
+
+
+def read_received(raw: bytes) -> ReceivedEmail:
+    """Read ``raw`` (a received message) as far as it can be read; never raises.
+
+    The same reading as ``parse_eml`` (text/plain preferred, else the HTML
+    body as text without script or style; every attached file), but a
+    missing or broken part leaves its field empty and is named in
+    ``problems`` instead of refusing the message. All text is storable
+    (``storable``).
+    """
+    problems: list[str] = []
+    try:
+        msg = email.message_from_bytes(bytes(raw), policy=email.policy.default)
+    except Exception as e:
+        problems.append(f"The message could not be parsed ({type(e).__name__}).")
+        return ReceivedEmail(None, "", (), (), None, "", storable(bytes(raw).decode(
+            "utf-8", errors="replace")), (), "", "", (), tuple(problems))  # fmt: skip
+    if not any(msg.get(h) is not None for h in _MESSAGE_HEADERS):
+        problems.append("The message has none of the usual headers (From, To, Date, Subject).")
+    sender = _best_effort(
+        problems, "The From header", lambda: ", ".join(_addresses(msg, "from")), ""
+    )
+    if not sender:
+        problems.append("The message has no From header.")
+    to = _best_effort(problems, "The To header", lambda: _addresses(msg, "to"), ())
+    cc = _best_effort(problems, "The Cc header", lambda: _addresses(msg, "cc"), ())
+    date = _best_effort(problems, "The Date header", lambda: _date(msg), None)
+    subject = _best_effort(
+        problems, "The Subject header", lambda: " ".join(str(msg.get("subject") or "").split()), ""
+    )
+    body, body_part = _best_effort(problems, "The body", lambda: _body(msg), ("", None))
+    if body_part is None and not msg.is_multipart():
+        body = _best_effort(problems, "The body", lambda: _text_of(msg), "")
+    attachments = _best_effort(
+        problems, "The attachments", lambda: tuple(_attachments(msg, body_part)), ()
+    )
+    ids = {}
+    for name in ("message-id", "in-reply-to", "references"):
+        ids[name] = _best_effort(
+            problems, f"The {name} header", lambda n=name: message_ids(str(msg.get(n) or "")), ()
+        )
+    defects = {type(d).__name__ for part in msg.walk() for d in getattr(part, "defects", [])}
+    if defects:
+        problems.append("Malformed MIME: " + ", ".join(sorted(defects)) + ".")
+    return ReceivedEmail(
+        message=msg,
+        sender=storable(sender),
+        to=tuple(storable(a) for a in to),
+        cc=tuple(storable(a) for a in cc),
+        date=date,
+        subject=storable(subject),
+        body=storable(body),
+        attachments=tuple(
+            ParsedAttachment(storable(a.name, 255) or "attachment", a.content_type, a.content)
+            for a in attachments
+        ),
+        message_id=ids["message-id"][0] if ids["message-id"] else "",
+        in_reply_to=ids["in-reply-to"][0] if ids["in-reply-to"] else "",
+        references=ids["references"],
+        problems=tuple(problems),
+    )

@@ -11,6 +11,7 @@ older than any transaction could still be open.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from disclosure.comms.models import InboundMessage
 from disclosure.core.timeutils import now
 
 from .models import EvidenceFile
@@ -38,7 +39,8 @@ def _blob_names(storage) -> list[str]:
 
 
 def sweep_orphan_blobs(*, older_than: datetime | None = None) -> SweepResult:
-    """Delete stored blobs that no EvidenceFile references and that were
+    """Delete stored blobs that no EvidenceFile or InboundMessage
+    (``raw_sha256``) references and that were
     written before ``older_than`` (default: an hour ago). Referenced blobs
     and recent ones are never touched."""
     cutoff = older_than or now() - GRACE
@@ -47,6 +49,12 @@ def sweep_orphan_blobs(*, older_than: datetime | None = None) -> SweepResult:
     hashes = {n.rsplit("/", 1)[-1]: n for n in names}
     referenced = set(
         EvidenceFile.objects.filter(sha256__in=list(hashes)).values_list("sha256", flat=True)
+    )
+    # Received mail not (yet) on a case is kept under its raw message's hash.
+    referenced |= set(
+        InboundMessage.objects.filter(raw_sha256__in=list(hashes)).values_list(
+            "raw_sha256", flat=True
+        )
     )
     deleted = []
     for sha, name in sorted(hashes.items()):

@@ -1,0 +1,456 @@
+"""Received mail becomes the case's communications.
+
+``ingest(raw, source=...)`` takes one message as read from the mailbox
+(comms.fetch: a Maildir, IMAP) and returns its ``InboundMessage``; it never
+raises for bad mail, so one bad message never stops the others:
+
+1. Over ``DISCLOSURE_MAIL_MAX_BYTES``, empty, or a message Disclosure sent
+   itself: REFUSED with the reason; the raw bytes are not stored.
+2. Read with the standard library (``eml.read_received``: ``email.policy.default``,
+   no MIME parsing of our own): whatever is broken (MIME structure, charsets,
+   base64, NUL bytes, absurd headers) is read best-effort and named in
+   ``problem``; the raw bytes are always kept.
+3. The Message-ID (a missing one is ``<sha256-of-raw@inbound.invalid>``) is
+   taken once: a second arrival returns the first row, logging nothing (the
+   unique column decides between concurrent fetches).
+4. The raw bytes go to the content-addressed evidence store
+   (``InboundMessage.raw_sha256``; the orphan sweep keeps them).
+5. Matched to a case by the reference in a plus address of
+   ``DISCLOSURE_REPLY_ADDRESS`` (To, Cc, Delivered-To, X-Original-To), in
+   the subject, by In-Reply-To/References against our Message-IDs
+   (communications and the outbox), or, for a bounce, by the bounced
+   message's Message-ID. Matched: logged as an inbound e-mail communication
+   with the raw message (evidence kind RAW_MESSAGE) and the attachments as
+   evidence; ``sender_unknown`` when the From address is none of the
+   vendor's known addresses or domains; ``automated`` from comms.classify.
+   Unmatched, or refused by the case (a rule of the log): UNMATCHED, waiting
+   in triage (comms.triage).
+6. A bounce marks its failed addresses undeliverable (``UndeliverableAddress``).
+
+The actor of what is logged is the system's mail account (``mail_account``):
+an inactive user without password or memberships, which no access check
+passes; the case is locked with ``cases.guards.system_locked_case``, the
+same lock, ledger and stage checks without a person's permission check. The
+ledger records the actor as the system (``accounts.selectors.actor_snapshot``).
+
+Errors that are not the message's fault (the database or the storage down)
+propagate: the mailbox then keeps the message and the next fetch tries again.
+"""
+
+import io
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from disclosure.accounts.models import User
+from disclosure.accounts.selectors import MAIL_ACCOUNT_USERNAME
+from disclosure.cases.guards import system_locked_case
+from disclosure.cases.models import Case
+from disclosure.core.errors import DomainError
+from disclosure.core.hashing import sha256_hex
+from disclosure.core.timeutils import now
+from disclosure.evidence.models import EvidenceKind
+from disclosure.evidence.services import IncomingFile, write_evidence
+from disclosure.evidence.storage import store_stream
+
+from . import addresses
+from .classify import Classification, classify
+from .eml import ReceivedEmail, message_ids, read_received, storable
+from .models import (
+    Automated,
+    Channel,
+    Communication,
+    Direction,
+    InboundMessage,
+    InboundStatus,
+    OutboxMessage,
+    UndeliverableAddress,
+)
+from .services import MailHeaders, write_communication
+
+logger = logging.getLogger(__name__)
+
+SYNTHETIC_DOMAIN = "inbound.invalid"
+# How much of a refused message is read for its Message-ID.
+_HEADER_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Received:
+    """What ``receive`` made of one message: its row, and whether the row
+    was there already (the message arrived before)."""
+
+    message: InboundMessage
+    duplicate: bool
+
+
+def ingest(raw: bytes, *, source: str) -> InboundMessage:
+    """Take one received message (``raw``, as read from ``source``: "maildir:<path>",
+    "imap:<folder>") and return its InboundMessage (see the module docstring).
+    Never raises for bad mail; a message that arrived before returns its
+    first row, and nothing is logged twice."""
+    return receive(raw, source=source).message
+
+
+def receive(raw: bytes, *, source: str) -> Received:
+    """``ingest``, also telling whether the message was a duplicate."""
+    raw = bytes(raw)
+    source = storable(source, 200)
+    sha = sha256_hex(raw)
+    limit = settings.DISCLOSURE_MAIL_MAX_BYTES
+    if len(raw) > limit:
+        reason = f"The message is {len(raw):,} bytes, more than the {limit:,} allowed."
+        return _refuse(raw, sha, source, reason)
+    if not raw.strip():
+        return _refuse(raw, sha, source, "The message is empty.")
+    mail = read_received(raw)
+    message_id = mail.message_id or synthetic_message_id(sha)
+    if OutboxMessage.objects.filter(message_id=message_id).exists():
+        return _refuse(raw, sha, source, "Disclosure sent this message itself.", mail=mail)
+    try:
+        found = _existing(message_id, raw, sha, source)
+        if found is not None:
+            return Received(found, True)
+        return Received(_take(raw, sha, source, mail, message_id), False)
+    except IntegrityError:
+        found = _existing(message_id, raw, sha, source)  # a concurrent fetch took it first
+        if found is None:
+            raise
+        return Received(found, True)
+
+
+def synthetic_message_id(sha256: str) -> str:
+    """The Message-ID of a message that has none: its content's hash."""
+    return f"<{sha256}@{SYNTHETIC_DOMAIN}>"
+
+
+def mail_account() -> User:
+    """The system's account received mail is logged by: ``disclosure-mail``
+    ("Disclosure mail"), inactive, with an unusable password and no
+    membership (created on first use). Raises RuntimeError when an account
+    of that name exists that a person could use."""
+    user = User.objects.filter(username=MAIL_ACCOUNT_USERNAME).first()
+    if user is None:
+        user = User(
+            username=MAIL_ACCOUNT_USERNAME, first_name="Disclosure", last_name="mail",
+            is_active=False,
+        )  # fmt: skip
+        user.set_unusable_password()
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:
+            user = User.objects.get(username=MAIL_ACCOUNT_USERNAME)
+    if user.is_active or user.has_usable_password() or user.memberships.exists():
+        raise RuntimeError(
+            f"The account {MAIL_ACCOUNT_USERNAME!r} can sign in or holds a role: it cannot "
+            "log received mail. Rename that account."
+        )
+    return user
+
+
+# --- what was there before ----------------------------------------------------
+
+
+def _existing(message_id: str, raw: bytes, sha: str, source: str) -> InboundMessage | None:
+    """The row of ``message_id`` if it was received before; for a message
+    logged before by other means, a new MATCHED row saying so."""
+    row = InboundMessage.objects.filter(message_id=message_id).first()
+    if row is not None:
+        return row
+    comm = Communication.objects.filter(message_id=message_id).only("pk", "case_id").first()
+    if comm is None:
+        return None
+    # Logged already (an .eml uploaded by hand, say): a row saying so, nothing logged.
+    with transaction.atomic():
+        return InboundMessage.objects.create(
+            message_id=message_id,
+            source=source,
+            raw_sha256=sha,
+            raw_size=len(raw),
+            received_at=now(),
+            status=InboundStatus.MATCHED,
+            case_id=comm.case_id,
+            matched_by="message_id",
+            problem=f"This message was logged before (communication #{comm.pk}); not logged again.",
+        )
+
+
+def _refuse(
+    raw: bytes, sha: str, source: str, reason: str, *, mail: ReceivedEmail | None = None
+) -> Received:
+    """A REFUSED row (the raw bytes not kept), or the earlier row of the
+    same Message-ID."""
+    message_id, sender, subject = _head(raw) if mail is None else (
+        mail.message_id, mail.sender, mail.subject
+    )  # fmt: skip
+    message_id = message_id or synthetic_message_id(sha)
+    found = InboundMessage.objects.filter(message_id=message_id).first()
+    if found is not None:
+        return Received(found, True)
+    try:
+        with transaction.atomic():
+            row = InboundMessage.objects.create(
+                message_id=message_id,
+                source=source,
+                raw_sha256=sha,
+                raw_size=len(raw),
+                sender=storable(sender, 998),
+                subject=storable(subject, 998),
+                received_at=now(),
+                status=InboundStatus.REFUSED,
+                problem=reason,
+            )
+    except IntegrityError:
+        return Received(InboundMessage.objects.get(message_id=message_id), True)
+    logger.warning("Refused message %s from %s: %s", message_id, source, reason)
+    return Received(row, False)
+
+
+def _head(raw: bytes) -> tuple[str, str, str]:
+    """(Message-ID, From, Subject) of a message read no further than its header."""
+    try:
+        head = BytesHeaderParser(policy=default_policy).parsebytes(raw[:_HEADER_BYTES])
+        ids = message_ids(str(head.get("message-id") or ""))
+        return ids[0] if ids else "", str(head.get("from") or ""), str(head.get("subject") or "")
+    except Exception:
+        return "", "", ""
+
+
+# --- taking a message ---------------------------------------------------------
+
+
+def _take(raw: bytes, sha: str, source: str, mail: ReceivedEmail, message_id: str):
+    kind = classify(mail.message) if mail.message is not None else Classification()
+    problems = list(mail.problems)
+    if not mail.message_id:
+        problems.append("The message has no Message-ID; it is named by its SHA-256.")
+    with transaction.atomic():
+        store_stream(io.BytesIO(raw), max_bytes=max(len(raw), 1))
+        row = InboundMessage.objects.create(
+            message_id=message_id,
+            source=source,
+            raw_sha256=sha,
+            raw_size=len(raw),
+            sender=storable(mail.sender, 998),
+            subject=storable(mail.subject, 998),
+            sent_at=mail.date if _sane(mail.date) else None,
+            received_at=now(),
+            automated=kind.kind,
+            status=InboundStatus.UNMATCHED,
+            problem="\n".join(problems),
+        )
+        if kind.kind == Automated.BOUNCE:
+            mark_undeliverable(kind, row)
+        case, matched_by = match_case(mail, kind)
+        if case is not None:
+            try:
+                with system_locked_case(case, action="log_communication") as locked:
+                    comm = log_received(
+                        row, mail, raw, case=locked, actor=mail_account(), automated=kind.kind
+                    )
+            except DomainError as e:
+                row.problem = "\n".join(
+                    [*problems, f"Could not be logged on {case.reference}: {e.message}"]
+                )
+            else:
+                row.status, row.case, row.communication = InboundStatus.MATCHED, case, comm
+                row.matched_by = matched_by
+            row.save(update_fields=["status", "case", "communication", "matched_by", "problem"])
+    return row
+
+
+def _sane(value: datetime | None) -> bool:
+    """Whether a Date header's time is worth keeping (not before 1971, not
+    more than a day ahead)."""
+    return value is not None and value.year > 1970 and value < now() + timedelta(days=1)
+
+
+def mark_undeliverable(kind: Classification, report: InboundMessage) -> list[str]:
+    """Record each address ``kind`` (a bounce) says failed as undeliverable,
+    with the report; the addresses."""
+    marked = []
+    for address in kind.failed:
+        address = storable(address, 320)
+        if not address:
+            continue
+        reason = storable(kind.diagnostics.get(address) or kind.reason, 2000)
+        UndeliverableAddress.objects.update_or_create(
+            address=address, defaults={"since": now(), "reason": reason, "report": report}
+        )
+        marked.append(address)
+    return marked
+
+
+# --- matching -----------------------------------------------------------------
+
+
+def _reference_pattern() -> re.Pattern:
+    prefix = re.escape(settings.DISCLOSURE_REFERENCE_PREFIX)
+    return re.compile(rf"(?<![A-Za-z0-9]){prefix}-(\d{{4}})-(\d{{4,9}})(?!\d)", re.IGNORECASE)
+
+
+def references_in(text: str) -> list[str]:
+    """The case references (DSC-2026-0042) in ``text``, in order, each once."""
+    found = [
+        f"{settings.DISCLOSURE_REFERENCE_PREFIX}-{y}-{n}"
+        for y, n in _reference_pattern().findall(text or "")
+    ]
+    return list(dict.fromkeys(found))
+
+
+def _plus_pattern() -> re.Pattern | None:
+    template = settings.DISCLOSURE_REPLY_ADDRESS
+    if "{reference}" not in template:
+        return None
+    before, _, after = template.partition("{reference}")
+    return re.compile(re.escape(before) + r"([^@\s<>]+?)" + re.escape(after), re.IGNORECASE)
+
+
+def _case(references: list[str]) -> Case | None:
+    if not references:
+        return None
+    cases = {c.reference: c for c in Case.objects.filter(reference__in=references)}
+    return next((cases[r] for r in references if r in cases), None)
+
+
+def _case_of_message_ids(ids: list[str]) -> Case | None:
+    """The case of the latest of ``ids`` that is one of our messages."""
+    ids = [i for i in ids if i]
+    if not ids:
+        return None
+    owners = dict(
+        Communication.objects.filter(message_id__in=ids).values_list("message_id", "case_id")
+    )
+    owners.update(
+        (m, c)
+        for m, c in OutboxMessage.objects.filter(
+            message_id__in=ids, case__isnull=False
+        ).values_list("message_id", "case_id")
+        if m not in owners
+    )
+    for message_id in ids:
+        if message_id in owners:
+            return Case.objects.filter(pk=owners[message_id]).first()
+    return None
+
+
+def match_case(mail: ReceivedEmail, kind: Classification) -> tuple[Case | None, str]:
+    """The case ``mail`` belongs to and what told (``address``, ``subject``,
+    ``in_reply_to``, ``references``, ``bounced``), or (None, "")."""
+    plus = _plus_pattern()
+    if plus is not None:
+        recipients = [*mail.to, *mail.cc]
+        for name in ("delivered-to", "x-original-to", "envelope-to"):
+            recipients.extend(mail.header(name))
+        refs = []
+        for value in recipients:
+            for m in plus.finditer(value):
+                refs.extend(references_in(m.group(1)))
+        case = _case(refs)
+        if case is not None:
+            return case, "address"
+    case = _case(references_in(mail.subject))
+    if case is not None:
+        return case, "subject"
+    case = _case_of_message_ids([mail.in_reply_to])
+    if case is not None:
+        return case, "in_reply_to"
+    case = _case_of_message_ids(list(reversed(mail.references)))
+    if case is not None:
+        return case, "references"
+    if kind.bounced_message_id:
+        case = _case_of_message_ids([kind.bounced_message_id])
+        if case is not None:
+            return case, "bounced"
+    return None, ""
+
+
+# --- logging on a case --------------------------------------------------------
+
+
+def sender_is_unknown(sender: str, case: Case) -> bool:
+    """Whether ``sender`` (a From value) is none of the case vendor's known
+    addresses and not at one of its domains."""
+    found = re.search(r"[^\s<>\"',;]+@[^\s<>\"',;]+", sender or "")
+    if found is None:
+        return True
+    vendor = case.vendor
+    return not addresses.is_known(found.group(0).lower(), vendor, addresses.known_addresses(vendor))
+
+
+def _occurred_at(mail: ReceivedEmail, case: Case) -> datetime:
+    """When the message was sent by its Date header, if that is after the
+    case was found and not in the future; else now (when it was received)."""
+    current = now()
+    if mail.date is not None and case.found_at <= mail.date <= current:
+        return mail.date
+    return current
+
+
+def log_received(
+    row: InboundMessage,
+    mail: ReceivedEmail,
+    raw: bytes,
+    *,
+    case: Case,
+    actor,
+    automated: str,
+) -> Communication:
+    """Log ``row`` (read as ``mail``, the bytes ``raw``) on the locked
+    ``case`` as an inbound e-mail communication by ``actor``: the raw
+    message as RAW_MESSAGE evidence, the attachments as evidence, the sender
+    checked against the vendor's addresses. The files of a message from an
+    unknown sender stay internal (the firm's) until someone shares them.
+    For use inside a service that holds the case lock."""
+    unknown = sender_is_unknown(mail.sender, case)
+    shared = False if unknown else None
+    raw_file = write_evidence(
+        case=case,
+        actor=actor,
+        file=IncomingFile(
+            name=f"message-{row.raw_sha256[:12]}.eml",
+            stream=io.BytesIO(raw),
+            kind=EvidenceKind.RAW_MESSAGE,
+            description=storable(f"E-mail received: {mail.subject}", 500),
+            shared=shared,
+        ),
+        reuse_existing=True,
+    )
+    recipients = [*mail.to, *(f"cc: {a}" for a in mail.cc)] or list(mail.header("delivered-to"))
+    recipients = [storable(r, 500) for r in recipients][:500] or ["(no recipient named)"]
+    body = mail.body
+    limit = getattr(settings, "DISCLOSURE_MAX_TEXT_CHARS", 1_000_000)
+    if len(body) > limit:
+        body = body[:limit] + "\n[… cut; the whole message is the raw message evidence]"
+    if not body.strip() and not mail.subject and not mail.attachments:
+        body = "(The message has no text; see the raw message.)"
+    return write_communication(
+        case=case,
+        actor=actor,
+        direction=Direction.INBOUND,
+        channel=Channel.EMAIL,
+        sender=storable(mail.sender, 320) or "(no sender)",
+        recipients=recipients,
+        subject=storable(mail.subject, 500),
+        body=body,
+        occurred_at=_occurred_at(mail, case),
+        attachments=[
+            IncomingFile(name=a.name, stream=io.BytesIO(a.content), shared=shared)
+            for a in mail.attachments
+        ],
+        mail=MailHeaders(
+            message_id=row.message_id,
+            raw_message=raw_file,
+            in_reply_to=mail.in_reply_to,
+            references=mail.references,
+            sender_unknown=unknown,
+            automated=automated,
+        ),
+    )
