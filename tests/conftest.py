@@ -15,7 +15,11 @@ from tests.factories import (
     UserFactory,
     VendorFactory,
 )
-from tests.mailservers import smtp_server  # noqa: F401 - the real SMTP server fixture
+from tests.mailservers import (  # noqa: F401 - fixtures: a real SMTP server, worker processes
+    smtp_server,
+    worker_processes,
+    worker_queue,
+)
 
 REQUIRED = {r.strip() for r in os.environ.get("DISCLOSURE_REQUIRE", "").split(",") if r.strip()}
 

@@ -24,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import os
+import signal
 import socket
 import threading
 import time
@@ -237,3 +239,160 @@ def smtp_server(settings):
         yield server
     finally:
         server.stop()
+
+
+# --- a Celery worker in a process of its own ---------------------------------
+
+
+class WorkerProcess:
+    """``celery worker`` (solo pool) in a subprocess, consuming one queue of
+    the test's own on the suite's Redis, on the test database: a worker a
+    test can SIGKILL mid-task. ``env`` adds to the environment (the SMTP
+    server's ``env()``, mail settings)."""
+
+    __test__ = False
+
+    def __init__(self, queue: str, env: dict[str, str], log_dir) -> None:
+        self.queue = queue
+        self.env = env
+        self.log_dir = log_dir
+        self.proc = None
+        self.log_path = None
+        self.started = 0
+
+    def start(self, timeout: float = 60) -> WorkerProcess:
+        import subprocess
+        import sys
+
+        from django.conf import settings
+
+        self.started += 1
+        self.log_path = self.log_dir / f"worker-{self.queue}-{self.started}.log"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DJANGO_DEBUG": "1",
+            "DATABASE_URL": test_database_url(),
+            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            **self.env,
+        }
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "disclosure",
+                    "worker",
+                    "--pool=solo",
+                    f"--queues={self.queue}",
+                    f"--hostname={self.queue}-{self.started}@%h",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "--loglevel=INFO",
+                ],
+                cwd=settings.BASE_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while b" ready." not in self.log_path.read_bytes():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                raise AssertionError(f"the worker did not start:\n{self.log()}")
+            time.sleep(0.1)
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up of any kind, as a crash or the OOM killer."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        """A warm shutdown (SIGTERM), killed if it takes too long."""
+        import subprocess
+
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def test_database_url() -> str:
+    """The test database as a DATABASE_URL, for subprocesses (PostgreSQL)."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    s = connection.settings_dict
+    auth = quote(s["USER"] or "", safe="")
+    if s.get("PASSWORD"):
+        auth += ":" + quote(s["PASSWORD"], safe="")
+    host = s.get("HOST") or "127.0.0.1"
+    port = f":{s['PORT']}" if s.get("PORT") else ""
+    return f"postgres://{auth}@{host}{port}/{s['NAME']}"
+
+
+test_database_url.__test__ = False
+
+
+def forget_queue(queue: str) -> None:
+    """Delete ``queue`` from the broker's Redis, with the unacknowledged
+    deliveries from it a killed worker left behind."""
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    try:
+        client.delete(queue)
+        for tag, payload in client.hgetall("unacked").items():
+            if queue.encode() in payload:
+                client.hdel("unacked", tag)
+                client.zrem("unacked_index", tag)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def worker_queue(monkeypatch):
+    """A queue of this test's own, where the outbox's delivery task goes.
+    Yields the queue's name; the queue is deleted afterwards."""
+    import uuid
+
+    from disclosure.celery import app
+
+    queue = f"test-outbox-{uuid.uuid4().hex}"
+    task = app.tasks["disclosure.comms.tasks.deliver_outbox_message"]
+    monkeypatch.setattr(task, "queue", queue, raising=False)
+    monkeypatch.setattr(task, "_exec_options", None)
+    try:
+        yield queue
+    finally:
+        forget_queue(queue)
+
+
+@pytest.fixture
+def worker_processes(transactional_db, worker_queue, tmp_path):
+    """Start workers with ``start(env)``; all are stopped after the test
+    (before its database is flushed)."""
+    workers: list[WorkerProcess] = []
+
+    def start(env: dict[str, str]) -> WorkerProcess:
+        worker = WorkerProcess(worker_queue, env, tmp_path)
+        workers.append(worker)
+        return worker.start()
+
+    try:
+        yield start
+    finally:
+        for worker in workers:
+            worker.stop()

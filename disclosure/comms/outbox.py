@@ -159,10 +159,19 @@ def request_delivery(pk: int) -> None:
     that is down is logged, not raised: the periodic dispatch delivers it."""
     from . import tasks  # the outbox's one dispatcher knows the tasks
 
-    transaction.on_commit(
-        lambda: tasks.deliver_outbox_message.apply_async((pk,), retry_policy=PUBLISH_RETRY),
-        robust=True,
-    )
+    def ask_a_worker() -> None:
+        try:
+            tasks.deliver_outbox_message.apply_async((pk,), retry_policy=PUBLISH_RETRY)
+        except Exception as exc:  # the broker is down: the message waits, queued
+            logger.warning(
+                "outbox: could not ask a worker to deliver outbox message %s (%s: %s); "
+                "the periodic dispatch will send it",
+                pk,
+                type(exc).__name__,
+                exc,
+            )
+
+    transaction.on_commit(ask_a_worker, robust=True)
 
 
 def queued_for(case) -> Sequence[OutboxMessage]:
