@@ -61,7 +61,8 @@ class _Sink:
             table = self.model._meta.db_table
             with connection.cursor() as cur:
                 raw = cur.cursor
-                with raw.copy(f"COPY {table} ({', '.join(self.columns)}) FROM STDIN") as copy:
+                columns = ", ".join(f'"{c}"' for c in self.columns)  # "references" is reserved
+                with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                     for r in self.rows:
                         copy.write_row(
                             [
@@ -111,7 +112,7 @@ def generate(n_cases: int, *, actor, vendor, policy, batch: int = 2000) -> float
     sinks = {
         "case": _Sink(Case, _CASE_COLUMNS),
         "event": _Sink(CaseEvent, _EVENT_COLUMNS),
-        "comm": _Sink(Communication, COMMUNICATION.columns),
+        "comm": _Sink(Communication, (*COMMUNICATION.columns, *COMMUNICATION.added)),
         "ev": _Sink(EvidenceFile, EVIDENCE.columns),
         # Columns fingerprinted once set (DISPUTE.added) are written empty.
         "dispute": _Sink(Dispute, DISPUTE.columns + DISPUTE.added),
@@ -176,6 +177,9 @@ def _one_case(i, ids, sinks, snapshot, base, vendor, policy) -> None:
             "subject": f"Message {n}", "body": body,
             "body_sha256": sha256_hex(body.encode()), "occurred_at": at,
             "logged_by_id": snapshot["id"], "logged_at": at,
+            # the mail columns (comms 0003): empty, so not fingerprinted
+            "message_id": "", "in_reply_to": "", "references": "", "raw_message_id": None,
+            "sender_unknown": None, "automated": "",
         }  # fmt: skip
         sinks["comm"].add(row)
         fp = COMMUNICATION.fingerprint({**row, "attachments": []})

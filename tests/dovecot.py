@@ -212,7 +212,8 @@ class DovecotServer:
         # Dovecot refuses mail access as root: under root the mail belongs to the internal user.
         uid, gid = (os.getuid(), os.getgid()) if os.getuid() else _ids(internal)
         self.mail_ids = (uid, gid)
-        for sub in ("home", "Maildir"):
+        for sub in ("home", "Maildir", "Maildir/cur", "Maildir/new", "Maildir/tmp"):
+            (self.root / sub).mkdir(exist_ok=True)
             os.chown(self.root / sub, uid, gid)
         self.root.chmod(0o755)  # the login processes (another user under root) reach base_dir
         conf = self.root / "dovecot.conf"
