@@ -38,8 +38,9 @@ sent and is never handed over again. So:
 A finished worker writes its outcome only while it still holds the claim
 (the attempt number is the fencing token), so a late worker never
 overwrites another's newer state. When mail to a vendor fails for good it
-is logged at ERROR with its case, and the outbox row keeps the error the
-case page shows.
+is logged at ERROR with its case, the staff who follow the case get a
+notice (comms.notices), and the outbox row keeps the error the case page
+shows.
 
 A service never imports a task: it calls ``enqueue``, and this module (the
 outbox's one dispatcher) knows the task.
@@ -365,19 +366,48 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
-def _failed_for_good(row: OutboxMessage, error: str) -> None:
-    """What staff learn when a message will not be sent: an ERROR in the log,
-    naming the case for mail to a vendor; the row keeps the error."""
-    if row.purpose == OutboxPurpose.VENDOR_MAIL:
-        logger.error(
-            "outbox: mail to the vendor of case %s failed for good (%s to %s): %s",
-            row.case_id,
-            row.message_id,
-            ", ".join(row.recipients),
-            error,
-        )
-    else:
-        logger.warning("outbox: %s failed for good: %s", row.message_id, error)
+def _fail(row: OutboxMessage, error: str) -> bool:
+    """Mark ``row`` failed for good with ``error``, if this worker still
+    holds it, and tell staff: an ERROR in the log and, for mail to a vendor,
+    a notice to the staff who follow its case (in the same transaction).
+    Whether it was this worker's to mark."""
+    with transaction.atomic():
+        if not _held(row).update(status=OutboxStatus.FAILED, lease_until=None, last_error=error):
+            return False
+        if row.purpose == OutboxPurpose.VENDOR_MAIL and row.case_id is not None:
+            logger.error(
+                "outbox: mail to the vendor of case %s failed for good (%s to %s): %s",
+                row.case_id,
+                row.message_id,
+                ", ".join(row.recipients),
+                error,
+            )
+            _tell_staff(row, error)
+        else:
+            logger.warning("outbox: %s failed for good: %s", row.message_id, error)
+    return True
+
+
+def _tell_staff(row: OutboxMessage, error: str) -> None:
+    """A notice to the staff following the case that mail to its vendor was
+    not delivered (comms.notices; never a reason to lose the failure)."""
+    from . import notices  # notices write to the outbox: imported late
+
+    case = row.case
+    try:
+        with transaction.atomic():
+            notices.notify_staff(
+                case,
+                what=(
+                    f'Mail to the vendor was not delivered: "{row.subject}" '
+                    f"to {', '.join(row.recipients)}."
+                ),
+                subject="Mail to the vendor not delivered",
+                body=f"The mail server said: {error}",
+                link=notices.staff_link(case, "communications"),
+            )
+    except Exception:  # the failure is recorded and logged all the same
+        logger.exception("outbox: telling staff that %s failed did not work", row.message_id)
 
 
 def deliver(pk: int) -> str:
@@ -396,11 +426,10 @@ def deliver(pk: int) -> str:
         return SKIPPED
     if row.attempts > settings.DISCLOSURE_MAIL_MAX_ATTEMPTS:
         # Re-claimed after its last attempt stopped before an answer.
-        error = row.last_error or "the last attempt stopped before the server answered"
-        if _held(row).update(status=OutboxStatus.FAILED, lease_until=None, last_error=error):
-            _failed_for_good(row, error)
-            return FAILED
-        return SKIPPED
+        error = "the last attempt stopped before the server answered"
+        if row.last_error:
+            error += f"; the one before: {row.last_error}"
+        return FAILED if _fail(row, error) else SKIPPED
     try:
         answer = _hand_over(row)
     except Exception as exc:  # any failure is recorded on the row
@@ -408,17 +437,16 @@ def deliver(pk: int) -> str:
         final = permanent(exc) or row.attempts >= settings.DISCLOSURE_MAIL_MAX_ATTEMPTS
         if not isinstance(exc, smtplib.SMTPException | OSError | LeaseExpired):
             logger.exception("outbox: delivering %s raised", row.message_id)
+        if final:
+            return FAILED if _fail(row, error) else SKIPPED
         recorded = _held(row).update(
-            status=OutboxStatus.FAILED if final else OutboxStatus.QUEUED,
+            status=OutboxStatus.QUEUED,
             last_error=error,
             lease_until=None,
             next_attempt_at=now() + retry_delay(row.attempts),
         )
         if not recorded:
             return SKIPPED  # another worker has taken it since
-        if final:
-            _failed_for_good(row, error)
-            return FAILED
         logger.warning("outbox: %s will be retried: %s", row.message_id, error)
         return RETRY
     # The server accepted it: recorded even if our claim ran out meanwhile

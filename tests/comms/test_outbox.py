@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.db import connections, transaction
 
 from disclosure.comms import outbox
-from disclosure.comms.models import OutboxMessage, OutboxPurpose, OutboxStatus
+from disclosure.comms.models import Notice, OutboxMessage, OutboxPurpose, OutboxStatus
 from disclosure.core.errors import DuplicateMessage, ValidationFailed
 from tests.factories import make_case
 from tests.mailservers import free_port
@@ -264,14 +264,17 @@ def test_a_server_that_is_down_is_retried(db, settings):
     assert row.last_error.startswith("ConnectionRefusedError: ")
 
 
-def test_vendor_mail_that_fails_for_good_is_logged_as_an_error_with_its_case(
-    db, smtp_server, analyst, vendor, caplog
+def test_vendor_mail_that_fails_for_good_is_logged_and_told_to_staff(
+    db, smtp_server, analyst, lead, vendor, caplog, django_capture_on_commit_callbacks
 ):
     case = make_case(actor=analyst, vendor=vendor)
     row = outbox.enqueue(purpose=OutboxPurpose.VENDOR_MAIL, message=message(), case=case)
     smtp_server.refuse(554, at="DATA", text="5.7.1 Relay access denied")
 
-    with caplog.at_level(logging.ERROR, logger="disclosure.comms.outbox"):
+    with (
+        caplog.at_level(logging.ERROR, logger="disclosure.comms.outbox"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         assert outbox.deliver(row.pk) == outbox.FAILED
 
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
@@ -282,6 +285,19 @@ def test_vendor_mail_that_fails_for_good_is_logged_as_an_error_with_its_case(
     ]
     shown = [(r.status, r.last_error) for r in outbox.queued_for(case) if r.pk == row.pk]
     assert shown == [(OutboxStatus.FAILED, "SMTPDataError: 554 5.7.1 Relay access denied")]
+
+    # The case's lead (no assignee, no watchers) is told, by mail through the outbox.
+    notice = Notice.objects.get(case=case, subject__endswith="Mail to the vendor not delivered")
+    assert notice.user == lead
+    assert notice.subject == f"[{case.reference}] Mail to the vendor not delivered"
+    assert notice.body == (
+        'Mail to the vendor was not delivered: "Case DSC-1: first notice" to '
+        "security@contoso.test.\n\n"
+        "The mail server said: SMTPDataError: 554 5.7.1 Relay access denied"
+    )
+    assert notice.link.endswith(f"/cases/{case.reference}/communications/")
+    told = [r for r in smtp_server.received if r.rcpt_tos == (lead.email,)]
+    assert [r.message["Subject"] for r in told] == [notice.subject]
 
 
 # --- leases ------------------------------------------------------------------
@@ -338,6 +354,27 @@ def test_the_last_attempt_stopped_mid_send_fails_it_when_taken_up(db, smtp_serve
     assert row.status == OutboxStatus.FAILED
     assert row.last_error == "the last attempt stopped before the server answered"
     assert smtp_server.commands == []
+
+
+def test_an_earlier_error_is_kept_when_the_last_attempt_stops_mid_send(
+    db, smtp_server, clock, settings
+):
+    settings.DISCLOSURE_MAIL_MAX_ATTEMPTS = 2
+    row = queue()
+    smtp_server.refuse(451, at="DATA", text="4.3.0 Later")
+    assert outbox.deliver(row.pk) == outbox.RETRY
+    clock.advance(60)
+    assert outbox._claim(row.pk) is not None  # the second and last; its worker died
+    clock.advance(301)
+
+    assert outbox.deliver(row.pk) == outbox.FAILED
+    row.refresh_from_db()
+    assert row.last_error == (
+        "the last attempt stopped before the server answered; "
+        "the one before: SMTPDataError: 451 4.3.0 Later"
+    )
+    assert smtp_server.received == []
+    assert smtp_server.commands == ["MAIL", "RCPT", "DATA"]  # the first attempt only
 
 
 def test_a_late_worker_does_not_overwrite_the_next_claim(db, clock):
