@@ -20,7 +20,7 @@ from disclosure.core.validation import clean_name
 from .models import Organization, OrganizationChange, Role, User
 from .selectors import principal_for
 
-VENDOR_FIELDS = ("name", "domains", "security_contacts", "time_zone")
+VENDOR_FIELDS = ("name", "domains", "security_contacts", "time_zone", "mail_includes_content")
 MAX_ITEMS = 50
 _HOST = re.compile(
     r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
@@ -81,6 +81,13 @@ def _time_zone(value: Any) -> str:
     return value
 
 
+def _flag(value: Any) -> bool:
+    """Whether mail to the vendor's contacts may quote the case's content."""
+    if not isinstance(value, bool):
+        raise ValidationFailed("Say yes or no (true or false).", field="mail_includes_content")
+    return value
+
+
 def _name(value: Any, organization: Organization | None) -> str:
     name = clean_name(value, model=Organization, field="name", label="organization's name")
     if not name:
@@ -102,6 +109,7 @@ def _clean(values: Mapping[str, Any], organization: Organization | None) -> dict
         "domains": _domains,
         "security_contacts": _contacts,
         "time_zone": _time_zone,
+        "mail_includes_content": _flag,
     }
     return {k: checks[k](v) for k, v in values.items()}
 
@@ -118,14 +126,17 @@ def create_vendor(
     domains: Sequence[str] = (),
     security_contacts: Sequence[str] = (),
     time_zone: str = "UTC",
+    mail_includes_content: bool = False,
 ) -> Organization:
     """A new vendor organization (leads and admins), audited as ``created``
     with every field. Names are unique case-insensitively; domains are host
-    names and security contacts e-mail addresses (each bad one named)."""
+    names and security contacts e-mail addresses (each bad one named);
+    ``mail_includes_content``: whether notices to its contacts may quote
+    messages, notes and figures (comms.notices; off by default)."""
     _require_manager(actor)
     cleaned = _clean(
         {"name": name, "domains": domains, "security_contacts": security_contacts,
-         "time_zone": time_zone},
+         "time_zone": time_zone, "mail_includes_content": mail_includes_content},
         None,
     )  # fmt: skip
     org = Organization.objects.create(

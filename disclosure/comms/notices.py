@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db.models import QuerySet
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from disclosure.accounts.models import STAFF_ROLES, Organization, Role, User
 from disclosure.core.timeutils import now
@@ -43,18 +43,29 @@ def site_url() -> str:
     return getattr(settings, "DISCLOSURE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 
+def _path(name: str, fallback: str, **kwargs) -> str:
+    """The site's URL ``name``; ``fallback`` where the URLs in use lack it
+    (a change never fails for want of a link)."""
+    try:
+        return reverse(name, kwargs=kwargs)
+    except NoReverseMatch:
+        return fallback
+
+
 def staff_link(case, tab: str = "") -> str:
     """The absolute URL of ``case``'s staff page, on ``tab`` when given."""
+    ref = case.reference
     if tab:
-        path = reverse("staff:case_tab", kwargs={"reference": case.reference, "tab": tab})
+        path = _path("staff:case_tab", f"/cases/{ref}/{tab}/", reference=ref, tab=tab)
     else:
-        path = reverse("staff:case_detail", kwargs={"reference": case.reference})
+        path = _path("staff:case_detail", f"/cases/{ref}/", reference=ref)
     return site_url() + path
 
 
 def portal_link(case, anchor: str = "") -> str:
     """The absolute URL of ``case``'s portal page, at ``#anchor`` when given."""
-    path = reverse("portal:case_detail", kwargs={"reference": case.reference})
+    ref = case.reference
+    path = _path("portal:case_detail", f"/portal/cases/{ref}/", reference=ref)
     return site_url() + path + (f"#{anchor}" if anchor else "")
 
 

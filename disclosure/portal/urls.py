@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import actions, auth, cases, tokens
+from .views import actions, auth, cases, preferences, tokens
 
 app_name = "portal"
 
@@ -20,5 +20,6 @@ urlpatterns = [
     ),
     path("preview/<str:reference>/", cases.preview, name="preview"),
     path("tokens/", tokens.token_list, name="tokens"),
+    path("settings/mail/", preferences.mail_settings, name="mail_settings"),
     path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),
 ]

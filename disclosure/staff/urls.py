@@ -11,6 +11,7 @@ from .views import (
     exports,
     new_case,
     organizations,
+    preferences,
     tokens,
     vendors,
 )
@@ -40,12 +41,14 @@ urlpatterns = [
         name="evidence_download",
     ),
     path("cases/<caseref:reference>/exports/", exports.case_exports, name="case_exports"),
+    path("cases/<caseref:reference>/watch/", preferences.case_watch, name="case_watch"),
     path(
         "cases/<caseref:reference>/exports/<int:export_id>/download/",
         exports.export_download,
         name="export_download",
     ),
     path("tokens/", tokens.token_list, name="token_list"),
+    path("settings/mail/", preferences.mail_settings, name="mail_settings"),
     path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("organizations/", organizations.organization_list, name="organization_list"),
     path("organizations/new/", vendors.organization_new, name="organization_new"),

@@ -56,6 +56,7 @@ def test_created_vendor_as_the_api_shows_it(as_, lead):
         "domains": ["northwind.example", "nw.example"],
         "security_contacts": ["psirt@northwind.example"],
         "time_zone": "UTC",
+        "mail_includes_content": False,
     }
     bad = as_(lead).patch(
         f"/api/v1/organizations/{org.pk}/",

@@ -48,7 +48,7 @@ def test_acknowledge(contact_client, notified_case, vendor_contact):
 
 
 def test_reply_is_logged_as_an_inbound_portal_message_and_staff_are_mailed(
-    contact_client, notified_case, analyst, django_capture_on_commit_callbacks
+    contact_client, notified_case, analyst, lead, django_capture_on_commit_callbacks
 ):
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -70,7 +70,7 @@ def test_reply_is_logged_as_an_inbound_portal_message_and_staff_are_mailed(
     assert [f.original_name for f in comm.attachments.all()] == ["acl.txt"]
     assert _last_event(notified_case).kind == "communication_logged"
     assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == [analyst.email]
+    assert mail.outbox[0].to == [lead.email]  # no assignee, no watchers: the leads
     assert notified_case.reference in mail.outbox[0].subject
     assert "We closed public access." in mail.outbox[0].body
 

@@ -261,16 +261,17 @@ def test_disputes_escalations_and_follow_ups(client, analyst, lead, vendor):
 # Measured, the timeline tab (the case's own URL): session, user, memberships,
 # case; corrections, stage events, open evidence integrity alarms; the tab
 # links' counts (events, communications, evidence, disputes, escalations); the
-# timeline's count and page. (14) Each tab reads only its own records.
-PAGE_QUERIES = 14
+# timeline's count and page; whether the viewer watches the case (the
+# header's toggle). (15) Each tab reads only its own records.
+PAGE_QUERIES = 15
 TAB_QUERIES = {  # the whole page, and the panel alone for htmx (measured)
-    "timeline": (14, 12),
-    "communications": (15, 12),  # the page of messages and their attachments
-    "evidence": (14, 11),
-    "attestation": (14, 11),  # the attestation and its evidence files
-    "disputes": (13, 10),
-    "escalations": (13, 10),
-    "follow-ups": (14, 11),  # the follow-up cases and the case followed up
+    "timeline": (15, 12),
+    "communications": (16, 12),  # the page of messages and their attachments
+    "evidence": (15, 11),
+    "attestation": (15, 11),  # the attestation and its evidence files
+    "disputes": (14, 10),
+    "escalations": (14, 10),
+    "follow-ups": (15, 11),  # the follow-up cases and the case followed up
 }
 
 

@@ -321,4 +321,7 @@ class AttestationSerializer(serializers.Serializer):
 class OrganizationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Organization
-        fields = ["id", "name", "kind", "domain", "domains", "security_contacts", "time_zone"]
+        fields = [
+            "id", "name", "kind", "domain", "domains", "security_contacts", "time_zone",
+            "mail_includes_content",
+        ]  # fmt: skip

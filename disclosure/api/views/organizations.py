@@ -34,6 +34,11 @@ def _fields(*, partial: bool) -> dict[str, serializers.Field]:
         "domains": items("Host names; the first is the main one."),
         "security_contacts": items("E-mail addresses for security notices."),
         "time_zone": serializers.CharField(max_length=64, required=False),
+        "mail_includes_content": serializers.BooleanField(
+            required=False,
+            help_text="Whether notices to the vendor's contacts may quote messages, notes "
+            "and figures (off: they say what happened and link to the portal).",
+        ),
     }
 
 

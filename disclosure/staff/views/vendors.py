@@ -1,6 +1,7 @@
 """Creating and editing vendor organizations in the staff UI (leads and
 admins; accounts.vendors): name, domains, security contact addresses and
-time zone, one per line for the lists."""
+time zone, one per line for the lists, and whether mail to its contacts
+may quote the case's content."""
 
 from django import forms
 from django.contrib import messages
@@ -28,6 +29,11 @@ class VendorForm(StaffForm):
         help_text="One e-mail address per line (e.g. security@contoso.com).",
     )  # fmt: skip
     time_zone = forms.ChoiceField(label="Time zone", initial="UTC")
+    mail_includes_content = forms.BooleanField(
+        label="Mail to its contacts may quote the case's content", required=False,
+        help_text="Off: notices say what happened and link to the portal, without message "
+        "text, notes, file names or figures.",
+    )  # fmt: skip
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -40,6 +46,7 @@ class VendorForm(StaffForm):
             "domains": lines(d["domains"]),
             "security_contacts": lines(d["security_contacts"]),
             "time_zone": d["time_zone"],
+            "mail_includes_content": d["mail_includes_content"],
         }
 
 
@@ -84,6 +91,7 @@ def organization_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "domains": "\n".join(org.domains),
             "security_contacts": "\n".join(org.security_contacts),
             "time_zone": org.time_zone,
+            "mail_includes_content": org.mail_includes_content,
         }
         return _form_page(request, VendorForm(initial=initial), org)
     form = VendorForm(request.POST)
