@@ -24,6 +24,10 @@ sent and is never handed over again. So:
   with back-off (``DISCLOSURE_MAIL_RETRY_SECONDS`` * 2^(attempt-1), at most
   an hour); a permanent refusal (5xx) or the last of
   ``DISCLOSURE_MAIL_MAX_ATTEMPTS`` marks it failed with the error;
+- a server that cannot be reached at all (no connection, no login) was not
+  offered the message: that is no attempt, the row waits
+  ``DISCLOSURE_MAIL_RETRY_SECONDS`` and ``dispatch_due`` stops its run, so
+  an outage of any length fails nothing and loses nothing;
 - the SMTP connection's timeout is cut to what is left of the lease, and
   DATA is not started once the lease has run out, so a slow worker gives up
   before another may claim the row;
@@ -48,8 +52,6 @@ outbox's one dispatcher) knows the task.
 
 from __future__ import annotations
 
-import email
-import email.policy
 import logging
 import smtplib
 from collections.abc import Sequence
@@ -66,6 +68,7 @@ from disclosure.core.errors import DuplicateMessage, ValidationFailed
 from disclosure.core.timeutils import now
 
 from .models import Communication, OutboxMessage, OutboxPurpose, OutboxStatus
+from .rawmail import RawEmailMessage
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +190,7 @@ SENT = "sent"
 RETRY = "retry"
 FAILED = "failed"
 SKIPPED = "skipped"  # sent already, failed for good, not due, or another worker holds it
+UNREACHABLE = "unreachable"  # no connection to the server (or no login): not an attempt
 
 # The longest back-off between two attempts.
 MAX_RETRY_DELAY = timedelta(hours=1)
@@ -194,42 +198,9 @@ MAX_RETRY_DELAY = timedelta(hours=1)
 LEASE_MARGIN = timedelta(seconds=1)
 
 
-class RawEmailMessage(EmailMessage):
-    """An outbox row as Django's mail backends take it: ``message()`` gives
-    exactly the stored bytes; subject, sender, recipients and the plain-text
-    body are read from them (for the console and in-memory backends)."""
-
-    def __init__(self, row: OutboxMessage) -> None:
-        parsed = email.message_from_bytes(bytes(row.raw), policy=email.policy.default)
-        body = parsed.get_body(("plain",))
-        super().__init__(
-            subject=str(parsed.get("subject", "")),
-            body=body.get_content() if body is not None else "",
-            from_email=row.from_email,
-            to=row.recipients,
-            headers={"Message-ID": row.message_id},
-        )
-        self._raw = bytes(row.raw)
-
-    def message(self):
-        return _FixedBytes(self._raw)
-
-
-class _FixedBytes:
-    """The parts of ``email.message.Message`` the backends use."""
-
-    def __init__(self, raw: bytes) -> None:
-        self._raw = raw
-
-    def as_bytes(self, unixfrom: bool = False, linesep: str = "\n", policy=None) -> bytes:
-        text = self._raw.replace(b"\r\n", b"\n")
-        return text if linesep == "\n" else text.replace(b"\n", linesep.encode())
-
-    def as_string(self, *args, **kwargs) -> str:
-        return self.as_bytes().decode("utf-8", "replace")
-
-    def get_charset(self):
-        return None
+class ServerUnreachable(Exception):
+    """The mail server could not be reached, or would not let us log in:
+    the message was not offered, so this does not count as an attempt."""
 
 
 class LeaseExpired(Exception):
@@ -301,7 +272,10 @@ def _hand_over(row: OutboxMessage) -> str:
     if left <= 0:
         raise LeaseExpired("the lease ran out before the connection")
     backend.timeout = min(backend.timeout or left, left)
-    backend.open()
+    try:
+        backend.open()
+    except (smtplib.SMTPException, OSError) as exc:
+        raise ServerUnreachable(_describe(exc)) from exc
     try:
         smtp = backend.connection
         smtp.ehlo_or_helo_if_needed()
@@ -432,6 +406,18 @@ def deliver(pk: int) -> str:
         return FAILED if _fail(row, error) else SKIPPED
     try:
         answer = _hand_over(row)
+    except ServerUnreachable as exc:
+        # Not offered: the attempt is given back, so that a server down for
+        # longer than the back-off allows never fails a message for good.
+        recorded = _held(row).update(
+            status=OutboxStatus.QUEUED,
+            attempts=F("attempts") - 1,
+            last_error=str(exc),
+            lease_until=None,
+            next_attempt_at=now() + retry_delay(1),
+        )
+        logger.warning("outbox: the mail server could not be reached: %s", exc)
+        return UNREACHABLE if recorded else SKIPPED
     except Exception as exc:  # any failure is recorded on the row
         error = _describe(exc)
         final = permanent(exc) or row.attempts >= settings.DISCLOSURE_MAIL_MAX_ATTEMPTS
@@ -488,7 +474,10 @@ def dispatch_due(limit: int = 500) -> dict[str, int]:
     ``dispatch_outbox`` and ``manage.py send_mail_queue``); counts by
     outcome. Safe to run beside workers and other dispatchers: each message
     is claimed before it is sent."""
-    counts = {SENT: 0, RETRY: 0, FAILED: 0, SKIPPED: 0}
+    counts = {SENT: 0, RETRY: 0, FAILED: 0, SKIPPED: 0, UNREACHABLE: 0}
     for pk in due_ids(limit):
-        counts[deliver(pk)] += 1
+        outcome = deliver(pk)
+        counts[outcome] += 1
+        if outcome == UNREACHABLE:
+            break  # the others would fare no better: they wait for the next run
     return counts

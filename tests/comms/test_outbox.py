@@ -17,7 +17,7 @@ from disclosure.comms import outbox
 from disclosure.comms.models import Notice, OutboxMessage, OutboxPurpose, OutboxStatus
 from disclosure.core.errors import DuplicateMessage, ValidationFailed
 from tests.factories import make_case
-from tests.mailservers import free_port
+from tests.mailservers import TestSMTPServer, free_port
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -77,7 +77,13 @@ def test_a_change_that_rolls_back_sends_nothing(smtp_server):
         raise Abandoned
 
     assert OutboxMessage.objects.count() == 0
-    assert outbox.dispatch_due() == {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+    assert outbox.dispatch_due() == {
+        "sent": 0,
+        "retry": 0,
+        "failed": 0,
+        "skipped": 0,
+        "unreachable": 0,
+    }
     assert smtp_server.received == []
     assert smtp_server.commands == []
 
@@ -158,10 +164,22 @@ def test_a_temporary_refusal_is_retried_with_back_off_and_then_arrives_once(db, 
     assert smtp_server.received == []
 
     clock.advance(59)
-    assert outbox.dispatch_due() == {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+    assert outbox.dispatch_due() == {
+        "sent": 0,
+        "retry": 0,
+        "failed": 0,
+        "skipped": 0,
+        "unreachable": 0,
+    }
 
     clock.advance(1)
-    assert outbox.dispatch_due() == {"sent": 1, "retry": 0, "failed": 0, "skipped": 0}
+    assert outbox.dispatch_due() == {
+        "sent": 1,
+        "retry": 0,
+        "failed": 0,
+        "skipped": 0,
+        "unreachable": 0,
+    }
     row.refresh_from_db()
     assert row.status == OutboxStatus.SENT
     assert row.attempts == 2
@@ -204,7 +222,13 @@ def test_a_permanent_refusal_fails_at_once_with_the_error(db, smtp_server, clock
     assert row.last_error == "SMTPDataError: 550 5.7.1 Message rejected as spam"
 
     clock.advance(86_400)
-    assert outbox.dispatch_due() == {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+    assert outbox.dispatch_due() == {
+        "sent": 0,
+        "retry": 0,
+        "failed": 0,
+        "skipped": 0,
+        "unreachable": 0,
+    }
     assert outbox.deliver(row.pk) == outbox.SKIPPED
     assert smtp_server.received == []
     assert smtp_server.commands.count("DATA") == 1
@@ -252,16 +276,52 @@ def test_the_last_attempt_fails_it(db, smtp_server, clock, settings):
     assert smtp_server.received == []
 
 
-def test_a_server_that_is_down_is_retried(db, settings):
+def test_a_server_that_cannot_be_reached_costs_no_attempt_and_stops_the_run(db, settings, clock):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = free_port()
-    row = queue()
+    settings.DISCLOSURE_MAIL_MAX_ATTEMPTS = 2
+    rows = [queue(subject=f"n{n}") for n in range(3)]
 
-    assert outbox.deliver(row.pk) == outbox.RETRY
-    row.refresh_from_db()
-    assert row.status == OutboxStatus.QUEUED
-    assert row.last_error.startswith("ConnectionRefusedError: ")
+    # Down for longer than the attempts and their back-off would last.
+    for _ in range(5):
+        assert outbox.dispatch_due() == {
+            "sent": 0,
+            "retry": 0,
+            "failed": 0,
+            "skipped": 0,
+            "unreachable": 1,  # the first refused connection ends the run
+        }
+        clock.advance(60)
+    for row in rows:
+        row.refresh_from_db()
+    assert {(r.status, r.attempts) for r in rows} == {(OutboxStatus.QUEUED, 0)}
+    assert rows[0].last_error.startswith("ConnectionRefusedError: ")
+
+    # The server is back.
+    server = TestSMTPServer.start()
+    try:
+        settings.EMAIL_PORT = server.port
+        clock.advance(60)
+        assert outbox.dispatch_due()["sent"] == 3
+        assert [server.count(r.message_id) for r in rows] == [1, 1, 1]
+    finally:
+        server.stop()
+    assert set(OutboxMessage.objects.values_list("status", "attempts")) == {(OutboxStatus.SENT, 1)}
+
+
+def test_send_mail_queue_says_when_the_server_cannot_be_reached(db, settings, capsys):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = free_port()
+    queue()
+
+    call_command("send_mail_queue")
+
+    assert capsys.readouterr().out == (
+        "0 sent, 0 to retry, 0 failed, 0 skipped\n"
+        "The mail server could not be reached: the rest wait for the next run.\n"
+    )
 
 
 def test_vendor_mail_that_fails_for_good_is_logged_and_told_to_staff(
@@ -318,7 +378,13 @@ def test_a_message_left_sending_is_taken_up_again_when_its_lease_ends(db, smtp_s
 
     clock.advance(1)
     assert outbox.due_ids() == [row.pk]
-    assert outbox.dispatch_due() == {"sent": 1, "retry": 0, "failed": 0, "skipped": 0}
+    assert outbox.dispatch_due() == {
+        "sent": 1,
+        "retry": 0,
+        "failed": 0,
+        "skipped": 0,
+        "unreachable": 0,
+    }
     row.refresh_from_db()
     assert (row.status, row.attempts) == (OutboxStatus.SENT, 2)
     assert smtp_server.count(row.message_id) == 1
@@ -349,7 +415,13 @@ def test_the_last_attempt_stopped_mid_send_fails_it_when_taken_up(db, smtp_serve
     assert outbox._claim(row.pk) is not None  # the only attempt; its worker died
 
     clock.advance(301)
-    assert outbox.dispatch_due() == {"sent": 0, "retry": 0, "failed": 1, "skipped": 0}
+    assert outbox.dispatch_due() == {
+        "sent": 0,
+        "retry": 0,
+        "failed": 1,
+        "skipped": 0,
+        "unreachable": 0,
+    }
     row.refresh_from_db()
     assert row.status == OutboxStatus.FAILED
     assert row.last_error == "the last attempt stopped before the server answered"

@@ -11,7 +11,8 @@ class Command(BaseCommand):
         "dispatch_outbox does), without a broker: queued messages whose time has come "
         "and messages a stopped worker left half-sent once its lease ran out. Prints "
         "how many were sent, put back for a retry, failed for good, or skipped "
-        "(another worker had them). Exit status 1 when any failed for good."
+        "(another worker had them); it stops when the mail server cannot be reached. "
+        "Exit status 1 when any failed for good."
     )
 
     def add_arguments(self, parser) -> None:
@@ -25,5 +26,11 @@ class Command(BaseCommand):
             f"{counts[outbox.SENT]} sent, {counts[outbox.RETRY]} to retry, "
             f"{counts[outbox.FAILED]} failed, {counts[outbox.SKIPPED]} skipped"
         )
+        if counts[outbox.UNREACHABLE]:
+            self.stdout.write(
+                self.style.WARNING(
+                    "The mail server could not be reached: the rest wait for the next run."
+                )
+            )
         if counts[outbox.FAILED]:
             raise SystemExit(1)
