@@ -23,11 +23,14 @@ delivered with CRLF line ends is fetched byte for byte as delivered.
 from __future__ import annotations
 
 import base64
+import contextlib
+import ctypes
 import grp
 import imaplib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -41,6 +44,7 @@ USER = "disclosure"
 PASSWORD = "imap:test/p@ss%word"  # quoting in the URL is part of what is tested
 PROCESSED = "Processed"
 START_SECONDS = 20
+PR_SET_PDEATHSIG = 1
 
 CONFIG = """\
 # Throw-away Dovecot for Disclosure's tests (tests/dovecot.py)
@@ -149,6 +153,13 @@ def _ids(user: str) -> tuple[int, int]:
     return entry.pw_uid, entry.pw_gid
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the test process dies (Linux),
+    so that a killed test run leaves no Dovecot behind."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -234,6 +245,7 @@ class DovecotServer:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=open(self.root / "dovecot.stderr", "wb"),  # noqa: SIM115
+            preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + START_SECONDS
         while True:
