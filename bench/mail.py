@@ -32,15 +32,18 @@ Printed: messages, bytes, the seconds of each, the ratio of ingestion to the
 plain fetch (target: at most 3.0) and to the raw fetch, the peak RSS, and
 what ingestion wrote. BENCH_MAIL_PROFILE=1 profiles the ingestion
 (cProfile; the top functions by own and by cumulative time; the whole
-profile into BENCH_MAIL_PROFILE_FILE when set).
+profile into BENCH_MAIL_PROFILE_FILE when set); BENCH_MAIL_QUERIES=1 counts
+ingestion's SQL statements by shape, with their time.
 BENCH_MAIL_KEEP=1 keeps the database.
 """
 
+import contextlib
 import cProfile
 import io
 import os
 import pstats
 import random
+import re
 import resource
 import shutil
 import sys
@@ -68,6 +71,7 @@ N_CASES = int(os.environ.get("BENCH_MAIL_CASES", 300))
 DB_NAME = os.environ.get("BENCH_MAIL_DB", "bench_mail")
 KEEP = bool(os.environ.get("BENCH_MAIL_KEEP"))
 PROFILE = bool(os.environ.get("BENCH_MAIL_PROFILE"))
+QUERIES = bool(os.environ.get("BENCH_MAIL_QUERIES"))
 SEED = 20261203
 TARGET = 3.0
 VOCABULARY = (
@@ -192,6 +196,34 @@ def raw_fetch(server) -> tuple[int, int, float]:
     return count, size, time.perf_counter() - start
 
 
+class QueryCounter:
+    """Counts the SQL statements ingestion runs, by their first words
+    (``connection.execute_wrapper``), and the seconds spent in them."""
+
+    def __init__(self) -> None:
+        self.shapes: dict[str, list[float]] = {}
+
+    def __call__(self, execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            shape = re.sub(r'"s\d+_x\d+"', '"s…"', re.sub(r"\s+", " ", sql))[:90]
+            entry = self.shapes.setdefault(shape, [0, 0.0])
+            entry[0] += 1
+            entry[1] += time.perf_counter() - start
+
+    def report(self, messages: int, top: int = 25) -> str:
+        total = sum(n for n, _ in self.shapes.values())
+        seconds = sum(t for _, t in self.shapes.values())
+        lines = [
+            f"{total:,} statements ({total / max(messages, 1):.1f} a message), {seconds:.1f} s"
+        ]
+        for shape, (n, t) in sorted(self.shapes.items(), key=lambda kv: -kv[1][1])[:top]:
+            lines.append(f"  {n:>7,} {t:7.1f} s  {shape}")
+        return "\n".join(lines)
+
+
 def ingest_all(server) -> tuple[object, float]:
     """Ingest the INBOX through the application: (result, seconds)."""
     start = time.perf_counter()
@@ -259,11 +291,15 @@ def run(server) -> None:
     print(f"peak RSS after the fetches:  {rss_fetch:,.0f} MiB")
 
     profiler = cProfile.Profile() if PROFILE else None
+    counter = QueryCounter() if QUERIES else None
     if profiler:
         profiler.enable()
-    result, ingest_s = ingest_all(server)
+    with connection.execute_wrapper(counter) if counter else contextlib.nullcontext():
+        result, ingest_s = ingest_all(server)
     if profiler:
         profiler.disable()
+    if counter:
+        print("\n--- ingestion's SQL, by time\n" + counter.report(messages))
     rss_ingest = _rss_mib()
     print(f"ingestion:                   {ingest_s:.1f} s ({result})")
     print(
