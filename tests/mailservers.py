@@ -244,11 +244,21 @@ def smtp_server(settings):
 # --- a Celery worker in a process of its own ---------------------------------
 
 
+# ``celery worker`` whose default queue is argv[1]: what it consumes, and
+# where the tasks it sends itself go (the delivery of a notice it wrote).
+WORKER_MAIN = """\
+import sys
+from disclosure.celery import app
+app.conf.task_default_queue = sys.argv[1]
+app.worker_main(sys.argv[2:])
+"""
+
+
 class WorkerProcess:
     """``celery worker`` (solo pool) in a subprocess, consuming one queue of
-    the test's own on the suite's Redis, on the test database: a worker a
-    test can SIGKILL mid-task. ``env`` adds to the environment (the SMTP
-    server's ``env()``, mail settings)."""
+    the test's own on the suite's Redis (also where the tasks it sends go),
+    on the test database: a worker a test can SIGKILL mid-task. ``env`` adds
+    to the environment (the SMTP server's ``env()``, mail settings)."""
 
     __test__ = False
 
@@ -280,10 +290,9 @@ class WorkerProcess:
             self.proc = subprocess.Popen(
                 [
                     sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "disclosure",
+                    "-c",
+                    WORKER_MAIN,
+                    self.queue,
                     "worker",
                     "--pool=solo",
                     f"--queues={self.queue}",
