@@ -261,7 +261,9 @@ def _hand_over(row: OutboxMessage) -> str:
     With Django's SMTP backend the transaction is driven here, on the
     backend's connection (its TLS, login), to read the server's final reply;
     the connection's timeout is at most what is left of the lease, and DATA
-    is not started once the lease is (nearly) over (``LeaseExpired``). Other
+    is not started once the lease is (nearly) over (``LeaseExpired``). A
+    recipient refused for good (5xx) while others are accepted is noted in
+    the answer; one refused for now (4xx) defers the whole message. Other
     backends (console, in-memory) take the message whole.
     """
     backend = get_connection(fail_silently=False)
@@ -287,7 +289,10 @@ def _hand_over(row: OutboxMessage) -> str:
             code, reply = smtp.rcpt(address)
             if code not in (250, 251):
                 refused[address] = (code, reply)
-        if len(refused) == len(row.recipients):
+        deferred = any(code < 500 for code, _ in refused.values())
+        if len(refused) == len(row.recipients) or deferred:
+            # No DATA while a recipient is only deferred: the whole message
+            # is retried, so that nobody gets it twice and nobody never.
             smtp.rset()
             raise smtplib.SMTPRecipientsRefused(refused)
         left = _seconds_left(row)

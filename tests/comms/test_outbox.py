@@ -258,6 +258,24 @@ def test_one_recipient_refused_is_noted_and_the_others_get_it(db, smtp_server):
     assert smtp_server.received[0].rcpt_tos == ("security@contoso.test",)
 
 
+def test_one_recipient_deferred_defers_the_message_for_all(db, smtp_server, clock):
+    row = queue(to=("security@contoso.test", "cert@contoso.test"))
+    smtp_server.refuse(452, at="RCPT", times=1, text="4.2.2 Mailbox full")
+
+    assert outbox.deliver(row.pk) == outbox.RETRY
+    row.refresh_from_db()
+    assert row.last_error == (
+        "SMTPRecipientsRefused: security@contoso.test: 452 4.2.2 Mailbox full"
+    )
+    assert "DATA" not in smtp_server.commands  # the other one got nothing yet
+
+    clock.advance(60)
+    assert outbox.deliver(row.pk) == outbox.SENT
+    assert [r.rcpt_tos for r in smtp_server.received] == [
+        ("security@contoso.test", "cert@contoso.test")
+    ]
+
+
 def test_the_last_attempt_fails_it(db, smtp_server, clock, settings):
     settings.DISCLOSURE_MAIL_MAX_ATTEMPTS = 3
     row = queue()
