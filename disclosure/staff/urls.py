@@ -13,6 +13,7 @@ from .views import (
     organizations,
     preferences,
     tokens,
+    triage,
     vendors,
 )
 from .views.case_list import case_list
@@ -47,6 +48,12 @@ urlpatterns = [
         exports.export_download,
         name="export_download",
     ),
+    path("mail/", triage.triage_list, name="triage_list"),
+    path("mail/count/", triage.triage_count, name="triage_count"),
+    path("mail/<int:pk>/", triage.triage_detail, name="triage_detail"),
+    path("mail/<int:pk>/attach/", triage.triage_attach, name="triage_attach"),
+    path("mail/<int:pk>/discard/", triage.triage_discard, name="triage_discard"),
+    path("mail/<int:pk>/new-case/", triage.triage_new_case, name="triage_new_case"),
     path("tokens/", tokens.token_list, name="token_list"),
     path("settings/mail/", preferences.mail_settings, name="mail_settings"),
     path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),
