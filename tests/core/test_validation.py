@@ -14,7 +14,7 @@ from disclosure.cases import services
 from disclosure.cases.details import clean_details
 from disclosure.cases.models import Case, DisclosurePolicy
 from disclosure.cases.stages import Stage
-from disclosure.comms import outbound
+from disclosure.comms import outbound, triage
 from disclosure.comms import templates as mail_templates
 from disclosure.core.errors import InvalidTimestamp, NotFound, NotPermitted, ValidationFailed
 from disclosure.core.timeutils import now
@@ -489,7 +489,8 @@ PUBLIC_SERVICES = [
 ]  # fmt: skip
 # Public services outside cases.services (the mail to the vendor and its templates).
 OTHER_PUBLIC_SERVICES = [outbound.send_case_mail, mail_templates.edit_mail_template,
-                         mail_templates.reset_mail_template]  # fmt: skip
+                         mail_templates.reset_mail_template, triage.attach_inbound,
+                         triage.open_case_from_inbound, triage.discard_inbound]  # fmt: skip
 
 
 def test_every_public_service_validates_its_arguments():

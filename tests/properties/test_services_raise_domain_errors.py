@@ -34,9 +34,10 @@ from disclosure.cases import services
 from disclosure.cases.details import DETAIL_FIELDS
 from disclosure.cases.models import Case, DisclosurePolicy, Escalation
 from disclosure.cases.stages import Stage
-from disclosure.comms import outbound
+from disclosure.comms import outbound, triage
 from disclosure.comms import templates as mail_templates
-from disclosure.comms.models import Communication, MailTemplate, OutboxMessage
+from disclosure.comms.inbound import ingest
+from disclosure.comms.models import Communication, InboundMessage, MailTemplate, OutboxMessage
 from disclosure.core.errors import DomainError
 from disclosure.core.timeutils import now
 from disclosure.evidence.models import DeletionAttestation, EvidenceFile
@@ -315,6 +316,12 @@ def _base(name: str, w) -> dict:
         }
     if name == "create_token":
         return {"user": analyst, "name": "scanner", "scope": "read_write", "days": 30}
+    if name == "attach_inbound":
+        return {"actor": analyst, "message": w["inbound"], "case": case}
+    if name == "discard_inbound":
+        return {"actor": analyst, "message": w["inbound"], "reason": "Spam"}
+    if name == "open_case_from_inbound":
+        return {**_base("open_case", w), "message": w["inbound"]}
     if name == "revoke_token":
         return {"actor": analyst, "token_id": w["token"].pk}
     raise AssertionError(name)
@@ -355,14 +362,22 @@ STAGE_FOR = {
     "submit_finding": None,
     "create_token": None,
     "revoke_token": None,
+    "attach_inbound": Stage.VENDOR_NOTIFIED,
+    "discard_inbound": None,
+    "open_case_from_inbound": None,
 }
-_MODULES = (services, accounts, invitations, exports, intake, tokens, outbound, mail_templates)
+_MODULES = (services, accounts, invitations, exports, intake, tokens, outbound, mail_templates,
+            triage)  # fmt: skip
 SERVICE = {name: next(getattr(m, name) for m in _MODULES if hasattr(m, name)) for name in STAGE_FOR}
 
 # Functions of the service modules that are not services: helpers that the
 # services call with checked values inside their transaction (and lock),
 # reads, and what the API's authentication calls with the header's text.
 INTERNAL = {
+    "disclosure.comms.triage": {
+        "waiting_messages": "a read: the triage list",
+        "waiting_count": "a read: the navigation's count",
+    },
     "disclosure.accounts.invitations": {
         "max_age": "a read: the setting",
         "check_invitation": "a read: the portal's check of a link (InvitationInvalid)",
@@ -429,6 +444,8 @@ def _parameters(name: str) -> list[str]:
     names = [p for p, v in params.items() if v.kind is not inspect.Parameter.VAR_KEYWORD]
     if name == "open_case":
         names += [f for f in DETAIL_FIELDS if f not in names]
+    if name == "open_case_from_inbound":  # open_case's arguments, passed through
+        names += [*_parameters("open_case"), *DETAIL_FIELDS]
     if name == "send_case_mail":
         names += ["to", "cc", "subject", "body", "attachments", "in_reply_to"]
     if name == "log_communication":
@@ -463,6 +480,12 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
         export = exports.run_export(export_id=export.pk)
     if service == "revoke_token":
         token = tokens.create_token(user=analyst, name="to revoke").token
+    inbound = None
+    if service in ("attach_inbound", "discard_inbound", "open_case_from_inbound"):
+        inbound = ingest(
+            b"From: someone@elsewhere.example\nSubject: A tip\nMessage-ID: <tip@x.example>\n\nHi\n",
+            source="maildir:/inbox",
+        )
     dispute = None
     if service in ("answer_dispute", "settle_dispute"):
         dispute = services.file_dispute(
@@ -479,12 +502,15 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
         Case(title="unsaved"),
         Case(pk=GHOST_PK, title="gone"),
         Communication(pk=GHOST_PK, direction="inbound", occurred_at=start, subject="gone"),
+        InboundMessage(pk=GHOST_PK, message_id="<gone@x.example>"),
         AnonymousUser(),
     ]
     right = [case, vendor, firm, analyst, lead, legal, vendor_contact, outsider, verifier]
     right += [DisclosurePolicy.objects.first(), admin]
     right += [
-        x for x in (invitation and invitation.invitation, export, token, dispute) if x is not None
+        x
+        for x in (invitation and invitation.invitation, export, token, dispute, inbound)
+        if x is not None
     ]
     if Communication.objects.filter(case=case).exists():
         right.append(Communication.objects.filter(case=case).first())
@@ -505,6 +531,7 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
         "export": export,
         "token": token,
         "dispute": dispute,
+        "inbound": inbound,
         "instances": wrong + right,
     }
 
@@ -542,6 +569,7 @@ def snapshot(case: Case) -> dict:
         "policies": sorted(DisclosurePolicy.objects.values_list("pk", "name")),
         "exports": sorted(Export.objects.values_list("pk", "status")),
         "templates": sorted(MailTemplate.objects.values_list("key", "subject", "body")),
+        "inbound": sorted(InboundMessage.objects.values_list("pk", "status", "triaged_at")),
     }
     return {"case": state(case), "counts": counts, "countersigned": signed, **changed}
 
