@@ -16,7 +16,7 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.urls import NoReverseMatch, reverse
 
-from disclosure.cases import access, policies, selectors
+from disclosure.cases import access, policies, selectors, transitions
 from disclosure.cases.models import Case
 from disclosure.cases.stages import STAGE_ORDER, STAGE_TIME_FIELD, Stage, stage_index
 from disclosure.cases.terms import describe_terms_change
@@ -358,8 +358,19 @@ def _timeline_tab(user, case: Case, params: Mapping[str, Any]) -> dict[str, Any]
 
 
 def _communications_tab(user, case: Case, params: Mapping[str, Any]) -> dict[str, Any]:
-    rows = selectors.communications_for(user, case).order_by("-occurred_at", "-id")
-    return {"communications": records_page(rows, params.get("cpage"))}
+    # Each outbound e-mail shows its delivery (its outbox row): joined, not one query each.
+    rows = (
+        selectors.communications_for(user, case)
+        .select_related("outbox")
+        .order_by("-occurred_at", "-id")
+    )
+    may_mail = access.can(user, "send_mail", case) and transitions.runs_now("send_mail", case)
+    return {
+        "communications": records_page(rows, params.get("cpage")),
+        "mail_url": reverse("staff:case_mail", kwargs={"reference": case.reference})
+        if may_mail
+        else None,
+    }
 
 
 def _evidence_tab(user, case: Case, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from .views import (
     triage,
     vendors,
 )
+from .views import mail as mail_views
 from .views.case_list import case_list
 
 register_converter(CaseReferenceConverter, "caseref")
@@ -31,6 +32,8 @@ urlpatterns = [
     path("cases/new/", new_case.case_new, name="case_new"),
     path("cases/<caseref:reference>/", case_page.case_detail, name="case_detail"),
     path("cases/<caseref:reference>/<casetab:tab>/", case_page.case_detail, name="case_tab"),
+    # The table's send_mail action has its own page (before the generic one).
+    path("cases/<caseref:reference>/actions/send_mail/", mail_views.compose, name="case_mail"),
     path(
         "cases/<caseref:reference>/actions/<slug:action>/",
         actions.case_action,
@@ -54,6 +57,15 @@ urlpatterns = [
     path("mail/<int:pk>/attach/", triage.triage_attach, name="triage_attach"),
     path("mail/<int:pk>/discard/", triage.triage_discard, name="triage_discard"),
     path("mail/<int:pk>/new-case/", triage.triage_new_case, name="triage_new_case"),
+    path("mail/templates/", mail_views.template_list, name="mail_templates"),
+    path(
+        "mail/templates/<slug:key>/", mail_views.template_edit, name="mail_template_edit"
+    ),
+    path(
+        "mail/templates/<slug:key>/reset/",
+        mail_views.template_reset,
+        name="mail_template_reset",
+    ),
     path("tokens/", tokens.token_list, name="token_list"),
     path("settings/mail/", preferences.mail_settings, name="mail_settings"),
     path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),

@@ -309,12 +309,13 @@ def test_nothing_is_due_on_a_closed_case(client, analyst, lead, vendor):
 ACTIONS_ON_SECURED = {
     "analyst": [
         "Record deletion of our copies", "Record publication", "Record vendor acknowledgement",
-        "Log a communication", "Attach evidence", "File a dispute", "Correct an earlier event",
-        "Edit case details", "Open a follow-up case (re-exposure)",
+        "Log a communication", "Write to the vendor", "Attach evidence", "File a dispute",
+        "Correct an earlier event", "Edit case details", "Open a follow-up case (re-exposure)",
     ],
     "lead": [
         "Record deletion of our copies", "Record publication", "Close case",
-        "Record vendor acknowledgement", "Log a communication", "Attach evidence",
+        "Record vendor acknowledgement", "Log a communication", "Write to the vendor",
+        "Attach evidence",
         "File a dispute", "Correct an earlier event", "Set or lift legal hold",
         "Escalate to a third party", "Edit case details", "Open a follow-up case (re-exposure)",
     ],
@@ -366,7 +367,7 @@ def test_actions_are_plain_text_while_their_forms_do_not_exist(
     case = berlin_case(S, analyst=analyst, lead=lead, vendor=vendor)
     client.force_login(lead)
     response = client.get(f"/cases/{case.reference}/")
-    assert [a.url for a in response.context["actions"]] == [None] * 12
+    assert [a.url for a in response.context["actions"]] == [None] * 13
     assert "<li>Close case</li>" in response.content.decode()
     assert "/actions/" not in response.content.decode()
 
@@ -381,6 +382,7 @@ def test_actions_link_to_the_action_forms_of_the_site(client, analyst, lead, ven
         ("close", f"/cases/{ref}/actions/close/"),
         ("acknowledge", f"/cases/{ref}/actions/acknowledge/"),
         ("log_communication", f"/cases/{ref}/actions/log_communication/"),
+        ("send_mail", f"/cases/{ref}/actions/send_mail/"),
         ("attach_evidence", f"/cases/{ref}/actions/attach_evidence/"),
         ("file_dispute", f"/cases/{ref}/actions/file_dispute/"),
         ("correct_event", f"/cases/{ref}/actions/correct_event/"),
