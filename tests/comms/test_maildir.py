@@ -221,3 +221,33 @@ def test_two_fetches_never_run_at_once(maildir):
     assert out.getvalue() == "Another fetch is running; nothing done.\n"
     assert fetch_mail().skipped is False  # released
     assert files(maildir, "new") == []
+
+
+@pytest.mark.mail
+@pytest.mark.django_db
+def test_fetch_mail_reads_imap_beside_the_maildir(
+    settings, tmp_path, imap_mailbox, analyst, vendor
+):
+    settings.DISCLOSURE_MAILDIR = str(tmp_path / "inbox")
+    settings.DISCLOSURE_REPLY_ADDRESS = "disclosure+{reference}@firm.example"
+    case = make_case(Stage.VENDOR_NOTIFIED, actor=analyst, vendor=vendor)
+    imap_mailbox.deliver(mail(subject=f"[{case.reference}] by IMAP", message_id="<imap-1@c>"))
+    imap_mailbox.deliver(mail(subject="a tip", message_id="<imap-2@c>"))
+    imap_mailbox.deliver(mail(subject=f"[{case.reference}] by IMAP", message_id="<imap-1@c>"))
+    deliver(tmp_path / "inbox", mail(subject=f"[{case.reference}] local", message_id="<md@c>"))
+    result = fetch_mail()
+    assert result.as_dict() == {
+        "skipped": False,
+        "sources": {
+            f"maildir:{tmp_path / 'inbox'}": {
+                "matched": 1, "unmatched": 0, "duplicates": 0, "refused": 0, "errors": 0,
+            },
+            "imap:INBOX": {
+                "matched": 1, "unmatched": 1, "duplicates": 1, "refused": 0, "errors": 0,
+            },
+        },
+        "failures": [],
+    }  # fmt: skip
+    assert imap_mailbox.messages("INBOX") == []  # all moved to the processed folder
+    assert fetch_mail().total("matched") == 0  # nothing is read twice
+    assert Communication.objects.filter(case=case, direction="inbound").count() == 2
