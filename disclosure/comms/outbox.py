@@ -28,16 +28,17 @@ sent and is never handed over again. So:
   offered the message: that is no attempt, the row waits
   ``DISCLOSURE_MAIL_RETRY_SECONDS`` and ``dispatch_due`` stops its run, so
   an outage of any length fails nothing and loses nothing;
-- the SMTP connection's timeout is cut to what is left of the lease, and
-  DATA is not started once the lease has run out, so a slow worker gives up
-  before another may claim the row;
+- each wait on the SMTP server is cut to what is left of the lease, and
+  DATA is not started once the lease has (nearly) run out, so a slow worker
+  gives up rather than send beside another that claimed the row since;
 - the one window left: the server has answered 250 to DATA but the worker
   dies (or the database is unreachable) before "sent" is committed, or the
   server accepted the message without its answer reaching us. The message
   is then sent again when the lease ends and arrives twice, with the same
-  Message-ID and the same bytes; recipients' mail systems and our own
-  inbound side (``DuplicateMessage``) de-duplicate by Message-ID. SMTP has
-  no way to close that window (RFC 1047).
+  Message-ID and the same bytes: many mail systems deliver both copies;
+  mail clients that de-duplicate, and our own inbound side (a Message-ID is
+  taken once), see one message. SMTP has no way to close that window
+  (RFC 1047); it lasts from the server's 250 to one database commit.
 
 A finished worker writes its outcome only while it still holds the claim
 (the attempt number is the fencing token), so a late worker never
