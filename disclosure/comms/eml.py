@@ -240,7 +240,8 @@ class ReceivedEmail:
         return tuple(out)
 
 
-_MSGID = re.compile(r"<[^<>\s]+>")
+# A Message-ID token: no spaces, controls (NUL) or undecodable bytes.
+_MSGID = re.compile("<[^<>\\s\x00-\x1f\x7f\ud800-\udfff]+>")
 
 
 def message_ids(value: str) -> tuple[str, ...]:

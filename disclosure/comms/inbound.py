@@ -244,7 +244,7 @@ def _take(raw: bytes, sha: str, source: str, mail: ReceivedEmail, message_id: st
             received_at=now(),
             automated=kind.kind,
             status=InboundStatus.UNMATCHED,
-            problem="\n".join(problems),
+            problem=storable("\n".join(problems)),
         )
         if kind.kind == Automated.BOUNCE:
             mark_undeliverable(kind, row)
@@ -256,8 +256,8 @@ def _take(raw: bytes, sha: str, source: str, mail: ReceivedEmail, message_id: st
                         row, mail, raw, case=locked, actor=mail_account(), automated=kind.kind
                     )
             except DomainError as e:
-                row.problem = "\n".join(
-                    [*problems, f"Could not be logged on {case.reference}: {e.message}"]
+                row.problem = storable(
+                    "\n".join([*problems, f"Could not be logged on {case.reference}: {e.message}"])
                 )
             else:
                 row.status, row.case, row.communication = InboundStatus.MATCHED, case, comm

@@ -345,3 +345,20 @@ def test_two_fetches_of_the_same_message_at_once_log_it_once(analyst, vendor):
     assert InboundMessage.objects.count() == 1
     assert EvidenceFile.objects.filter(case=case, kind="raw_message").count() == 1
     assert verify_case(case).ok
+
+
+def test_a_message_its_case_refuses_waits_in_triage_and_nothing_is_half_written(case, monkeypatch):
+    from disclosure.comms import inbound
+    from disclosure.core.errors import ValidationFailed
+
+    def refuse(**kwargs):
+        raise ValidationFailed("The case refuses it.")
+
+    monkeypatch.setattr(inbound, "write_communication", refuse)
+    events = CaseEvent.objects.filter(case=case).count()
+    files = EvidenceFile.objects.filter(case=case).count()
+    row = ingest(mail(subject=f"[{case.reference}] refused"), source="m")
+    assert (row.status, row.case, row.communication) == ("unmatched", None, None)
+    assert row.problem == f"Could not be logged on {case.reference}: The case refuses it."
+    assert CaseEvent.objects.filter(case=case).count() == events  # no raw evidence left behind
+    assert EvidenceFile.objects.filter(case=case).count() == files

@@ -218,3 +218,10 @@ def test_one_bad_message_among_good_ones(case, settings):
         )
     )
     assert {f"[{case.reference}] one", f"[{case.reference}] two"} <= subjects
+
+
+def test_a_message_id_with_control_characters_is_replaced_by_the_hash(case):
+    raw = head(case).replace(b"Message-ID: <odd-", b"Message-ID: <o\x00dd-")
+    row = ingest(raw, source="m")
+    assert row.message_id == f"<{hashlib.sha256(raw).hexdigest()}@inbound.invalid>"
+    assert row.status == "matched"
