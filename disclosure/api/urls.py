@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .views import actions, cases, exports, intake, organizations, people, records, tokens
+from .views import actions, cases, exports, intake, mail, organizations, people, records, tokens
 from .views.misc import not_found
 
 app_name = "api"
@@ -30,6 +30,7 @@ urlpatterns = [
     ),
     path(CASE + "events/", records.EventList.as_view(), name="events"),
     path(CASE + "communications/", records.CommunicationList.as_view(), name="communications"),
+    path(CASE + "mail/", mail.CaseMail.as_view(), name="mail"),
     path(CASE + "evidence/", records.EvidenceList.as_view(), name="evidence"),
     path(
         CASE + "evidence/<int:evidence_id>/download/",
