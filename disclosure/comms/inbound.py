@@ -25,7 +25,8 @@ raises for bad mail, so one bad message never stops the others:
    vendor's known addresses or domains; ``automated`` from comms.classify.
    Unmatched, or refused by the case (a rule of the log): UNMATCHED, waiting
    in triage (comms.triage).
-6. A bounce marks its failed addresses undeliverable (``UndeliverableAddress``).
+6. A bounce marks its failed addresses undeliverable (``UndeliverableAddress``),
+   those a message Disclosure sent went to (a forged report marks nothing).
 
 The actor of what is logged is the system's mail account (``mail_account``):
 an inactive user without password or memberships, which no access check
@@ -247,7 +248,14 @@ def _take(raw: bytes, sha: str, source: str, mail: ReceivedEmail, message_id: st
             problem=storable("\n".join(problems)),
         )
         if kind.kind == Automated.BOUNCE:
-            mark_undeliverable(kind, row)
+            _, ignored = mark_undeliverable(kind, row)
+            if ignored:
+                problems.append(
+                    f"The report names {', '.join(ignored)} as failed, but not as a recipient "
+                    "of a message Disclosure sent: not marked undeliverable."
+                )
+                row.problem = storable("\n".join(problems))
+                row.save(update_fields=["problem"])
         case, matched_by = match_case(mail, kind)
         if case is not None:
             try:
@@ -272,20 +280,37 @@ def _sane(value: datetime | None) -> bool:
     return value is not None and value.year > 1970 and value < now() + timedelta(days=1)
 
 
-def mark_undeliverable(kind: Classification, report: InboundMessage) -> list[str]:
+_ADDRESS = re.compile(r"[^\s<>\"',;]+@[^\s<>\"',;]+")
+
+
+def mark_undeliverable(kind: Classification, report: InboundMessage) -> tuple[list[str], list[str]]:
     """Record each address ``kind`` (a bounce) says failed as undeliverable,
-    with the report; the addresses."""
-    marked = []
+    with the report, if it was a recipient of the message the report returns
+    and Disclosure sent that message (its Message-ID in the outbox): a
+    report anyone can forge never makes another address undeliverable.
+    Returns (marked, ignored) addresses."""
+    sent = None
+    if kind.bounced_message_id:
+        sent = (
+            OutboxMessage.objects.filter(message_id=kind.bounced_message_id)
+            .values_list("recipients", flat=True)
+            .first()
+        )
+    ours = {a.lower() for r in (sent or []) for a in _ADDRESS.findall(str(r))}
+    marked, ignored = [], []
     for address in kind.failed:
         address = storable(address, 320)
         if not address:
+            continue
+        if address not in ours:
+            ignored.append(address)
             continue
         reason = storable(kind.diagnostics.get(address) or kind.reason, 2000)
         UndeliverableAddress.objects.update_or_create(
             address=address, defaults={"since": now(), "reason": reason, "report": report}
         )
         marked.append(address)
-    return marked
+    return marked, ignored
 
 
 # --- matching -----------------------------------------------------------------
@@ -378,7 +403,7 @@ def match_case(mail: ReceivedEmail, kind: Classification) -> tuple[Case | None, 
 def sender_is_unknown(sender: str, case: Case) -> bool:
     """Whether ``sender`` (a From value) is none of the case vendor's known
     addresses and not at one of its domains."""
-    found = re.search(r"[^\s<>\"',;]+@[^\s<>\"',;]+", sender or "")
+    found = _ADDRESS.search(sender or "")
     if found is None:
         return True
     vendor = case.vendor

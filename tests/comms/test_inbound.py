@@ -274,11 +274,27 @@ def test_a_bounce_marks_the_address_and_is_shown_as_a_bounce(case):
     assert bad.reason.startswith("5.1.1")
 
 
-def test_an_unmatched_bounce_still_marks_the_address(case):
-    raw = POSTFIX_DSN.replace(b"<first-notice@firm.example>", b"<unknown@firm.example>")
+def test_a_bounce_of_a_message_we_did_not_send_marks_nothing(case):
+    raw = POSTFIX_DSN.replace(b"<first-notice@firm.example>", b"<forged@firm.example>")
     row = ingest(raw, source="m")
     assert (row.status, row.automated) == ("unmatched", "bounce")
-    assert UndeliverableAddress.objects.get().address == "security@contoso.example"
+    assert UndeliverableAddress.objects.count() == 0
+    assert row.problem == (
+        "The report names security@contoso.example as failed, but not as a recipient of a "
+        "message Disclosure sent: not marked undeliverable."
+    )
+
+
+def test_a_bounce_marks_only_the_recipients_of_our_message(case):
+    OutboxMessage.objects.create(
+        message_id="<first-notice@firm.example>", purpose="vendor_mail", case=case,
+        from_email="disclosure@firm.example", recipients=["ciso@contoso.example"],
+        raw=b"x", next_attempt_at=now(), created_at=now(),
+    )  # fmt: skip
+    row = ingest(POSTFIX_DSN, source="m")
+    assert row.case == case
+    assert UndeliverableAddress.objects.count() == 0
+    assert "not marked undeliverable" in row.problem
 
 
 def test_an_automatic_reply_is_logged_marked_and_tells_nobody(case, lead):
