@@ -12,7 +12,9 @@ the answer, is not. The server can be told to:
   commands without an answer until ``release()`` (``stalled`` is set once
   one is held), so that a test can kill the client mid-send. A held command
   is answered 451 on release and its message is not recorded: the server
-  never accepted it (``then_accept=True``: it goes on as usual instead).
+  never accepted it (``then_accept=True``: it goes on as usual instead);
+- ``hold_answer(times=n)``: record the next ``n`` messages, then hold the
+  250 back until ``release()``.
 
 The ``smtp_server`` fixture (tests/conftest.py imports it) yields a server and
 points Django's SMTP backend at it; ``server.env()`` gives the environment
@@ -123,7 +125,15 @@ class _Handler:
         )
         with self.lock:
             self.server.received.append(received)
-        return f"250 2.0.0 Ok: queued as {len(self.server.received)}"
+            answer = f"250 2.0.0 Ok: queued as {len(self.server.received)}"
+            held = self.server._hold_answers > 0
+            if held:
+                self.server._hold_answers -= 1
+        if held:  # accepted (recorded), the answer held back
+            self.server.stalled.set()
+            while not self.server._released.is_set():
+                await asyncio.sleep(0.02)
+        return answer
 
 
 def free_port() -> int:
@@ -148,6 +158,7 @@ class TestSMTPServer:
         self.stalled = threading.Event()
         self._released = threading.Event()
         self._rules: list[_Rule] = []
+        self._hold_answers = 0
         self._controller: Controller | None = None
 
     @classmethod
@@ -183,6 +194,14 @@ class TestSMTPServer:
         self.stalled.clear()
         self._released.clear()
         self._rules.append(_Rule(stage=at, times=times, accept=then_accept))
+
+    def hold_answer(self, *, times: int = 1) -> None:
+        """Accept (record) the next ``times`` messages but hold back the 250
+        until ``release()``: a server that took a message whose client then
+        stopped waiting (the outbox's duplicate window)."""
+        self.stalled.clear()
+        self._released.clear()
+        self._hold_answers += times
 
     def release(self) -> None:
         """Answer the held commands (see ``stall``)."""

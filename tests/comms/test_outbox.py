@@ -427,6 +427,30 @@ def test_a_worker_whose_lease_ran_out_does_not_start_data(db, smtp_server, setti
     assert smtp_server.received == []
 
 
+def test_the_one_duplicate_window_a_server_that_accepts_after_we_gave_up(
+    db, smtp_server, settings, clock
+):
+    # The module docstring's window, shown: the server takes the message
+    # after the worker stopped waiting for its answer (here: longer than the
+    # lease allows); the row is retried and the server gets it twice, with
+    # the same Message-ID and bytes.
+    settings.DISCLOSURE_MAIL_LEASE_SECONDS = 2  # one second's wait for the answer
+    row = queue()
+    smtp_server.hold_answer()
+    timer = threading.Timer(2.5, smtp_server.release)
+    timer.start()
+    try:
+        assert outbox.deliver(row.pk) == outbox.RETRY
+    finally:
+        timer.join()
+    assert smtp_server.count(row.message_id) == 1
+
+    clock.advance(60)
+    assert outbox.deliver(row.pk) == outbox.SENT
+    assert smtp_server.count(row.message_id) == 2
+    assert smtp_server.received[0].raw == smtp_server.received[1].raw == bytes(row.raw)
+
+
 def test_the_last_attempt_stopped_mid_send_fails_it_when_taken_up(db, smtp_server, clock, settings):
     settings.DISCLOSURE_MAIL_MAX_ATTEMPTS = 1
     row = queue()
