@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.mail import EmailMessage
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connections, transaction
 
 from disclosure.comms import outbox
@@ -554,3 +554,9 @@ def test_send_mail_queue_delivers_what_is_due_and_prints_counts(db, smtp_server,
 
     call_command("send_mail_queue")
     assert capsys.readouterr().out == "0 sent, 0 to retry, 0 failed, 0 skipped\n"
+
+
+def test_send_mail_queue_refuses_a_limit_below_one(db):
+    with pytest.raises(CommandError) as refused:
+        call_command("send_mail_queue", "--limit", "0")
+    assert str(refused.value) == "--limit must be at least 1."

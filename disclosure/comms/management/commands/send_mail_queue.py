@@ -1,6 +1,6 @@
 """python manage.py send_mail_queue: deliver the outbox's due mail now."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from disclosure.comms import outbox
 
@@ -21,6 +21,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, limit: int, **options) -> None:
+        if limit < 1:
+            raise CommandError("--limit must be at least 1.")
         counts = outbox.dispatch_due(limit=limit)
         self.stdout.write(
             f"{counts[outbox.SENT]} sent, {counts[outbox.RETRY]} to retry, "
