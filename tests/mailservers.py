@@ -374,14 +374,14 @@ test_database_url.__test__ = False
 
 
 def forget_queue(queue: str) -> None:
-    """Delete ``queue`` from the broker's Redis, with the unacknowledged
-    deliveries from it a killed worker left behind."""
+    """Delete ``queue`` from the broker's Redis (its list and bindings), with
+    the unacknowledged deliveries from it a killed worker left behind."""
     import redis
     from django.conf import settings
 
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     try:
-        client.delete(queue)
+        client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
         for tag, payload in client.hgetall("unacked").items():
             if queue.encode() in payload:
                 client.hdel("unacked", tag)
