@@ -164,12 +164,20 @@ class TestSMTPServer:
     @classmethod
     def start(cls) -> TestSMTPServer:
         server = cls()
-        server.port = free_port()
-        server._controller = Controller(
-            _Handler(server), hostname=server.host, port=server.port, ready_timeout=10
-        )
-        server._controller.start()
-        return server
+        for attempt in range(5):  # another process may take the free port first
+            server.port = free_port()
+            controller = Controller(
+                _Handler(server), hostname=server.host, port=server.port, ready_timeout=10
+            )
+            try:
+                controller.start()
+            except OSError:
+                if attempt == 4:
+                    raise
+                continue
+            server._controller = controller
+            return server
+        raise AssertionError("unreachable")
 
     def stop(self) -> None:
         self._released.set()
