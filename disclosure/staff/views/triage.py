@@ -129,8 +129,8 @@ def triage_attach(request: HttpRequest, pk: int) -> HttpResponse:
     _require_triage(request)
     form = AttachForm(request.POST)
     if form.is_valid():
-        reference = form.cleaned_data["reference"].strip().upper()
-        case = selectors.case_by_reference(request.user, reference)
+        reference = form.cleaned_data["reference"].strip()
+        case = selectors.case_list(request.user).filter(reference__iexact=reference).first()
         if case is None:
             form.add_error("reference", f"No case {reference}.")
         else:
