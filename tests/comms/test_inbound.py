@@ -378,3 +378,13 @@ def test_a_message_its_case_refuses_waits_in_triage_and_nothing_is_half_written(
     assert row.problem == f"Could not be logged on {case.reference}: The case refuses it."
     assert CaseEvent.objects.filter(case=case).count() == events  # no raw evidence left behind
     assert EvidenceFile.objects.filter(case=case).count() == files
+
+
+def test_the_vendor_sees_its_mail_logged_by_the_system(case, vendor_contact, client):
+    from django.urls import reverse
+
+    ingest(mail(subject=f"[{case.reference}] closed now"), source="m")
+    client.force_login(vendor_contact)
+    page = client.get(reverse("portal:case_detail", args=[case.reference])).content.decode()
+    assert f"[{case.reference}] closed now" in page
+    assert "We closed the container this morning." in page
