@@ -185,6 +185,26 @@ def test_starttls_on_the_imap_port(imap_mailbox):
     assert uid_fetch(imap_mailbox, scheme="imap") == (1, [PLAIN])
 
 
+def last_login(mailbox) -> str:
+    """Dovecot's log line of the latest login."""
+    return [line for line in mailbox.log_path.read_text().splitlines() if " Login: " in line][-1]
+
+
+@pytest.mark.mail
+def test_imap_urls_use_starttls_and_only_insecure_1_speaks_plain_text(imap_mailbox):
+    """Dovecot trusts the loopback, so it lets a plain login through here:
+    its log tells whether the session was TLS."""
+    imap_mailbox.deliver(message(1))
+    imap_mailbox.deliver(message(2))
+    plain = imap_mailbox.url(scheme="imap") + "&insecure=1"
+
+    assert uid_fetch(imap_mailbox, scheme="imap", processed=None) == (2, [message(1), message(2)])
+    assert ", TLS," in last_login(imap_mailbox)
+    imap_mailbox.deliver(message(3))
+    assert fetch_imap(plain, lambda raw: None) == 3
+    assert ", TLS" not in last_login(imap_mailbox)
+
+
 @pytest.mark.mail
 def test_the_ca_may_be_given_as_pem_text(imap_mailbox, settings):
     with open(imap_mailbox.ca_path) as f:
