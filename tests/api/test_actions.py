@@ -24,15 +24,15 @@ def iso(t) -> str:
 AVAILABLE = {
     "vendor_contact": ["secure", "acknowledge", "log_communication", "attach_evidence",
                        "file_dispute"],
-    "analyst": ["secure", "acknowledge", "log_communication", "attach_evidence",
+    "analyst": ["secure", "acknowledge", "log_communication", "send_mail", "attach_evidence",
                 "file_dispute", "correct_event", "update_details"],
-    "lead": ["secure", "publish", "close", "acknowledge", "log_communication",
+    "lead": ["secure", "publish", "close", "acknowledge", "log_communication", "send_mail",
              "attach_evidence", "file_dispute", "correct_event", "set_legal_hold", "escalate",
              "update_details"],
     "legal": ["set_legal_hold"],
-    "admin_user": ["secure", "close", "acknowledge", "log_communication", "attach_evidence",
-                   "file_dispute", "correct_event", "set_legal_hold", "escalate",
-                   "update_details"],
+    "admin_user": ["secure", "close", "acknowledge", "log_communication", "send_mail",
+                   "attach_evidence", "file_dispute", "correct_event", "set_legal_hold",
+                   "escalate", "update_details"],
 }  # fmt: skip
 
 

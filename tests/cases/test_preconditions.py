@@ -224,23 +224,25 @@ def test_follow_up_needs_secured(analyst, published_early):
 # (and accepted) at each stage, for a lead and for the case's vendor contact.
 UNDER_HOLD = {
     S.FOUND: (
-        {"notify_vendor", "log_communication", "attach_evidence", "file_dispute"}
+        {"notify_vendor", "log_communication", "send_mail", "attach_evidence", "file_dispute"}
         | {"correct_event", "set_legal_hold", "update_details"},
         set(),  # the vendor does not see the case yet
     ),
     S.VENDOR_NOTIFIED: (
-        {"secure", "publish", "acknowledge", "log_communication", "attach_evidence"}
+        {"secure", "publish", "acknowledge", "log_communication", "send_mail", "attach_evidence"}
         | {"file_dispute", "correct_event", "set_legal_hold", "escalate", "update_details"},
         {"secure", "acknowledge", "log_communication", "attach_evidence", "file_dispute"},
     ),
     S.SECURED: (
-        {"publish", "acknowledge", "log_communication", "attach_evidence", "file_dispute"}
-        | {"correct_event", "set_legal_hold", "escalate", "update_details", "open_follow_up"},
+        {"publish", "acknowledge", "log_communication", "send_mail", "attach_evidence"}
+        | {"file_dispute", "correct_event", "set_legal_hold", "escalate", "update_details"}
+        | {"open_follow_up"},
         {"acknowledge", "log_communication", "attach_evidence", "file_dispute"},
     ),
     S.DATA_DELETED: (
-        {"publish", "acknowledge", "log_communication", "attach_evidence", "file_dispute"}
-        | {"correct_event", "set_legal_hold", "escalate", "update_details", "open_follow_up"},
+        {"publish", "acknowledge", "log_communication", "send_mail", "attach_evidence"}
+        | {"file_dispute", "correct_event", "set_legal_hold", "escalate", "update_details"}
+        | {"open_follow_up"},
         {"acknowledge", "log_communication", "attach_evidence", "file_dispute"}
         | {"countersign_attestation"},
     ),
