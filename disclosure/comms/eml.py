@@ -203,6 +203,44 @@ def storable(text: object, limit: int | None = None) -> str:
     return value[:limit] if limit is not None else value
 
 
+class _ReadOnceMessage(EmailMessage):
+    """A parsed message that parses each header value once.
+
+    ``email.policy.default`` builds a new header object (a full parse of an
+    address list, a Content-Type's parameters) on every ``get``; reading a
+    received message asks for the same headers twenty-odd times (the
+    fields, the classification, the MIME walk). This class keeps each
+    parsed value, keyed by the header's name and raw text, so a header
+    changed later is parsed afresh; headers that fail to parse are not
+    kept (the same error again). Otherwise exactly ``EmailMessage``.
+    """
+
+    def _fetch(self, name: str, value):
+        if self.policy is not email.policy.default or type(value) is not str:
+            return self.policy.header_fetch_parse(name, value)
+        cache = self.__dict__.get("_parsed_headers")
+        if cache is None:
+            cache = self.__dict__["_parsed_headers"] = {}
+        key = (name, value)
+        try:
+            return cache[key]
+        except KeyError:
+            parsed = cache[key] = self.policy.header_fetch_parse(name, value)
+            return parsed
+
+    def get(self, name, failobj=None):
+        name = name.lower()
+        for k, v in self._headers:
+            if k.lower() == name:
+                return self._fetch(k, v)
+        return failobj
+
+    def get_all(self, name, failobj=None):
+        name = name.lower()
+        values = [self._fetch(k, v) for k, v in self._headers if k.lower() == name]
+        return values or failobj
+
+
 @dataclass(frozen=True)
 class ReceivedEmail:
     """A received message as far as it could be read (``read_received``):
@@ -268,7 +306,9 @@ def read_received(raw: bytes) -> ReceivedEmail:
     """
     problems: list[str] = []
     try:
-        msg = email.message_from_bytes(bytes(raw), policy=email.policy.default)
+        msg = email.message_from_bytes(
+            bytes(raw), _class=_ReadOnceMessage, policy=email.policy.default
+        )
     except Exception as e:
         problems.append(f"The message could not be parsed ({type(e).__name__}).")
         return ReceivedEmail(None, "", (), (), None, "", storable(bytes(raw).decode(

@@ -10,6 +10,11 @@ does nothing and says so (``FetchResult.skipped``). A message whose
 ingestion raised (the database down) stays in its mailbox and counts as an
 error; a mailbox that cannot be read is reported in ``failures`` and the
 other source is still read.
+
+The messages of one fetch share what does not change between them (the
+mail account, a vendor's known addresses, who on the staff hears of a case:
+``comms.runscope``), read once per fetch; each message is still its own
+transaction.
 """
 
 import fcntl
@@ -25,6 +30,7 @@ from django.db import connection
 from .inbound import receive
 from .maildir import fetch_maildir
 from .models import InboundStatus
+from .runscope import fetch_run
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +132,7 @@ def fetch_mail(*, limit: int | None = None) -> FetchResult:
     """Read new mail from the Maildir and, when configured, IMAP (at most
     ``limit`` messages in all); see the module docstring."""
     result = FetchResult()
-    with fetch_lock() as held:
+    with fetch_lock() as held, fetch_run():  # what stays put between messages, read once
         if not held:
             result.skipped = True
             logger.info("Another mail fetch is running; this one does nothing.")

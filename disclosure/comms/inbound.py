@@ -47,9 +47,9 @@ from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
-from disclosure.accounts.models import User
+from disclosure.accounts.models import Organization, User
 from disclosure.accounts.selectors import MAIL_ACCOUNT_USERNAME
 from disclosure.cases.guards import system_locked_case
 from disclosure.cases.models import Case
@@ -60,7 +60,7 @@ from disclosure.evidence.models import EvidenceKind
 from disclosure.evidence.services import IncomingFile, write_evidence
 from disclosure.evidence.storage import store_stream
 
-from . import addresses
+from . import addresses, runscope
 from .classify import Classification, classify
 from .eml import ReceivedEmail, message_ids, read_received, storable
 from .models import (
@@ -112,10 +112,11 @@ def receive(raw: bytes, *, source: str) -> Received:
         return _refuse(raw, sha, source, "The message is empty.")
     mail = read_received(raw)
     message_id = mail.message_id or synthetic_message_id(sha)
-    if OutboxMessage.objects.filter(message_id=message_id).exists():
+    ours, seen, logged = _seen(message_id)  # one query for the three questions
+    if ours:
         return _refuse(raw, sha, source, "Disclosure sent this message itself.", mail=mail)
     try:
-        found = _existing(message_id, raw, sha, source)
+        found = _existing(message_id, raw, sha, source) if seen or logged else None
         if found is not None:
             return Received(found, True)
         return Received(_take(raw, sha, source, mail, message_id), False)
@@ -135,7 +136,18 @@ def mail_account() -> User:
     """The system's account received mail is logged by: ``disclosure-mail``
     ("Disclosure mail"), inactive, with an unusable password and no
     membership (created on first use). Raises RuntimeError when an account
-    of that name exists that a person could use."""
+    of that name exists that a person could use.
+
+    Checked once per fetch run (``comms.runscope``); an account created by
+    this call is not remembered, since the message's transaction that
+    created it may roll back."""
+    created: list[User] = []
+    return runscope.remembered(
+        "mail_account", lambda: _mail_account(created), keep=lambda u: u not in created
+    )
+
+
+def _mail_account(created: list[User]) -> User:
     user = User.objects.filter(username=MAIL_ACCOUNT_USERNAME).first()
     if user is None:
         user = User(
@@ -148,6 +160,8 @@ def mail_account() -> User:
                 user.save()
         except IntegrityError:
             user = User.objects.get(username=MAIL_ACCOUNT_USERNAME)
+        else:
+            created.append(user)
     if user.is_active or user.has_usable_password() or user.memberships.exists():
         raise RuntimeError(
             f"The account {MAIL_ACCOUNT_USERNAME!r} can sign in or holds a role: it cannot "
@@ -157,6 +171,24 @@ def mail_account() -> User:
 
 
 # --- what was there before ----------------------------------------------------
+
+
+def _seen(message_id: str) -> tuple[bool, bool, bool]:
+    """Whether ``message_id`` is one Disclosure sent (in the outbox), one
+    received before (an InboundMessage) and one logged before (a
+    Communication): one query."""
+    q = connection.ops.quote_name
+    sql = (
+        "SELECT "
+        + ", ".join(
+            f"EXISTS (SELECT 1 FROM {q(m._meta.db_table)} WHERE {q('message_id')} = %s)"
+            for m in (OutboxMessage, InboundMessage, Communication)
+        )
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [message_id] * 3)
+        ours, seen, logged = cursor.fetchone()
+    return bool(ours), bool(seen), bool(logged)
 
 
 def _existing(message_id: str, raw: bytes, sha: str, source: str) -> InboundMessage | None:
@@ -233,8 +265,7 @@ def _take(raw: bytes, sha: str, source: str, mail: ReceivedEmail, message_id: st
     if not mail.message_id:
         problems.append("The message has no Message-ID; it is named by its SHA-256.")
     with transaction.atomic():
-        store_stream(io.BytesIO(raw), max_bytes=max(len(raw), 1))
-        row = InboundMessage.objects.create(
+        row = InboundMessage(
             message_id=message_id,
             source=source,
             raw_sha256=sha,
@@ -247,7 +278,9 @@ def _take(raw: bytes, sha: str, source: str, mail: ReceivedEmail, message_id: st
             status=InboundStatus.UNMATCHED,
             problem=storable("\n".join(problems)),
         )
-        if kind.kind == Automated.BOUNCE:
+        if kind.kind == Automated.BOUNCE:  # the report the undeliverable rows name: saved first
+            store_stream(io.BytesIO(raw), max_bytes=max(len(raw), 1))
+            row.save(force_insert=True)
             _, ignored = mark_undeliverable(kind, row)
             if ignored:
                 problems.append(
@@ -270,6 +303,11 @@ def _take(raw: bytes, sha: str, source: str, mail: ReceivedEmail, message_id: st
             else:
                 row.status, row.case, row.communication = InboundStatus.MATCHED, case, comm
                 row.matched_by = matched_by
+        if row.pk is None:  # one INSERT with the outcome (the unique Message-ID decides races)
+            if row.communication_id is None:  # a logged message's bytes are its evidence already
+                store_stream(io.BytesIO(raw), max_bytes=max(len(raw), 1))
+            row.save(force_insert=True)
+        elif case is not None:
             row.save(update_fields=["status", "case", "communication", "matched_by", "problem"])
     return row
 
@@ -406,8 +444,18 @@ def sender_is_unknown(sender: str, case: Case) -> bool:
     found = _ADDRESS.search(sender or "")
     if found is None:
         return True
-    vendor = case.vendor
-    return not addresses.is_known(found.group(0).lower(), vendor, addresses.known_addresses(vendor))
+    vendor, known = _vendor_addresses(case.vendor_id)
+    return not addresses.is_known(found.group(0).lower(), vendor, known)
+
+
+def _vendor_addresses(vendor_id: int) -> tuple[Organization, list[addresses.KnownAddress]]:
+    """The vendor and its known addresses, read once per fetch run."""
+
+    def load() -> tuple[Organization, list[addresses.KnownAddress]]:
+        vendor = Organization.objects.get(pk=vendor_id)
+        return vendor, addresses.known_addresses(vendor)
+
+    return runscope.remembered(("vendor_addresses", vendor_id), load)
 
 
 def _occurred_at(mail: ReceivedEmail, case: Case) -> datetime:
