@@ -117,7 +117,7 @@ def vendor_evidence(case: Case) -> Q:
 VENDOR_EVENTS = Q(internal=False, kind__in=list(VENDOR_EVENT_KEYS))
 # (Not yet what was logged under another vendor: ``vendor_communications``
 # and ``vendor_evidence`` give the whole rule for a case.)
-VENDOR_COMMUNICATIONS = ~Q(direction=Direction.INTERNAL)
+VENDOR_COMMUNICATIONS = ~Q(direction=Direction.INTERNAL) & ~Q(sender_unknown=True)
 VENDOR_EVIDENCE = Q(internal=False)
 
 

@@ -138,11 +138,15 @@ def write_communication(
         what="the communication",
         since="the exposure was found",
     )
+    # Mail from outside the vendor's known addresses (a third party quoting
+    # the reference, say) is the firm's until staff act on it: neither it nor
+    # its files reach the vendor (vendor_view.VENDOR_COMMUNICATIONS).
+    internal = direction == Direction.INTERNAL or bool(mail and mail.sender_unknown)
     files = write_evidence_files(
         case=case,
         actor=actor,
         files=[f.as_kind(EvidenceKind.ATTACHMENT) for f in attachments],
-        internal=direction == Direction.INTERNAL,
+        internal=internal,
         reuse_existing=True,
     )
     mail_fields = mail.fields(case) if mail is not None else {}
@@ -166,7 +170,7 @@ def write_communication(
         kind=EventKind.COMMUNICATION_LOGGED,
         actor=actor,
         occurred_at=occurred_at,
-        internal=direction == Direction.INTERNAL,
+        internal=internal,
         payload={
             "communication_id": comm.pk,
             "direction": direction,

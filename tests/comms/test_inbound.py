@@ -12,6 +12,7 @@ from email.utils import format_datetime
 import pytest
 from django.db import connection
 
+from disclosure.cases import vendor_view
 from disclosure.cases.stages import Stage
 from disclosure.comms.inbound import ingest, receive
 from disclosure.comms.models import (
@@ -26,6 +27,7 @@ from disclosure.core.timeutils import now
 from disclosure.evidence.models import EvidenceFile
 from disclosure.evidence.storage import blob_name, evidence_storage, open_blob
 from disclosure.evidence.sweep import sweep_orphan_blobs
+from disclosure.exports.bundle import build_bundle
 from disclosure.ledger.models import CaseEvent
 from disclosure.ledger.verify import verify_case
 from tests.comms.test_classify import POSTFIX_DSN
@@ -169,6 +171,30 @@ def test_an_unknown_sender_is_flagged_not_dropped_and_its_files_stay_internal(ca
     assert comm.sender_unknown is True
     assert comm.raw_message.internal is True
     assert [f.internal for f in comm.attachments.all()] == [True]
+
+
+def test_mail_from_an_unknown_sender_never_reaches_the_vendor(case, vendor):
+    """A third party quoting the reference writes to the firm, not to the
+    vendor: the message, its ledger event and its files stay internal (the
+    portal had shown it to the vendor)."""
+    known = ingest(mail(subject=f"Re: [{case.reference}] fixed"), source="m").communication
+    stranger = ingest(
+        mail(
+            subject=f"[{case.reference}] I found your data",
+            sender="Stranger <stranger@elsewhere.example>",
+            message_id="<stranger-1@elsewhere.example>",
+        ),
+        source="m",
+    ).communication
+    notice = Communication.objects.get(case=case, direction="outbound")  # the first notice
+    assert [c.pk for c in vendor_view.communications(case)] == [known.pk, notice.pk]
+    logged = CaseEvent.objects.filter(case=case, kind="communication_logged")
+    internal = {e.payload["communication_id"]: e.internal for e in logged}
+    assert internal == {notice.pk: False, known.pk: False, stranger.pk: True}
+    bundle = build_bundle(
+        case=case, variant="vendor", communications="full", generated_at=now(), checkpoint=None
+    )
+    assert [c["id"] for c in bundle["records"]["communications"]] == [notice.pk, known.pk]
 
 
 @pytest.mark.parametrize("how", ["security_contact", "vendor_contact", "subdomain"])

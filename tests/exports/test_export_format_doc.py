@@ -207,7 +207,7 @@ def _log_emailed_reply(case, actor) -> None:
                 raw_message=raw_file,
                 in_reply_to="<notice-1@firm.example>",
                 references=["<notice-1@firm.example>"],
-                sender_unknown=True,
+                sender_unknown=False,
                 automated="auto_reply",
             ),
         )
