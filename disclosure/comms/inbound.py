@@ -260,11 +260,17 @@ def _head(raw: bytes) -> tuple[str, str, str]:
 
 
 def _take(raw: bytes, sha: str, source: str, mail: ReceivedEmail, message_id: str):
+    """Log a new message on its case, else keep it for triage; one
+    transaction either way (a message its case refuses: the attempt rolls
+    back whole and the message is kept for triage in a second one)."""
     kind = classify(mail.message) if mail.message is not None else Classification()
     problems = list(mail.problems)
     if not mail.message_id:
         problems.append("The message has no Message-ID; it is named by its SHA-256.")
-    with transaction.atomic():
+
+    def new_row() -> tuple[InboundMessage, list[str]]:
+        """The row (saved at once for a bounce, which the undeliverable rows name)."""
+        found = list(problems)
         row = InboundMessage(
             message_id=message_id,
             source=source,
@@ -276,40 +282,51 @@ def _take(raw: bytes, sha: str, source: str, mail: ReceivedEmail, message_id: st
             received_at=now(),
             automated=kind.kind,
             status=InboundStatus.UNMATCHED,
-            problem=storable("\n".join(problems)),
+            problem=storable("\n".join(found)),
         )
-        if kind.kind == Automated.BOUNCE:  # the report the undeliverable rows name: saved first
+        if kind.kind == Automated.BOUNCE:
             store_stream(io.BytesIO(raw), max_bytes=max(len(raw), 1))
             row.save(force_insert=True)
             _, ignored = mark_undeliverable(kind, row)
             if ignored:
-                problems.append(
+                found.append(
                     f"The report names {', '.join(ignored)} as failed, but not as a recipient "
                     "of a message Disclosure sent: not marked undeliverable."
                 )
-                row.problem = storable("\n".join(problems))
-                row.save(update_fields=["problem"])
-        case, matched_by = match_case(mail, kind)
-        if case is not None:
-            try:
-                with system_locked_case(case, action="log_communication") as locked:
-                    comm = log_received(
-                        row, mail, raw, case=locked, actor=mail_account(), automated=kind.kind
-                    )
-            except DomainError as e:
-                row.problem = storable(
-                    "\n".join([*problems, f"Could not be logged on {case.reference}: {e.message}"])
+        return row, found
+
+    case, matched_by = match_case(mail, kind)
+    refused = ""
+    if case is not None:
+        try:
+            # The case's lock opens the message's transaction (no savepoint).
+            with system_locked_case(case, action="log_communication") as locked:
+                row, found = new_row()
+                comm = log_received(
+                    row, mail, raw, case=locked, actor=mail_account(), automated=kind.kind
                 )
-            else:
                 row.status, row.case, row.communication = InboundStatus.MATCHED, case, comm
-                row.matched_by = matched_by
-        if row.pk is None:  # one INSERT with the outcome (the unique Message-ID decides races)
-            if row.communication_id is None:  # a logged message's bytes are its evidence already
-                store_stream(io.BytesIO(raw), max_bytes=max(len(raw), 1))
-            row.save(force_insert=True)
-        elif case is not None:
-            row.save(update_fields=["status", "case", "communication", "matched_by", "problem"])
+                row.matched_by, row.problem = matched_by, storable("\n".join(found))
+                _save(row)  # a logged message's bytes are its evidence already
+                return row
+        except DomainError as e:  # rolled back whole: kept for triage below
+            refused = f"Could not be logged on {case.reference}: {e.message}"
+    with transaction.atomic():
+        row, found = new_row()
+        row.problem = storable("\n".join([*found, refused] if refused else found))
+        if row.pk is None:
+            store_stream(io.BytesIO(raw), max_bytes=max(len(raw), 1))
+        _save(row)
     return row
+
+
+def _save(row: InboundMessage) -> None:
+    """One INSERT of a new row with its outcome (the unique Message-ID
+    decides between concurrent fetches), or the UPDATE of a bounce's row."""
+    if row.pk is None:
+        row.save(force_insert=True)
+    else:
+        row.save(update_fields=["status", "case", "communication", "matched_by", "problem"])
 
 
 def _sane(value: datetime | None) -> bool:
@@ -377,10 +394,16 @@ def _plus_pattern() -> re.Pattern | None:
 
 
 def _case(references: list[str]) -> Case | None:
+    """The case of the first of ``references`` that names one; a case found
+    is remembered for the fetch run (references never change)."""
     if not references:
         return None
-    cases = {c.reference: c for c in Case.objects.filter(reference__in=references)}
-    return next((cases[r] for r in references if r in cases), None)
+
+    def load() -> Case | None:
+        cases = {c.reference: c for c in Case.objects.filter(reference__in=references)}
+        return next((cases[r] for r in references if r in cases), None)
+
+    return runscope.remembered(("case", tuple(references)), load, keep=lambda c: c is not None)
 
 
 def _case_of_message_ids(ids: list[str]) -> Case | None:
