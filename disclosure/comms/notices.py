@@ -31,7 +31,7 @@ from django.urls import NoReverseMatch, reverse
 from disclosure.accounts.models import STAFF_ROLES, Organization, Role, User
 from disclosure.core.timeutils import now
 
-from . import outbox
+from . import outbox, runscope
 from .models import Notice, OutboxPurpose
 
 # Longest piece of a message, note or statement quoted in a notice.
@@ -94,7 +94,13 @@ def active_staff() -> QuerySet[User]:
 def staff_recipients(case, *, actor: User | None = None) -> list[User]:
     """Who on the firm's side hears of something on ``case``: its assignee
     (when active staff with an address), else its watchers (the same), else
-    every active lead with an address; never ``actor``."""
+    every active lead with an address; never ``actor``. Read once per mail
+    fetch (``comms.runscope``) for the same case, assignee and actor."""
+    key = ("staff_recipients", case.pk, case.assignee_id, getattr(actor, "pk", None))
+    return list(runscope.remembered(key, lambda: _staff_recipients(case, actor=actor)))
+
+
+def _staff_recipients(case, *, actor: User | None) -> list[User]:
     staff = active_staff()
     if actor is not None:
         staff = staff.exclude(pk=actor.pk)
