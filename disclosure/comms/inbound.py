@@ -36,6 +36,13 @@ ledger records the actor as the system (``accounts.selectors.actor_snapshot``).
 
 Errors that are not the message's fault (the database or the storage down)
 propagate: the mailbox then keeps the message and the next fetch tries again.
+
+Each message is one transaction: a matched one the case lock's own
+(``system_locked_case``), a message its case refuses rolls that back whole
+and is kept for triage in a second. Within one fetch (``comms.runscope``,
+set by ``comms.fetch.fetch_mail``) the mail account, a vendor's known
+addresses, a case found by reference and its staff recipients are read
+once; a change made meanwhile is seen by the next fetch.
 """
 
 import io
