@@ -10,6 +10,7 @@ Without it the mode is production's, which refuses to start without a real
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -275,9 +276,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disclosure.comms.tasks.fetch_mail",
         "schedule": 60,
     },
-    "send-digests-daily": {
+    "send-digests-daily": {  # once a day at DISCLOSURE_DIGEST_HOUR (UTC); a rerun sends nothing
         "task": "disclosure.comms.tasks.send_digests",
-        "schedule": 24 * 60 * 60,
+        "schedule": crontab(hour=env.int("DISCLOSURE_DIGEST_HOUR", default=7), minute=0),
     },
 }
 

@@ -135,8 +135,11 @@ def vendor_recipients(case, *, actor: User | None = None) -> list[User]:
 # --- writing notices --------------------------------------------------------------
 
 
-def _tell(users: Iterable[User], *, case, subject: str, body: str, link: str) -> list[Notice]:
-    """One Notice per user; an outbox message for each who wants mail at once."""
+def _tell(
+    users: Iterable[User], *, case, subject: str, body: str, link: str, reply_to: str = ""
+) -> list[Notice]:
+    """One Notice per user; an outbox message for each who wants mail at once
+    (answered to ``reply_to`` when given)."""
     at = now()
     text = f"{body.rstrip()}\n\n{link}\n"
     notices = []
@@ -159,6 +162,7 @@ def _tell(users: Iterable[User], *, case, subject: str, body: str, link: str) ->
                 body=text,
                 from_email=settings.DEFAULT_FROM_EMAIL,
                 to=[user.email],
+                reply_to=[reply_to] if reply_to else None,
                 headers={"Auto-Submitted": "auto-generated"},
             )
             outbox.enqueue(purpose=OutboxPurpose.NOTIFICATION, message=message, case=case)
@@ -197,7 +201,10 @@ def notify_vendor_contacts(
         text = f"{what}\n\n{body_if_allowed.strip()}"
     text += "\n\nSign in to the vendor portal to read the case:"
     users = vendor_recipients(case, actor=actor)
-    return _tell(users, case=case, subject=f"[{case.reference}] {subject}", body=text, link=link)
+    # A contact who answers the mail writes to the case (comms.inbound matches it).
+    reply_to = settings.DISCLOSURE_REPLY_ADDRESS.format(reference=case.reference)
+    subject = f"[{case.reference}] {subject}"
+    return _tell(users, case=case, subject=subject, body=text, link=link, reply_to=reply_to)
 
 
 # --- what the services call -------------------------------------------------------
@@ -256,6 +263,11 @@ STAFF_SHARES = {
     "dispute_filed": ("A dispute was recorded", "recorded a dispute", "disputes"),
     "dispute_answered": ("Your dispute was answered", "answered a dispute", "disputes"),
     "dispute_settled": ("A dispute was settled", "settled a dispute", "disputes"),
+    "secured_confirmed": (
+        "Re-test confirms the asset is secured",
+        "re-tested the asset and confirms it is secured",
+        "timeline",
+    ),
 }
 
 # stage -> (subject, what happened in general terms)

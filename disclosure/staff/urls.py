@@ -12,6 +12,7 @@ from .views import (
     new_case,
     organizations,
     preferences,
+    secured,
     tokens,
     triage,
     vendors,
@@ -46,6 +47,11 @@ urlpatterns = [
     ),
     path("cases/<caseref:reference>/exports/", exports.case_exports, name="case_exports"),
     path("cases/<caseref:reference>/watch/", preferences.case_watch, name="case_watch"),
+    path(
+        "cases/<caseref:reference>/confirm-secured/",
+        secured.confirm_secured,
+        name="confirm_secured",
+    ),
     path(
         "cases/<caseref:reference>/exports/<int:export_id>/download/",
         exports.export_download,

@@ -188,7 +188,7 @@ def test_organizations_are_for_staff(request, actor, api, as_, vendor, other_ven
         one = client.get(f"/api/v1/organizations/{vendor.pk}/")
         assert one.json() == {"id": vendor.pk, "name": "Contoso", "kind": "vendor",
                               "domain": vendor.domain, "domains": [], "security_contacts": [],
-                              "time_zone": "UTC"}  # fmt: skip
+                              "time_zone": "UTC", "mail_includes_content": False}  # fmt: skip
 
 
 # Every list endpoint, with the most queries it may take whatever its rows:

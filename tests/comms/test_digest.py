@@ -163,3 +163,11 @@ def test_two_runs_at_once_never_send_a_notice_twice(settings):
         digests = OutboxMessage.objects.filter(notices__user=reader).distinct()
         assert digests.count() == 1
         assert Notice.objects.filter(user=reader, digest=digests.get()).count() == 3
+
+
+def test_beat_sends_the_digests_once_a_day_at_a_fixed_hour(settings):
+    from celery.schedules import crontab
+
+    entry = settings.CELERY_BEAT_SCHEDULE["send-digests-daily"]
+    assert entry["task"] == "disclosure.comms.tasks.send_digests"
+    assert entry["schedule"] == crontab(hour=7, minute=0)

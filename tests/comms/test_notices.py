@@ -25,6 +25,7 @@ def _mail(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.DISCLOSURE_SITE_URL = SITE
     settings.DISCLOSURE_FIRM_NAME = "Research Firm"
+    settings.DISCLOSURE_REPLY_ADDRESS = "case+{reference}@firm.example"
 
 
 @pytest.fixture
@@ -230,6 +231,7 @@ def test_vendor_mail_carries_no_confidential_content_by_default(
     mails = sent(_portal_message, analyst, case)
     (_, subject, body) = mails[0]
     raw = bytes(OutboxMessage.objects.get(recipients=[vendor_contact.email]).raw).decode()
+    assert f"Reply-To: case+{case.reference}@firm.example" in raw  # answers reach the case
     for secret in ("SECRET", "65,000", "payroll.csv", "Exposed bucket"):
         assert secret not in subject and secret not in body and secret not in raw
 

@@ -14,7 +14,7 @@ from disclosure.cases import services
 from disclosure.cases.details import clean_details
 from disclosure.cases.models import Case, DisclosurePolicy
 from disclosure.cases.stages import Stage
-from disclosure.comms import outbound, triage
+from disclosure.comms import outbound, preferences, triage
 from disclosure.comms import templates as mail_templates
 from disclosure.core.errors import InvalidTimestamp, NotFound, NotPermitted, ValidationFailed
 from disclosure.core.timeutils import now
@@ -486,10 +486,12 @@ PUBLIC_SERVICES = [
     "close_case", "log_communication", "attach_evidence", "file_dispute",
     "countersign_attestation", "correct_event", "set_legal_hold", "update_details",
     "open_follow_up", "escalate", "edit_policy", "answer_dispute", "settle_dispute",
+    "confirm_secured",
 ]  # fmt: skip
 # Public services outside cases.services (the mail to the vendor and its templates).
 OTHER_PUBLIC_SERVICES = [outbound.send_case_mail, mail_templates.edit_mail_template,
-                         mail_templates.reset_mail_template, triage.attach_inbound,
+                         mail_templates.reset_mail_template, preferences.set_mail_delivery,
+                         preferences.watch_case, triage.attach_inbound,
                          triage.open_case_from_inbound, triage.discard_inbound]  # fmt: skip
 
 

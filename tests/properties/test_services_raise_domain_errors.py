@@ -34,7 +34,7 @@ from disclosure.cases import services
 from disclosure.cases.details import DETAIL_FIELDS
 from disclosure.cases.models import Case, DisclosurePolicy, Escalation
 from disclosure.cases.stages import Stage
-from disclosure.comms import outbound, triage
+from disclosure.comms import outbound, preferences, triage
 from disclosure.comms import templates as mail_templates
 from disclosure.comms.inbound import ingest
 from disclosure.comms.models import Communication, InboundMessage, MailTemplate, OutboxMessage
@@ -272,6 +272,12 @@ def _base(name: str, w) -> dict:
                 "body": "Hello {{ vendor.name }}"}  # fmt: skip
     if name == "reset_mail_template":
         return {"actor": w["lead"], "key": "follow_up"}
+    if name == "confirm_secured":  # the world's case is secured on the vendor's word
+        return {"actor": analyst, "case": case, "retest_result": "403 on anonymous listing"}
+    if name == "set_mail_delivery":
+        return {"actor": analyst, "choice": "digest"}
+    if name == "watch_case":
+        return {"actor": analyst, "case": case, "watching": True}
     if name == "create_organization":
         return {"name": "Northwind", "kind": "vendor", "domain": "northwind.example"}
     if name == "add_membership":
@@ -349,6 +355,9 @@ STAGE_FOR = {
     "send_case_mail": Stage.FOUND,
     "edit_mail_template": None,
     "reset_mail_template": None,
+    "confirm_secured": Stage.VENDOR_NOTIFIED,
+    "set_mail_delivery": None,
+    "watch_case": Stage.VENDOR_NOTIFIED,
     "create_organization": None,
     "add_membership": None,
     "edit_policy": Stage.VENDOR_NOTIFIED,
@@ -367,7 +376,7 @@ STAGE_FOR = {
     "open_case_from_inbound": None,
 }
 _MODULES = (services, accounts, invitations, exports, intake, tokens, outbound, mail_templates,
-            triage)  # fmt: skip
+            preferences, triage)  # fmt: skip
 SERVICE = {name: next(getattr(m, name) for m in _MODULES if hasattr(m, name)) for name in STAGE_FOR}
 
 # Functions of the service modules that are not services: helpers that the
@@ -405,6 +414,9 @@ INTERNAL = {
         "can_record_notified": "a read: whether the compose form offers the checkbox",
         "subject_with_reference": "a pure function",
         "build_message": "a helper of send_case_mail, with its checked values",
+    },
+    "disclosure.comms.preferences": {
+        "is_watching": "a read: the case page's toggle",
     },
     "disclosure.comms.templates": {
         "get_template": "a read: one template",
@@ -480,6 +492,9 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
         export = exports.run_export(export_id=export.pk)
     if service == "revoke_token":
         token = tokens.create_token(user=analyst, name="to revoke").token
+    if service == "confirm_secured":
+        services.secure(actor=vendor_contact, case=case, occurred_at=now() - timedelta(hours=1))
+        case.refresh_from_db()
     inbound = None
     if service in ("attach_inbound", "discard_inbound", "open_case_from_inbound"):
         inbound = ingest(

@@ -15,6 +15,7 @@ from .amendments import (
 from .lifecycle import acknowledge, close_case, notify_vendor, publish, record_deletion, secure
 from .opening import open_case
 from .policy_terms import edit_policy
+from .secured import confirm_secured
 
 __all__ = [
     "IncomingFile",
@@ -22,6 +23,7 @@ __all__ = [
     "answer_dispute",
     "attach_evidence",
     "close_case",
+    "confirm_secured",
     "correct_event",
     "countersign_attestation",
     "edit_policy",
