@@ -13,7 +13,9 @@ confirmation is a later ``correction`` of that event whose payload has
 
 from typing import Any
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, IntegerField, OuterRef
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 
 from disclosure.ledger.models import CaseEvent, EventKind
 
@@ -63,10 +65,12 @@ def unconfirmed_claim(case: Case) -> CaseEvent | None:
     secured, one otherwise (the pages call this)."""
     if case.secured_at is None:
         return None
-    confirmed = CaseEvent.objects.filter(
+    confirmed = CaseEvent.objects.annotate(
+        corrects=Cast(KT("payload__corrects_seq"), IntegerField())  # jsonb = integer: no
+    ).filter(
         case_id=OuterRef("case_id"),
         kind=EventKind.CORRECTION,
-        payload__corrects_seq=OuterRef("seq"),
+        corrects=OuterRef("seq"),
         payload__confirms=CONFIRMS,
     )
     return (
