@@ -128,7 +128,7 @@ def _queue_mail(invitation: Invitation, link: str) -> None:
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[invitation.email],
     )
-    outbox.enqueue(purpose=OutboxPurpose.NOTIFICATION, message=message)
+    outbox.enqueue(purpose=OutboxPurpose.INVITATION, message=message)
 
 
 @transaction.atomic

@@ -121,6 +121,13 @@ class OutboxPurpose(models.TextChoices):
     VENDOR_MAIL = "vendor_mail", "Mail to the vendor"
     NOTIFICATION = "notification", "Notification"
     DIGEST = "digest", "Daily digest"
+    INVITATION = "invitation", "Invitation (its link erased once sent)"
+
+
+# Purposes whose bytes carry a secret (an invitation's single-use link): the
+# stored message is erased once the server accepted it or it failed for good,
+# so the database never keeps a usable link (only the token's hash).
+SECRET_PURPOSES = frozenset({OutboxPurpose.INVITATION})
 
 
 class OutboxMessage(models.Model):

@@ -68,7 +68,7 @@ from django.db.models import F, Q
 from disclosure.core.errors import DuplicateMessage, ValidationFailed
 from disclosure.core.timeutils import now
 
-from .models import Communication, OutboxMessage, OutboxPurpose, OutboxStatus
+from .models import SECRET_PURPOSES, Communication, OutboxMessage, OutboxPurpose, OutboxStatus
 from .rawmail import RawEmailMessage
 
 logger = logging.getLogger(__name__)
@@ -352,7 +352,9 @@ def _fail(row: OutboxMessage, error: str) -> bool:
     a notice to the staff who follow its case (in the same transaction).
     Whether it was this worker's to mark."""
     with transaction.atomic():
-        if not _held(row).update(status=OutboxStatus.FAILED, lease_until=None, last_error=error):
+        if not _held(row).update(
+            status=OutboxStatus.FAILED, lease_until=None, last_error=error, **_erased(row)
+        ):
             return False
         if row.purpose == OutboxPurpose.VENDOR_MAIL and row.case_id is not None:
             logger.error(
@@ -453,11 +455,18 @@ def deliver(pk: int) -> str:
             sent_at=now(),
             lease_until=None,
             last_error="",
+            **_erased(row),
         )
     )
     if not recorded or not _was_ours(row):
         logger.warning("outbox: %s was accepted after this worker's lease ran out", row.message_id)
     return SENT
+
+
+def _erased(row: OutboxMessage) -> dict:
+    """The update that erases a message carrying a secret once it is done
+    with (``SECRET_PURPOSES``); nothing for other messages."""
+    return {"raw": b""} if row.purpose in SECRET_PURPOSES else {}
 
 
 def _was_ours(row: OutboxMessage) -> bool:

@@ -11,7 +11,10 @@ from django.urls import reverse
 
 from disclosure.accounts import invitations
 from disclosure.accounts.models import ContactEvent, Invitation, Membership, User
+from disclosure.comms import outbox
+from disclosure.comms.models import OutboxMessage
 from disclosure.core.errors import NotPermitted, ValidationFailed
+from disclosure.core.timeutils import now
 from tests.factories import MembershipFactory
 
 TEMPLATE = "http://testserver/portal/invitation/{token}/"
@@ -55,6 +58,33 @@ def test_the_invitation_mail_carries_a_working_link(
     assert Membership.objects.get(user=user).role == "vendor_contact"
     assert client.get(reverse("portal:case_list")).status_code == 200  # signed in
     assert user.check_password(PASSWORD)
+
+
+def test_the_database_keeps_no_usable_link_once_the_mail_is_sent(
+    analyst, vendor, django_capture_on_commit_callbacks
+):
+    """The outbox had kept the whole invitation mail, its single-use link
+    included, where only the token's hash was kept before."""
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = _invite(analyst, vendor)
+    assert sent.token in mail.outbox[0].body
+    row = OutboxMessage.objects.get(recipients=["liaison@contoso.example"])
+    assert (row.purpose, row.status, bytes(row.raw)) == ("invitation", "sent", b"")
+
+
+def test_an_invitation_mail_that_fails_for_good_is_erased_too(
+    settings, analyst, vendor, django_capture_on_commit_callbacks
+):
+    settings.DISCLOSURE_MAIL_MAX_ATTEMPTS = 1
+    with django_capture_on_commit_callbacks(execute=False):
+        sent = _invite(analyst, vendor)
+    row = OutboxMessage.objects.get(recipients=["liaison@contoso.example"])
+    assert sent.token in bytes(row.raw).decode()  # queued: the link is there to be sent
+    OutboxMessage.objects.filter(pk=row.pk).update(attempts=1, status="sending", lease_until=now())
+    outbox.deliver(row.pk)  # re-claimed after its last attempt: failed for good
+    row.refresh_from_db()
+    assert (row.status, bytes(row.raw)) == ("failed", b"")
 
 
 def test_an_invitation_works_once(client, analyst, vendor):

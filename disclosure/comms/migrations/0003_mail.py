@@ -70,7 +70,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('message_id', models.CharField(max_length=998, unique=True)),
-                ('purpose', models.CharField(choices=[('vendor_mail', 'Mail to the vendor'), ('notification', 'Notification'), ('digest', 'Daily digest')], max_length=20)),
+                ('purpose', models.CharField(choices=[('vendor_mail', 'Mail to the vendor'), ('notification', 'Notification'), ('digest', 'Daily digest'), ('invitation', 'Invitation (its link erased once sent)')], max_length=20)),
                 ('from_email', models.CharField(max_length=320)),
                 ('recipients', models.JSONField(help_text='Envelope recipients (to, cc and bcc).')),
                 ('subject', models.CharField(blank=True, max_length=500)),
