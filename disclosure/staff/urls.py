@@ -64,9 +64,7 @@ urlpatterns = [
     path("mail/<int:pk>/discard/", triage.triage_discard, name="triage_discard"),
     path("mail/<int:pk>/new-case/", triage.triage_new_case, name="triage_new_case"),
     path("mail/templates/", mail_views.template_list, name="mail_templates"),
-    path(
-        "mail/templates/<slug:key>/", mail_views.template_edit, name="mail_template_edit"
-    ),
+    path("mail/templates/<slug:key>/", mail_views.template_edit, name="mail_template_edit"),
     path(
         "mail/templates/<slug:key>/reset/",
         mail_views.template_reset,

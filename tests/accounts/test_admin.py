@@ -209,9 +209,7 @@ def test_admin_stores_organization_names_normalised(admin_client, vendor):
     assert Organization.objects.filter(name="Northwind Traders").exists()
 
 
-def test_a_new_vendor_with_a_superuser_member_is_a_form_error_not_a_500(
-    admin_client, admin_user
-):
+def test_a_new_vendor_with_a_superuser_member_is_a_form_error_not_a_500(admin_client, admin_user):
     """A new vendor organization and, in the same form, a superuser as its
     contact: refused on the inline's field, nothing saved (finding 15.12)."""
     response = admin_client.post(
