@@ -16,6 +16,9 @@ from .deadlines import store_next_due
 from .models import Case
 from .stages import STAGE_ORDER, STAGE_TIME_FIELD, Stage
 
+# The system's own work (received mail), never a value a request can pass.
+_SYSTEM = object()
+
 
 @contextmanager
 def locked_case(case: Case, *, actor, action: str, stage_checked: bool = True) -> Iterator[Case]:
@@ -29,21 +32,8 @@ def locked_case(case: Case, *, actor, action: str, stage_checked: bool = True) -
     normal exit the case's stored next deadline (``next_due_at``) is brought
     up to date.
     """
-    with transaction.atomic():
-        try:
-            locked = (
-                Case.objects.select_for_update(of=("self",))
-                .select_related("policy")
-                .get(pk=case.pk)
-            )
-        except Case.DoesNotExist:
-            raise NotFound("No such case.") from None
-        access.require(actor, action, locked)
-        require_consistent(locked)  # never build on a row changed behind the ledger's back
-        if stage_checked:
-            require_stage(locked, action)
+    with _locked(case, action=action, stage_checked=stage_checked, actor=actor) as locked:
         yield locked
-        store_next_due(locked)  # the derived deadline column follows every change
 
 
 @contextmanager
@@ -53,6 +43,14 @@ def system_locked_case(case: Case, *, action: str) -> Iterator[Case]:
     and deadline upkeep, without a person's access check, since the system
     holds no role. Only for work no user's request started; every request
     goes through ``locked_case``."""
+    with _locked(case, action=action, stage_checked=True, actor=_SYSTEM) as locked:
+        yield locked
+
+
+@contextmanager
+def _locked(case: Case, *, action: str, stage_checked: bool, actor) -> Iterator[Case]:
+    """The body of both: ``actor`` is ``_SYSTEM`` for the system (no access
+    check); any other value, None included, is checked."""
     with transaction.atomic():
         try:
             locked = (
@@ -62,10 +60,13 @@ def system_locked_case(case: Case, *, action: str) -> Iterator[Case]:
             )
         except Case.DoesNotExist:
             raise NotFound("No such case.") from None
-        require_consistent(locked)
-        require_stage(locked, action)
+        if actor is not _SYSTEM:
+            access.require(actor, action, locked)
+        require_consistent(locked)  # never build on a row changed behind the ledger's back
+        if stage_checked:
+            require_stage(locked, action)
         yield locked
-        store_next_due(locked)
+        store_next_due(locked)  # the derived deadline column follows every change
 
 
 def require_stage(case: Case, action: str, *, with_override: bool = False) -> None:
