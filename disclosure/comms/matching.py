@@ -1,0 +1,101 @@
+"""Which case a received message belongs to: the case reference in the
+reply address or the subject, else its threading headers against the
+Message-IDs Disclosure sent or logged (comms.inbound)."""
+
+import re
+
+from django.conf import settings
+
+from disclosure.cases.models import Case
+
+from . import runscope
+from .classify import Classification
+from .eml import ReceivedEmail
+from .models import Communication, OutboxMessage
+
+
+def _reference_pattern() -> re.Pattern:
+    prefix = re.escape(settings.DISCLOSURE_REFERENCE_PREFIX)
+    return re.compile(rf"(?<![A-Za-z0-9]){prefix}-(\d{{4}})-(\d{{4,9}})(?!\d)", re.IGNORECASE)
+
+
+def references_in(text: str) -> list[str]:
+    """The case references (DSC-2026-0042) in ``text``, in order, each once."""
+    found = [
+        f"{settings.DISCLOSURE_REFERENCE_PREFIX}-{y}-{n}"
+        for y, n in _reference_pattern().findall(text or "")
+    ]
+    return list(dict.fromkeys(found))
+
+
+def _plus_pattern() -> re.Pattern | None:
+    template = settings.DISCLOSURE_REPLY_ADDRESS
+    if "{reference}" not in template:
+        return None
+    before, _, after = template.partition("{reference}")
+    return re.compile(re.escape(before) + r"([^@\s<>]+?)" + re.escape(after), re.IGNORECASE)
+
+
+def _case(references: list[str]) -> Case | None:
+    """The case of the first of ``references`` that names one; a case found
+    is remembered for the fetch run (references never change)."""
+    if not references:
+        return None
+
+    def load() -> Case | None:
+        cases = {c.reference: c for c in Case.objects.filter(reference__in=references)}
+        return next((cases[r] for r in references if r in cases), None)
+
+    return runscope.remembered(("case", tuple(references)), load, keep=lambda c: c is not None)
+
+
+def _case_of_message_ids(ids: list[str]) -> Case | None:
+    """The case of the latest of ``ids`` that is one of our messages."""
+    ids = [i for i in ids if i]
+    if not ids:
+        return None
+    owners = dict(
+        Communication.objects.filter(message_id__in=ids).values_list("message_id", "case_id")
+    )
+    owners.update(
+        (m, c)
+        for m, c in OutboxMessage.objects.filter(
+            message_id__in=ids, case__isnull=False
+        ).values_list("message_id", "case_id")
+        if m not in owners
+    )
+    for message_id in ids:
+        if message_id in owners:
+            return Case.objects.filter(pk=owners[message_id]).first()
+    return None
+
+
+def match_case(mail: ReceivedEmail, kind: Classification) -> tuple[Case | None, str]:
+    """The case ``mail`` belongs to and what told (``address``, ``subject``,
+    ``in_reply_to``, ``references``, ``bounced``), or (None, "")."""
+    plus = _plus_pattern()
+    if plus is not None:
+        recipients = [*mail.to, *mail.cc]
+        for name in ("delivered-to", "x-original-to", "envelope-to"):
+            recipients.extend(mail.header(name))
+        refs = []
+        for value in recipients:
+            for m in plus.finditer(value):
+                refs.extend(references_in(m.group(1)))
+        case = _case(refs)
+        if case is not None:
+            return case, "address"
+    case = _case(references_in(mail.subject))
+    if case is not None:
+        return case, "subject"
+    case = _case_of_message_ids([mail.in_reply_to])
+    if case is not None:
+        return case, "in_reply_to"
+    case = _case_of_message_ids(list(reversed(mail.references)))
+    if case is not None:
+        return case, "references"
+    if kind.bounced_message_id:
+        case = _case_of_message_ids([kind.bounced_message_id])
+        if case is not None:
+            return case, "bounced"
+    return None, ""
