@@ -54,9 +54,10 @@ def test_an_unknown_choice_is_a_form_error(client, analyst):
     assert analyst.mail_delivery == "immediate"
 
 
-def test_the_settings_page_is_linked_from_the_navigation(client, legal):
+def test_the_settings_page_is_linked_from_the_navigations_mail_pages(client, legal):
     client.force_login(legal)
-    assert f'href="{SETTINGS_URL}"' in client.get("/cases/").content.decode()
+    assert 'href="/mail/"' in client.get("/cases/").content.decode()
+    assert f'href="{SETTINGS_URL}"' in client.get("/mail/").content.decode()
 
 
 def test_anonymous_users_sign_in_and_vendor_contacts_get_404(client, vendor_contact):
