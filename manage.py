@@ -17,8 +17,17 @@ def main() -> None:
 
         environ.Env.read_env(ENV_FILE, overwrite=False)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "disclosure.settings")
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
+    try:
+        from django.conf import settings
+
+        settings.INSTALLED_APPS  # noqa: B018 - reads the settings: a refusal is said plainly
+    except ImproperlyConfigured as e:
+        # Django would go on without settings and fail later with an
+        # unrelated "Models aren't loaded yet" traceback.
+        sys.exit(f"manage.py: {e}")
     execute_from_command_line(sys.argv)
 
 

@@ -51,3 +51,14 @@ def test_without_the_file_production_is_the_default(tmp_path):
     proc = _manage(tmp_path, None)
     assert proc.returncode != 0
     assert "SECRET_KEY must be set in production mode" in proc.stderr
+
+
+def test_settings_that_refuse_to_load_are_said_in_one_line(tmp_path):
+    """Django went on without its settings and died later on "Models aren't
+    loaded yet", with the reason buried above the traceback."""
+    proc = _manage(tmp_path, None)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "manage.py: SECRET_KEY must be set in production mode (DJANGO_DEBUG unset or 0); "
+        "set DJANGO_DEBUG=1 for development."
+    ]
