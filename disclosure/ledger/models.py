@@ -39,6 +39,21 @@ class EventKind(models.TextChoices):
     # gone), and later found intact again (evidence.integrity).
     EVIDENCE_INTEGRITY_FAILED = "evidence_integrity_failed", "Evidence integrity alarm"
     EVIDENCE_INTEGRITY_RESTORED = "evidence_integrity_restored", "Evidence integrity restored"
+    # Watchers (deadlines, re-probes, retention): written by the system account.
+    DEADLINE_REMINDER = "deadline_reminder", "Deadline reminder"
+    DEADLINE_MISSED = "deadline_missed", "Deadline missed"
+    VENDOR_UNRESPONSIVE = "vendor_unresponsive", "Vendor unresponsive"
+    PROBE_SETTINGS_CHANGED = "probe_settings_changed", "Re-probe settings changed"
+    PROBE_STATUS_CHANGED = "probe_status_changed", "Re-probe status changed"
+    REEXPOSURE_DETECTED = "reexposure_detected", "Re-exposure detected"
+    RETENTION_CHANGED = "retention_changed", "Retention period changed"
+    EVIDENCE_PURGED = "evidence_purged", "Evidence content purged"
+    # Affected entities: imports, groupings, count claims, lookups, telling organizations.
+    AFFECTED_IMPORTED = "affected_imported", "Affected records imported"
+    ORGANIZATIONS_GROUPED = "organizations_grouped", "Organizations grouped"
+    COUNT_CLAIM_FILED = "count_claim_filed", "Count claim filed"
+    AFFECTED_LOOKUP = "affected_lookup", "Affected lookup"
+    ORGANIZATION_TOLD = "organization_told", "Affected organization told"
 
 
 # The format of the hashed body (``v`` in it); verify_ledger refuses others.
