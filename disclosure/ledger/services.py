@@ -12,6 +12,7 @@ from disclosure.core.canonical import to_json_value
 from disclosure.core.errors import LedgerMismatch
 from disclosure.core.timeutils import now
 
+from . import listeners
 from .chain import GENESIS, compute_hash, event_body
 from .models import FORMAT_VERSION, CaseEvent
 
@@ -119,4 +120,5 @@ def append_event(
     Case.objects.filter(pk=case.pk).update(ledger_seq=seq, ledger_head=event.hash)
     case.ledger_seq, case.ledger_head = seq, event.hash
     setattr(case, _CHECKED, (seq, event.hash))
+    listeners.appended([event])
     return event
