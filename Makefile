@@ -37,7 +37,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help run serve smoke-runtime test lint format check check-system system-packages migrate seed worker venv install install-dev clean distclean
+.PHONY: help run serve smoke-runtime test lint format check check-system system-packages migrate seed worker beat venv install install-dev clean distclean
 
 help:
 	@echo "make run           install, check, migrate, seed demo data, serve the staff UI on http://$(HOST):$(PORT)/"
@@ -47,7 +47,8 @@ help:
 	@echo "make format        ruff format + ruff check --fix"
 	@echo "make check         system libraries, Django system checks, missing migrations"
 	@echo "make system-packages  install missing Debian packages (root/sudo -n), else name them"
-	@echo "make worker        Celery worker with beat (CELERY_BROKER_URL, else a folder queue in var/celery)"
+	@echo "make worker        Celery worker (CELERY_BROKER_URL, else a folder queue in var/celery)"
+	@echo "make beat          Celery beat, the scheduler of periodic work (run one, beside the workers)"
 	@echo "make smoke-runtime the make run path (migrate, seed, every demo export, verify_export) in a"
 	@echo "                   virtualenv from requirements.txt alone (.venv-runtime; CI runs it)"
 	@echo "make clean         remove caches; make distclean also removes .venv, db.sqlite3, var/"
@@ -114,9 +115,17 @@ run: seed
 # Without CELERY_BROKER_URL the worker and beat share a folder queue under
 # var/celery (no Redis needed): periodic work such as fetching mail from
 # var/mail/inbox runs beside `make run`.
+# Development: the worker and the scheduler in two terminals (each its own
+# host in production, README "Production"). Without CELERY_BROKER_URL both use
+# a folder queue under var/celery, so they run beside `make run` with no Redis.
 worker: check-system
 	$(DEV) CELERY_BROKER_URL=$${CELERY_BROKER_URL:-filesystem://} \
-		$(VENV)/bin/celery -A disclosure worker -B --loglevel=INFO \
+		$(VENV)/bin/celery -A disclosure worker --loglevel=INFO
+
+beat: check-system
+	@mkdir -p var/celery
+	$(DEV) CELERY_BROKER_URL=$${CELERY_BROKER_URL:-filesystem://} \
+		$(VENV)/bin/celery -A disclosure beat --loglevel=INFO \
 		--schedule var/celery/beat-schedule
 
 # Production: the settings come from the environment (DJANGO_DEBUG unset or 0,
