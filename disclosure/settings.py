@@ -310,6 +310,19 @@ DISCLOSURE_EXPORT_SIGNING_KEY_PASSPHRASE = env.str(
     "DISCLOSURE_EXPORT_SIGNING_KEY_PASSPHRASE", default=""
 )
 
+# The guarded client (core.guarded_http) for every fetch whose address a user
+# gave (re-probes, webhooks): private, loopback and link-local addresses are
+# refused unless DISCLOSURE_FETCH_ALLOW_PRIVATE is on (tests, a lab) or the
+# address lies in DISCLOSURE_FETCH_ALLOWED_NETWORKS (CIDRs, e.g. an internal
+# receiver); cloud metadata addresses always are. Time-out (seconds, the whole
+# exchange) and body cap (bytes) per request; DISCLOSURE_FETCH_CA_FILE: CA
+# certificates to trust besides the system's.
+DISCLOSURE_FETCH_ALLOW_PRIVATE = env.bool("DISCLOSURE_FETCH_ALLOW_PRIVATE", default=False)
+DISCLOSURE_FETCH_ALLOWED_NETWORKS = env.list("DISCLOSURE_FETCH_ALLOWED_NETWORKS", default=[])
+DISCLOSURE_FETCH_TIMEOUT = env.float("DISCLOSURE_FETCH_TIMEOUT", default=10.0)
+DISCLOSURE_FETCH_MAX_BYTES = env.int("DISCLOSURE_FETCH_MAX_BYTES", default=1024 * 1024)
+DISCLOSURE_FETCH_CA_FILE = env.str("DISCLOSURE_FETCH_CA_FILE", default="")
+
 # Organisation-wide defaults.
 DISCLOSURE_FIRM_NAME = env.str("DISCLOSURE_FIRM_NAME", default="Disclosure Research")
 DISCLOSURE_REFERENCE_PREFIX = env.str("DISCLOSURE_REFERENCE_PREFIX", default="DSC")
