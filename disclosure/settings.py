@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "django_filters",
+    "csp",
     "disclosure.core",
     "disclosure.accounts",
     "disclosure.cases",
@@ -89,6 +90,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -97,6 +99,28 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Headers on every response. The Content-Security-Policy (django-csp) allows
+# nothing inline: scripts and styles come from static/ (htmx is told not to
+# inject its indicator style, templates/*/base.html); the API docs add a
+# nonce for their own inline script and style (disclosure.api.urls). Every
+# download overrides it with core.responses.DOWNLOAD_CSP. Frames: none.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],  # Pico's and the admin's icons are data: SVGs
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 ROOT_URLCONF = "disclosure.urls"
 WSGI_APPLICATION = "disclosure.wsgi.application"
@@ -388,7 +412,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"EvidenceKindEnum": "disclosure.evidence.models.EvidenceKind"},
+    "ENUM_NAME_OVERRIDES": {
+        "EvidenceKindEnum": "disclosure.evidence.models.EvidenceKind",
+        "OrganizationKindEnum": "disclosure.accounts.models.Organization.Kind",
+    },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "dsc_..."}
@@ -410,6 +437,16 @@ if not DEBUG:
     # one any client could claim HTTPS with it.
     if env.bool("DJANGO_PROXY_SETS_FORWARDED_PROTO", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # HTTPS only (README "Production", HTTPS): plain HTTP is redirected, but
+    # for /health/, which load balancers probe on the private side; browsers
+    # are told to come back over HTTPS only for a year (HSTS), subdomains
+    # included and the domain offered for the browsers' preload list (hard
+    # to undo: README "HTTPS" says when to turn either off).
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+    SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=365 * 24 * 60 * 60)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
 
 # One console handler, on the root. Django's own "django" logger (a console
 # handler of its own in debug mode, mail to admins otherwise) prints through

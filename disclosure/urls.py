@@ -4,11 +4,13 @@ API, the admin, health."""
 from django.urls import include, path
 
 from disclosure.accounts.admin_site import admin_site
+from disclosure.core.health import health
 from disclosure.core.views import favicon, healthz
 
 urlpatterns = [
     path("admin/", admin_site.urls),
     path("healthz", healthz, name="healthz"),
+    path("health/", health, name="health"),
     path("favicon.ico", favicon, name="favicon"),
     path("portal/", include("disclosure.portal.urls")),
     path("api/v1/", include("disclosure.api.urls")),

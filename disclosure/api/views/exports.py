@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from disclosure.cases import access
 from disclosure.core.errors import NotFound
+from disclosure.core.responses import sandbox_download
 from disclosure.exports import selectors as export_selectors
 from disclosure.exports import services as export_services
 from disclosure.exports.models import CommunicationsMode, ExportFormat, ExportStatus, ExportVariant
@@ -139,5 +140,4 @@ class ExportDownload(ExportDetail):
         )
         response = HttpResponse(data, content_type=CONTENT_TYPES[export.format])
         response["Content-Disposition"] = f'attachment; filename="{export.download_name}"'
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return sandbox_download(response)

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from disclosure.cases import selectors
 from disclosure.core.errors import NotFound
+from disclosure.core.responses import sandbox_download
 from disclosure.evidence.downloads import open_download
 
 from ..pagination import CommunicationCursorPagination, EventCursorPagination
@@ -141,9 +142,7 @@ class EvidenceDownload(CaseScoped):
             filename=evidence.original_name,
             content_type=evidence.content_type or "application/octet-stream",
         )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        return response
+        return sandbox_download(response)
 
 
 class DisputeList(CaseRecordList):
