@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "disclosure.tokens",
     "disclosure.intake",
     "disclosure.exports",
+    "disclosure.webhooks",
     "disclosure.staff",
     "disclosure.portal",
     "disclosure.api",
@@ -234,6 +235,13 @@ DISCLOSURE_REPLY_ADDRESS = env.str(
 DISCLOSURE_MAIL_MAX_ATTEMPTS = env.int("DISCLOSURE_MAIL_MAX_ATTEMPTS", default=8)
 DISCLOSURE_MAIL_RETRY_SECONDS = env.int("DISCLOSURE_MAIL_RETRY_SECONDS", default=60)
 DISCLOSURE_MAIL_LEASE_SECONDS = env.int("DISCLOSURE_MAIL_LEASE_SECONDS", default=300)
+# Webhooks (disclosure.webhooks): the same outbox engine as mail; attempts
+# before a delivery fails, the first retry's delay (doubled, capped at an
+# hour), a worker's lease on a delivery, and each POST's time-out.
+DISCLOSURE_WEBHOOK_MAX_ATTEMPTS = env.int("DISCLOSURE_WEBHOOK_MAX_ATTEMPTS", default=8)
+DISCLOSURE_WEBHOOK_RETRY_SECONDS = env.int("DISCLOSURE_WEBHOOK_RETRY_SECONDS", default=30)
+DISCLOSURE_WEBHOOK_LEASE_SECONDS = env.int("DISCLOSURE_WEBHOOK_LEASE_SECONDS", default=60)
+DISCLOSURE_WEBHOOK_TIMEOUT = env.int("DISCLOSURE_WEBHOOK_TIMEOUT", default=10)
 # Inbound mail (comms.inbound): an IMAP mailbox, e.g.
 # imaps://user:password@mail.example:993/INBOX?processed=Disclosure (processed
 # mail is moved to that folder; without it, flagged \Seen and left), with

@@ -42,7 +42,10 @@ sent and is never handed over again. So:
 
 A finished worker writes its outcome only while it still holds the claim
 (the attempt number is the fencing token), so a late worker never
-overwrites another's newer state. When mail to a vendor fails for good it
+overwrites another's newer state. The claim, the lease, the fencing and the
+back-off are the shared outbox engine's (core.outbox), which webhooks use
+alike; mail is its channel "mail", and the one periodic
+``dispatch_outbox`` delivers every channel. When mail to a vendor fails for good it
 is logged at ERROR with its case, the staff who follow the case get a
 notice (comms.notices), and the outbox row keeps the error the case page
 shows.
@@ -63,8 +66,9 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 
+from disclosure.core import outbox as engine
 from disclosure.core.errors import DuplicateMessage, ValidationFailed
 from disclosure.core.timeutils import now
 
@@ -212,44 +216,28 @@ class LeaseExpired(Exception):
 def retry_delay(attempts: int) -> timedelta:
     """The wait after failed attempt number ``attempts`` (1, 2, ...):
     ``DISCLOSURE_MAIL_RETRY_SECONDS`` * 2^(attempts-1), at most an hour."""
-    exponent = min(max(attempts - 1, 0), 32)  # 2**32 base seconds is past the cap anyway
-    seconds = settings.DISCLOSURE_MAIL_RETRY_SECONDS * 2**exponent
-    return min(timedelta(seconds=seconds), MAX_RETRY_DELAY)
-
-
-def _claimable(at) -> Q:
-    """Rows a worker may take at time ``at``: queued and due, or held by a
-    worker whose lease ran out."""
-    return Q(status=OutboxStatus.QUEUED, next_attempt_at__lte=at) | Q(
-        status=OutboxStatus.SENDING, lease_until__lte=at
+    return engine.retry_delay(
+        attempts, base_seconds=settings.DISCLOSURE_MAIL_RETRY_SECONDS, cap=MAX_RETRY_DELAY
     )
 
 
 def _claim(pk: int) -> OutboxMessage | None:
     """Take outbox message ``pk`` for this worker (status sending, attempts
     + 1, a lease), committed before anything is sent; None when it is not to
-    be sent now (sent, failed, not due, or held by another worker).
-
-    One conditional UPDATE decides: on PostgreSQL a concurrent claim waits
-    for this one's row lock and then re-checks the condition against the
-    committed row (which no longer matches); SQLite serialises writes."""
-    at = now()
-    lease = at + timedelta(seconds=settings.DISCLOSURE_MAIL_LEASE_SECONDS)
-    with transaction.atomic():
-        taken = OutboxMessage.objects.filter(_claimable(at), pk=pk).update(
-            status=OutboxStatus.SENDING, attempts=F("attempts") + 1, lease_until=lease
-        )
-        if not taken:
-            return None
-        return OutboxMessage.objects.get(pk=pk)
+    be sent now (sent, failed, not due, or held by another worker): the
+    engine's one conditional UPDATE (core.outbox.claim)."""
+    return engine.claim(
+        OutboxMessage,
+        pk,
+        at=now(),
+        lease=timedelta(seconds=settings.DISCLOSURE_MAIL_LEASE_SECONDS),
+    )
 
 
 def _held(row: OutboxMessage):
     """The rows of ``row`` still held by this worker's claim: the attempt
     number is the fencing token, as a later claim increments it."""
-    return OutboxMessage.objects.filter(
-        pk=row.pk, status=OutboxStatus.SENDING, attempts=row.attempts
-    )
+    return engine.held(row)
 
 
 def _seconds_left(row: OutboxMessage) -> float:
@@ -471,17 +459,13 @@ def _erased(row: OutboxMessage) -> dict:
 
 def _was_ours(row: OutboxMessage) -> bool:
     """Whether no other claim was made on ``row`` after this worker's."""
-    return OutboxMessage.objects.filter(pk=row.pk, attempts=row.attempts).exists()
+    return engine.was_ours(row)
 
 
 def due_ids(limit: int = 500) -> list[int]:
     """Outbox messages waiting for delivery now: queued and due, or held by
     a worker whose lease ran out; the longest waiting first."""
-    return list(
-        OutboxMessage.objects.filter(_claimable(now()))
-        .order_by("next_attempt_at", "id")
-        .values_list("pk", flat=True)[:limit]
-    )
+    return engine.due_ids(OutboxMessage, at=now(), limit=limit)
 
 
 def dispatch_due(limit: int = 500) -> dict[str, int]:
@@ -496,3 +480,9 @@ def dispatch_due(limit: int = 500) -> dict[str, int]:
         if outcome == UNREACHABLE:
             break  # the others would fare no better: they wait for the next run
     return counts
+
+
+# Mail is the engine's channel "mail": the periodic dispatch_outbox delivers it
+# beside the other channels (looked up at call time, so that it is this
+# module's dispatch_due whatever replaced it).
+engine.register(engine.Channel("mail", lambda limit: dispatch_due(limit)))

@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from disclosure.core import outbox as engine
+
 from . import digest, outbox
 
 
@@ -12,9 +14,12 @@ def deliver_outbox_message(pk: int) -> str:
 
 
 @shared_task(name="disclosure.comms.tasks.dispatch_outbox")
-def dispatch_outbox() -> dict[str, int]:
-    """Deliver what a lost broker or a down mail server left queued."""
-    return outbox.dispatch_due()
+def dispatch_outbox() -> dict[str, dict[str, int]]:
+    """The outbox's one periodic dispatcher (beat, every minute): deliver
+    every channel's due rows (mail, webhooks: core.outbox.dispatch_all) that
+    a lost broker, a down server or a stopped worker left queued; counts by
+    outcome per channel."""
+    return engine.dispatch_all()
 
 
 @shared_task(name="disclosure.comms.tasks.send_digests")
