@@ -1,5 +1,12 @@
 """Disputes: a claim the vendor contests, with both positions and provenance;
-the firm's answer, and how a lead settled it."""
+the firm's answer, and how a lead settled it. A count dispute (``count_level``
+set) also carries each party's number at that level, by which method, when,
+and the computed count it rests on (affected.claims).
+
+Affected entities: each case's list settings and counts (AffectedList), its
+imports (AffectedImport), the records (AffectedRecord) and the organizations
+staff group registrable domains into (AffectedOrganization, OrganizationDomain).
+"""
 
 from django.conf import settings
 from django.db import models
@@ -37,6 +44,17 @@ class Dispute(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     settled_at = models.DateTimeField(null=True, blank=True)
+    # A count dispute: the level counted, and each party's latest claim
+    # (the ledger's count_claim_filed events keep every earlier one).
+    count_level = models.CharField(max_length=20, blank=True, default="")
+    firm_count = models.PositiveBigIntegerField(null=True, blank=True)
+    firm_count_method = models.TextField(blank=True, default="")
+    firm_count_at = models.DateTimeField(null=True, blank=True)
+    firm_count_basis = models.JSONField(null=True, blank=True)
+    vendor_count = models.PositiveBigIntegerField(null=True, blank=True)
+    vendor_count_method = models.TextField(blank=True, default="")
+    vendor_count_at = models.DateTimeField(null=True, blank=True)
+    vendor_count_basis = models.JSONField(null=True, blank=True)
 
     # The services re-read the row under the case's lock (NotFound when gone).
     existence_checked_under_lock = True
@@ -59,3 +77,168 @@ OUTCOMES = (
     Dispute.Status.WITHDRAWN,
     Dispute.Status.SUPERSEDED,
 )
+
+
+class Level(models.TextChoices):
+    """The levels an affected list is counted at, coarse to fine last."""
+
+    MENTIONS = "mentions", "Raw mentions"
+    EMAILS = "emails", "Distinct e-mail addresses"
+    HOSTS = "hosts", "Distinct hosts"
+    DOMAINS = "domains", "Registrable domains"
+    BUSINESS_DOMAINS = "business_domains", "Registrable domains without free-mail"
+    ORGANIZATIONS = "organizations", "Organizations"
+    COUNTRIES = "countries", "Countries"
+
+
+class AffectedList(models.Model):
+    """A case's affected-list settings and its counts as last computed
+    (affected.counting; recomputed by every import and grouping)."""
+
+    case = models.OneToOneField(
+        "cases.Case", on_delete=models.PROTECT, related_name="affected_list"
+    )
+    # Keep only a keyed hash (HMAC-SHA-256 with DISCLOSURE_AFFECTED_HASH_KEY)
+    # of e-mail addresses, never the address.
+    minimise_emails = models.BooleanField(default=False)
+    lookups_enabled = models.BooleanField(default=True)
+    counts = models.JSONField(default=dict)
+    counted_at = models.DateTimeField(null=True, blank=True)
+    suffix_list = models.CharField(max_length=120, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"Affected list of case {self.case_id}"
+
+
+class AffectedImport(models.Model):
+    """One import of an affected-records file: all of it or nothing."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Refused"
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV (header row)"
+        TEXT = "text", "Plain text (one address, host or domain a line)"
+        JSONL = "jsonl", "JSON Lines"
+
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    format = models.CharField(max_length=10, choices=Format.choices)
+    filename = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    # Where the uploaded file waits for the task (private storage); erased after.
+    stored_name = models.CharField(max_length=255, blank=True, default="")
+    bytes_read = models.PositiveBigIntegerField(default=0)
+    lines = models.PositiveBigIntegerField(default=0)
+    rows = models.PositiveBigIntegerField(default=0)
+    bad_lines = models.PositiveBigIntegerField(default=0)
+    # The first bad lines: [{"line": n, "reason": "..."}], at most 100.
+    errors = models.JSONField(default=list)
+    message = models.TextField(blank=True, default="")
+    minimised = models.BooleanField(default=False)
+    event_seq = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return min(99, int(100 * self.bytes_read / self.size)) if self.size else 0
+
+
+class AffectedRecord(models.Model):
+    """One line of an imported file, normalised (affected.normalize).
+    ``email_hash`` is the keyed hash of the address (always, so distinct
+    addresses count alike with minimisation on or off); ``email`` is the
+    address itself, or "" when the case minimises."""
+
+    id = models.BigAutoField(primary_key=True)
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    batch = models.ForeignKey(
+        AffectedImport, on_delete=models.PROTECT, related_name="records", db_index=False
+    )
+    line = models.PositiveBigIntegerField()
+    email = models.CharField(max_length=320, blank=True, default="")
+    email_hash = models.CharField(max_length=64, blank=True, default="")
+    host = models.CharField(max_length=253, blank=True, default="")
+    is_ip = models.BooleanField(default=False)
+    domain = models.CharField(max_length=253, blank=True, default="")
+    free_mail = models.BooleanField(default=False)
+    organization = models.CharField(max_length=300, blank=True, default="")
+    country = models.CharField(max_length=2, blank=True, default="")
+    found_file = models.CharField(max_length=1000, blank=True, default="")
+    found_path = models.CharField(max_length=1000, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["case", "domain"], name="affected_record_case_domain")]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.host}"
+
+
+class AffectedOrganization(models.Model):
+    """Registrable domains staff grouped into one organization (e.g. one
+    company's country branches), and whether, when and how it was told."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=300)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    told_at = models.DateTimeField(null=True, blank=True)
+    told_how = models.CharField(max_length=20, blank=True, default="")
+    told_note = models.TextField(blank=True, default="")
+    told_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "name"], name="affected_org_case_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrganizationDomain(models.Model):
+    """A registrable domain of a case counted as part of an organization."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    organization = models.ForeignKey(
+        AffectedOrganization, on_delete=models.PROTECT, related_name="domains"
+    )
+    domain = models.CharField(max_length=253)
+
+    class Meta:
+        ordering = ["domain"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "domain"], name="affected_orgdomain_case_domain"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.domain

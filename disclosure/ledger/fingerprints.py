@@ -118,7 +118,9 @@ DISPUTE = RecordType(
         "vendor_provenance", "filed_by_id", "filed_at", "status",
     ),
     added=("answer", "answered_by_id", "answered_at", "settlement_reason", "settled_by_id",
-           "settled_at"),
+           "settled_at", "count_level", "firm_count", "firm_count_method", "firm_count_at",
+           "firm_count_basis", "vendor_count", "vendor_count_method", "vendor_count_at",
+           "vendor_count_basis"),
 )  # fmt: skip
 ESCALATION = RecordType(
     "escalation",

@@ -1,0 +1,267 @@
+"""Importing affected records: all of a file or nothing.
+
+``start_import`` (staff UI, API) stores the uploaded file privately and
+records a waiting AffectedImport; the interface then queues
+``affected.tasks.run_import``, which calls ``run_import``: under the case's
+lock it streams the file through ``affected.parsing``, loads the rows
+(COPY on PostgreSQL, batched INSERTs elsewhere), and, only if no line was
+bad and the file was not imported before, recomputes the counts and appends
+an ``affected_imported`` event with the file's SHA-256 and its counts, in
+the same transaction. Otherwise everything rolls back and the import is
+marked refused with the first 100 bad lines and their total. The stored
+file is erased either way (it may hold plain addresses).
+
+Progress (bytes read) is published through the cache while the task runs
+(``progress``), since the import's own transaction is invisible until it
+commits.
+"""
+
+import hashlib
+import uuid
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.storage import storages
+from django.db import connection
+
+from disclosure.accounts.models import User
+from disclosure.cases.guards import locked_case
+from disclosure.cases.models import Case
+from disclosure.core.errors import DomainError, NotFound, TransitionNotAllowed, ValidationFailed
+from disclosure.core.timeutils import now
+from disclosure.core.validation import check_stream, validated
+from disclosure.ledger.models import EventKind
+from disclosure.ledger.services import append_event
+
+from .counting import METHOD_VERSION, store_counts
+from .models import AffectedImport, AffectedList, AffectedRecord
+from .parsing import ROW_COLUMNS, BadLine, ImportRefused, parse
+
+MAX_ERRORS_SHOWN = 100
+_PROGRESS_EVERY = 50_000  # lines between progress notes
+_SQLITE_BATCH = 2_000
+ACTION = "update_details"  # who may import, group and tell: those who edit the case
+
+
+def _storage():
+    return storages["default"]
+
+
+def progress_key(batch_id: int) -> str:
+    return f"affected-import-progress:{batch_id}"
+
+
+def progress(batch: AffectedImport) -> int:
+    """Bytes read so far by the running import (from the cache), else the row's."""
+    if batch.status == AffectedImport.Status.RUNNING:
+        return int(cache.get(progress_key(batch.pk)) or batch.bytes_read)
+    return batch.bytes_read
+
+
+def hash_key() -> bytes:
+    """The deployment's key for the keyed hash of e-mail addresses
+    (``DISCLOSURE_AFFECTED_HASH_KEY``; derived from SECRET_KEY when unset)."""
+    key = getattr(settings, "DISCLOSURE_AFFECTED_HASH_KEY", "")
+    return (key or "affected-email-hash:" + settings.SECRET_KEY).encode("utf-8")
+
+
+@validated
+def start_import(
+    *, actor: User, case: Case, file: Any, filename: str, format: str
+) -> AffectedImport:
+    """Record an import of ``file`` (a binary stream) in ``format`` (csv,
+    text, jsonl) into ``case``'s affected list, waiting for ``run_import``.
+    Refused (nothing stored) when the actor may not edit the case, the case
+    is closed, the format is unknown or the file is empty."""
+    check_stream(file, field="file")
+    if format not in AffectedImport.Format.values:
+        raise ValidationFailed(
+            f"Unknown format {format!r}: use csv, text or jsonl.", field="format"
+        )
+    name = (filename or "").strip()[-255:] or "upload"
+    with locked_case(case, actor=actor, action=ACTION) as locked:
+        stored = _storage().save(f"affected-imports/{uuid.uuid4().hex}", file)
+        size = _storage().size(stored)
+        if size == 0:
+            _storage().delete(stored)
+            raise ValidationFailed("The file is empty.", field="file")
+        minimise = AffectedList.objects.filter(case=locked, minimise_emails=True).exists()
+        try:
+            return AffectedImport.objects.create(
+                case=locked, created_by=actor, created_at=now(), format=format,
+                filename=name, size=size, stored_name=stored, minimised=minimise,
+            )  # fmt: skip
+        except BaseException:
+            _storage().delete(stored)
+            raise
+
+
+class _Tally:
+    """What the parse saw: rows, bad lines (the first ones kept), bytes."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.lines = 0
+        self.bad = 0
+        self.errors: list[dict[str, Any]] = []
+
+    def add_bad(self, item: BadLine) -> None:
+        self.bad += 1
+        if len(self.errors) < MAX_ERRORS_SHOWN:
+            self.errors.append({"line": item.line, "reason": item.reason})
+
+
+class _HashingReader:
+    """A binary stream that hashes and counts what is read through it."""
+
+    def __init__(self, stream: IO[bytes], batch_id: int) -> None:
+        self.stream, self.batch_id = stream, batch_id
+        self.digest = hashlib.sha256()
+        self.read_bytes = 0
+        self._next_note = 1 << 22
+
+    def readline(self, limit: int = -1) -> bytes:
+        data = self.stream.readline(limit)
+        self.digest.update(data)
+        self.read_bytes += len(data)
+        if self.read_bytes >= self._next_note:
+            cache.set(progress_key(self.batch_id), self.read_bytes, 3600)
+            self._next_note = self.read_bytes + (1 << 22)
+        return data
+
+
+def _copy_rows(rows, case_id: int, batch_id: int) -> None:
+    """Load ``rows`` into the records table (COPY on PostgreSQL)."""
+    table = AffectedRecord._meta.db_table
+    columns = ("case_id", "batch_id", *ROW_COLUMNS)
+    head = (case_id, batch_id)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                write = copy.write_row
+                for row in rows:
+                    write(head + row)
+            return
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(['%s'] * len(columns))})"
+        )
+        batch: list[tuple] = []
+        for row in rows:
+            batch.append(head + row)
+            if len(batch) >= _SQLITE_BATCH:
+                cursor.executemany(sql, batch)
+                batch.clear()
+        if batch:
+            cursor.executemany(sql, batch)
+
+
+def _load(locked: Case, batch: AffectedImport, stream: IO[bytes], tally: _Tally) -> None:
+    """Parse and load; stops loading (not counting) at the first bad line."""
+
+    def rows():
+        for item in parse(stream, batch.format, key=hash_key(), keep_email=not batch.minimised):
+            if isinstance(item, BadLine):
+                tally.add_bad(item)
+                tally.lines = item.line
+                continue
+            tally.rows += 1
+            tally.lines = item[0]
+            if not tally.bad:
+                yield item
+
+    _copy_rows(rows(), locked.pk, batch.pk)
+
+
+def run_import(*, batch_id: int) -> AffectedImport:
+    """Run the waiting import ``batch_id`` (see the module): DONE with its
+    counts and ledger event, or FAILED with the reason and the bad lines,
+    nothing of it written. Running it again once finished changes nothing."""
+    batch = AffectedImport.objects.filter(pk=batch_id).select_related("case", "created_by").first()
+    if batch is None:
+        raise NotFound("No such import.")
+    started = AffectedImport.objects.filter(
+        pk=batch.pk, status=AffectedImport.Status.PENDING
+    ).update(status=AffectedImport.Status.RUNNING)
+    if not started:
+        return batch
+    batch.status = AffectedImport.Status.RUNNING
+    stored = batch.stored_name
+    tally = _Tally()
+    reader: _HashingReader | None = None
+    try:
+        with locked_case(batch.case, actor=batch.created_by, action=ACTION) as locked:
+            minimise = AffectedList.objects.filter(case=locked, minimise_emails=True).exists()
+            batch.minimised = minimise  # the setting as it is now, under the lock
+            with _storage().open(stored, "rb") as handle:
+                reader = _HashingReader(handle, batch.pk)
+                _load(locked, batch, reader, tally)
+            if tally.bad:
+                raise ImportRefused(
+                    f"{tally.bad:,} bad line{'s' if tally.bad != 1 else ''}: nothing was "
+                    "imported. Correct the file and import it again.",
+                    field="file",
+                )
+            sha256 = reader.digest.hexdigest()
+            if AffectedImport.objects.filter(
+                case=locked, sha256=sha256, status=AffectedImport.Status.DONE
+            ).exists():
+                raise TransitionNotAllowed(
+                    f"This file (SHA-256 {sha256}) was imported into {locked.reference} "
+                    "already: importing it twice would count every line twice."
+                )
+            if tally.rows == 0:
+                raise ValidationFailed("The file holds no record.", field="file")
+            counts = store_counts(locked.pk)
+            event = append_event(
+                case=locked,
+                kind=EventKind.AFFECTED_IMPORTED,
+                actor=batch.created_by,
+                payload={
+                    "import_id": batch.pk,
+                    "filename": batch.filename,
+                    "format": batch.format,
+                    "sha256": sha256,
+                    "size": reader.read_bytes,
+                    "rows": tally.rows,
+                    "minimised": minimise,
+                    "counts": counts.counts,
+                    "method_version": METHOD_VERSION,
+                    "suffix_list": counts.suffix_list,
+                },
+            )
+            _finish(batch, AffectedImport.Status.DONE, tally, reader, sha256=sha256,
+                    event_seq=event.seq, minimised=minimise)  # fmt: skip
+    except DomainError as e:
+        _finish(batch, AffectedImport.Status.FAILED, tally, reader, message=e.message)
+    finally:
+        cache.delete(progress_key(batch.pk))
+        _storage().delete(stored)
+    return batch
+
+
+def _finish(
+    batch: AffectedImport,
+    status: str,
+    tally: _Tally,
+    reader: "_HashingReader | None",
+    **fields: Any,
+) -> None:
+    """Write the import's outcome (inside the import's transaction when it
+    succeeded, on its own after a rollback)."""
+    values = {
+        "status": status,
+        "finished_at": now(),
+        "rows": tally.rows if status == AffectedImport.Status.DONE else 0,
+        "lines": tally.lines,
+        "bad_lines": tally.bad,
+        "errors": tally.errors,
+        "bytes_read": reader.read_bytes if reader else 0,
+        "sha256": reader.digest.hexdigest() if reader else "",
+        "stored_name": "",
+        **fields,
+    }
+    AffectedImport.objects.filter(pk=batch.pk).update(**values)
+    for name, value in values.items():
+        setattr(batch, name, value)
