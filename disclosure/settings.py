@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "disclosure.tokens",
     "disclosure.intake",
     "disclosure.exports",
+    "disclosure.probes",  # re-probes of exposed assets
     "disclosure.webhooks",
     "disclosure.staff",
     "disclosure.portal",
@@ -308,6 +309,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disclosure.comms.tasks.fetch_mail",
         "schedule": 60,
     },
+    "run-due-probes": {  # each case at its own interval (probes.runs)
+        "task": "disclosure.probes.tasks.run_due_probes",
+        "schedule": 5 * 60,
+    },
     "send-digests-daily": {  # once a day at DISCLOSURE_DIGEST_HOUR (UTC); a rerun sends nothing
         "task": "disclosure.comms.tasks.send_digests",
         "schedule": crontab(hour=env.int("DISCLOSURE_DIGEST_HOUR", default=7), minute=0),
@@ -354,6 +359,16 @@ DISCLOSURE_FETCH_ALLOWED_NETWORKS = env.list("DISCLOSURE_FETCH_ALLOWED_NETWORKS"
 DISCLOSURE_FETCH_TIMEOUT = env.float("DISCLOSURE_FETCH_TIMEOUT", default=10.0)
 DISCLOSURE_FETCH_MAX_BYTES = env.int("DISCLOSURE_FETCH_MAX_BYTES", default=1024 * 1024)
 DISCLOSURE_FETCH_CA_FILE = env.str("DISCLOSURE_FETCH_CA_FILE", default="")
+
+# Re-probes (probes): every case's asset from 'found' until 'secured' and this
+# many days after, every DISCLOSURE_PROBE_INTERVAL_HOURS unless staff set
+# another interval; each probe has its own short time-out (seconds) and keeps
+# at most DISCLOSURE_PROBE_SAMPLE_BYTES of the answer to hash; this many at once.
+DISCLOSURE_PROBE_INTERVAL_HOURS = env.int("DISCLOSURE_PROBE_INTERVAL_HOURS", default=6)
+DISCLOSURE_PROBE_AFTER_SECURED_DAYS = env.int("DISCLOSURE_PROBE_AFTER_SECURED_DAYS", default=30)
+DISCLOSURE_PROBE_TIMEOUT = env.float("DISCLOSURE_PROBE_TIMEOUT", default=5.0)
+DISCLOSURE_PROBE_SAMPLE_BYTES = env.int("DISCLOSURE_PROBE_SAMPLE_BYTES", default=64 * 1024)
+DISCLOSURE_PROBE_CONCURRENCY = env.int("DISCLOSURE_PROBE_CONCURRENCY", default=8)
 
 # Organisation-wide defaults.
 DISCLOSURE_FIRM_NAME = env.str("DISCLOSURE_FIRM_NAME", default="Disclosure Research")

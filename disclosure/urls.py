@@ -14,5 +14,6 @@ urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
     path("portal/", include("disclosure.portal.urls")),
     path("api/v1/", include("disclosure.api.urls")),
+    path("cases/<str:reference>/probes/", include("disclosure.probes.urls")),  # re-probes
     path("", include("disclosure.staff.urls")),
 ]

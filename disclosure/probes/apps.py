@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ProbesConfig(AppConfig):
+    name = "disclosure.probes"
+    label = "probes"
+    verbose_name = "Re-probes"
