@@ -72,6 +72,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_filters",
     "csp",
+    "django_otp",  # second factors (accounts.mfa)
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "disclosure.core",
     "disclosure.accounts",
     "disclosure.cases",
@@ -99,6 +102,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # The request's address for the access audit and the lock-out (accounts.audit).
+    "disclosure.accounts.audit.AuditAddressMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -161,6 +166,21 @@ LOGIN_URL = "staff:login"
 LOGIN_REDIRECT_URL = "staff:dashboard"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Sign-in security (accounts.lockout, accounts.mfa; README "Sign-in security").
+# Staff roles must sign in with a second factor (TOTP or a recovery code);
+# vendor contacts may. Turning it off is refused outside DEBUG (accounts.checks).
+DISCLOSURE_STAFF_MFA_REQUIRED = env.bool("DISCLOSURE_STAFF_MFA_REQUIRED", default=True)
+# Failed sign-ins (wrong password, wrong sign-in page, wrong code) that lock an
+# account, and failures (also wrong API tokens) that lock an address, within
+# the window; a lock lasts until the window has passed or an admin unlocks it.
+DISCLOSURE_LOCKOUT_ACCOUNT_FAILURES = env.int("DISCLOSURE_LOCKOUT_ACCOUNT_FAILURES", default=5)
+DISCLOSURE_LOCKOUT_ADDRESS_FAILURES = env.int("DISCLOSURE_LOCKOUT_ADDRESS_FAILURES", default=20)
+DISCLOSURE_LOCKOUT_MINUTES = env.int("DISCLOSURE_LOCKOUT_MINUTES", default=15)
+# The issuer name an authenticator app shows beside the account.
+OTP_TOTP_ISSUER = env.str("DISCLOSURE_OTP_ISSUER", default="Disclosure")
+# A password-reset link works for this long (Django's token generator).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+
 AUTH_USER_MODEL = "accounts.User"
 
 AUTH_PASSWORD_VALIDATORS = [

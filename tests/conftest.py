@@ -89,6 +89,19 @@ def _private_storage(settings, tmp_path):
     """Each test writes evidence into its own private folder."""
     root = tmp_path / "private"
     settings.PRIVATE_STORAGE_ROOT = root
+@pytest.fixture(autouse=True)
+def _staff_second_factor(request, settings):
+    """The sign-in's second step for staff is asked in the tests of sign-in
+    itself (tests/accounts/test_signin*.py, the ``mfa`` fixture there, and
+    the browser test of it); the other tests sign in with a password or
+    ``force_login`` (which never passes the sign-in pages) and test what
+    signed-in users do. Production refuses the setting off (accounts.E002)."""
+    settings.DISCLOSURE_STAFF_MFA_REQUIRED = False
+    from django.core.cache import cache
+
+    cache.delete("disclosure:lockout:failed-from:127.0.0.1")  # the test client's address
+
+
     settings.STORAGES = {
         **settings.STORAGES,
         "evidence": {

@@ -18,6 +18,30 @@ class DisclosureAdminSite(admin.AdminSite):
     def has_permission(self, request) -> bool:
         return request.user.is_active and can_administer(request.user)
 
+    def login(self, request, extra_context=None):
+        """The admin's own page, with the staff sign-in's two steps behind
+        it (lock-out, one answer for every refusal, the second factor):
+        Django's admin login would sign in with a password alone."""
+
+        from disclosure.signin.views import SignInView
+
+        if request.method == "GET" and self.has_permission(request):
+            return super().login(request, extra_context)
+        context = {
+            **self.each_context(request),
+            "title": "Log in",
+            "subtitle": None,
+            "app_path": request.get_full_path(),
+            "username": request.user.get_username(),
+            **(extra_context or {}),
+        }
+        return SignInView.as_view(
+            template_name="admin/login.html",
+            interface="admin",
+            default_next="admin:index",
+            extra_context=context,
+        )(request)
+
 
 admin_site = DisclosureAdminSite(name="admin")
 

@@ -52,3 +52,21 @@ def check_vendor_contacts_hold_no_admin_flags(app_configs=None, databases=None, 
                 )
             )
     return errors
+
+
+@register("accounts", Tags.security, deploy=False)
+def check_staff_second_factor(app_configs=None, **kwargs):
+    """accounts.E002 when staff may sign in without a second factor outside
+    DEBUG: ``DISCLOSURE_STAFF_MFA_REQUIRED=0`` is for development only."""
+    from django.conf import settings
+
+    if settings.DEBUG or getattr(settings, "DISCLOSURE_STAFF_MFA_REQUIRED", True):
+        return []
+    return [
+        Error(
+            "DISCLOSURE_STAFF_MFA_REQUIRED is off outside DEBUG: research staff could "
+            "sign in with a password alone.",
+            hint="Unset DISCLOSURE_STAFF_MFA_REQUIRED (it defaults to on).",
+            id="accounts.E002",
+        )
+    ]

@@ -343,3 +343,81 @@ class OrganizationChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.organization} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class AccessEvent(models.Model):
+    """The access audit: one row per sign-in, failed sign-in, lock-out,
+    unlock, change of factors or password, ended session, export, download
+    and lookup, with who (when known), the name typed (failed sign-ins), the
+    request's address and the time. Written by ``accounts.audit.record``
+    only; the lock-out (``accounts.lockout``) counts failures from it. Rows
+    are never updated."""
+
+    class Kind(models.TextChoices):
+        SIGN_IN = "sign_in", "Signed in"
+        SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+        SIGN_IN_LOCKED = "sign_in_locked", "Sign-in refused (locked out)"
+        LOCKED_OUT = "locked_out", "Locked out"
+        UNLOCKED = "unlocked", "Unlocked by an admin"
+        SIGN_OUT = "sign_out", "Signed out"
+        FACTOR_FAILED = "factor_failed", "Second factor failed"
+        TOKEN_FAILED = "token_failed", "API token refused"
+        MFA_ENROLLED = "mfa_enrolled", "Second factor set up"
+        RECOVERY_CODES = "recovery_codes", "Recovery codes replaced"
+        RECOVERY_CODE_USED = "recovery_code_used", "Recovery code used"
+        MFA_RESET = "mfa_reset", "Second factor reset by an admin"
+        MFA_REMOVED = "mfa_removed", "Second factor removed"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
+        PASSWORD_RESET_ASKED = "password_reset_asked", "Password reset asked"
+        PASSWORD_RESET = "password_reset", "Password reset by mail link"
+        SESSION_ENDED = "session_ended", "Session ended"
+        EXPORT = "export", "Export"
+        DOWNLOAD = "download", "Download"
+        LOOKUP = "lookup", "Lookup"
+
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    at = models.DateTimeField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="access_events",
+    )
+    # The name as typed (lower case) for sign-ins, so that failures for an
+    # unknown or locked account are counted and shown too.
+    username = models.CharField(max_length=150, blank=True, default="")
+    address = models.GenericIPAddressField(null=True, blank=True)
+    interface = models.CharField(max_length=12, blank=True, default="")
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["username", "at"], name="access_username_at"),
+            models.Index(fields=["address", "at"], name="access_address_at"),
+            models.Index(fields=["kind", "at"], name="access_kind_at"),
+        ]
+
+    def __str__(self) -> str:
+        who = self.user or self.username or "-"
+        where = self.address or "-"
+        return f"{self.get_kind_display()}: {who} from {where} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class UserSession(models.Model):
+    """A signed-in session the user can see and end (``accounts.sessions``):
+    written when a sign-in page makes it, deleted when it ends."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField()
+    address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True, default="")
+    interface = models.CharField(max_length=12, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Session of {self.user} since {self.created_at:%Y-%m-%d %H:%M}"

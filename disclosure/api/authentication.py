@@ -5,6 +5,8 @@ own code; a request without a token falls through to the session."""
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from disclosure.accounts import audit, lockout
+from disclosure.accounts.models import AccessEvent
 from disclosure.tokens import services as tokens
 
 
@@ -25,9 +27,15 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode("ascii")
         except UnicodeDecodeError:
             raise TokenRefused("Invalid token.", code="token_invalid") from None
+        # An address locked by failed sign-ins or refused tokens gets 429,
+        # even with a right token (accounts.lockout).
+        if lockout.address_locked_fast(audit.current_address()):
+            raise exceptions.Throttled(detail=lockout.locked_message())
         try:
             token = tokens.authenticate(raw)
         except tokens.TokenRefused as e:
+            lockout.record_failure(AccessEvent.Kind.TOKEN_FAILED, interface="api",
+                                   username=raw[:10], reason=e.code)  # fmt: skip
             raise TokenRefused(e.message, code=e.code) from None
         return token.user, token
 

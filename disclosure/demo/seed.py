@@ -129,7 +129,25 @@ def ensure_user(person: Person, org: Organization, domain: str) -> User:
     user.set_password(DEMO_PASSWORD)
     user.save()
     add_membership(user=user, organization=org, role=person.role)
+    if person.role != Role.VENDOR_CONTACT and settings.DISCLOSURE_STAFF_MFA_REQUIRED:
+        ensure_demo_totp(user)
     return user
+
+
+# The demo staff's authenticator key (RFC 6238's test secret, public like the
+# demo password): ``manage.py demo_totp`` prints its current code.
+DEMO_TOTP_KEY = "3132333435363738393031323334353637383930"
+DEMO_TOTP_BASE32 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+
+
+def ensure_demo_totp(user: User) -> None:
+    """Give a demo staff user the demo authenticator key (their only one)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.filter(user=user).exclude(key=DEMO_TOTP_KEY).delete()
+    TOTPDevice.objects.update_or_create(
+        user=user, key=DEMO_TOTP_KEY, defaults={"name": "Demo key", "confirmed": True}
+    )
 
 
 def ensure_cast() -> tuple[Cast, list[DemoLogin]]:

@@ -10,6 +10,7 @@ file content."""
 from dataclasses import dataclass
 from typing import IO
 
+from disclosure.accounts import audit
 from disclosure.cases import access, selectors
 from disclosure.cases.guards import locked_case
 from disclosure.cases.models import Case
@@ -69,3 +70,5 @@ def open_download(*, actor, case: Case, evidence_id: int, via: str) -> Download:
         stream.close()
         raise
     return Download(evidence, stream, event)
+            audit.record(audit.Kind.DOWNLOAD, user=actor, interface=via, case=c.reference,
+                         evidence_id=evidence.pk, sha256=evidence.sha256)  # fmt: skip

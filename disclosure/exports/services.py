@@ -20,6 +20,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import transaction
 
+from disclosure.accounts import audit
 from disclosure.accounts.models import User
 from disclosure.cases.access import Action
 from disclosure.cases.guards import locked_case
@@ -112,6 +113,8 @@ def request_export(
         )
         if event.seq != export.request_seq:  # the lock makes this impossible
             raise RuntimeError("export request event out of order")
+        audit.record(audit.Kind.EXPORT, user=actor, case=locked.reference, export_id=export.pk,
+                     format=format, variant=variant)  # fmt: skip
         transaction.on_commit(lambda: _queue_render(export.pk))
     return export
 
@@ -265,4 +268,6 @@ def record_download(*, actor: User, export: Export) -> tuple[Export, bytes]:
             payload={"export_id": fresh.pk, "sha256": fresh.sha256, "format": fresh.format},
             internal=True,
         )
+        audit.record(audit.Kind.DOWNLOAD, user=actor, case=locked.reference, export_id=fresh.pk,
+                     sha256=fresh.sha256)  # fmt: skip
     return fresh, data

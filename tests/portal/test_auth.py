@@ -18,7 +18,8 @@ def test_a_contact_signs_in_to_the_portal(client, vendor_contact):
 def test_staff_cannot_sign_in_to_the_portal(client, analyst):
     response = _login(client, reverse("portal:login"), analyst)
     assert response.status_code == 200
-    assert "This sign-in is for vendor contacts" in response.content.decode()
+    # The same answer as a wrong password (issue 20).
+    assert "Please enter a correct username and password" in response.content.decode()
     assert "_auth_user_id" not in client.session
 
 

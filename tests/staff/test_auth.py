@@ -26,7 +26,10 @@ def test_each_staff_role_signs_in_and_lands_on_the_dashboard(role, client, reque
 def test_a_vendor_contact_cannot_sign_in_here(client, vendor_contact):
     response = client.post("/login/", {"username": vendor_contact.username, "password": PASSWORD})
     assert response.status_code == 200
-    assert b"Vendor contacts sign in to the vendor portal" in response.content
+    # The same answer as a wrong password (issue 20): the page does not tell
+    # that the password was right.
+    assert b"Please enter a correct username and password" in response.content
+    assert b"vendor contacts to the vendor portal" in response.content
     assert "_auth_user_id" not in client.session
 
 

@@ -1,11 +1,8 @@
 """The portal's own sign-in and sign-out (separate from the staff sign-in),
 and accepting an invitation."""
 
-from django import forms
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -13,40 +10,23 @@ from django.urls import reverse_lazy
 from disclosure.accounts import invitations
 from disclosure.cases import access
 from disclosure.core.errors import DomainError
+from disclosure.signin.views import SignInView, complete_sign_in
 
 from ..forms import AcceptInvitationForm
 
 
-class PortalAuthenticationForm(AuthenticationForm):
-    """Refuses anyone who is not a vendor contact (staff included) before a
-    session is made."""
+class PortalLoginView(SignInView):
+    """The portal's password step (disclosure.signin: lock-out, one answer
+    for every refusal, the second factor of contacts who set one up)."""
 
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "not_contact": (
-            "This sign-in is for vendor contacts. Research staff sign in to the staff "
-            "site, and can preview a case as its vendor sees it from there."
-        ),
-    }
-
-    def confirm_login_allowed(self, user) -> None:
-        super().confirm_login_allowed(user)
-        if not access.can_use_portal(user):
-            raise forms.ValidationError(self.error_messages["not_contact"], code="not_contact")
-
-
-class PortalLoginView(auth_views.LoginView):
     template_name = "portal/login.html"
-    authentication_form = PortalAuthenticationForm
-    next_page = reverse_lazy("portal:case_list")
+    interface = "portal"
+    default_next = "portal:case_list"
 
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if access.can_use_portal(request.user):
             return redirect(self.get_success_url())
         return super().get(request, *args, **kwargs)
-
-    def get_default_redirect_url(self) -> str:
-        return str(self.next_page)
 
 
 class PortalLogoutView(auth_views.LogoutView):
@@ -78,7 +58,7 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
             except DomainError as e:
                 form.add_domain_error(e)
             else:
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                complete_sign_in(request, user, interface="portal", factor="invitation")
                 messages.success(
                     request,
                     f"Welcome. You are a contact of {invitation.organization.name}; "

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from disclosure.accounts.models import Role
 from disclosure.core.errors import DomainError
-from disclosure.demo.seed import DEMO_PASSWORD, seed_demo
+from disclosure.demo.seed import DEMO_PASSWORD, DEMO_TOTP_BASE32, seed_demo
 
 
 class Command(BaseCommand):
@@ -51,6 +51,11 @@ class Command(BaseCommand):
         site = getattr(settings, "DISCLOSURE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
         contacts = [u for u in result.logins if u.role == Role.VENDOR_CONTACT.label]
         self.stdout.write(f"\nStaff UI: {site}/  (sign in with a staff login above)")
+        if settings.DISCLOSURE_STAFF_MFA_REQUIRED:
+            self.stdout.write(
+                "Second factor: staff are asked for a code; `python manage.py demo_totp` prints "
+                f"the current one (or add the key {DEMO_TOTP_BASE32} to an authenticator app)."
+            )
         self.stdout.write(
             f"Vendor portal: {site}{reverse('portal:login')}  (vendor contacts only; each sees "
             "only their organization's notified cases)"
