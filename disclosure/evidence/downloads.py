@@ -24,6 +24,16 @@ from .models import EvidenceFile
 INTERFACES = ("staff", "portal", "api")
 
 
+class EvidencePurged(integrity.EvidenceCorrupt):
+    """The file's content was deleted under the retention rule
+    (evidence.retention): its hash, size and name stay, its bytes are gone.
+    A kind of EvidenceCorrupt so that every interface refuses it the same
+    way (nothing served, the message shown), but nobody is alarmed."""
+
+    code = "evidence_purged"
+    http_status = 410
+
+
 @dataclass(frozen=True)
 class Download:
     evidence: EvidenceFile
@@ -40,7 +50,8 @@ def open_download(*, actor, case: Case, evidence_id: int, via: str) -> Download:
     appended to the case's ledger before the stream is returned; the
     stream holds exactly the bytes that were hashed and matched the file's
     SHA-256. Raises NotFound for a case or file the actor may not see, or
-    another case's file (nothing is logged to the ledger then), and
+    another case's file (nothing is logged to the ledger then),
+    EvidencePurged for a file whose content was purged (nothing logged), and
     EvidenceCorrupt when the stored bytes do not match or are gone: nothing
     is served, an integrity alarm is recorded (committed) with its ledger
     event, and staff are e-mailed (``integrity.record_failure``).
@@ -52,6 +63,12 @@ def open_download(*, actor, case: Case, evidence_id: int, via: str) -> Download:
     evidence = selectors.evidence_for(actor, case).filter(pk=evidence_id).first()
     if evidence is None:
         raise NotFound("No such evidence file.")
+    if evidence.purged_at is not None:
+        raise EvidencePurged(
+            f"The content of {evidence.original_name} was purged on "
+            f"{evidence.purged_at:%Y-%m-%d} under the retention rule; its SHA-256 "
+            f"({evidence.sha256}), size and name are kept."
+        )
     try:
         stream = integrity.read_verified(evidence.sha256)
     except integrity.Mismatch as mismatch:
@@ -66,9 +83,9 @@ def open_download(*, actor, case: Case, evidence_id: int, via: str) -> Download:
                 payload={"evidence_id": evidence.pk, "sha256": evidence.sha256, "via": via},
                 internal=True,
             )
+            audit.record(audit.Kind.DOWNLOAD, user=actor, interface=via, case=c.reference,
+                         evidence_id=evidence.pk, sha256=evidence.sha256)  # fmt: skip
     except BaseException:
         stream.close()
         raise
     return Download(evidence, stream, event)
-            audit.record(audit.Kind.DOWNLOAD, user=actor, interface=via, case=c.reference,
-                         evidence_id=evidence.pk, sha256=evidence.sha256)  # fmt: skip

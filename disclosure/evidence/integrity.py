@@ -120,7 +120,9 @@ def record_failure(*, mismatch: Mismatch, actor=None, detected_by: str) -> list[
             evidence__sha256=mismatch.sha256, resolved_at=None
         ).values_list("evidence_id", flat=True)
     )
-    for evidence in EvidenceFile.objects.filter(sha256=mismatch.sha256).order_by("pk"):
+    # A purged file has no content to alarm about (evidence.retention).
+    rows = EvidenceFile.objects.filter(sha256=mismatch.sha256, purged_at=None)
+    for evidence in rows.order_by("pk"):
         if evidence.pk in already:
             continue
         try:

@@ -70,6 +70,11 @@ class EvidenceFile(models.Model):
     # (True: never shown to the vendor; False: shared, in the portal and the
     # vendor variant of the export.)
     internal = models.BooleanField(default=False)
+    # When the content was deleted under the retention rule
+    # (evidence.retention): the row (hash, size, name) stays, the blob goes
+    # once no unpurged row needs it; the ``evidence_purged`` event vouches
+    # for it.
+    purged_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["uploaded_at", "id"]

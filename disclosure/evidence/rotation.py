@@ -50,10 +50,11 @@ def slice_bounds(index: int, slices: int) -> tuple[str, str | None]:
 
 def check_slice(index: int, slices: int) -> CheckResult:
     """Re-hash every stored blob of slice ``index`` of ``slices`` that an
-    evidence file references; alarm those that do not match, close the
+    unpurged evidence file references; alarm those that do not match, close the
     alarms of those that match again."""
     low, high = slice_bounds(index, slices)
-    rows = EvidenceFile.objects.filter(sha256__gte=low)
+    # Purged files have no content any more (evidence.retention).
+    rows = EvidenceFile.objects.filter(sha256__gte=low, purged_at=None)
     if high is not None:
         rows = rows.filter(sha256__lt=high)
     result = CheckResult(index, slices)

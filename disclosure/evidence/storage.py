@@ -6,6 +6,7 @@ views. The hash is computed while the upload streams in, never by reading
 it twice from the client.
 """
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -40,6 +41,47 @@ class PrivateFileSystemStorage(FileSystemStorage):
 
     def url(self, name):
         raise ValueError("Evidence has no URL: serve it through a view that checks access.")
+
+
+@functools.cache
+def _s3_storage_class():
+    """PrivateS3Storage, defined only where django-storages is installed
+    (it is in requirements.txt; the import stays lazy so that the local
+    default needs no boto3 import at start-up)."""
+    from storages.backends.s3 import S3Storage
+    from storages.utils import clean_name
+
+    class PrivateS3Storage(S3Storage):
+        """S3-compatible object storage (AWS S3, SeaweedFS, MinIO ...) for
+        evidence, without URLs: no public URL and no signed one either, since
+        a download must pass the access check, the ledger entry and the
+        integrity check (evidence.downloads) that a URL would skip. Objects
+        are written private (no ACL is granted; the bucket must not be
+        public)."""
+
+        def url(self, name, parameters=None, expire=None, http_method=None):
+            raise ValueError("Evidence has no URL: serve it through a view that checks access.")
+
+        def touch(self, name: str) -> None:
+            """Renew the object's modification time (a copy onto itself), so
+            that the orphan sweep spares a blob an open upload reuses."""
+            key = self._normalize_name(clean_name(name))
+            self.bucket.meta.client.copy_object(
+                Bucket=self.bucket_name,
+                Key=key,
+                CopySource={"Bucket": self.bucket_name, "Key": key},
+                MetadataDirective="REPLACE",
+            )
+
+    return PrivateS3Storage
+
+
+def __getattr__(name: str):
+    # ``disclosure.evidence.storage.PrivateS3Storage`` (settings.STORAGES)
+    # resolves lazily.
+    if name == "PrivateS3Storage":
+        return _s3_storage_class()
+    raise AttributeError(name)
 
 
 def evidence_storage():
@@ -112,8 +154,11 @@ def store_stream(stream: IO[bytes], *, max_bytes: int | None = None) -> StoredBl
 
 
 def _touch(storage, name: str) -> None:
-    """Renew a stored blob's modification time (local storage only; object
-    stores keep the first upload's time, see evidence.sweep)."""
+    """Renew a stored blob's modification time (a local file's, or an
+    object's through ``PrivateS3Storage.touch``)."""
+    if hasattr(storage, "touch"):
+        storage.touch(name)
+        return
     try:
         path = storage.path(name)
     except NotImplementedError:

@@ -5,7 +5,8 @@ when that transaction rolls back (a later rule failed, the process died),
 the blob is left with no EvidenceFile row pointing at it. Nothing links to
 such a blob, but the firm promises to keep no copies it does not account
 for, so a periodic sweep deletes blobs that no row references once they are
-older than any transaction could still be open.
+older than any transaction could still be open. It also removes the blob of
+a purged file whose deletion a crash interrupted (evidence.retention).
 """
 
 from dataclasses import dataclass
@@ -29,7 +30,12 @@ class SweepResult:
 def _blob_names(storage) -> list[str]:
     """Every blob in the sha256/<aa>/<bb>/ tree."""
     names: list[str] = []
-    dirs_aa, _ = storage.listdir("sha256") if storage.exists("sha256") else ([], [])
+    try:
+        # (An object store has no directories: it lists key prefixes, and
+        # answers an empty listing where a folder would be missing.)
+        dirs_aa, _ = storage.listdir("sha256")
+    except FileNotFoundError:
+        dirs_aa = []
     for aa in dirs_aa:
         dirs_bb, _ = storage.listdir(f"sha256/{aa}")
         for bb in dirs_bb:
@@ -39,8 +45,9 @@ def _blob_names(storage) -> list[str]:
 
 
 def sweep_orphan_blobs(*, older_than: datetime | None = None) -> SweepResult:
-    """Delete stored blobs that no EvidenceFile or InboundMessage
-    (``raw_sha256``) references and that were
+    """Delete stored blobs that no unpurged EvidenceFile and no
+    InboundMessage not yet a communication (``raw_sha256``) references, and
+    that were
     written before ``older_than`` (default: an hour ago). Referenced blobs
     and recent ones are never touched."""
     cutoff = older_than or now() - GRACE
@@ -48,13 +55,16 @@ def sweep_orphan_blobs(*, older_than: datetime | None = None) -> SweepResult:
     names = _blob_names(storage)
     hashes = {n.rsplit("/", 1)[-1]: n for n in names}
     referenced = set(
-        EvidenceFile.objects.filter(sha256__in=list(hashes)).values_list("sha256", flat=True)
-    )
-    # Received mail not (yet) on a case is kept under its raw message's hash.
-    referenced |= set(
-        InboundMessage.objects.filter(raw_sha256__in=list(hashes)).values_list(
-            "raw_sha256", flat=True
+        EvidenceFile.objects.filter(sha256__in=list(hashes), purged_at=None).values_list(
+            "sha256", flat=True
         )
+    )
+    # Received mail not (yet) a communication is kept under its raw
+    # message's hash; once it is one, its raw_message evidence file holds it.
+    referenced |= set(
+        InboundMessage.objects.filter(
+            raw_sha256__in=list(hashes), communication__isnull=True
+        ).values_list("raw_sha256", flat=True)
     )
     deleted = []
     for sha, name in sorted(hashes.items()):

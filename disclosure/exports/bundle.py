@@ -292,11 +292,14 @@ def _evidence(case: Case, variant: str) -> list[dict[str, Any]]:
         rows = rows.filter(vendor_view.vendor_evidence(case))
     out = []
     for f in rows.order_by("uploaded_at", "id"):
+        # Not fingerprinted: the evidence_purged event vouches for the purge.
+        purged = {"purged_at": f.purged_at}
         if variant == ExportVariant.VENDOR:
-            out.append({k: getattr(f, k) for k in _VENDOR_EVIDENCE})
+            out.append({**{k: getattr(f, k) for k in _VENDOR_EVIDENCE}, **purged})
             continue
         record = _with_fingerprint(fingerprints.EVIDENCE, f)
         record["uploaded_by_name"] = _name(f.uploaded_by)
+        record.update(purged)
         out.append(record)
     return out
 

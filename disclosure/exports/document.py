@@ -310,6 +310,7 @@ def body_context(bundle: dict[str, Any], clock: Clock) -> dict[str, Any]:
                 "size_fmt": file_size(f.get("size")) if isinstance(f.get("size"), int) else "",
                 "uploaded_text": clock.case_time(f.get("uploaded_at")),
                 "captured_text": clock.case_time(f.get("captured_at")),
+                "purged_text": clock.case_time(f.get("purged_at")),
             }
             for f in records["evidence"]
         ],

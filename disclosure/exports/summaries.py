@@ -110,6 +110,24 @@ def summary(kind: str, p: dict[str, Any]) -> str:
             f"stored bytes hash to {found}" if found else "missing from storage",
             p.get("detected_by"),
         )
+    if kind == EventKind.EVIDENCE_PURGED:
+        files = p.get("files") if isinstance(p.get("files"), list) else []
+        return _join(
+            f"Content of {len(files)} evidence file(s) purged after "
+            f"{p.get('retention_days', '?')} days of retention",
+            ", ".join(
+                f"#{f.get('evidence_id', '')} SHA-256 {f.get('sha256', '')}"
+                for f in files
+                if isinstance(f, dict)
+            ),
+        )
+    if kind == EventKind.RETENTION_CHANGED:
+        before, after = p.get("from"), p.get("to")
+        return _join(
+            f"Retention after closing: {'default' if before is None else f'{before} days'} "
+            f"changed to {'default' if after is None else f'{after} days'}",
+            p.get("reason"),
+        )
     if kind == EventKind.EVIDENCE_INTEGRITY_RESTORED:
         return _join(f"Evidence #{p.get('evidence_id', '')} intact again", p.get("detected_by"))
     return ""
