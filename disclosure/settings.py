@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "disclosure.tokens",
     "disclosure.intake",
     "disclosure.exports",
+    "disclosure.watchers",  # deadlines (watchers.deadlines)
     "disclosure.probes",  # re-probes of exposed assets
     "disclosure.webhooks",
     "disclosure.staff",
@@ -301,6 +302,9 @@ DISCLOSURE_MAILDIR = env.str("DISCLOSURE_MAILDIR", default=str(BASE_DIR / "var" 
 # the reason in the triage list): 80 MB holds a 50 MB attachment in base64.
 DISCLOSURE_MAIL_MAX_BYTES = env.int("DISCLOSURE_MAIL_MAX_BYTES", default=80 * 1000 * 1000)
 
+# Deadline reminders (watchers.deadlines): days before each deadline, e.g. "3,1".
+DISCLOSURE_REMINDER_DAYS = env.str("DISCLOSURE_REMINDER_DAYS", default="3,1")
+
 # Celery: eager (in-process) when no broker is configured.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
@@ -322,6 +326,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
+    "deadline-pass-hourly": {  # reminders, missed deadlines, unresponsive vendors (once each)
+        "task": "disclosure.watchers.tasks.run_deadline_pass",
+        "schedule": crontab(minute=5),
+    },
     "verify-ledger-nightly": {
         "task": "disclosure.ledger.tasks.verify_all_chains",
         "schedule": 24 * 60 * 60,
