@@ -1,5 +1,7 @@
 """URLs of the REST API v1 (mounted at /api/v1/)."""
 
+from csp.constants import NONCE
+from csp.decorators import csp_update
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -8,11 +10,17 @@ from .views.misc import not_found
 
 app_name = "api"
 
+# The interactive docs run one inline start-up script and style: this page
+# alone allows them, by the request's nonce (templates/api/swagger_ui.html).
+docs_view = csp_update({"script-src": [NONCE], "style-src": [NONCE]})(
+    SpectacularSwaggerView.as_view(url_name="api:schema", template_name="api/swagger_ui.html")
+)
+
 CASE = "cases/<str:reference>/"
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", docs_view, name="docs"),
     path("me/", people.Me.as_view(), name="me"),
     path("staff/", people.StaffDirectory.as_view(), name="staff"),
     path("organizations/", organizations.OrganizationList.as_view(), name="organizations"),
