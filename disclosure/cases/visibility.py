@@ -74,7 +74,19 @@ VENDOR_EVENT_KEYS: Mapping[str, frozenset[str]] = {
     "details_updated": frozenset({"changes", "terms"}),
     "policy_terms_changed": frozenset({"policy", "from", "to", "changed", "note"}),
     "follow_up_opened": frozenset({"follow_up"}),
+    # Affected entities: an import's file hash and counts; each party's count claim.
+    "affected_imported": frozenset({"import_id", "format", "sha256", "size", "rows",
+                                    "minimised", "counts", "method_version", "suffix_list"}),
+    "count_claim_filed": frozenset({"dispute_id", "party", "level", "count", "method", "note",
+                                    "basis", _RECORD}),
 }  # fmt: skip
+
+# The affected-entity count levels (affected.models.Level) a vendor sees, with
+# their methods and both parties' claims; never the records, the grouped
+# organizations or the IP-address figure.
+VENDOR_AFFECTED_LEVELS: tuple[str, ...] = (
+    "mentions", "emails", "hosts", "domains", "business_domains", "organizations", "countries",
+)  # fmt: skip
 
 
 def split_details(details: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -123,3 +123,8 @@ urlpatterns = [
         name="organization_deactivate",
     ),
 ]
+
+# The affected-entity pages (after the converters are registered).
+from .affected_urls import urlpatterns as _affected  # noqa: E402
+
+urlpatterns += _affected

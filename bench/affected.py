@@ -1,0 +1,148 @@
+"""Benchmark of the affected-records import: 1,000,000 rows into PostgreSQL
+through ``affected.importing`` (parse, normalise, hash, COPY, count, ledger
+event), beside a raw COPY of the same file into a bare table of text
+columns, in the same run; then every level's count over that case.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python bench/affected.py
+
+It creates a throw-away database (BENCH_AFFECTED_DB, default
+bench_affected; never real data), migrates it, opens one case, writes a CSV
+of BENCH_AFFECTED_ROWS rows (default 1,000,000: e-mail addresses at 20,000
+hosts under 8,000 registrable domains, a tenth at free-mail providers, with
+duplicates, country codes, and where each was found), then times:
+
+- raw COPY: ``COPY raw (email, domain, organization, country, found_file,
+  found_path) FROM STDIN (FORMAT csv, HEADER)`` of the file's bytes;
+- the import: ``importing.run_import`` of the same file (its own
+  transaction: lock, parse, normalise, HMAC, COPY, counts, ledger event);
+- the counts: ``counting.compute_counts`` (every level, from the records).
+
+Targets: the import at most 3 times the raw COPY's time; every level's count
+in under 2 s. The database is dropped at the end (BENCH_AFFECTED_KEEP=1
+keeps it).
+"""
+
+import io
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "disclosure.settings")
+os.environ.setdefault("DJANGO_DEBUG", "1")
+
+ROWS = int(os.environ.get("BENCH_AFFECTED_ROWS", "1000000"))
+DB = os.environ.get("BENCH_AFFECTED_DB", "bench_affected")
+BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+
+
+def _admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(BASE_URL, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def make_file(rows: int) -> bytes:
+    """The CSV: reproducible (seeded), with duplicates, branches, free-mail."""
+    rnd = random.Random(19)
+    free = ["gmail.com", "outlook.com", "yahoo.com", "gmx.de", "web.de", "qq.com"]
+    countries = ["US", "DE", "GB", "FR", "IN", "BR", "JP", "NL", "ES", "IT"]
+    out = io.StringIO()
+    out.write("email,domain,organization,country,found_file,found_path\n")
+    for i in range(rows):
+        if rnd.random() < 0.1:
+            host = rnd.choice(free)
+            org = ""
+        else:
+            d = rnd.randrange(8000)
+            host = f"{'mail.' if d % 3 else ''}corp{d}.{'co.uk' if d % 5 == 0 else 'com'}"
+            if d % 7 == 0:
+                host = f"branch{rnd.randrange(3)}.{host}"
+            org = f"Corp {d} Ltd"
+        user = rnd.randrange(max(1, rows // 2))  # about half the lines repeat an address
+        out.write(
+            f"user{user}@{host},,{org},{countries[i % 10]},project{i % 300}/export.csv,/rows/{i}\n"
+        )
+    return out.getvalue().encode("utf-8")
+
+
+def main() -> None:
+    parts = urlsplit(BASE_URL)
+    bench_url = urlunsplit(parts._replace(path=f"/{DB}"))
+    _admin(f"DROP DATABASE IF EXISTS {DB}")
+    _admin(f"CREATE DATABASE {DB}")
+    os.environ["DATABASE_URL"] = bench_url
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from disclosure.affected import counting, importing
+    from disclosure.cases.stages import Stage
+    from tests.factories import FirmFactory, MembershipFactory, VendorFactory, make_case
+
+    try:
+        t = time.perf_counter()
+        call_command("migrate", verbosity=0)
+        print(f"migrated in {time.perf_counter() - t:.1f} s")
+        from disclosure.accounts.models import Role
+
+        analyst = MembershipFactory(organization=FirmFactory(), role=Role.ANALYST).user
+        case = make_case(Stage.VENDOR_NOTIFIED, actor=analyst, vendor=VendorFactory())
+        data = make_file(ROWS)
+        print(f"file: {ROWS:,} rows, {len(data) / 1e6:.1f} MB")
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TABLE raw (email text, domain text, organization text, country text, "
+                "found_file text, found_path text)"
+            )
+            connection.commit() if not connection.get_autocommit() else None
+            t = time.perf_counter()
+            copy_sql = (
+                "COPY raw (email, domain, organization, country, found_file, found_path) "
+                "FROM STDIN (FORMAT csv, HEADER)"
+            )
+            with cursor.cursor.copy(copy_sql) as copy:
+                view = memoryview(data)
+                for start in range(0, len(data), 1 << 20):
+                    copy.write(view[start : start + (1 << 20)])
+            raw = time.perf_counter() - t
+            cursor.execute("SELECT count(*) FROM raw")
+            assert cursor.fetchone()[0] == ROWS
+
+        batch = importing.start_import(
+            actor=analyst, case=case, file=io.BytesIO(data), filename="bench.csv", format="csv"
+        )
+        t = time.perf_counter()
+        batch = importing.run_import(batch_id=batch.pk)
+        imported = time.perf_counter() - t
+        assert batch.status == "done", (batch.message, batch.errors[:3])
+        assert batch.rows == ROWS
+
+        t = time.perf_counter()
+        counts = counting.compute_counts(case.pk)
+        counted = time.perf_counter() - t
+
+        print(f"raw COPY:  {raw:7.2f} s  {ROWS / raw:12,.0f} rows/s")
+        print(
+            f"import:    {imported:7.2f} s  {ROWS / imported:12,.0f} rows/s  "
+            f"({imported / raw:.2f} x raw COPY; target <= 3)"
+        )
+        print(f"counts (every level, one pass): {counted:.2f} s (target < 2 s)")
+        for level, value in counts.items():
+            print(f"  {level:18} {value:>10,}")
+    finally:
+        connection.close()
+        if os.environ.get("BENCH_AFFECTED_KEEP") != "1":
+            _admin(f"DROP DATABASE IF EXISTS {DB}")
+
+
+if __name__ == "__main__":
+    main()
