@@ -29,12 +29,14 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Q
 
+from disclosure.accounts.models import User
 from disclosure.cases import access
 from disclosure.cases.guards import locked_case, system_locked_case
 from disclosure.cases.models import Case
 from disclosure.comms.models import InboundMessage
 from disclosure.core.errors import LedgerMismatch, NotPermitted, ValidationFailed
 from disclosure.core.timeutils import now
+from disclosure.core.validation import validated
 from disclosure.ledger.models import EventKind
 from disclosure.ledger.services import append_event
 
@@ -200,7 +202,8 @@ def purge_expired(at: datetime | None = None) -> PurgeResult:
     return result
 
 
-def set_retention(*, actor, case: Case, days: int | None, reason: str) -> Case:
+@validated
+def set_retention(*, actor: User, case: Case, days: int | None, reason: str) -> Case:
     """Set how many days after closing ``case``'s evidence content is kept
     (None: the deployment's DISCLOSURE_RETENTION_DAYS), with a reason; a
     ``retention_changed`` event records the old and new periods. Leads and

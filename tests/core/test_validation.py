@@ -29,6 +29,7 @@ from disclosure.core.validation import (
     clean_text,
     validated,
 )
+from disclosure.evidence import retention
 from disclosure.evidence.services import (
     IncomingFile,
     clean_deletion_items,
@@ -492,7 +493,8 @@ PUBLIC_SERVICES = [
 OTHER_PUBLIC_SERVICES = [outbound.send_case_mail, mail_templates.edit_mail_template,
                          mail_templates.reset_mail_template, preferences.set_mail_delivery,
                          preferences.watch_case, triage.attach_inbound,
-                         triage.open_case_from_inbound, triage.discard_inbound]  # fmt: skip
+                         triage.open_case_from_inbound, triage.discard_inbound,
+                         retention.set_retention]  # fmt: skip
 
 
 def test_every_public_service_validates_its_arguments():

@@ -40,6 +40,7 @@ from disclosure.comms.inbound import ingest
 from disclosure.comms.models import Communication, InboundMessage, MailTemplate, OutboxMessage
 from disclosure.core.errors import DomainError
 from disclosure.core.timeutils import now
+from disclosure.evidence import retention
 from disclosure.evidence.models import DeletionAttestation, EvidenceFile
 from disclosure.evidence.services import IncomingFile
 from disclosure.exports import services as exports
@@ -278,6 +279,8 @@ def _base(name: str, w) -> dict:
         return {"actor": analyst, "choice": "digest"}
     if name == "watch_case":
         return {"actor": analyst, "case": case, "watching": True}
+    if name == "set_retention":
+        return {"actor": w["lead"], "case": case, "days": 30, "reason": "Regulator asked"}
     if name == "create_organization":
         return {"name": "Northwind", "kind": "vendor", "domain": "northwind.example"}
     if name == "add_membership":
@@ -358,6 +361,7 @@ STAGE_FOR = {
     "confirm_secured": Stage.VENDOR_NOTIFIED,
     "set_mail_delivery": None,
     "watch_case": Stage.VENDOR_NOTIFIED,
+    "set_retention": Stage.VENDOR_NOTIFIED,
     "create_organization": None,
     "add_membership": None,
     "edit_policy": Stage.VENDOR_NOTIFIED,
@@ -376,13 +380,19 @@ STAGE_FOR = {
     "open_case_from_inbound": None,
 }
 _MODULES = (services, accounts, invitations, exports, intake, tokens, outbound, mail_templates,
-            preferences, triage)  # fmt: skip
+            preferences, triage, retention)  # fmt: skip
 SERVICE = {name: next(getattr(m, name) for m in _MODULES if hasattr(m, name)) for name in STAGE_FOR}
 
 # Functions of the service modules that are not services: helpers that the
 # services call with checked values inside their transaction (and lock),
 # reads, and what the API's authentication calls with the header's text.
 INTERNAL = {
+    "disclosure.evidence.retention": {
+        "retention_days": "a read: the period in force for a case",
+        "purge_due_at": "a read: when a case's evidence is due for purging",
+        "blob_needed": "a read: whether a row still needs a blob",
+        "purge_expired": "the system's daily run (no actor, no user input: a time)",
+    },
     "disclosure.comms.triage": {
         "waiting_messages": "a read: the triage list",
         "waiting_count": "a read: the navigation's count",
