@@ -22,6 +22,7 @@ from disclosure.signin import views as signin
 
 from .views import access_audit
 from .views import mail as mail_views
+from .views import webhooks as webhook_views
 from .views.case_list import case_list
 
 register_converter(CaseReferenceConverter, "caseref")
@@ -107,6 +108,19 @@ urlpatterns = [
     path("tokens/", tokens.token_list, name="token_list"),
     path("settings/mail/", preferences.mail_settings, name="mail_settings"),
     path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),
+    path("webhooks/", webhook_views.subscription_list, name="webhook_list"),
+    path("webhooks/new/", webhook_views.subscription_new, name="webhook_new"),
+    path("webhooks/<int:pk>/", webhook_views.subscription_edit, name="webhook_edit"),
+    path("webhooks/<int:pk>/toggle/", webhook_views.subscription_toggle, name="webhook_toggle"),
+    path("webhooks/deliveries/", webhook_views.delivery_list, name="webhook_deliveries"),
+    path(
+        "webhooks/deliveries/<int:pk>/", webhook_views.delivery_detail, name="webhook_delivery"
+    ),
+    path(
+        "webhooks/deliveries/<int:pk>/redeliver/",
+        webhook_views.delivery_redeliver,
+        name="webhook_redeliver",
+    ),
     path("organizations/", organizations.organization_list, name="organization_list"),
     path("organizations/new/", vendors.organization_new, name="organization_new"),
     path("organizations/<int:pk>/edit/", vendors.organization_edit, name="organization_edit"),

@@ -112,6 +112,9 @@ def forget_subscriptions() -> None:
     commits (so that no process caches the state before the commit)."""
     cache.delete(SNAPSHOT_KEY)
     transaction.on_commit(lambda: cache.delete(SNAPSHOT_KEY), robust=True)
+    run = _current_run()
+    if run is not None:  # a change inside a transaction that has appended events
+        run.targets = None
 
 
 class _TransactionRun:
@@ -121,7 +124,7 @@ class _TransactionRun:
     registered in) when that rolls back."""
 
     def __init__(self, targets: tuple[Target, ...]) -> None:
-        self.targets = targets
+        self.targets: tuple[Target, ...] | None = targets  # None: read again
         self.delivery_ids: list[int] = []
 
     def __call__(self) -> None:
@@ -131,14 +134,23 @@ class _TransactionRun:
             request_delivery(self.delivery_ids)
 
 
-def _run() -> _TransactionRun:
-    """This transaction's run, made (with the subscriptions read) on first use."""
+def _current_run() -> _TransactionRun | None:
     connection = transaction.get_connection()
     for entry in connection.run_on_commit:
         if isinstance(entry[1], _TransactionRun):
             return entry[1]
-    run = _TransactionRun(cached_targets())
-    transaction.on_commit(run, robust=True)
+    return None
+
+
+def _run() -> _TransactionRun:
+    """This transaction's run, made (with the subscriptions read) on first
+    use; read again after a subscription changed in this transaction."""
+    run = _current_run()
+    if run is None:
+        run = _TransactionRun(cached_targets())
+        transaction.on_commit(run, robust=True)
+    elif run.targets is None:
+        run.targets = cached_targets()
     return run
 
 
