@@ -5,7 +5,18 @@ from csp.decorators import csp_update
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .views import actions, cases, exports, intake, mail, organizations, people, records, tokens
+from .views import (
+    actions,
+    affected,
+    cases,
+    exports,
+    intake,
+    mail,
+    organizations,
+    people,
+    records,
+    tokens,
+)
 from .views.misc import not_found
 
 app_name = "api"
@@ -46,6 +57,14 @@ urlpatterns = [
         name="evidence-download",
     ),
     path(CASE + "disputes/", records.DisputeList.as_view(), name="disputes"),
+    path(CASE + "affected/", affected.AffectedCounts.as_view(), name="affected"),
+    path(CASE + "affected/imports/", affected.AffectedImports.as_view(), name="affected-imports"),
+    path(
+        CASE + "affected/imports/<int:import_id>/",
+        affected.AffectedImportDetail.as_view(),
+        name="affected-import",
+    ),
+    path(CASE + "affected/claims/", affected.AffectedClaims.as_view(), name="affected-claims"),
     path(CASE + "escalations/", records.EscalationList.as_view(), name="escalations"),
     path(CASE + "attestation/", records.AttestationDetail.as_view(), name="attestation"),
     path(CASE + "exports/", exports.ExportList.as_view(), name="exports"),
