@@ -9,16 +9,18 @@ import json
 import secrets
 import socket
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
 from django.db import transaction
 
+from disclosure.accounts.models import Organization, User
 from disclosure.cases import access
 from disclosure.cases.models import Case
 from disclosure.core.errors import NotPermitted, ValidationFailed
 from disclosure.core.guarded_http import FetchRefused, address_refusal, check_url
 from disclosure.core.timeutils import now
+from disclosure.core.validation import validated
 from disclosure.ledger.models import EventKind
 
 from . import fanout
@@ -101,16 +103,17 @@ def _check_vendors(vendors) -> list:
     return vendors
 
 
+@validated
 @transaction.atomic
 def create_subscription(
     *,
-    actor,
+    actor: User,
     name: str,
     url: str,
     secret: str = "",
-    event_kinds: Iterable[str] = (),
-    vendors: Iterable = (),
-    cases: Iterable[Case] = (),
+    event_kinds: Sequence[str] = (),
+    vendors: Sequence[Organization] = (),
+    cases: Sequence[Case] = (),
     internal: bool = False,
 ) -> WebhookSubscription:
     """Subscribe ``url`` (admins only). ``secret``: at least 16 characters;
@@ -140,17 +143,18 @@ def create_subscription(
     return sub
 
 
+@validated
 @transaction.atomic
 def update_subscription(
     *,
-    actor,
+    actor: User,
     subscription: WebhookSubscription,
     name: str,
     url: str,
     secret: str = "",
-    event_kinds: Iterable[str] = (),
-    vendors: Iterable = (),
-    cases: Iterable[Case] = (),
+    event_kinds: Sequence[str] = (),
+    vendors: Sequence[Organization] = (),
+    cases: Sequence[Case] = (),
     internal: bool = False,
     active: bool = True,
 ) -> WebhookSubscription:
@@ -172,9 +176,10 @@ def update_subscription(
     return sub
 
 
+@validated
 @transaction.atomic
 def set_subscription_active(
-    *, actor, subscription: WebhookSubscription, active: bool
+    *, actor: User, subscription: WebhookSubscription, active: bool
 ) -> WebhookSubscription:
     """Disable (or enable again) ``subscription`` (admins only)."""
     _require_admin(actor)
@@ -186,8 +191,9 @@ def set_subscription_active(
     return subscription
 
 
+@validated
 @transaction.atomic
-def redeliver(*, actor, delivery: WebhookDelivery) -> WebhookDelivery:
+def redeliver(*, actor: User, delivery: WebhookDelivery) -> WebhookDelivery:
     """Queue ``delivery``'s event to its subscription again (admins only):
     a new delivery with a NEW delivery id (idempotency key) and
     ``redelivery_of`` naming the first, carrying the same event (same event

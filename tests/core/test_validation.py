@@ -35,6 +35,7 @@ from disclosure.evidence.services import (
     clean_deletion_items,
     clean_retained_metadata,
 )
+from disclosure.webhooks import services as webhook_services
 from tests.cases.helpers import state
 from tests.factories import SHA, capture, deletion_kwargs, make_case, notify_kwargs
 
@@ -495,6 +496,12 @@ OTHER_PUBLIC_SERVICES = [outbound.send_case_mail, mail_templates.edit_mail_templ
                          preferences.watch_case, triage.attach_inbound,
                          triage.open_case_from_inbound, triage.discard_inbound,
                          retention.set_retention]  # fmt: skip
+
+# The webhook subscriptions (admins) and redeliveries.
+OTHER_PUBLIC_SERVICES += [webhook_services.create_subscription,
+                          webhook_services.update_subscription,
+                          webhook_services.set_subscription_active,
+                          webhook_services.redeliver]  # fmt: skip
 
 
 def test_every_public_service_validates_its_arguments():

@@ -50,6 +50,8 @@ from disclosure.intake.models import Finding
 from disclosure.ledger.models import CaseEvent
 from disclosure.tokens import services as tokens
 from disclosure.tokens.models import ApiToken
+from disclosure.webhooks import services as webhook_services
+from disclosure.webhooks.models import WebhookDelivery, WebhookSubscription
 from tests.cases.helpers import state
 from tests.factories import (
     SHA,
@@ -281,6 +283,16 @@ def _base(name: str, w) -> dict:
         return {"actor": analyst, "case": case, "watching": True}
     if name == "set_retention":
         return {"actor": w["lead"], "case": case, "days": 30, "reason": "Regulator asked"}
+    if name in ("create_subscription", "update_subscription"):
+        return {"actor": w["admin"], "name": "Ticketing", "url": "https://93.184.216.34/hook",
+                "secret": "a-secret-of-20-chars", "event_kinds": ["case_opened"],
+                "vendors": [w["vendor"]], "cases": [case], "internal": False,
+                **({"subscription": w["webhook"], "active": True}
+                   if name == "update_subscription" else {})}  # fmt: skip
+    if name == "set_subscription_active":
+        return {"actor": w["admin"], "subscription": w["webhook"], "active": False}
+    if name == "redeliver":
+        return {"actor": w["admin"], "delivery": w["webhook_delivery"]}
     if name == "create_organization":
         return {"name": "Northwind", "kind": "vendor", "domain": "northwind.example"}
     if name == "add_membership":
@@ -378,15 +390,25 @@ STAGE_FOR = {
     "attach_inbound": Stage.VENDOR_NOTIFIED,
     "discard_inbound": None,
     "open_case_from_inbound": None,
+    "create_subscription": Stage.FOUND,
+    "update_subscription": Stage.FOUND,
+    "set_subscription_active": Stage.FOUND,
+    "redeliver": Stage.FOUND,
 }
 _MODULES = (services, accounts, invitations, exports, intake, tokens, outbound, mail_templates,
             preferences, triage, retention)  # fmt: skip
+_MODULES += (webhook_services,)
 SERVICE = {name: next(getattr(m, name) for m in _MODULES if hasattr(m, name)) for name in STAGE_FOR}
 
 # Functions of the service modules that are not services: helpers that the
 # services call with checked values inside their transaction (and lock),
 # reads, and what the API's authentication calls with the header's text.
 INTERNAL = {
+    "disclosure.webhooks.services": {
+        "may_manage": "a read: the user's role",
+        "new_secret": "a pure function",
+        "check_address": "a check the subscription services make",
+    },
     "disclosure.evidence.retention": {
         "retention_days": "a read: the period in force for a case",
         "purge_due_at": "a read: when a case's evidence is due for purging",
@@ -505,6 +527,18 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
     if service == "confirm_secured":
         services.secure(actor=vendor_contact, case=case, occurred_at=now() - timedelta(hours=1))
         case.refresh_from_db()
+    webhook = webhook_delivery = None
+    if service in ("update_subscription", "set_subscription_active", "redeliver"):
+        webhook = webhook_services.create_subscription(
+            actor=admin, name="SIEM", url="https://93.184.216.34/hook",
+            secret="s3cret-of-sixteen-or-more", internal=True,
+        )  # fmt: skip
+        event = CaseEvent.objects.filter(case=case).order_by("seq").first()
+        webhook_delivery = WebhookDelivery.objects.create(
+            subscription=webhook, case=case, event=event, event_kind=event.kind,
+            body=b'{"case":{"reference":"X","vendor_id":1},"event":{"seq":1},"view":"internal"}',
+            next_attempt_at=now(), created_at=now(),
+        )  # fmt: skip
     inbound = None
     if service in ("attach_inbound", "discard_inbound", "open_case_from_inbound"):
         inbound = ingest(
@@ -528,6 +562,8 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
         Case(pk=GHOST_PK, title="gone"),
         Communication(pk=GHOST_PK, direction="inbound", occurred_at=start, subject="gone"),
         InboundMessage(pk=GHOST_PK, message_id="<gone@x.example>"),
+        WebhookSubscription(pk=GHOST_PK, name="gone"),
+        WebhookDelivery(pk=GHOST_PK),
         AnonymousUser(),
     ]
     right = [case, vendor, firm, analyst, lead, legal, vendor_contact, outsider, verifier]
@@ -537,6 +573,7 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
         for x in (invitation and invitation.invitation, export, token, dispute, inbound)
         if x is not None
     ]
+    right += [x for x in (webhook, webhook_delivery) if x is not None]
     if Communication.objects.filter(case=case).exists():
         right.append(Communication.objects.filter(case=case).first())
     return {
@@ -557,6 +594,8 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
         "token": token,
         "dispute": dispute,
         "inbound": inbound,
+        "webhook": webhook,
+        "webhook_delivery": webhook_delivery,
         "instances": wrong + right,
     }
 
@@ -583,6 +622,8 @@ def snapshot(case: Case) -> dict:
             ApiToken,
             DisclosurePolicy,
             OutboxMessage,
+            WebhookSubscription,
+            WebhookDelivery,
         )
     }
     attestation = DeletionAttestation.objects.filter(case=case).first()
@@ -595,6 +636,9 @@ def snapshot(case: Case) -> dict:
         "exports": sorted(Export.objects.values_list("pk", "status")),
         "templates": sorted(MailTemplate.objects.values_list("key", "subject", "body")),
         "inbound": sorted(InboundMessage.objects.values_list("pk", "status", "triaged_at")),
+        "webhooks": sorted(
+            WebhookSubscription.objects.values_list("pk", "name", "url", "secret", "active")
+        ),
     }
     return {"case": state(case), "counts": counts, "countersigned": signed, **changed}
 
