@@ -71,10 +71,11 @@ def lock_cases(
     ids: Iterable[int], *, where: Q | None = None, related: Sequence[str] = ("policy",)
 ) -> LockedCases:
     """Lock the case rows ``ids`` (those that also match ``where``) in id
-    order, inside the caller's transaction, in one query that also reads each
-    case's last event (and the ``related`` rows, never locked). The rows come
-    back fresh (what another transaction committed before the lock was
-    granted). Raises RuntimeError outside ``transaction.atomic()``."""
+    order, inside the caller's transaction (with the ``related`` rows, never
+    locked), then reads each case's last event: two queries. The rows and
+    their last events come back fresh (what another transaction committed
+    before the lock was granted). Raises RuntimeError outside
+    ``transaction.atomic()``."""
     if not connection.in_atomic_block:
         raise RuntimeError("lock_cases must run inside transaction.atomic()")
     last = CaseEvent.objects.filter(case_id=OuterRef("pk")).order_by("-seq")
@@ -83,17 +84,26 @@ def lock_cases(
         _LAST_HASH: Subquery(last.values("hash")[:1]),
         _LAST_STATE: Subquery(last.values("state")[:1]),
     }
-    rows = (
+    rows = list(
         Case.objects.select_for_update(of=("self",))
         .select_related(*related)
         .filter(where or Q(), pk__in=list(ids))
-        .annotate(**heads)
         .order_by("pk")
     )
+    # A second statement, so that on PostgreSQL it sees what a transaction
+    # we waited for committed (a locking read returns the rows' newest
+    # versions but evaluates subqueries in the snapshot taken before the wait).
+    last_events = {
+        pk: (seq, head, state)
+        for pk, seq, head, state in Case.objects.filter(pk__in=[c.pk for c in rows])
+        .annotate(**heads)
+        .values_list("pk", _LAST_SEQ, _LAST_HASH, _LAST_STATE)
+    }
     found = LockedCases()
     for case in rows:
-        head = (getattr(case, _LAST_SEQ) or 0, getattr(case, _LAST_HASH) or GENESIS)
-        recorded = getattr(case, _LAST_STATE)
+        seq, last_hash, recorded = last_events[case.pk]
+        head = (seq or 0, last_hash or GENESIS)
+        setattr(case, _LAST_SEQ, seq)
         if (case.ledger_seq, case.ledger_head) != head or (
             recorded is not None and state_digest(case_state(case)) != recorded
         ):
