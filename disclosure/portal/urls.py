@@ -5,7 +5,7 @@ from django.urls import path
 from disclosure.signin import account as signin_account
 from disclosure.signin import views as signin
 
-from .views import actions, auth, cases, preferences, tokens
+from .views import actions, affected, auth, cases, preferences, tokens
 
 app_name = "portal"
 
@@ -41,6 +41,7 @@ urlpatterns = [
     path("logout/", auth.PortalLogoutView.as_view(), name="logout"),
     path("invitation/<str:token>/", auth.accept_invitation, name="accept_invitation"),
     path("cases/<str:reference>/", cases.case_detail, name="case_detail"),
+    path("cases/<str:reference>/affected/", affected.affected_page, name="case_affected"),
     path("cases/<str:reference>/actions/<slug:action>/", actions.case_action, name="case_action"),
     path(
         "cases/<str:reference>/evidence/<int:evidence_id>/",
