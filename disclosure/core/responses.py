@@ -2,14 +2,14 @@
 
 from typing import IO
 
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponseBase
 
 # The policy of every download (staff, portal, API): a file opened by a
 # direct visit runs no script and loads nothing, whatever it claims to be.
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
 
 
-def sandbox_download(response: HttpResponse) -> HttpResponse:
+def sandbox_download(response: HttpResponseBase) -> HttpResponseBase:
     """``response`` marked as a download: ``nosniff`` and ``DOWNLOAD_CSP``
     (which the site-wide policy middleware leaves in place)."""
     response["X-Content-Type-Options"] = "nosniff"

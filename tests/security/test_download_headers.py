@@ -102,3 +102,29 @@ def test_pages_keep_the_site_policy_not_the_sandbox(client, analyst, case):
         "form-action": "'self'",
         "frame-ancestors": "'none'",
     }
+
+
+def test_the_access_audit_csv_is_sandboxed_too(client, admin_user):
+    """A download built without core.responses (a streamed CSV) gets the
+    same headers from the site's middleware."""
+    client.force_login(admin_user)
+    response = client.get("/settings/access.csv")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert_sandboxed(response)
+
+
+def test_any_attachment_is_sandboxed_by_the_middleware(rf):
+    from django.http import HttpResponse
+
+    from disclosure.core.middleware import DownloadSandboxMiddleware
+
+    def view(request):
+        response = HttpResponse(b"<script>alert(1)</script>", content_type="text/html")
+        response["Content-Disposition"] = 'Attachment; filename="x.html"'
+        return response
+
+    response = DownloadSandboxMiddleware(view)(rf.get("/"))
+    assert response["Content-Security-Policy"] == SANDBOX
+    assert response["X-Content-Type-Options"] == "nosniff"
+    page = DownloadSandboxMiddleware(lambda request: HttpResponse(b"<p>page</p>"))(rf.get("/"))
+    assert "Content-Security-Policy" not in page
