@@ -34,6 +34,13 @@ def register(
     return row
 
 
+def rekey(*, old: str | None, new: str | None) -> None:
+    """The session ``old`` goes on under the key ``new`` (Django cycles the
+    key of a session whose password changed)."""
+    if old and new and old != new:
+        UserSession.objects.filter(session_key=old).update(session_key=new)
+
+
 def sessions_of(user: User) -> list[UserSession]:
     """The live sessions of ``user``, newest first (rows of ended or expired
     sessions are dropped on the way)."""

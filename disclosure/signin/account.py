@@ -100,7 +100,9 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return context
 
     def form_valid(self, form) -> HttpResponse:
-        response = super().form_valid(form)
+        old_key = self.request.session.session_key
+        response = super().form_valid(form)  # keeps this session under a new key
+        sessions.rekey(old=old_key, new=self.request.session.session_key)
         ended = passwords.password_changed(
             user=form.user, keep_session=self.request.session.session_key,
             interface=self.request.resolver_match.namespace, by_reset=False,

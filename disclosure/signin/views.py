@@ -207,8 +207,9 @@ def password_reset(request: HttpRequest) -> HttpResponse:
     form = ResetRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         link = request.build_absolute_uri(
-            reverse(f"{ns}:password_reset_confirm", args=["{uid}", "{token}"])
+            reverse(f"{ns}:password_reset_confirm", args=["--uid--", "--token--"])
         )
+        link = link.replace("--uid--", "{uid}").replace("--token--", "{token}")
         try:
             passwords.request_reset(email=form.cleaned_data["email"], link_template=link,
                                     interface=ns)  # fmt: skip

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
+from disclosure.accounts import lockout, mfa, passwords, sessions
 from disclosure.accounts import services as accounts
 from disclosure.accounts.models import Organization, User
 from disclosure.cases import services
@@ -495,7 +496,9 @@ OTHER_PUBLIC_SERVICES = [outbound.send_case_mail, mail_templates.edit_mail_templ
                          mail_templates.reset_mail_template, preferences.set_mail_delivery,
                          preferences.watch_case, triage.attach_inbound,
                          triage.open_case_from_inbound, triage.discard_inbound,
-                         retention.set_retention]  # fmt: skip
+                         retention.set_retention, lockout.unlock, mfa.confirm_enrolment,
+                         mfa.replace_recovery_codes, mfa.remove_factor, mfa.reset_factors,
+                         passwords.request_reset, sessions.end_session]  # fmt: skip
 
 # The webhook subscriptions (admins) and redeliveries.
 OTHER_PUBLIC_SERVICES += [webhook_services.create_subscription,

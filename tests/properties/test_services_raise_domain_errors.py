@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import disclosure
-from disclosure.accounts import invitations
+from disclosure.accounts import invitations, lockout, mfa, passwords, sessions
 from disclosure.accounts import services as accounts
 from disclosure.accounts.models import ContactEvent, Invitation, Membership, Organization, User
 from disclosure.affected.models import Dispute
@@ -345,6 +345,22 @@ def _base(name: str, w) -> dict:
         return {**_base("open_case", w), "message": w["inbound"]}
     if name == "revoke_token":
         return {"actor": analyst, "token_id": w["token"].pk}
+    if name == "unlock":
+        return {"actor": w["admin"], "username": "someone", "address": ""}
+    if name == "reset_factors":
+        return {"actor": w["admin"], "user": analyst}
+    if name == "end_session":
+        return {"user": analyst, "session_id": w["session"].pk, "interface": "staff"}
+    if name == "request_reset":
+        return {"email": analyst.email or "a@firm.example",
+                "link_template": "https://disclosure.example/r/{uid}/{token}/"}  # fmt: skip
+    if name == "replace_recovery_codes":
+        return {"user": analyst, "interface": "staff"}
+    if name in ("confirm_enrolment", "remove_factor"):
+        from tests.accounts.signin_helpers import code_for
+
+        user = analyst if name == "confirm_enrolment" else w["vendor_contact"]
+        return {"user": user, "code": code_for(w["device"]), "interface": "portal"}
     raise AssertionError(name)
 
 
@@ -394,10 +410,18 @@ STAGE_FOR = {
     "update_subscription": Stage.FOUND,
     "set_subscription_active": Stage.FOUND,
     "redeliver": Stage.FOUND,
+    "unlock": None,
+    "reset_factors": None,
+    "end_session": None,
+    "request_reset": None,
+    "replace_recovery_codes": None,
+    "confirm_enrolment": None,
+    "remove_factor": None,
 }
 _MODULES = (services, accounts, invitations, exports, intake, tokens, outbound, mail_templates,
             preferences, triage, retention)  # fmt: skip
 _MODULES += (webhook_services,)
+_MODULES += (lockout, mfa, passwords, sessions)  # sign-in security (issue 20)
 SERVICE = {name: next(getattr(m, name) for m in _MODULES if hasattr(m, name)) for name in STAGE_FOR}
 
 # Functions of the service modules that are not services: helpers that the
@@ -476,6 +500,32 @@ INTERNAL = {
         "require_consistent": "a check every service makes on its locked case",
         "append_event": "the write every service makes on its locked case",
     },
+    "disclosure.accounts.lockout": {
+        "locked_message": "a read: the message",
+        "account_locked": "a read: whether an account is locked",
+        "address_locked": "a read: whether an address is locked",
+        "address_locked_fast": "a read: the same, for every API request",
+        "is_locked": "a read: either",
+        "record_failure": "the sign-in pages' and the API authentication's record of a failure",
+        "current_locks": "a read: the admin's list",
+    },
+    "disclosure.accounts.mfa": {
+        "has_factor": "a read",
+        "factor_required": "a read: the setting and the role",
+        "recovery_codes_left": "a read",
+        "pending_device": "the enrolment page's unconfirmed device of a signed-in user",
+        "verify": "the sign-in's check of a code (None when wrong, a counted failure)",
+    },
+    "disclosure.accounts.passwords": {
+        "reset_link_path": "a pure function of a user",
+        "password_changed": "the step after Django's own password forms saved",
+    },
+    "disclosure.accounts.sessions": {
+        "register": "the sign-in pages' record of the session they made",
+        "rekey": "the password change's move of its own session",
+        "sessions_of": "a read: the user's live sessions",
+        "end_all": "a step of reset_factors and password_changed",
+    },
     "disclosure.tokens.services": {
         "hash_token": "a pure function",
         "authenticate": "the API authentication's check of a header (TokenRefused)",
@@ -545,6 +595,23 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
             b"From: someone@elsewhere.example\nSubject: A tip\nMessage-ID: <tip@x.example>\n\nHi\n",
             source="maildir:/inbox",
         )
+    device = session = None
+    if service in ("unlock", "reset_factors"):
+        User.objects.filter(pk=admin.pk).update(is_staff=True)
+        admin.refresh_from_db()
+    if service == "end_session":
+        session = sessions.register(user=analyst, session_key="k" * 32, address="192.0.2.1",
+                                    user_agent="test", interface="staff")  # fmt: skip
+    if service in ("replace_recovery_codes", "reset_factors"):
+        from tests.accounts.signin_helpers import give_app
+
+        device = give_app(analyst)
+    if service == "confirm_enrolment":
+        device = mfa.pending_device(analyst)
+    if service == "remove_factor":
+        from tests.accounts.signin_helpers import give_app
+
+        device = give_app(vendor_contact)
     dispute = None
     if service in ("answer_dispute", "settle_dispute"):
         dispute = services.file_dispute(
@@ -596,6 +663,8 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
         "inbound": inbound,
         "webhook": webhook,
         "webhook_delivery": webhook_delivery,
+        "device": device,
+        "session": session,
         "instances": wrong + right,
     }
 

@@ -5,14 +5,13 @@ where an admin unlocks a locked account or address and resets someone's
 second factor (both logged). Linked from the account security page."""
 
 import csv
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from disclosure.accounts import audit, lockout, mfa, selectors
@@ -44,7 +43,7 @@ def _admin_only(request: HttpRequest) -> None:
 def _rows(request: HttpRequest):
     form = AuditFilter(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
-    day = lambda d: timezone.make_aware(datetime.combine(d, time.min), timezone.utc)  # noqa: E731
+    day = lambda d: datetime.combine(d, time.min, tzinfo=UTC)  # noqa: E731
     rows = audit.events(
         kind=data.get("kind") or "",
         username=data.get("user") or "",
@@ -86,7 +85,7 @@ def audit_csv(request: HttpRequest) -> HttpResponse:
                                "detail"])  # fmt: skip
         for row in rows.iterator(chunk_size=500):
             yield writer.writerow([
-                row.at.astimezone(timezone.utc).isoformat(), row.kind,
+                row.at.astimezone(UTC).isoformat(), row.kind,
                 row.user.get_username() if row.user else "", row.username,
                 row.address or "", row.interface, _detail(row.detail),
             ])  # fmt: skip
