@@ -3,7 +3,8 @@
 A case matches when the text is found in:
 
 - its reference, title, summary or asset identifier;
-- its communications' subject, body, sender or recipients;
+- its communications' subject, body, sender or recipients (on PostgreSQL
+  the first 4,000 characters of the body: ``COMMUNICATION_DOCUMENT``);
 - its vendor's contact addresses (the organization's security contacts and
   domains, the vendor contacts' e-mail addresses; not the firm's people);
 - its disputes' text (subject, both positions, the answer, the settlement
@@ -21,7 +22,7 @@ finds "s3://fabrikam-backups"; it is matched as ``id IN (SELECT id ...)``
 so that the GIN index serves it inside the OR. The records are matched
 through subqueries (``id IN (SELECT case_id ...)``, each run once as a
 hashed subplan) on ``to_tsvector('simple', ...)`` expressions, each backed
-by a GIN expression index (``comms/0002``, ``affected/0003``, ``evidence/0003``:
+by a GIN expression index (``comms/0004``, ``affected/0003``, ``evidence/0003``:
 the vectors below are the indexes' expressions, keep them identical).
 Contact addresses (a few short rows per vendor, no index) are matched as
 case-insensitive substrings on every database, so "fabrikam.com" finds
@@ -42,7 +43,8 @@ import re
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import Func, RawSQL
+from django.db.models.functions import Left
 
 from disclosure.accounts.models import Membership, Organization, Role
 from disclosure.affected.models import Dispute
@@ -55,6 +57,10 @@ from .vendor_view import VENDOR_CHANGE, VENDOR_COMMUNICATIONS, VENDOR_EVIDENCE
 
 SEARCH_FIELDS = ("reference", "title", "summary", "asset_identifier")
 COMMUNICATION_FIELDS = ("subject", "body", "sender", "recipients")
+# On PostgreSQL a communication's document holds the opening of its body
+# only (comms/0004: indexing whole bodies made every received message slow).
+COMMUNICATION_BODY_CHARS = 4000
+COMMUNICATION_DOCUMENT = ("subject", Left("body", COMMUNICATION_BODY_CHARS), "sender", "recipients")
 DISPUTE_FIELDS = ("subject", "firm_position", "vendor_position", "answer", "settlement_reason")
 EVIDENCE_FIELDS = ("original_name",)
 CONFIG = "simple"
@@ -67,7 +73,7 @@ _MATCHING_IDS = (
 )
 
 
-def search_vector(*fields: str) -> SearchVector:
+def search_vector(*fields: "str | Func") -> SearchVector:
     """The document of a record: the expression its GIN index is built on."""
     return SearchVector(*fields, config=CONFIG)
 
@@ -78,11 +84,13 @@ def _split_words(text: str) -> str:
     return re.sub(r"(?<=\w)[^\w\s\"]+(?=\w)", " ", text)
 
 
-def _matching(qs: QuerySet, fields: tuple[str, ...], text: str) -> QuerySet:
-    """The rows of ``qs`` whose ``fields`` hold ``text``."""
+def _matching(qs: QuerySet, fields: tuple[str, ...], text: str, document=None) -> QuerySet:
+    """The rows of ``qs`` whose ``fields`` hold ``text`` (on PostgreSQL: whose
+    ``document``, by default ``fields``, matches it)."""
     if connection.vendor == "postgresql":
         query = SearchQuery(text, search_type="websearch", config=CONFIG)
-        return qs.annotate(search_match=search_vector(*fields)).filter(search_match=query)
+        vector = search_vector(*(document or fields))
+        return qs.annotate(search_match=vector).filter(search_match=query)
     return qs.filter(_icontains(fields, text))
 
 
@@ -112,7 +120,11 @@ def _record_conditions(text: str, *, staff: bool) -> Q:
         user__email__icontains=text,
     )
     return (
-        Q(pk__in=_matching(communications, COMMUNICATION_FIELDS, text).values("case_id"))
+        Q(
+            pk__in=_matching(
+                communications, COMMUNICATION_FIELDS, text, COMMUNICATION_DOCUMENT
+            ).values("case_id")
+        )
         | Q(pk__in=_matching(Dispute.objects.all(), DISPUTE_FIELDS, text).values("case_id"))
         | Q(pk__in=_matching(evidence, EVIDENCE_FIELDS, text).values("case_id"))
         | Q(Exists(organization))

@@ -13,8 +13,11 @@ other source is still read.
 
 The messages of one fetch share what does not change between them (the
 mail account, a vendor's known addresses, who on the staff hears of a case:
-``comms.runscope``), read once per fetch; each message is still its own
-transaction.
+``comms.runscope``), read once per fetch. A mailbox hands its messages over
+a chunk at a time (at most 100 messages or 8 MB), and each chunk is one
+transaction (``inbound.receive_batch``); the chunk's messages are moved,
+flagged or filed only after its commit, so a crash mid-chunk loses nothing
+and the next fetch takes the chunk again.
 """
 
 import fcntl
@@ -27,8 +30,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
-from .inbound import receive
-from .maildir import fetch_maildir
+from .inbound import receive_batch
+from .maildir import fetch_maildir_chunks
 from .models import InboundStatus
 from .runscope import fetch_run
 
@@ -80,22 +83,28 @@ class FetchResult:
         }
 
 
-def _handler(source: str, counts: SourceCounts) -> Callable[[bytes], None]:
-    def handle(raw: bytes) -> None:
-        try:
-            received = receive(raw, source=source)
-        except Exception:
-            counts.errors += 1
-            raise  # the mailbox keeps the message
-        status = received.message.status
-        if received.duplicate:
-            counts.duplicates += 1
-        elif status == InboundStatus.REFUSED:
-            counts.refused += 1
-        elif status == InboundStatus.MATCHED:
-            counts.matched += 1
-        else:
-            counts.unmatched += 1
+def _handler(source: str, counts: SourceCounts) -> Callable[[list[bytes]], list[bool]]:
+    """What a mailbox hands each chunk to: ``receive_batch`` (one
+    transaction), counting each message's outcome; says which were processed."""
+
+    def handle(raws: list[bytes]) -> list[bool]:
+        done = []
+        for received in receive_batch(raws, source=source):
+            if isinstance(received, Exception):
+                counts.errors += 1  # the mailbox keeps the message
+                done.append(False)
+                continue
+            done.append(True)
+            status = received.message.status
+            if received.duplicate:
+                counts.duplicates += 1
+            elif status == InboundStatus.REFUSED:
+                counts.refused += 1
+            elif status == InboundStatus.MATCHED:
+                counts.matched += 1
+            else:
+                counts.unmatched += 1
+        return done
 
     return handle
 
@@ -141,7 +150,7 @@ def fetch_mail(*, limit: int | None = None) -> FetchResult:
         source = f"maildir:{maildir}"
         counts = result.sources.setdefault(source, SourceCounts())
         try:
-            done = fetch_maildir(maildir, _handler(source, counts), limit=limit)
+            done = fetch_maildir_chunks(maildir, _handler(source, counts), limit=limit)
         except OSError as e:
             result.failures.append(f"{source}: {e}")
             done = 0
@@ -163,7 +172,7 @@ def _fetch_imap(url: str, result: FetchResult, limit: int | None) -> None:
         return
     counts = result.sources.setdefault(source, SourceCounts())
     try:
-        imap.fetch_imap(url, _handler(source, counts), limit=limit)
+        imap.fetch_imap_chunks(url, _handler(source, counts), limit=limit)
     except Exception as e:  # MailboxUnavailable, or a bad URL: the Maildir was read
         logger.warning("Fetching from %s failed: %s", source, e)
         result.failures.append(f"{source}: {getattr(e, 'message', None) or e}")

@@ -40,7 +40,7 @@ import imaplib
 import logging
 import re
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -261,6 +261,36 @@ def fetch_imap(url: str, handle: Callable[[bytes], object], *, limit: int | None
     over and not raised for). Raises MailboxUnavailable when the mailbox
     cannot be read; messages processed before that stay processed."""
     target = parse_url(url)
+
+    def handle_chunk(raws: list[bytes]) -> list[bool]:
+        done = []
+        for raw in raws:
+            try:
+                handle(raw)
+            except Exception:
+                logger.exception(
+                    "A message of %s/%s not processed; it stays in the folder.",
+                    target.where, target.folder,
+                )  # fmt: skip
+                done.append(False)
+            else:
+                done.append(True)
+        return done
+
+    return fetch_imap_chunks(url, handle_chunk, limit=limit)
+
+
+def fetch_imap_chunks(
+    url: str, handle_chunk: Callable[[list[bytes]], Sequence[bool]], *, limit: int | None = None
+) -> int:
+    """``fetch_imap`` a chunk at a time: each batch of new messages (at most
+    BATCH_MESSAGES and BATCH_BYTES) goes to ``handle_chunk`` at once, which
+    says for each message whether it was processed; those are then moved or
+    flagged, after ``handle_chunk`` returned (a crash before that hands them
+    over again). When ``handle_chunk`` raises, no message of the chunk is
+    marked and the next chunk is tried. Returns the number of messages
+    processed; raises MailboxUnavailable as ``fetch_imap`` does."""
+    target = parse_url(url)
     if limit is not None and limit <= 0:
         return 0
     box = _connect(target, float(settings.DISCLOSURE_IMAP_TIMEOUT))
@@ -272,17 +302,16 @@ def fetch_imap(url: str, handle: Callable[[bytes], object], *, limit: int | None
         if limit is not None:
             uids = uids[:limit]
         for batch in _batches(box, uids):
-            done = []
-            for message in box.fetch(uid_list=batch, mark_seen=False, bulk=True):
-                try:
-                    handle(message.raw)
-                except Exception:
-                    logger.exception(
-                        "Message UID %s of %s/%s not processed; it stays in the folder.",
-                        message.uid, target.where, target.folder,
-                    )  # fmt: skip
-                    continue
-                done.append(message.uid)
+            messages = list(box.fetch(uid_list=batch, mark_seen=False, bulk=True))
+            try:
+                outcome = list(handle_chunk([m.raw for m in messages]))
+            except Exception:
+                logger.exception(
+                    "A chunk of %d messages of %s/%s not processed; they stay in the folder.",
+                    len(messages), target.where, target.folder,
+                )  # fmt: skip
+                continue
+            done = [m.uid for m, ok in zip(messages, outcome, strict=True) if ok]
             _mark(box, target, done)
             processed += len(done)
     except (OSError, imaplib.IMAP4.error, ImapToolsError) as exc:

@@ -37,9 +37,14 @@ ledger records the actor as the system (``accounts.selectors.actor_snapshot``).
 Errors that are not the message's fault (the database or the storage down)
 propagate: the mailbox then keeps the message and the next fetch tries again.
 
-Each message is one transaction: a matched one the case lock's own
-(``system_locked_case``), a message its case refuses rolls that back whole
-and is kept for triage in a second. Within one fetch (``comms.runscope``,
+Alone (``receive``), each message is one transaction: a matched one the
+case lock's own (``system_locked_case``), a message its case refuses rolls
+that back whole and is kept for triage in a second. A fetch hands over a
+chunk at a time (``receive_batch``): the chunk is one transaction, each
+message a savepoint within it (a refused message rolls back only its own),
+and the mailbox marks the chunk's messages processed after the commit. A
+message's events write the case row's ledger head once
+(``ledger.services.head_written_once``). Within one fetch (``comms.runscope``,
 set by ``comms.fetch.fetch_mail``) the mail account, a vendor's known
 addresses, a case found by reference and its staff recipients are read
 once; a change made meanwhile is seen by the next fetch.
@@ -47,7 +52,8 @@ once; a change made meanwhile is seen by the next fetch.
 
 import io
 import logging
-import re
+from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
@@ -56,7 +62,7 @@ from email.policy import default as default_policy
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
-from disclosure.accounts.models import Organization, User
+from disclosure.accounts.models import User
 from disclosure.accounts.selectors import MAIL_ACCOUNT_USERNAME
 from disclosure.cases.guards import system_locked_case
 from disclosure.cases.models import Case
@@ -66,8 +72,9 @@ from disclosure.core.timeutils import now
 from disclosure.evidence.models import EvidenceKind
 from disclosure.evidence.services import IncomingFile, write_evidence
 from disclosure.evidence.storage import store_stream
+from disclosure.ledger.services import head_written_once
 
-from . import addresses, runscope
+from . import runscope
 from .classify import Classification, classify
 from .eml import ReceivedEmail, message_ids, read_received, storable
 from .matching import match_case
@@ -79,8 +86,8 @@ from .models import (
     InboundMessage,
     InboundStatus,
     OutboxMessage,
-    UndeliverableAddress,
 )
+from .senders import mark_undeliverable, sender_is_unknown
 from .services import MailHeaders, write_communication
 
 logger = logging.getLogger(__name__)
@@ -109,22 +116,99 @@ def ingest(raw: bytes, *, source: str) -> InboundMessage:
 
 def receive(raw: bytes, *, source: str) -> Received:
     """``ingest``, also telling whether the message was a duplicate."""
+    incoming = _read(raw, source)
+    seen = _seen([incoming.message_id]) if not incoming.refused else {}
+    return _receive(incoming, seen.get(incoming.message_id, _NOT_SEEN))
+
+
+def receive_batch(raws: Sequence[bytes], *, source: str) -> list[Received | Exception]:
+    """``receive`` for each message of ``raws`` (one chunk of a fetch, in the
+    mailbox's order), all in ONE transaction: one commit for the chunk, one
+    query for what the chunk's Message-IDs were before, and each case's lock
+    held from its first message of the chunk to the commit. Returns, message
+    by message, its ``Received`` or the exception that kept it from being
+    received (the mailbox then keeps that message).
+
+    Nothing is half-written: the caller moves or flags the messages in the
+    mailbox only after this returns, so a crash before the commit loses
+    nothing (the next fetch hands the messages over again) and a crash
+    after it logs nothing twice (a Message-ID is taken once; a Message-ID
+    twice in one chunk is taken by its first message). When a message
+    raises (the database or the storage failing, or a bug it triggers), the
+    whole chunk is rolled back and its messages are received again, each in
+    its own transaction as ``receive`` alone does, so one failing message
+    keeps back only itself."""
+    if not raws:
+        return []
+    token = _in_chunk.set(True)
+    try:
+        with transaction.atomic():
+            chunk = [_read(raw, source) for raw in raws]
+            seen = _seen([m.message_id for m in chunk if not m.refused])
+            results: list[Received | Exception] = []
+            for incoming in chunk:
+                results.append(_receive(incoming, seen.get(incoming.message_id, _NOT_SEEN)))
+                before = seen.get(incoming.message_id, _NOT_SEEN)
+                seen[incoming.message_id] = (before[0], True, before[2])  # taken now
+            return results
+    except Exception:
+        logger.warning(
+            "A message of a chunk of %d from %s failed; the chunk was rolled back and is "
+            "received message by message.", len(raws), source, exc_info=True,
+        )  # fmt: skip
+    finally:
+        _in_chunk.reset(token)
+    results = []
+    for raw in raws:
+        try:
+            results.append(receive(raw, source=source))
+        except Exception as e:
+            logger.exception("A message from %s was not received; it stays in the mailbox.", source)
+            results.append(e)
+    return results
+
+
+@dataclass(frozen=True)
+class _Incoming:
+    """One message as read before anything is written: refused (``refused``
+    says why) or read (``mail``), named by ``message_id``."""
+
+    raw: bytes
+    sha: str
+    source: str
+    message_id: str
+    mail: ReceivedEmail | None = None
+    refused: str = ""
+
+
+def _read(raw: bytes, source: str) -> _Incoming:
+    """Checks of size and content, the reading and the Message-ID of ``raw``."""
     raw = bytes(raw)
     source = storable(source, 200)
     sha = sha256_hex(raw)
     limit = settings.DISCLOSURE_MAIL_MAX_BYTES
     if len(raw) > limit:
         reason = f"The message is {len(raw):,} bytes, more than the {limit:,} allowed."
-        return _refuse(raw, sha, source, reason)
+        return _Incoming(raw, sha, source, "", refused=reason)
     if not raw.strip():
-        return _refuse(raw, sha, source, "The message is empty.")
+        return _Incoming(raw, sha, source, "", refused="The message is empty.")
     mail = read_received(raw)
-    message_id = mail.message_id or synthetic_message_id(sha)
-    ours, seen, logged = _seen(message_id)  # one query for the three questions
+    return _Incoming(raw, sha, source, mail.message_id or synthetic_message_id(sha), mail)
+
+
+def _receive(incoming: _Incoming, seen: tuple[bool, bool, bool]) -> Received:
+    """Receive a message read by ``_read``; ``seen``: whether its Message-ID
+    is ours, received before, logged before (``_seen``)."""
+    raw, sha, source, message_id, mail = (
+        incoming.raw, incoming.sha, incoming.source, incoming.message_id, incoming.mail
+    )  # fmt: skip
+    if incoming.refused or mail is None:
+        return _refuse(raw, sha, source, incoming.refused)
+    ours, was_seen, logged = seen
     if ours:
         return _refuse(raw, sha, source, "Disclosure sent this message itself.", mail=mail)
     try:
-        found = _existing(message_id, raw, sha, source) if seen or logged else None
+        found = _existing(message_id, raw, sha, source) if was_seen or logged else None
         if found is not None:
             return Received(found, True)
         return Received(_take(raw, sha, source, mail, message_id), False)
@@ -181,22 +265,32 @@ def _mail_account(created: list[User]) -> User:
 # --- what was there before ----------------------------------------------------
 
 
-def _seen(message_id: str) -> tuple[bool, bool, bool]:
-    """Whether ``message_id`` is one Disclosure sent (in the outbox), one
-    received before (an InboundMessage) and one logged before (a
-    Communication): one query."""
+_NOT_SEEN = (False, False, False)
+# Whether a chunk's one transaction is being written (``receive_batch``).
+_in_chunk: ContextVar[bool] = ContextVar("disclosure_mail_chunk", default=False)
+
+
+def _seen(message_ids: Sequence[str]) -> dict[str, tuple[bool, bool, bool]]:
+    """For each of ``message_ids`` found anywhere: whether it is one
+    Disclosure sent (in the outbox), one received before (an InboundMessage)
+    and one logged before (a Communication); one query for them all. An ID
+    found nowhere is missing (``_NOT_SEEN``)."""
+    ids = sorted(set(message_ids))
+    if not ids:
+        return {}
     q = connection.ops.quote_name
-    sql = (
-        "SELECT "
-        + ", ".join(
-            f"EXISTS (SELECT 1 FROM {q(m._meta.db_table)} WHERE {q('message_id')} = %s)"
-            for m in (OutboxMessage, InboundMessage, Communication)
-        )
-    )  # fmt: skip
+    marks = ", ".join(["%s"] * len(ids))
+    column = q("message_id")
+    sql = " UNION ALL ".join(
+        f"SELECT {column}, {n} FROM {q(m._meta.db_table)} WHERE {column} IN ({marks})"
+        for n, m in enumerate((OutboxMessage, InboundMessage, Communication))
+    )
+    found: dict[str, list[bool]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [message_id] * 3)
-        ours, seen, logged = cursor.fetchone()
-    return bool(ours), bool(seen), bool(logged)
+        cursor.execute(sql, ids * 3)
+        for message_id, where in cursor.fetchall():
+            found.setdefault(message_id, [False, False, False])[where] = True
+    return {m: (a, b, c) for m, (a, b, c) in found.items()}
 
 
 def _existing(message_id: str, raw: bytes, sha: str, source: str) -> InboundMessage | None:
@@ -307,8 +401,12 @@ def _take(raw: bytes, sha: str, source: str, mail: ReceivedEmail, message_id: st
     refused = ""
     if case is not None:
         try:
-            # The case's lock opens the message's transaction (no savepoint).
-            with system_locked_case(case, action="log_communication") as locked:
+            # The case's lock opens the message's transaction (a savepoint
+            # within a batch); the case row's ledger head is written once.
+            with (
+                system_locked_case(case, action="log_communication") as locked,
+                head_written_once(locked),
+            ):
                 row, found = new_row()
                 comm = log_received(
                     row, mail, raw, case=locked, actor=mail_account(), automated=kind.kind
@@ -319,7 +417,8 @@ def _take(raw: bytes, sha: str, source: str, mail: ReceivedEmail, message_id: st
                 return row
         except DomainError as e:  # rolled back whole: kept for triage below
             refused = f"Could not be logged on {case.reference}: {e.message}"
-    with transaction.atomic():
+    # Within a chunk no savepoint of its own: a failure here fails the chunk.
+    with transaction.atomic(savepoint=not _in_chunk.get()):
         row, found = new_row()
         row.problem = storable("\n".join([*found, refused] if refused else found))
         if row.pk is None:
@@ -343,60 +442,7 @@ def _sane(value: datetime | None) -> bool:
     return value is not None and value.year > 1970 and value < now() + timedelta(days=1)
 
 
-_ADDRESS = re.compile(r"[^\s<>\"',;]+@[^\s<>\"',;]+")
-
-
-def mark_undeliverable(kind: Classification, report: InboundMessage) -> tuple[list[str], list[str]]:
-    """Record each address ``kind`` (a bounce) says failed as undeliverable,
-    with the report, if it was a recipient of the message the report returns
-    and Disclosure sent that message (its Message-ID in the outbox): a
-    report anyone can forge never makes another address undeliverable.
-    Returns (marked, ignored) addresses."""
-    sent = None
-    if kind.bounced_message_id:
-        sent = (
-            OutboxMessage.objects.filter(message_id=kind.bounced_message_id)
-            .values_list("recipients", flat=True)
-            .first()
-        )
-    ours = {a.lower() for r in (sent or []) for a in _ADDRESS.findall(str(r))}
-    marked, ignored = [], []
-    for address in kind.failed:
-        address = storable(address, 320)
-        if not address:
-            continue
-        if address not in ours:
-            ignored.append(address)
-            continue
-        reason = storable(kind.diagnostics.get(address) or kind.reason, 2000)
-        UndeliverableAddress.objects.update_or_create(
-            address=address, defaults={"since": now(), "reason": reason, "report": report}
-        )
-        marked.append(address)
-    return marked, ignored
-
-
 # --- logging on a case --------------------------------------------------------
-
-
-def sender_is_unknown(sender: str, case: Case) -> bool:
-    """Whether ``sender`` (a From value) is none of the case vendor's known
-    addresses and not at one of its domains."""
-    found = _ADDRESS.search(sender or "")
-    if found is None:
-        return True
-    vendor, known = _vendor_addresses(case.vendor_id)
-    return not addresses.is_known(found.group(0).lower(), vendor, known)
-
-
-def _vendor_addresses(vendor_id: int) -> tuple[Organization, list[addresses.KnownAddress]]:
-    """The vendor and its known addresses, read once per fetch run."""
-
-    def load() -> tuple[Organization, list[addresses.KnownAddress]]:
-        vendor = Organization.objects.get(pk=vendor_id)
-        return vendor, addresses.known_addresses(vendor)
-
-    return runscope.remembered(("vendor_addresses", vendor_id), load)
 
 
 def _occurred_at(mail: ReceivedEmail, case: Case) -> datetime:

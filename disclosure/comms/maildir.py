@@ -10,6 +10,10 @@ returns, the message is filed in ``cur/`` with the Seen flag (a dropped
 raises, the error is logged, the message stays where it was (tried again
 next time) and the next message is tried.
 
+``fetch_maildir_chunks(path, handle_chunk)`` hands the messages over a chunk
+at a time (comms.fetch: one transaction a chunk) and files those processed
+after the chunk was handled.
+
 The folder tree (``cur``, ``new``, ``tmp``) is created when missing, with
 the standard library's ``mailbox.Maildir``.
 """
@@ -19,13 +23,17 @@ import mailbox
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import count
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
 _SEQ = count()
+# A chunk handed over at once (``fetch_maildir_chunks``): at most this many
+# messages and bytes (a larger message comes alone).
+CHUNK_MESSAGES = 100
+CHUNK_BYTES = 8 * 1024 * 1024
 
 
 def _unique_name() -> str:
@@ -82,27 +90,79 @@ def fetch_maildir(
     """Hand each unread message of the Maildir at ``path`` to ``handle`` (at
     most ``limit``); see the module docstring. Returns how many ``handle``
     returned for (processed); those it raised for stay unread."""
+
+    def handle_chunk(raws: list[bytes]) -> list[bool]:
+        done = []
+        for raw in raws:
+            try:
+                handle(raw)
+            except Exception:
+                logger.exception("A message of the Maildir %s not processed; it stays.", path)
+                done.append(False)
+            else:
+                done.append(True)
+        return done
+
+    return fetch_maildir_chunks(path, handle_chunk, limit=limit)
+
+
+def fetch_maildir_chunks(
+    path: str | os.PathLike,
+    handle_chunk: Callable[[list[bytes]], Sequence[bool]],
+    *,
+    limit: int | None = None,
+    chunk_messages: int = CHUNK_MESSAGES,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> int:
+    """``fetch_maildir`` a chunk at a time: up to ``chunk_messages`` unread
+    messages (and ``chunk_bytes`` bytes; a larger message comes alone) go
+    to ``handle_chunk`` at once, which says for each whether it was
+    processed; those are filed as seen after ``handle_chunk`` returned (a
+    crash before that hands them over again). When ``handle_chunk`` raises,
+    the chunk stays unread and the next one is tried. Returns how many
+    messages were processed."""
     root = Path(path)
     root.parent.mkdir(parents=True, exist_ok=True)
     box = mailbox.Maildir(root, factory=None, create=True)
     for sub in ("cur", "new", "tmp"):  # an existing folder may lack some
         (root / sub).mkdir(parents=True, exist_ok=True)
     processed = 0
+    chunk: list[tuple[str, Path, bytes]] = []
+    size = 0
+
+    def flush() -> int:
+        try:
+            outcome = list(handle_chunk([raw for _, _, raw in chunk]))
+        except Exception:
+            logger.exception(
+                "A chunk of %d messages of %s not processed; it stays.", len(chunk), root
+            )
+            return 0
+        done = 0
+        for (label, file, _), ok in zip(chunk, outcome, strict=True):
+            if not ok:
+                continue
+            done += 1
+            try:
+                _file_as_seen(box, root, label, file)
+            except OSError:
+                logger.exception(
+                    "Message %s of %s was processed but could not be filed.", label, root
+                )
+        return done
+
     for label, file in _pending(box, root):
-        if limit is not None and processed >= limit:
+        if limit is not None and processed + len(chunk) >= limit:
             break
         try:
             raw = file.read_bytes()
         except FileNotFoundError:
             continue  # taken by another reader meanwhile
-        try:
-            handle(raw)
-        except Exception:
-            logger.exception("Message %s of the Maildir %s not processed; it stays.", label, root)
-            continue
-        try:
-            _file_as_seen(box, root, label, file)
-        except OSError:
-            logger.exception("Message %s of %s was processed but could not be filed.", label, root)
-        processed += 1
+        if chunk and (len(chunk) >= chunk_messages or size + len(raw) > chunk_bytes):
+            processed += flush()
+            chunk, size = [], 0
+        chunk.append((label, file, raw))
+        size += len(raw)
+    if chunk:
+        processed += flush()
     return processed

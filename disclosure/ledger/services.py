@@ -1,5 +1,7 @@
 """Appending to the ledger. The only writer of CaseEvent rows."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +19,7 @@ from .chain import GENESIS, compute_hash, event_body
 from .models import FORMAT_VERSION, CaseEvent
 
 _CHECKED = "_ledger_checked_head"
+_DEFERRED = "_ledger_head_deferred"
 
 
 def _last_event(case: Case) -> tuple[int, str, str | None]:
@@ -72,7 +75,9 @@ def append_event(
     is the previous event's hash (64 zeros for the first), ``state`` is the
     digest of the case's state as ``case`` now holds it, ``hash`` follows
     ``ledger.chain``, and the case row's ``ledger_seq``/``ledger_head`` are the
-    new event's, written in the same transaction. The caller must hold the
+    new event's, written in the same transaction: at once, or, inside
+    ``head_written_once(case)``, when that block ends (``case``, the instance,
+    holds the new head at once either way). The caller must hold the
     case row lock inside an atomic block (every case service does), so two
     writers never pick the same seq; the unique (case, seq) constraint is the
     last line of defence. Raises LedgerMismatch when the row's head is not
@@ -117,8 +122,41 @@ def append_event(
         prev_hash=prev_hash,
         hash=compute_hash(body),
     )
-    Case.objects.filter(pk=case.pk).update(ledger_seq=seq, ledger_head=event.hash)
+    if not getattr(case, _DEFERRED, False):
+        Case.objects.filter(pk=case.pk).update(ledger_seq=seq, ledger_head=event.hash)
     case.ledger_seq, case.ledger_head = seq, event.hash
     setattr(case, _CHECKED, (seq, event.hash))
     listeners.appended([event])
     return event
+
+
+@contextmanager
+def head_written_once(case: Case) -> Iterator[Case]:
+    """Inside the block, ``append_event`` on ``case`` (this instance) leaves
+    the case row's head (``ledger_seq``, ``ledger_head``) to one UPDATE when
+    the block ends normally, instead of one after every event: for a writer
+    that appends several events to one case in one transaction (a received
+    message: its raw message, its attachments, its communication). Every
+    other guarantee of ``append_event`` holds event by event (seq, chain,
+    state, listeners told of each event).
+
+    Use it directly inside the atomic block that holds the case lock (the
+    row is then written before that block commits), and read the head from
+    the instance, not the row, until the block ends. When the block raises,
+    nothing is written: its events roll back with the transaction around it.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("head_written_once must run inside transaction.atomic()")
+    if getattr(case, _DEFERRED, False):  # nested: the outer block writes
+        yield case
+        return
+    start = (case.ledger_seq, case.ledger_head)
+    setattr(case, _DEFERRED, True)
+    try:
+        yield case
+    finally:
+        delattr(case, _DEFERRED)
+    if (case.ledger_seq, case.ledger_head) != start:
+        Case.objects.filter(pk=case.pk).update(
+            ledger_seq=case.ledger_seq, ledger_head=case.ledger_head
+        )

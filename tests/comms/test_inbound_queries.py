@@ -35,20 +35,21 @@ def _reply(case, n: int) -> bytes:
     )
 
 
-def test_a_matched_message_in_a_fetch_run_takes_at_most_19_statements(
+def test_a_matched_message_in_a_fetch_run_takes_at_most_18_statements(
     case, django_assert_max_num_queries
 ):
     """In a fetch run, once the mail account, the vendor's addresses, the
     case and its staff recipients were read for an earlier message: the
     duplicate check (1); the case lock and ledger check (2, in a savepoint
-    here: 2 more); the raw message's evidence (2) and its event (2); the
-    communication's duplicate check, row and event (4); the lead's notice (1)
-    and its immediate mail in the outbox (4: a check, a savepoint, the row);
-    the received message's row (1)."""
+    here: 2 more); the raw message's evidence (2) and its event (1); the
+    communication's duplicate check, row and event (3); the case row's
+    ledger head, once for both events (1); the lead's notice (1) and its
+    immediate mail in the outbox (4: a check, a savepoint, the row); the
+    received message's row (1)."""
     inbound.mail_account()  # created before the run, as after a first fetch
     with fetch_run():
         ingest(_reply(case, 1), source="m")
-        with django_assert_max_num_queries(19):
+        with django_assert_max_num_queries(18):
             row = ingest(_reply(case, 2), source="m")
     assert row.status == InboundStatus.MATCHED
     assert Communication.objects.filter(case=case, direction="inbound").count() == 2
@@ -105,3 +106,20 @@ def test_a_mail_account_created_by_a_message_that_rolled_back_is_not_remembered(
     assert Communication.objects.filter(case=case, direction="inbound").get() == comm
     assert CaseEvent.objects.filter(case=case, kind="communication_logged").count() == 2
     assert verify_case(case).ok
+
+
+def test_a_chunk_asks_once_what_its_message_ids_were_before(case, django_assert_max_num_queries):
+    """``receive_batch``: one query for the Message-IDs of the whole chunk
+    (not one a message), however many messages it holds: the chunk's
+    savepoint here (2, a transaction of its own in a fetch), that query (1)
+    and each message's 17 statements of the test above but the duplicate check."""
+    from disclosure.comms.inbound import receive_batch
+
+    inbound.mail_account()
+    with fetch_run():
+        receive_batch([_reply(case, 1)], source="m")
+        with django_assert_max_num_queries(3 + 17 * 3) as captured:
+            results = receive_batch([_reply(case, n) for n in (2, 3, 4)], source="m")
+    assert [r.message.status for r in results] == ["matched"] * 3
+    asked = [q["sql"] for q in captured.captured_queries if "UNION ALL" in q["sql"]]
+    assert len(asked) == 1

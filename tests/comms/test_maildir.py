@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from disclosure.cases.stages import Stage
-from disclosure.comms import fetch as fetch_module
+from disclosure.comms import inbound
 from disclosure.comms.fetch import fetch_lock, fetch_mail
 from disclosure.comms.maildir import fetch_maildir
 from disclosure.comms.models import Communication, InboundMessage
@@ -160,10 +160,10 @@ def test_manage_py_fetch_mail_prints_the_counts_and_the_task_runs_it(maildir, an
 def test_an_error_leaves_the_message_and_counts_it(maildir, monkeypatch):
     deliver(maildir, mail(message_id="<e1@c.example>"))
 
-    def broken(raw, *, source):
+    def broken(stream, **kwargs):
         raise RuntimeError("storage full")
 
-    monkeypatch.setattr(fetch_module, "receive", broken)
+    monkeypatch.setattr(inbound, "store_stream", broken)
     result = fetch_mail()
     assert result.sources[f"maildir:{maildir}"].errors == 1
     assert len(files(maildir, "new")) == 1
