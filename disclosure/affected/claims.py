@@ -11,9 +11,9 @@ from disclosure.accounts.models import User
 from disclosure.cases import access
 from disclosure.cases.guards import check_occurred_at, locked_case
 from disclosure.cases.models import Case
-from disclosure.core.errors import ValidationFailed
+from disclosure.core.errors import NotFound, TransitionNotAllowed, ValidationFailed
 from disclosure.core.timeutils import now
-from disclosure.core.validation import check_int, clean_text, validated
+from disclosure.core.validation import check_instance, check_int, clean_text, validated
 from disclosure.ledger.fingerprints import record_ref
 from disclosure.ledger.models import EventKind
 from disclosure.ledger.services import append_event
@@ -34,10 +34,13 @@ def file_count_claim(
     method: str,
     note: str = "",
     claimed_at: datetime | None = None,
+    dispute: Dispute | None = None,
 ) -> Dispute:
     """File the actor's party's count at ``level`` (firm for staff, vendor
-    for the case's vendor contacts) with its method and note. Opens the
-    count dispute for the level when none is open. ``claimed_at`` (now by
+    for the case's vendor contacts) with its method and note, on ``dispute``
+    when given (an open dispute of the case about this count, or about no
+    count yet: it becomes the level's count dispute), else on the level's
+    open count dispute, opened when there is none. ``claimed_at`` (now by
     default) not in the future nor before the case was found."""
     with locked_case(case, actor=actor, action=ACTION) as locked:
         if level not in Level.values:
@@ -55,11 +58,22 @@ def file_count_claim(
         party = "firm" if access.can(actor, access.Action.VIEW_INTERNAL, locked) else "vendor"
         counted = AffectedList.objects.filter(case=locked).first()
         rests_on = basis(counted, level) if counted else None
-        dispute = (
-            Dispute.objects.select_for_update()
-            .filter(case=locked, count_level=level, status=Dispute.Status.OPEN)
-            .first()
-        )
+        if dispute is not None:
+            check_instance(dispute, Dispute, field="dispute")
+            dispute = Dispute.objects.select_for_update().filter(pk=dispute.pk, case=locked).first()
+            if dispute is None:
+                raise NotFound(f"{locked.reference} has no such dispute.", field="dispute")
+            if not dispute.is_open or dispute.count_level not in ("", level):
+                raise TransitionNotAllowed(
+                    f"The dispute {dispute.subject!r} is not open for a count of {level}."
+                )
+            dispute.count_level = level
+        else:
+            dispute = (
+                Dispute.objects.select_for_update()
+                .filter(case=locked, count_level=level, status=Dispute.Status.OPEN)
+                .first()
+            )
         if dispute is None:
             dispute = Dispute(
                 case=locked, subject=f"Count: {Level(level).label.lower()}", filed_by=actor,
@@ -70,8 +84,9 @@ def file_count_claim(
         setattr(dispute, f"{party}_count_method", how)
         setattr(dispute, f"{party}_count_at", at)
         setattr(dispute, f"{party}_count_basis", rests_on)
-        setattr(dispute, f"{party}_position", text)
-        setattr(dispute, f"{party}_provenance", how)
+        if not getattr(dispute, f"{party}_position"):  # a filed position stays as filed
+            setattr(dispute, f"{party}_position", text)
+            setattr(dispute, f"{party}_provenance", how)
         dispute.save()
         append_event(
             case=locked,

@@ -496,4 +496,7 @@ def build_bluebleed(cast: Cast, _now: datetime, title: str = BLUEBLEED_TITLE) ->
     services.countersign_attestation(
         actor=dana, case=case, statement="Contoso has received the deletion attestation."
     )
+    from .affected import seed_affected  # the affected list and both count claims (issue 19)
+
+    seed_affected(cast, case, utc(2022, 10, 20, 9, 0))
     return case

@@ -182,6 +182,12 @@ LEDGERS = {
             *[INTERNAL_MESSAGE, MESSAGE, EVIDENCE, STAGE, NOTE, MESSAGE, EVIDENCE],
             *["deletion_attested", STAGE, NOTE, MESSAGE, STAGE, EVIDENCE, MESSAGE],
             *["dispute_filed", "attestation_countersigned"],
+            *[
+                "affected_imported",
+                "organizations_grouped*",
+                "count_claim_filed",
+                "count_claim_filed",
+            ],
         ],
     ),
     "Elasticsearch index with support tickets open to the internet": (
