@@ -15,5 +15,6 @@ urlpatterns = [
     path("portal/", include("disclosure.portal.urls")),
     path("api/v1/", include("disclosure.api.urls")),
     path("cases/<str:reference>/probes/", include("disclosure.probes.urls")),  # re-probes
+    path("cases/<str:reference>/retention/", include("disclosure.staff.retention_urls")),
     path("", include("disclosure.staff.urls")),
 ]

@@ -202,6 +202,12 @@ def purge_expired(at: datetime | None = None) -> PurgeResult:
     return result
 
 
+def may_set_retention(user, case: Case) -> bool:
+    """Whether ``user`` may change ``case``'s retention period (leads and
+    admins who see it)."""
+    return access.can(user, _DECIDES_RETENTION, case)
+
+
 @validated
 def set_retention(*, actor: User, case: Case, days: int | None, reason: str) -> Case:
     """Set how many days after closing ``case``'s evidence content is kept
@@ -220,7 +226,7 @@ def set_retention(*, actor: User, case: Case, days: int | None, reason: str) -> 
         )
     if not isinstance(reason, str) or not reason.strip():
         raise ValidationFailed("Say why the retention period changes.", field="reason")
-    if not access.can(actor, _DECIDES_RETENTION, case):
+    if not may_set_retention(actor, case):
         access.require(actor, access.Action.VIEW, case)  # NotFound when not visible
         raise NotPermitted(
             f"Only a lead or an admin may change the retention period of {case.reference}."

@@ -30,3 +30,23 @@ def open_alarms(user) -> QuerySet[IntegrityAlarm]:
         .select_related("case", "evidence")
         .order_by("detected_at", "id")
     )
+
+
+def retention_panel(user, case: Case) -> dict | None:
+    """What the staff case page says about how long ``case``'s evidence
+    content is kept (evidence.retention): the period in force and whether it
+    is the deployment's default, when the purge is due (None while the case
+    is open or on hold), and whether ``user`` may change the period. None
+    for anyone who may not see the case's internal records. No query."""
+    from . import retention
+
+    if not access.can(user, access.Action.VIEW_INTERNAL, case):
+        return None
+    return {
+        "days": retention.retention_days(case),
+        "is_default": case.retention_days is None,
+        "due_at": retention.purge_due_at(case),
+        "legal_hold": case.legal_hold,
+        "closed": case.closed_at is not None,
+        "can_change": retention.may_set_retention(user, case),
+    }
