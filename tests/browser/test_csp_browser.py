@@ -111,6 +111,14 @@ def test_staff_pages_have_no_violations_and_htmx_works(browser, live_server, dem
             "/mail/",
             "/mail/templates/",
             "/settings/mail/",
+            "/settings/security/",
+            "/settings/access/",
+            "/webhooks/",
+            "/webhooks/new/",
+            "/webhooks/deliveries/",
+            f"/cases/{ref}/affected/",
+            f"/cases/{ref}/probes/",
+            f"/portal/preview/{ref}/",
         ):
             w.visit(path)
         page = w.page
@@ -162,7 +170,13 @@ def test_portal_pages_have_no_violations(browser, live_server, demo):
     context = signed_in(browser, live_server, "demo-contoso-alex")
     try:
         w = Watched(context)
-        for path in ("/portal/", "/portal/settings/mail/", "/portal/tokens/"):
+        for path in (
+            "/portal/",
+            "/portal/settings/mail/",
+            "/portal/settings/security/",
+            "/portal/tokens/",
+            f"/portal/cases/{demo.reference}/affected/",
+        ):
             w.visit(path)
         w.visit(f"/portal/cases/{demo.reference}/")
         expect(w.page.locator("#attestation")).to_be_visible()
@@ -171,8 +185,14 @@ def test_portal_pages_have_no_violations(browser, live_server, demo):
     anonymous = browser.new_context(base_url=live_server.url)
     try:
         w = Watched(anonymous)
-        w.visit("/portal/login/")
-        w.visit("/login/")
+        for path in (
+            "/portal/login/",
+            "/portal/password-reset/",
+            "/login/",
+            "/password-reset/",
+            "/admin/login/",
+        ):
+            w.visit(path)
     finally:
         anonymous.close()
 

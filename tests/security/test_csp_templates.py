@@ -69,3 +69,16 @@ def test_htmx_is_told_not_to_inject_styles_nor_eval():
         text = (ROOT / "templates" / base / "base.html").read_text()
         assert config in text
         assert text.index(config) < text.index("htmx.min.js")
+
+
+@pytest.mark.django_db
+def test_the_csrf_failure_page_has_nothing_inline(analyst):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(analyst)
+    response = client.post("/tokens/", {"name": "x"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "Form expired" in html and "(CSRF: " in html
+    assert "<style" not in html and "style=" not in html
