@@ -235,3 +235,46 @@ def test_the_one_beat_task_delivers_mail_and_webhooks(subscribe, receiver, analy
     assert result["webhooks"] == {"sent": 1, "retry": 0, "failed": 0, "skipped": 0}
     assert set(result) >= {"mail", "webhooks"}
     assert len(receiver.received) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_workers_post_each_delivery_once(subscribe, receiver, analyst, vendor):
+    import threading
+
+    from django.db import connections
+
+    subscribe(internal=True, event_kinds=["case_opened", "evidence_attached"])
+    make_case(Stage.FOUND, actor=analyst, vendor=vendor)
+    # Its two deliveries were sent (eagerly) after commit; queue them again, as
+    # if the broker had lost the requests and workers raced for them.
+    WebhookDelivery.objects.update(status=DeliveryStatus.QUEUED, attempts=0)
+    receiver.received.clear()
+    rows = list(WebhookDelivery.objects.values_list("pk", flat=True))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def worker(barrier: threading.Barrier, pk: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            result = delivery.deliver(pk)
+            with lock:
+                outcomes.append(result)
+        finally:
+            connections.close_all()
+
+    for pk in rows:
+        barrier = threading.Barrier(4)
+        threads = [threading.Thread(target=worker, args=(barrier, pk)) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+
+    assert sorted(outcomes) == sorted([delivery.SENT] * 2 + [delivery.SKIPPED] * 6)
+    assert sorted(r.headers["Disclosure-Delivery"] for r in receiver.received) == sorted(
+        str(d) for d in WebhookDelivery.objects.values_list("delivery_id", flat=True)
+    )
+    assert set(WebhookDelivery.objects.values_list("status", "attempts")) == {
+        (DeliveryStatus.SENT, 1)
+    }
