@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from disclosure.accounts.admin_site import ReadOnlyAdmin, RoleAdmin, admin_site
 
-from .models import ContactEvent, Invitation, Membership, Organization, User
+from .models import AccessEvent, ContactEvent, Invitation, Membership, Organization, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -79,3 +79,14 @@ class ContactEventAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "organization"]
     list_select_related = ["organization", "actor"]
     search_fields = ["email"]
+
+
+@admin.register(AccessEvent, site=admin_site)
+class AccessEventAdmin(ReadOnlyAdmin):
+    """The access audit (accounts.audit), read-only; the staff UI's page
+    (/settings/access/) also unlocks and exports it."""
+
+    list_display = ["at", "kind", "user", "username", "address", "interface"]
+    list_filter = ["kind", "interface"]
+    list_select_related = ["user"]
+    search_fields = ["username", "address"]

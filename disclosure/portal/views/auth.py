@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 
-from disclosure.accounts import invitations
+from disclosure.accounts import invitations, mfa
 from disclosure.cases import access
 from disclosure.core.errors import DomainError
 from disclosure.signin.views import SignInView, complete_sign_in
@@ -58,6 +58,11 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
             except DomainError as e:
                 form.add_domain_error(e)
             else:
+                if mfa.has_factor(user):
+                    # An existing account with a second factor signs in with it.
+                    org = invitation.organization.name
+                    messages.success(request, f"You are now a contact of {org}. Sign in.")
+                    return redirect("portal:login")
                 complete_sign_in(request, user, interface="portal", factor="invitation")
                 messages.success(
                     request,
