@@ -7,7 +7,8 @@ recipient and, for a recipient who chose immediate mail
 (``User.mail_delivery``), one message through the transactional outbox
 (``outbox.enqueue``). A change that rolls back tells nobody; the outbox
 delivers after commit. Recipients who chose the daily digest get their
-notices in one mail a day (comms.digest).
+notices in one mail a day (comms.digest). Nobody whose address a delivery
+report marked undeliverable is told (``deliverable``).
 
 The services call the one-line helpers below (``vendor_acted``,
 ``staff_shared``, ``stage_recorded``), which decide whether an action is
@@ -26,13 +27,14 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db.models import QuerySet
+from django.db.models.functions import Lower
 from django.urls import NoReverseMatch, reverse
 
 from disclosure.accounts.models import STAFF_ROLES, Organization, Role, User
 from disclosure.core.timeutils import now
 
 from . import outbox, runscope
-from .models import Notice, OutboxPurpose
+from .models import Notice, OutboxPurpose, UndeliverableAddress
 
 # Longest piece of a message, note or statement quoted in a notice.
 QUOTE_MAX_CHARS = 2000
@@ -139,11 +141,12 @@ def _tell(
     users: Iterable[User], *, case, subject: str, body: str, link: str, reply_to: str = ""
 ) -> list[Notice]:
     """One Notice per user; an outbox message for each who wants mail at once
-    (answered to ``reply_to`` when given)."""
+    (answered to ``reply_to`` when given). A user whose address a delivery
+    report marked undeliverable is skipped (``deliverable``)."""
     at = now()
     text = f"{body.rstrip()}\n\n{link}\n"
     notices = []
-    for user in users:
+    for user in deliverable(users):
         immediate = user.mail_delivery != User.MailDelivery.DIGEST
         notices.append(
             Notice.objects.create(
@@ -167,6 +170,22 @@ def _tell(
             )
             outbox.enqueue(purpose=OutboxPurpose.NOTIFICATION, message=message, case=case)
     return notices
+
+
+def deliverable(users: Iterable[User]) -> list[User]:
+    """``users`` but those whose address is marked undeliverable
+    (``UndeliverableAddress``, compared without case): mail to them would
+    only bounce again. One query when there is anyone to ask about."""
+    users = list(users)
+    emails = {u.email.strip().lower() for u in users if u.email}
+    if not emails:
+        return users
+    bad = set(
+        UndeliverableAddress.objects.annotate(lower=Lower("address"))
+        .filter(lower__in=sorted(emails))
+        .values_list("lower", flat=True)
+    )
+    return [u for u in users if u.email.strip().lower() not in bad]
 
 
 def notify_staff(

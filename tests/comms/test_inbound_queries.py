@@ -35,7 +35,7 @@ def _reply(case, n: int) -> bytes:
     )
 
 
-def test_a_matched_message_in_a_fetch_run_takes_at_most_18_statements(
+def test_a_matched_message_in_a_fetch_run_takes_at_most_19_statements(
     case, django_assert_max_num_queries
 ):
     """In a fetch run, once the mail account, the vendor's addresses, the
@@ -43,13 +43,13 @@ def test_a_matched_message_in_a_fetch_run_takes_at_most_18_statements(
     duplicate check (1); the case lock and ledger check (2, in a savepoint
     here: 2 more); the raw message's evidence (2) and its event (1); the
     communication's duplicate check, row and event (3); the case row's
-    ledger head, once for both events (1); the lead's notice (1) and its
-    immediate mail in the outbox (4: a check, a savepoint, the row); the
-    received message's row (1)."""
+    ledger head, once for both events (1); whether the lead's address is
+    undeliverable (1), the lead's notice (1) and its immediate mail in the
+    outbox (4: a check, a savepoint, the row); the received message's row (1)."""
     inbound.mail_account()  # created before the run, as after a first fetch
     with fetch_run():
         ingest(_reply(case, 1), source="m")
-        with django_assert_max_num_queries(18):
+        with django_assert_max_num_queries(19):
             row = ingest(_reply(case, 2), source="m")
     assert row.status == InboundStatus.MATCHED
     assert Communication.objects.filter(case=case, direction="inbound").count() == 2
@@ -112,13 +112,13 @@ def test_a_chunk_asks_once_what_its_message_ids_were_before(case, django_assert_
     """``receive_batch``: one query for the Message-IDs of the whole chunk
     (not one a message), however many messages it holds: the chunk's
     savepoint here (2, a transaction of its own in a fetch), that query (1)
-    and each message's 17 statements of the test above but the duplicate check."""
+    and each message's 18 statements of the test above but the duplicate check."""
     from disclosure.comms.inbound import receive_batch
 
     inbound.mail_account()
     with fetch_run():
         receive_batch([_reply(case, 1)], source="m")
-        with django_assert_max_num_queries(3 + 17 * 3) as captured:
+        with django_assert_max_num_queries(3 + 18 * 3) as captured:
             results = receive_batch([_reply(case, n) for n in (2, 3, 4)], source="m")
     assert [r.message.status for r in results] == ["matched"] * 3
     asked = [q["sql"] for q in captured.captured_queries if "UNION ALL" in q["sql"]]
