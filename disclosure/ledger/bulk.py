@@ -45,6 +45,7 @@ STATE_KINDS = frozenset({
 })  # fmt: skip
 
 _LAST_SEQ, _LAST_HASH, _LAST_STATE = "_bulk_last_seq", "_bulk_last_hash", "_bulk_last_state"
+_DIGEST = "_bulk_state_digest"
 
 
 @dataclass
@@ -104,8 +105,10 @@ def lock_cases(
         seq, last_hash, recorded = last_events[case.pk]
         head = (seq or 0, last_hash or GENESIS)
         setattr(case, _LAST_SEQ, seq)
+        digest = state_digest(case_state(case))
+        setattr(case, _DIGEST, digest)  # unchanged by the events append_many takes
         if (case.ledger_seq, case.ledger_head) != head or (
-            recorded is not None and state_digest(case_state(case)) != recorded
+            recorded is not None and digest != recorded
         ):
             found.mismatched.append(case)
         else:
@@ -137,7 +140,7 @@ def append_many(events: Sequence[NewEvent], *, actor=None) -> list[CaseEvent]:
             if getattr(case, _LAST_SEQ, False) is False:
                 raise RuntimeError(f"{case.reference} was not locked by lock_cases")
             heads[case.pk] = (case.ledger_seq, case.ledger_head)
-            digests[case.pk] = state_digest(case_state(case))
+            digests[case.pk] = getattr(case, _DIGEST)
             cases[case.pk] = case
         seq, prev_hash = heads[case.pk]
         seq += 1
