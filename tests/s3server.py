@@ -106,7 +106,7 @@ class SeaweedS3:
             config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
         )
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 120.0) -> None:
         """Until the bucket can be created and written (SeaweedFS answers
         S3 before its volume server has registered)."""
         from botocore.exceptions import BotoCoreError, ClientError
