@@ -67,7 +67,9 @@ def test_admins_see_every_page(client, delivered, admin_user):
     page = client.get("/webhooks/").content.decode()
     assert "SIEM" in page and "case_opened" in page
     assert client.get("/webhooks/new/").status_code == 200
-    assert client.get(f"/webhooks/{sub.pk}/").status_code == 200
+    edit = client.get(f"/webhooks/{sub.pk}/")
+    assert edit.status_code == 200 and SECRET in edit.content.decode()
+    assert "no-store" in edit["Cache-Control"]
     log = client.get("/webhooks/deliveries/").content.decode()
     assert case.reference in log and "1 delivery" in log
     detail = client.get(f"/webhooks/deliveries/{row.pk}/").content.decode()

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from disclosure.core.errors import DomainError, NotPermitted
@@ -98,6 +99,7 @@ def subscription_new(request: HttpRequest) -> HttpResponse:
     return _save(request, None)
 
 
+@never_cache  # the page shows the signing secret
 @staff_required
 def subscription_edit(request: HttpRequest, pk: int) -> HttpResponse:
     _admin_only(request)
