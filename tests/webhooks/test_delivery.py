@@ -278,3 +278,26 @@ def test_concurrent_workers_post_each_delivery_once(subscribe, receiver, analyst
     assert set(WebhookDelivery.objects.values_list("status", "attempts")) == {
         (DeliveryStatus.SENT, 1)
     }
+
+
+def test_a_lost_broker_loses_nothing(
+    subscribe, receiver, analyst, vendor, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    from disclosure.webhooks import tasks
+
+    def broker_down(*args, **kwargs):
+        raise OSError("Connection refused")
+
+    monkeypatch.setattr(tasks.deliver_webhook, "apply_async", broker_down)
+    subscribe(internal=True, event_kinds=["case_opened"])
+    with django_capture_on_commit_callbacks(execute=True):
+        make_case(Stage.FOUND, actor=analyst, vendor=vendor)  # the change commits all the same
+    row = WebhookDelivery.objects.get()
+    assert row.status == DeliveryStatus.QUEUED and receiver.received == []
+    assert (
+        f"webhooks: could not ask a worker to deliver {row.pk} (OSError: Connection refused); "
+        "the periodic dispatch will send it"
+    ) in caplog.text
+
+    assert comms_tasks.dispatch_outbox.apply().get()["webhooks"]["sent"] == 1
+    assert [r.headers["Disclosure-Delivery"] for r in receiver.received] == [str(row.delivery_id)]
