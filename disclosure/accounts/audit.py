@@ -9,6 +9,7 @@ request do not take the request; the request's address reaches them through
 a request (a Celery task, a command) the address is None.
 """
 
+import ipaddress
 from collections.abc import Callable
 from contextvars import ContextVar
 
@@ -26,7 +27,11 @@ Kind = AccessEvent.Kind
 def request_address(request: HttpRequest) -> str | None:
     """The client's address as the server saw it (``REMOTE_ADDR``; behind a
     reverse proxy, the proxy must pass it on: docs/DEPLOY.md)."""
-    return request.META.get("REMOTE_ADDR") or None
+    value = (request.META.get("REMOTE_ADDR") or "").strip()
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:  # empty (a Unix socket) or not an address: none
+        return None
 
 
 def current_address() -> str | None:

@@ -41,6 +41,12 @@ def rekey(*, old: str | None, new: str | None) -> None:
         UserSession.objects.filter(session_key=old).update(session_key=new)
 
 
+def forget(*, session_key: str | None) -> None:
+    """The session ``session_key`` ends (sign-out): its row goes."""
+    if session_key:
+        UserSession.objects.filter(session_key=session_key).delete()
+
+
 def sessions_of(user: User) -> list[UserSession]:
     """The live sessions of ``user``, newest first (rows of ended or expired
     sessions are dropped on the way)."""

@@ -245,6 +245,19 @@ class ResetConfirmView(auth_views.PasswordResetConfirmView):
         return response
 
 
+class SignOutView(auth_views.LogoutView):
+    """Sign out (a POST): the session's row goes and a ``sign_out`` audit row
+    is written."""
+
+    interface = "staff"
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.user.is_authenticated:
+            audit.record(Kind.SIGN_OUT, user=request.user, interface=self.interface)
+            sessions.forget(session_key=request.session.session_key)
+        return super().post(request, *args, **kwargs)
+
+
 def gate(request: HttpRequest) -> HttpResponse | None:
     """None when the signed-in user may use this interface's account pages;
     else where to send them (anonymous: sign-in) or a 404."""

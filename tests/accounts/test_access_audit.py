@@ -148,3 +148,22 @@ def test_the_security_page_links_admins_to_the_audit(client, admin_user, analyst
         reverse("staff:access_audit") not in client.get(reverse("staff:security")).content.decode()
     )
     assert reverse("staff:security") in client.get(reverse("staff:token_list")).content.decode()
+
+
+def test_a_sign_out_is_recorded_and_its_session_forgotten(client, analyst):
+    from disclosure.accounts.models import UserSession
+
+    client.post("/login/", {"username": analyst.username, "password": PASSWORD})
+    assert UserSession.objects.filter(user=analyst).count() == 1
+    client.post("/logout/")
+    assert UserSession.objects.filter(user=analyst).count() == 0
+    assert list(AccessEvent.objects.order_by("id").values_list("kind", flat=True)) == [
+        "sign_in", "sign_out"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("remote,stored", [("", None), ("unix:/run/sock", None),
+                                           ("2001:db8::1", "2001:db8::1")])  # fmt: skip
+def test_the_address_is_an_ip_address_or_none(client, remote, stored):
+    client.post("/login/", {"username": "nobody", "password": "x"}, REMOTE_ADDR=remote)
+    assert AccessEvent.objects.get().address == stored

@@ -2,7 +2,6 @@
 and accepting an invitation."""
 
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -10,7 +9,7 @@ from django.urls import reverse_lazy
 from disclosure.accounts import invitations, mfa
 from disclosure.cases import access
 from disclosure.core.errors import DomainError
-from disclosure.signin.views import SignInView, complete_sign_in
+from disclosure.signin.views import SignInView, SignOutView, complete_sign_in
 
 from ..forms import AcceptInvitationForm
 
@@ -29,7 +28,8 @@ class PortalLoginView(SignInView):
         return super().get(request, *args, **kwargs)
 
 
-class PortalLogoutView(auth_views.LogoutView):
+class PortalLogoutView(SignOutView):
+    interface = "portal"
     next_page = reverse_lazy("portal:login")
 
 

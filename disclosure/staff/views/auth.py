@@ -1,9 +1,7 @@
 """Sign-in and sign-out for research staff (the password step; the second
 factor and the rest of the flow are in disclosure.signin)."""
 
-from django.contrib.auth import views as auth_views
-
-from disclosure.signin.views import SignInView
+from disclosure.signin.views import SignInView, SignOutView
 
 
 class StaffLoginView(SignInView):
@@ -13,5 +11,6 @@ class StaffLoginView(SignInView):
     redirect_authenticated_user = True
 
 
-class StaffLogoutView(auth_views.LogoutView):
+class StaffLogoutView(SignOutView):
+    interface = "staff"
     next_page = "staff:login"
