@@ -496,6 +496,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "EvidenceKindEnum": "disclosure.evidence.models.EvidenceKind",
         "OrganizationKindEnum": "disclosure.accounts.models.Organization.Kind",
+        "ExportFormatEnum": "disclosure.exports.models.ExportFormat",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
