@@ -90,11 +90,6 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def _private_storage(settings, tmp_path):
-    """Each test writes evidence into its own private folder."""
-    root = tmp_path / "private"
-    settings.PRIVATE_STORAGE_ROOT = root
-@pytest.fixture(autouse=True)
 def _staff_second_factor(request, settings):
     """The sign-in's second step for staff is asked in the tests of sign-in
     itself (tests/accounts/test_signin*.py, the ``mfa`` fixture there, and
@@ -107,6 +102,11 @@ def _staff_second_factor(request, settings):
     cache.delete("disclosure:lockout:failed-from:127.0.0.1")  # the test client's address
 
 
+@pytest.fixture(autouse=True)
+def _private_storage(settings, tmp_path):
+    """Each test writes evidence into its own private folder."""
+    root = tmp_path / "private"
+    settings.PRIVATE_STORAGE_ROOT = root
     settings.STORAGES = {
         **settings.STORAGES,
         "evidence": {
