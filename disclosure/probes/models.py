@@ -32,6 +32,11 @@ class ProbeSchedule(models.Model):
     # The asset's last known exposure: "" (never probed), public or not_public.
     status = models.CharField(max_length=20, blank=True, default="", choices=Verdict.choices)
     status_since = models.DateTimeField(null=True, blank=True)
+    # The result that set ``status`` (the first of its run): the capture the
+    # 'no longer public' offer records 'secured' with.
+    status_result = models.ForeignKey(
+        "ProbeResult", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     last_result = models.ForeignKey(
         "ProbeResult", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

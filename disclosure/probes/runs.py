@@ -31,7 +31,7 @@ from disclosure.core.validation import validated
 
 from .fetch import Outcome, probe
 from .models import ProbeResult, ProbeSchedule, Verdict
-from .services import CHANGE_ACTION, default_interval, record_outcome
+from .services import CHANGE_ACTION, default_interval, probe_account, record_outcome
 from .targets import case_probe_url
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,13 @@ def eligible_cases(at: datetime) -> Q:
     """The cases re-probed at ``at`` (a condition on Case)."""
     since = at - timedelta(days=settings.DISCLOSURE_PROBE_AFTER_SECURED_DAYS)
     return Q(secured_at__isnull=True, closed_at__isnull=True) | Q(secured_at__gte=since)
+
+
+def is_eligible(case: Case, at: datetime) -> bool:
+    """``eligible_cases`` for one loaded case, without a query."""
+    if case.secured_at is None:
+        return case.closed_at is None
+    return case.secured_at >= at - timedelta(days=settings.DISCLOSURE_PROBE_AFTER_SECURED_DAYS)
 
 
 def ensure_schedules(at: datetime) -> int:
@@ -119,9 +126,10 @@ def run_due_probes(at: datetime | None = None, limit: int | None = None) -> RunR
     schedules = claim_due(at, limit)
     outcomes = fetch_all([case_probe_url(s.case, s.url) for s in schedules])
     report = RunReport()
+    account = probe_account() if schedules else None
     for schedule, outcome in zip(schedules, outcomes, strict=True):
         try:
-            record_outcome(case=schedule.case, outcome=outcome)
+            record_outcome(case=schedule.case, outcome=outcome, system_account=account)
         except DomainError:
             log.exception("re-probe of %s not recorded", schedule.case.reference)
             report.skipped.append(schedule.case.reference)

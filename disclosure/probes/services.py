@@ -25,6 +25,7 @@ from disclosure.cases import services as case_services
 from disclosure.cases.guards import locked_case, system_locked_case
 from disclosure.cases.models import Case
 from disclosure.comms import notices
+from disclosure.comms.inbound import mail_account
 from disclosure.core.errors import ValidationFailed
 from disclosure.core.guarded_http import check_url
 from disclosure.core.timeutils import iso_utc, now
@@ -110,9 +111,9 @@ def update_schedule(
         return schedule
 
 
-def _system_account() -> User:
-    from disclosure.comms.inbound import mail_account
-
+def probe_account() -> User:
+    """The system's own account (inactive, no password, no membership),
+    which files what the system records: received mail and probe captures."""
     return mail_account()
 
 
@@ -133,17 +134,25 @@ def _capture_file(case: Case, outcome: Outcome) -> IncomingFile:
 
 
 def record_outcome(
-    *, case: Case, outcome: Outcome, requested_by: User | None = None
+    *,
+    case: Case,
+    outcome: Outcome,
+    requested_by: User | None = None,
+    system_account: User | None = None,
 ) -> ProbeResult:
     """Record one probe of ``case`` (the system's write; see the module
     docstring for everything it guarantees). An ``error`` outcome is kept
-    as a result row without evidence and changes no status."""
+    as a result row without evidence and changes no status. The capture is
+    filed by the system's account (``system_account``, looked up when not
+    given: a run looks it up once)."""
     with system_locked_case(case, action=SYSTEM_LOCK_ACTION) as locked:
         schedule = schedule_for(locked)
         evidence = None
         if outcome.verdict != Verdict.ERROR:
             evidence = write_evidence(
-                case=locked, actor=_system_account(), file=_capture_file(locked, outcome)
+                case=locked,
+                actor=system_account or probe_account(),
+                file=_capture_file(locked, outcome),
             )
         result = ProbeResult.objects.create(
             case=locked,
@@ -196,6 +205,7 @@ def _result_payload(result: ProbeResult) -> dict:
 def _status_changed(case: Case, schedule: ProbeSchedule, result: ProbeResult) -> None:
     before = schedule.status
     schedule.status, schedule.status_since = result.verdict, result.probed_at
+    schedule.status_result = result
     append_event(
         case=case,
         kind=EventKind.PROBE_STATUS_CHANGED,

@@ -36,6 +36,8 @@ from disclosure.evidence.services import (
     clean_deletion_items,
     clean_retained_metadata,
 )
+from disclosure.probes import runs as probe_runs
+from disclosure.probes import services as probe_services
 from disclosure.webhooks import services as webhook_services
 from tests.cases.helpers import state
 from tests.factories import SHA, capture, deletion_kwargs, make_case, notify_kwargs
@@ -496,7 +498,10 @@ OTHER_PUBLIC_SERVICES = [outbound.send_case_mail, mail_templates.edit_mail_templ
                          mail_templates.reset_mail_template, preferences.set_mail_delivery,
                          preferences.watch_case, triage.attach_inbound,
                          triage.open_case_from_inbound, triage.discard_inbound,
-                         retention.set_retention, lockout.unlock, mfa.confirm_enrolment,
+                         retention.set_retention, probe_services.update_schedule,
+                         probe_services.record_secured_from_probe,
+                         probe_services.open_follow_up_from_probe,
+                         probe_runs.probe_now, lockout.unlock, mfa.confirm_enrolment,
                          mfa.replace_recovery_codes, mfa.remove_factor, mfa.reset_factors,
                          passwords.request_reset, sessions.end_session]  # fmt: skip
 

@@ -48,6 +48,10 @@ from disclosure.exports.models import Export
 from disclosure.intake import services as intake
 from disclosure.intake.models import Finding
 from disclosure.ledger.models import CaseEvent
+from disclosure.probes import runs as probe_runs
+from disclosure.probes import services as probe_services
+from disclosure.probes.fetch import Outcome
+from disclosure.probes.models import ProbeResult, ProbeSchedule
 from disclosure.tokens import services as tokens
 from disclosure.tokens.models import ApiToken
 from disclosure.webhooks import services as webhook_services
@@ -281,6 +285,13 @@ def _base(name: str, w) -> dict:
         return {"actor": analyst, "choice": "digest"}
     if name == "watch_case":
         return {"actor": analyst, "case": case, "watching": True}
+    if name == "update_schedule":
+        return {"actor": analyst, "case": case, "paused": True, "interval_hours": 12,
+                "url": "https://acct.blob.core.windows.net/c?comp=list"}  # fmt: skip
+    if name in ("record_secured_from_probe", "open_follow_up_from_probe"):
+        return {"actor": analyst, "case": case, "result": w["probe_result"]}
+    if name == "probe_now":  # the schedule's URL is refused without any network
+        return {"actor": analyst, "case": case}
     if name == "set_retention":
         return {"actor": w["lead"], "case": case, "days": 30, "reason": "Regulator asked"}
     if name in ("create_subscription", "update_subscription"):
@@ -406,6 +417,10 @@ STAGE_FOR = {
     "attach_inbound": Stage.VENDOR_NOTIFIED,
     "discard_inbound": None,
     "open_case_from_inbound": None,
+    "update_schedule": Stage.FOUND,
+    "record_secured_from_probe": Stage.VENDOR_NOTIFIED,
+    "open_follow_up_from_probe": Stage.SECURED,
+    "probe_now": Stage.FOUND,
     "create_subscription": Stage.FOUND,
     "update_subscription": Stage.FOUND,
     "set_subscription_active": Stage.FOUND,
@@ -419,7 +434,7 @@ STAGE_FOR = {
     "remove_factor": None,
 }
 _MODULES = (services, accounts, invitations, exports, intake, tokens, outbound, mail_templates,
-            preferences, triage, retention)  # fmt: skip
+            preferences, triage, retention, probe_services, probe_runs)  # fmt: skip
 _MODULES += (webhook_services,)
 _MODULES += (lockout, mfa, passwords, sessions)  # sign-in security (issue 20)
 SERVICE = {name: next(getattr(m, name) for m in _MODULES if hasattr(m, name)) for name in STAGE_FOR}
@@ -428,6 +443,22 @@ SERVICE = {name: next(getattr(m, name) for m in _MODULES if hasattr(m, name)) fo
 # services call with checked values inside their transaction (and lock),
 # reads, and what the API's authentication calls with the header's text.
 INTERNAL = {
+    "disclosure.probes.services": {
+        "default_interval": "a read: the setting",
+        "schedule_for": "a helper of the probe services, on their locked case",
+        "probe_account": "a read: the system's account",
+        "record_outcome": "the system's write of a probe it made (no actor, no user input)",
+        "retest_text": "a pure function",
+        "window_end": "a pure function",
+    },
+    "disclosure.probes.runs": {
+        "eligible_cases": "a read: a query condition",
+        "is_eligible": "a read: the same for a loaded case",
+        "ensure_schedules": "a step of run_due_probes (no user input)",
+        "claim_due": "a step of run_due_probes (no user input)",
+        "fetch_all": "the network step of run_due_probes (no database)",
+        "run_due_probes": "the system's periodic run (no actor, no user input: a time)",
+    },
     "disclosure.webhooks.services": {
         "may_manage": "a read: the user's role",
         "new_secret": "a pure function",
@@ -589,6 +620,30 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
             body=b'{"case":{"reference":"X","vendor_id":1},"event":{"seq":1},"view":"internal"}',
             next_attempt_at=now(), created_at=now(),
         )  # fmt: skip
+    probe_result = None
+    if service in ("record_secured_from_probe", "open_follow_up_from_probe"):
+        verdict, status = (
+            ("not_public", 403) if service == "record_secured_from_probe" else ("public", 200)
+        )
+        probe_result = probe_services.record_outcome(
+            case=case,
+            outcome=Outcome(url="https://acct.blob.core.windows.net/c", verdict=verdict,
+                            probed_at=now() - timedelta(minutes=30), http_status=status),
+        )  # fmt: skip
+    if service == "probe_now":
+        ProbeSchedule.objects.create(case=case, interval_hours=6, url="http://10.0.0.1/")
+    webhook = webhook_delivery = None
+    if service in ("update_subscription", "set_subscription_active", "redeliver"):
+        webhook = webhook_services.create_subscription(
+            actor=admin, name="SIEM", url="https://93.184.216.34/hook",
+            secret="s3cret-of-sixteen-or-more", internal=True,
+        )  # fmt: skip
+        event = CaseEvent.objects.filter(case=case).order_by("seq").first()
+        webhook_delivery = WebhookDelivery.objects.create(
+            subscription=webhook, case=case, event=event, event_kind=event.kind,
+            body=b'{"case":{"reference":"X","vendor_id":1},"event":{"seq":1},"view":"internal"}',
+            next_attempt_at=now(), created_at=now(),
+        )  # fmt: skip
     inbound = None
     if service in ("attach_inbound", "discard_inbound", "open_case_from_inbound"):
         inbound = ingest(
@@ -629,6 +684,7 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
         Case(pk=GHOST_PK, title="gone"),
         Communication(pk=GHOST_PK, direction="inbound", occurred_at=start, subject="gone"),
         InboundMessage(pk=GHOST_PK, message_id="<gone@x.example>"),
+        ProbeResult(pk=GHOST_PK, verdict="public"),
         WebhookSubscription(pk=GHOST_PK, name="gone"),
         WebhookDelivery(pk=GHOST_PK),
         AnonymousUser(),
@@ -641,6 +697,8 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
         if x is not None
     ]
     right += [x for x in (webhook, webhook_delivery) if x is not None]
+    if probe_result is not None:
+        right.append(probe_result)
     if Communication.objects.filter(case=case).exists():
         right.append(Communication.objects.filter(case=case).first())
     return {
@@ -661,6 +719,7 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
         "token": token,
         "dispute": dispute,
         "inbound": inbound,
+        "probe_result": probe_result,
         "webhook": webhook,
         "webhook_delivery": webhook_delivery,
         "device": device,
