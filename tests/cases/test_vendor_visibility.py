@@ -52,6 +52,10 @@ ALLOWED = {
     "details_updated": {"changes", "terms"},
     "policy_terms_changed": {"policy", "from", "to", "changed", "note"},
     "follow_up_opened": {"follow_up"},
+    "affected_imported": {"import_id", "format", "sha256", "size", "rows", "minimised", "counts",
+                          "method_version", "suffix_list"},
+    "count_claim_filed": {"dispute_id", "party", "level", "count", "method", "note",
+                          "basis"} | RECORD,
 }  # fmt: skip
 # Never shown to a vendor, in any event.
 INTERNAL_KINDS = {"internal_details", "note_added", "legal_hold_changed", "override_granted",

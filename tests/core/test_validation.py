@@ -39,6 +39,9 @@ from disclosure.evidence.services import (
 from disclosure.probes import runs as probe_runs
 from disclosure.probes import services as probe_services
 from disclosure.webhooks import services as webhook_services
+from disclosure.affected import claims as affected_claims
+from disclosure.affected import grouping as affected_grouping
+from disclosure.affected import importing as affected_importing
 from tests.cases.helpers import state
 from tests.factories import SHA, capture, deletion_kwargs, make_case, notify_kwargs
 
@@ -510,6 +513,12 @@ OTHER_PUBLIC_SERVICES += [webhook_services.create_subscription,
                           webhook_services.update_subscription,
                           webhook_services.set_subscription_active,
                           webhook_services.redeliver]  # fmt: skip
+
+
+# Affected entities (issue 19).
+OTHER_PUBLIC_SERVICES += [affected_importing.start_import, affected_grouping.group_domains,
+                          affected_grouping.mark_told, affected_grouping.set_minimisation,
+                          affected_claims.file_count_claim]  # fmt: skip
 
 
 def test_every_public_service_validates_its_arguments():

@@ -40,7 +40,7 @@ from disclosure.ledger.signing import public_hex, signing_key
 from tests.exports import support_signing as support
 from tests.exports.rich_case import *  # noqa: F403
 from tests.exports.signing_fixtures import *  # noqa: F403
-from tests.factories import make_case
+from tests.factories import MembershipFactory, make_case
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "export-format.md"
@@ -148,6 +148,19 @@ def test_the_document_and_real_exports_name_the_same_fields(
     # The rich case's dispute answered and settled: the fields added to a
     # dispute (fingerprinted only once set) are in its record.
     dispute = rich_case.disputes.get()
+    # Both parties' count claims on it, resting on an imported list (issue 19).
+    from disclosure.affected import importing
+    from disclosure.affected.claims import file_count_claim
+
+    batch = importing.start_import(
+        actor=lead, case=rich_case, file=io.BytesIO(b"domain\nexample.com\n"),
+        filename="l.csv", format="csv",
+    )  # fmt: skip
+    importing.run_import(batch_id=batch.pk)
+    contact = MembershipFactory(organization=rich_case.vendor, role="vendor_contact").user
+    for actor, count in ((lead, 1), (contact, 0)):
+        file_count_claim(actor=actor, case=rich_case, level="domains", count=count,
+                         method="counted", dispute=dispute)  # fmt: skip
     case_services.answer_dispute(
         actor=lead, case=rich_case, dispute=dispute, answer="Our count stands."
     )

@@ -29,6 +29,9 @@ import disclosure
 from disclosure.accounts import invitations, lockout, mfa, passwords, sessions
 from disclosure.accounts import services as accounts
 from disclosure.accounts.models import ContactEvent, Invitation, Membership, Organization, User
+from disclosure.affected import claims as affected_claims
+from disclosure.affected import grouping as affected_grouping
+from disclosure.affected import importing as affected_importing
 from disclosure.affected.models import Dispute
 from disclosure.cases import services
 from disclosure.cases.details import DETAIL_FIELDS
@@ -372,6 +375,17 @@ def _base(name: str, w) -> dict:
 
         user = analyst if name == "confirm_enrolment" else w["vendor_contact"]
         return {"user": user, "code": code_for(w["device"]), "interface": "portal"}
+    if name == "start_import":
+        return {"actor": analyst, "case": case, "file": io.BytesIO(b"domain\nexample.com\n"),
+                "filename": "l.csv", "format": "csv"}  # fmt: skip
+    if name == "group_domains":
+        return {"actor": analyst, "case": case, "name": "Example", "domains": ["example.com"]}
+    if name == "mark_told":
+        return {"actor": analyst, "case": case, "organization": w["affected_org"], "how": "mail"}
+    if name == "set_minimisation":
+        return {"actor": analyst, "case": case, "minimise_emails": True}
+    if name == "file_count_claim":
+        return {"actor": analyst, "case": case, "level": "domains", "count": 1, "method": "PSL"}
     raise AssertionError(name)
 
 
@@ -432,17 +446,30 @@ STAGE_FOR = {
     "replace_recovery_codes": None,
     "confirm_enrolment": None,
     "remove_factor": None,
+    # Affected entities (issue 19).
+    "start_import": Stage.VENDOR_NOTIFIED,
+    "group_domains": Stage.VENDOR_NOTIFIED,
+    "mark_told": Stage.VENDOR_NOTIFIED,
+    "set_minimisation": Stage.VENDOR_NOTIFIED,
+    "file_count_claim": Stage.VENDOR_NOTIFIED,
 }
 _MODULES = (services, accounts, invitations, exports, intake, tokens, outbound, mail_templates,
             preferences, triage, retention, probe_services, probe_runs)  # fmt: skip
 _MODULES += (webhook_services,)
 _MODULES += (lockout, mfa, passwords, sessions)  # sign-in security (issue 20)
+_MODULES += (affected_importing, affected_grouping, affected_claims)  # issue 19
 SERVICE = {name: next(getattr(m, name) for m in _MODULES if hasattr(m, name)) for name in STAGE_FOR}
 
 # Functions of the service modules that are not services: helpers that the
 # services call with checked values inside their transaction (and lock),
 # reads, and what the API's authentication calls with the header's text.
 INTERNAL = {
+    "disclosure.affected.importing": {
+        "progress_key": "a pure function (the cache key)",
+        "progress": "a read of the cache",
+        "hash_key": "a read of the settings",
+        "run_import": "the task's body: runs an import start_import recorded, by its id",
+    },
     "disclosure.probes.services": {
         "default_interval": "a read: the setting",
         "schedule_for": "a helper of the probe services, on their locked case",
@@ -673,6 +700,17 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
             actor=vendor_contact, case=case, subject="Count", firm_position="65,000",
             firm_provenance="Our index", vendor_position="Fewer", vendor_provenance="Theirs",
         )  # fmt: skip
+    affected_org = None
+    if service in ("group_domains", "mark_told"):
+        batch = affected_importing.start_import(
+            actor=analyst, case=case, file=io.BytesIO(b"domain\nexample.com\nexample.org\n"),
+            filename="l.csv", format="csv",
+        )  # fmt: skip
+        affected_importing.run_import(batch_id=batch.pk)
+        if service == "mark_told":
+            affected_org = affected_grouping.group_domains(
+                actor=analyst, case=case, name="Org", domains=["example.org"]
+            )
     ghost_user = User(pk=GHOST_PK, username="ghost")
     wrong = [
         User(username="unsaved"),
@@ -701,7 +739,10 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
         right.append(probe_result)
     if Communication.objects.filter(case=case).exists():
         right.append(Communication.objects.filter(case=case).first())
+    if affected_org is not None:
+        right.append(affected_org)
     return {
+        "affected_org": affected_org,
         "case": case,
         "start": start,
         "vendor": vendor,
