@@ -11,6 +11,9 @@ from django.contrib.auth.models import AnonymousUser
 from disclosure.accounts import lockout, mfa, passwords, sessions
 from disclosure.accounts import services as accounts
 from disclosure.accounts.models import Organization, User
+from disclosure.affected import claims as affected_claims
+from disclosure.affected import grouping as affected_grouping
+from disclosure.affected import importing as affected_importing
 from disclosure.cases import services
 from disclosure.cases.details import clean_details
 from disclosure.cases.models import Case, DisclosurePolicy
@@ -39,9 +42,6 @@ from disclosure.evidence.services import (
 from disclosure.probes import runs as probe_runs
 from disclosure.probes import services as probe_services
 from disclosure.webhooks import services as webhook_services
-from disclosure.affected import claims as affected_claims
-from disclosure.affected import grouping as affected_grouping
-from disclosure.affected import importing as affected_importing
 from tests.cases.helpers import state
 from tests.factories import SHA, capture, deletion_kwargs, make_case, notify_kwargs
 
