@@ -7,7 +7,10 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,6 +68,39 @@ def test_check_deploy_is_silent_under_the_documented_production_settings(tmp_pat
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip() == "System check identified no issues (0 silenced)."
     assert proc.stderr.strip() == ""
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_check_deploy_is_silent_on_postgresql_as_the_application_role(tmp_path):
+    """The same on PostgreSQL, connected as the README's application role
+    (``setup_db_roles``): the ledger's role check (ledger.W001) is silent
+    too. The role is the test's own, dropped at the end."""
+    from django.db import connection
+
+    from disclosure.ledger import dbroles
+
+    role = f"disclosure_app_deploy_{uuid.uuid4().hex[:10]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role} LOGIN")
+    try:
+        dbroles.grant_app_role(role)
+        db = connection.settings_dict
+        url = f"postgres://{role}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        proc = subprocess.run(
+            [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"],
+            cwd=ROOT,
+            env=production_env(tmp_path, DATABASE_URL=url),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP OWNED BY {role}")
+            cursor.execute(f"DROP ROLE {role}")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip() == "System check identified no issues (0 silenced)."
 
 
 _REPORT = """
