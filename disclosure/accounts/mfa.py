@@ -35,8 +35,11 @@ def has_factor(user: User) -> bool:
 
 def factor_required(user: User) -> bool:
     """Whether ``user`` must sign in with a second factor because of their
-    role (research staff, while the setting requires it)."""
-    return bool(settings.DISCLOSURE_STAFF_MFA_REQUIRED) and principal_for(user).is_staff_member
+    role (research staff, and whoever may use the admin, while the setting
+    requires it)."""
+    if not settings.DISCLOSURE_STAFF_MFA_REQUIRED:
+        return False
+    return principal_for(user).is_staff_member or can_administer(user)
 
 
 def recovery_codes_left(user: User) -> int:

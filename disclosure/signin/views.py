@@ -22,6 +22,7 @@ from django.utils.dateparse import parse_datetime
 
 from disclosure.accounts import audit, lockout, mfa, passwords, sessions
 from disclosure.accounts.models import AccessEvent, User
+from disclosure.accounts.selectors import can_administer
 from disclosure.cases import access
 from disclosure.core.errors import DomainError
 from disclosure.core.timeutils import now
@@ -36,7 +37,7 @@ ALLOWED = {
     "portal": access.can_use_portal,
     # The admin's own page says "not authorized" to signed-in staff without
     # the admin role, as before.
-    "admin": access.can_use_staff_ui,
+    "admin": lambda user: access.can_use_staff_ui(user) or can_administer(user),
 }
 BASES = {"staff": "staff/base.html", "portal": "portal/base.html", "admin": "staff/base.html"}
 
