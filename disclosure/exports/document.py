@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from disclosure.accounts.models import Role
+from disclosure.affected.exporting import affected_section
 from disclosure.affected.models import Dispute
 from disclosure.cases.models import AssetKind, AssetProvider, DataCategory, Escalation, Severity
 from disclosure.cases.stages import CloseReason, Stage
@@ -328,6 +329,7 @@ def body_context(bundle: dict[str, Any], clock: Clock) -> dict[str, Any]:
             "performed": clock.case_time((att or {}).get("performed_at")),
             "countersigned": clock.case_time((att or {}).get("countersigned_at")),
         },
+        "affected": affected_section(bundle["events"]),
         "disputes": [
             {
                 **d,
