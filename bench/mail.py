@@ -24,9 +24,11 @@ Then, after one untimed pass that makes Dovecot index the new mail:
    imap-tools user gets it), and a raw fetch (``comms.imap``'s batches of
    exact bytes, nothing parsed, nothing moved) as the floor;
 2. ingestion: ``comms.fetch.fetch_mail()`` (IMAP through
-   ``comms.imap.fetch_imap`` into ``comms.inbound.ingest``: matched,
-   logged, stored as evidence, processed mail moved to "Processed"), or
-   ``fetch_imap(url, ingest)`` when comms.fetch is not there.
+   ``comms.imap.fetch_imap_chunks`` into ``comms.inbound.receive_batch``: a
+   chunk of at most 100 messages / 8 MB per transaction, each message
+   matched, logged, stored as evidence; a chunk's processed mail moved to
+   "Processed" after its commit), or ``fetch_imap(url, ingest)`` when
+   comms.fetch is not there.
 
 Printed: messages, bytes, the seconds of each, the ratio of ingestion to the
 plain fetch (target: at most 3.0) and to the raw fetch, the peak RSS, and

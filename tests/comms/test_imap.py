@@ -322,3 +322,33 @@ def test_parse_url_refuses_with_a_reason(url, message):
     with pytest.raises(MailboxUnavailable, match=message) as exc:
         parse_url(url)
     assert ":p@" not in str(exc.value)
+
+
+@pytest.mark.mail
+def test_a_chunk_is_moved_after_its_handler_returned_and_only_what_it_processed(
+    imap_mailbox, monkeypatch
+):
+    """fetch_imap_chunks: each chunk goes to the handler whole; nothing of it
+    is moved while the handler runs (a crash then hands it over again); the
+    messages it says it did not process stay; a handler that raises leaves
+    its whole chunk and the next chunk is still read."""
+    monkeypatch.setattr(imap, "BATCH_MESSAGES", 2)
+    for n in (1, 2, 3, 4, 5):
+        imap_mailbox.deliver(message(n))
+    chunks: list[list[bytes]] = []
+
+    def handle_chunk(raws: list[bytes]) -> list[bool]:
+        chunks.append(raws)
+        inbox = [raw for raw, _ in imap_mailbox.messages("INBOX")]
+        if not all(raw in inbox for raw in raws):  # not moved while handled
+            return [False] * len(raws)
+        if message(3) in raws:
+            raise RuntimeError("the database went away")
+        return [raw != message(2) for raw in raws]
+
+    assert imap.fetch_imap_chunks(imap_mailbox.url(), handle_chunk) == 2
+    assert chunks == [[message(1), message(2)], [message(3), message(4)], [message(5)]]
+    assert [raw for raw, _ in imap_mailbox.messages("Processed")] == [message(1), message(5)]
+    assert [raw for raw, _ in imap_mailbox.messages("INBOX")] == [
+        message(2), message(3), message(4)
+    ]  # fmt: skip
