@@ -33,6 +33,9 @@ PIP := $(PY) -m pip --disable-pip-version-check
 # Development commands: debug mode on explicitly (the default is production).
 DEV := DJANGO_DEBUG=1
 MANAGE := $(DEV) $(PY) manage.py
+# The demo (run, seed, worker) reaches this machine: its re-probes and webhook
+# receiver are local endpoints (disclosure.demo.endpoints). Tests never set it.
+DEMO_NETWORKS := DISCLOSURE_FETCH_ALLOWED_NETWORKS=$${DISCLOSURE_FETCH_ALLOWED_NETWORKS:-127.0.0.1/32,::1/128}
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 
@@ -94,14 +97,14 @@ check-system: system-packages $(RUNTIME_STAMP)
 # The development checkout's settings file, read by manage.py (the
 # environment wins), so that commands typed by hand run in debug mode too.
 .env:
-	@printf '# Development settings read by manage.py (written by make; never on a production host)\nDJANGO_DEBUG=1\n' > $@
+	@printf '# Development settings read by manage.py (written by make; never on a production host)\nDJANGO_DEBUG=1\n# the demo re-probes and webhooks reach the demo endpoints on this machine\nDISCLOSURE_FETCH_ALLOWED_NETWORKS=127.0.0.1/32,::1/128\n' > $@
 	@echo "Wrote $@ (DJANGO_DEBUG=1) for manage.py commands typed by hand."
 
 migrate: check-system .env
 	$(MANAGE) migrate --noinput
 
 seed: migrate
-	$(MANAGE) seed_demo
+	$(DEMO_NETWORKS) $(MANAGE) seed_demo
 
 # Exports made in debug mode are signed with a development CA made on first
 # use under var/keys/export-signing/; the checkpoints with the development
@@ -110,7 +113,7 @@ run: seed
 	@echo "Verify a demo export (Exports on a case page, or: $(MANAGE) export_case DSC-2022-0001 -o demo.pdf):"
 	@echo "  $(MANAGE) verify_export demo.pdf --trust var/keys/export-signing/ca.pem $$($(MANAGE) ledger_public_key --as-arguments 2>/dev/null || echo '--ledger-key HEX (manage.py ledger_public_key)')"
 	@echo "Staff UI: http://$(HOST):$(PORT)/  (sign in with a demo login above; admin: http://$(HOST):$(PORT)/admin/)  Ctrl-C to stop"
-	$(MANAGE) runserver $(HOST):$(PORT)
+	$(DEMO_NETWORKS) $(MANAGE) runserver $(HOST):$(PORT)
 
 # Without CELERY_BROKER_URL the worker and beat share a folder queue under
 # var/celery (no Redis needed): periodic work such as fetching mail from
@@ -118,9 +121,10 @@ run: seed
 # Development: the worker and the scheduler in two terminals (each its own
 # host in production, README "Production"). Without CELERY_BROKER_URL both use
 # a folder queue under var/celery, so they run beside `make run` with no Redis.
+# The worker may reach this machine (DEMO_NETWORKS).
 worker: check-system
 	$(DEV) CELERY_BROKER_URL=$${CELERY_BROKER_URL:-filesystem://} \
-		$(VENV)/bin/celery -A disclosure worker --loglevel=INFO
+		$(DEMO_NETWORKS) $(VENV)/bin/celery -A disclosure worker --loglevel=INFO
 
 beat: check-system
 	@mkdir -p var/celery

@@ -1,6 +1,7 @@
 """Top-level URLs: the staff UI at the root, the vendor portal, the REST
 API, the admin, health."""
 
+from django.conf import settings
 from django.urls import include, path
 
 from disclosure.accounts.admin_site import admin_site
@@ -18,3 +19,6 @@ urlpatterns = [
     path("cases/<str:reference>/retention/", include("disclosure.staff.retention_urls")),
     path("", include("disclosure.staff.urls")),
 ]
+
+if settings.DEBUG:  # the demo's local endpoints (disclosure.demo.endpoints), never in production
+    urlpatterns.insert(0, path("demo/", include("disclosure.demo.urls")))

@@ -28,6 +28,7 @@ from disclosure.core.timeutils import now as server_now
 
 from .scripts import BLUEBLEED_TITLE, CaseScript, Cast, build_bluebleed
 from .stage_cases import STAGE_CASES
+from .watchers import ensure_demo_watchers
 
 DEMO_PASSWORD = "disclosure-demo"
 
@@ -74,6 +75,8 @@ class DemoCase:
 class DemoResult:
     logins: tuple[DemoLogin, ...]
     cases: tuple[DemoCase, ...]
+    # Demo endpoints the watchers could not be pointed at (demo.watchers).
+    unreachable: tuple[str, ...] = ()
 
 
 def seed_demo() -> DemoResult:
@@ -96,7 +99,8 @@ def seed_demo() -> DemoResult:
                     # The key would not find it next time: a bug in the script.
                     raise RuntimeError(f"The demo script {script.title!r} broke its own key.")
             rows.append(DemoCase(case.reference, case.stage, vendor.name, case.title, created))
-    return DemoResult(tuple(logins), tuple(rows))
+        unreachable = ensure_demo_watchers(cast)
+    return DemoResult(tuple(logins), tuple(rows), tuple(unreachable))
 
 
 # --- people and organizations ----------------------------------------------------------

@@ -285,6 +285,35 @@ STAGE_CASES: tuple[StageCase, ...] = (
         assignee="lead",
         steps=(Notice(timedelta(hours=20), to="secure@contoso.example"),),
     ),
+    # Notified five days ago under 'Exposure 30' and never answered: its
+    # acknowledgement and secure deadlines have passed (run_watchers records
+    # the missed deadlines and the unresponsive vendor).
+    StageCase(
+        title="Azure blob container with HR exports, vendor silent",
+        vendor="fabrikam",
+        asset=Asset("azure", "blob_container", "https://fabrikamhr.blob.core.windows.net/exports"),
+        how_found="Container listing allowed anonymously (restype=container&comp=list).",
+        found=timedelta(days=6),
+        evidence=(
+            Evidence(
+                "container-list.xml",
+                '<?xml version="1.0" encoding="utf-8"?>\n<EnumerationResults ContainerName='
+                '"exports"><Blobs><Blob><Name>payroll-2026-10.csv</Name></Blob></Blobs>'
+                "</EnumerationResults>\n",
+                EvidenceKind.EXPOSURE_CAPTURE,
+                "Anonymous List Blobs answer.",
+            ),
+        ),
+        details=dict(
+            data_categories=["pii", "financial"],
+            records_by_kind={"employees": 3_400},
+            severity="high",
+            time_zone="Europe/Lisbon",
+        ),
+        policy_name="Exposure 30",
+        assignee="analyst",
+        steps=(Notice(timedelta(days=5), to="rui"),),
+    ),
     # Acknowledged, then secured nine days ago, shown by our re-test.
     StageCase(
         title="Cloud Storage bucket with scanned customer contracts",

@@ -174,6 +174,8 @@ OPENED, DETAILS, EVIDENCE, MESSAGE, STAGE, ACK, NOTE = (
     "note_added*",
 )
 INTERNAL_MESSAGE = "communication_logged*"
+# demo.watchers: the cases the re-probes pick up get a schedule (a demo asset, or paused)
+PROBES = "probe_settings_changed*"
 LEDGERS = {
     BLUEBLEED_TITLE: (
         Stage.PUBLISHED,
@@ -192,15 +194,19 @@ LEDGERS = {
     ),
     "Elasticsearch index with support tickets open to the internet": (
         Stage.FOUND,
-        [OPENED, DETAILS, EVIDENCE],
+        [OPENED, DETAILS, EVIDENCE, PROBES],
     ),
     "Public S3 bucket with nightly database backups": (
         Stage.VENDOR_NOTIFIED,
-        [OPENED, DETAILS, EVIDENCE, EVIDENCE, MESSAGE, STAGE],
+        [OPENED, DETAILS, EVIDENCE, EVIDENCE, MESSAGE, STAGE, PROBES],
+    ),
+    "Azure blob container with HR exports, vendor silent": (
+        Stage.VENDOR_NOTIFIED,
+        [OPENED, DETAILS, EVIDENCE, MESSAGE, STAGE, PROBES],
     ),
     "Cloud Storage bucket with scanned customer contracts": (
         Stage.SECURED,
-        [OPENED, DETAILS, EVIDENCE, MESSAGE, STAGE, MESSAGE, ACK, EVIDENCE, STAGE],
+        [OPENED, DETAILS, EVIDENCE, MESSAGE, STAGE, MESSAGE, ACK, EVIDENCE, STAGE, PROBES],
     ),
     "Unauthenticated MongoDB with loyalty programme accounts": (
         Stage.DATA_DELETED,
@@ -259,7 +265,7 @@ def test_one_case_at_every_stage_with_both_vendors():
     assert "note" not in close_event.payload  # internal: in its own event
     close_note = closed.events.get(kind=EventKind.NOTE_ADDED, payload__about_seq=close_event.seq)
     assert close_note.internal and close_note.payload["note"]
-    notified = Case.objects.get(stage=Stage.VENDOR_NOTIFIED)
+    notified = Case.objects.get(title="Public S3 bucket with nightly database backups")
     due = case_due_dates(notified)
     assert notified.vendor_notified_at < now() < due.acknowledge
 

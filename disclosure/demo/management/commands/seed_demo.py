@@ -64,6 +64,19 @@ class Command(BaseCommand):
             ("portal login", "organization", "password"),
             [(u.username, u.organization, u.password) for u in contacts],
         )
+        if result.unreachable:
+            self.stdout.write(
+                "The demo's re-probes and webhook receiver are left out: this machine is not "
+                "among DISCLOSURE_FETCH_ALLOWED_NETWORKS (make seed sets it): "
+                + ", ".join(result.unreachable)
+            )
+        else:
+            self.stdout.write(
+                "Watchers: with the server running, `python manage.py run_watchers` records the "
+                "silent case's missed deadlines, re-probes two demo assets and sends the events "
+                "to the demo webhook receiver (as demo-admin: API tokens, then Webhooks, shows "
+                "the deliveries)."
+            )
         self.stdout.write("\nDemo cases:")
         self._table(
             ("reference", "stage", "vendor", "title", "status"),
