@@ -96,17 +96,23 @@ def _lines(stream: IO[bytes]) -> Iterator[tuple[int, str | None, str]]:
         yield number, text.rstrip("\r\n"), ""
 
 
-def _record(number: int, values: dict[str, Any], key: bytes, keep_email: bool) -> Row:
-    """One row from its named values; ValidationFailed saying what is wrong."""
+def _record(
+    number: int, values: dict[str, Any], key: bytes, keep_email: bool, checked: str | None = None
+) -> Row:
+    """One row from its named values; ValidationFailed saying what is wrong.
+    ``checked``: the line the values come from, checked for control
+    characters once (else each value is)."""
     email = values.get("email") or ""
     domain = values.get("domain") or ""
     for name, value in values.items():
         if not isinstance(value, str):
             raise ValidationFailed(f"{name} must be text, not {type(value).__name__}")
-        if _CONTROL.search(value):
-            raise ValidationFailed(f"{name} holds a control character")
         if len(value) > _MAX.get(name, 1000):
             raise ValidationFailed(f"{name} is longer than {_MAX.get(name, 1000)} characters")
+        if checked is None and _CONTROL.search(value):
+            raise ValidationFailed(f"{name} holds a control character")
+    if checked is not None and _CONTROL.search(checked):
+        raise ValidationFailed("the line holds a control character")
     if not email.strip() and not domain.strip():
         raise ValidationFailed("neither an e-mail address nor a domain")
     address, digest = "", ""
@@ -163,7 +169,7 @@ def parse(stream: IO[bytes], fmt: str, *, key: bytes, keep_email: bool) -> Itera
                 if value.startswith("#"):
                     continue
                 field = "email" if "@" in value else "domain"
-                yield _record(number, {field: value}, key, keep_email)
+                yield _record(number, {field: value}, key, keep_email, value)
             elif fmt == "jsonl":
                 try:
                     obj = json.loads(text)
@@ -188,7 +194,7 @@ def parse(stream: IO[bytes], fmt: str, *, key: bytes, keep_email: bool) -> Itera
                     raise ValidationFailed(
                         f"{len(fields)} fields where the header has {len(header)}"
                     )
-                yield _record(number, dict(zip(header, fields, strict=True)), key, keep_email)
+                yield _record(number, dict(zip(header, fields, strict=True)), key, keep_email, text)
         except ImportRefused:
             raise
         except ValidationFailed as e:
