@@ -6,7 +6,8 @@ this test's Redis), the mail is delivered by a ``celery worker`` process and
 the periodic dispatch is run by a ``celery beat`` process whose schedule is
 cut to a second. While Redis is down, a change still commits and its mail
 waits in the outbox; once Redis is back, beat's dispatch hands it to the
-worker, and every message reaches the SMTP server exactly once.
+worker, and every message reaches the SMTP server exactly once, and every
+webhook delivery of the same changes reaches its receiver exactly once.
 """
 
 import json
@@ -21,8 +22,12 @@ from django.conf import settings
 
 from disclosure.cases.stages import Stage
 from disclosure.comms.models import OutboxMessage, OutboxStatus
+from disclosure.webhooks.models import WebhookDelivery
+from disclosure.webhooks.services import create_subscription
+from disclosure.webhooks.signing import verify
 from tests.factories import make_case
 from tests.mailservers import test_database_url
+from tests.webhooks.conftest import Receiver
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -139,6 +144,8 @@ def processes(transactional_db, redis_server, smtp_server, tmp_path, _private_st
         "DISCLOSURE_MAIL_DOMAIN": "firm.example",
         "DISCLOSURE_REPLY_ADDRESS": "disclosure+{reference}@firm.example",
         "DISCLOSURE_MAILDIR": str(tmp_path / "maildir"),
+        "DISCLOSURE_FETCH_ALLOWED_NETWORKS": "127.0.0.1/32",  # the webhook receiver
+        "DISCLOSURE_WEBHOOK_RETRY_SECONDS": "1",
         **smtp_server.env(),
     }
     started: list[tuple[subprocess.Popen, Path]] = []
@@ -188,13 +195,30 @@ def processes(transactional_db, redis_server, smtp_server, tmp_path, _private_st
                     proc.wait(timeout=20)
 
 
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
 def test_a_change_made_while_the_broker_is_down_is_delivered_once_when_it_is_back(
-    processes, redis_server, smtp_server, analyst, vendor
+    processes, redis_server, smtp_server, receiver, settings, analyst, admin_user, vendor
 ):
     vendor.security_contacts = [VENDOR]
     vendor.domains = ["contoso.example"]
     vendor.save()
     case = make_case(Stage.VENDOR_NOTIFIED, actor=analyst, vendor=vendor)
+    settings.DISCLOSURE_FETCH_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    secret = "e2e-webhook-secret-0123456789"
+    create_subscription(
+        actor=admin_user,
+        name="e2e",
+        url=receiver.url,
+        secret=secret,
+        event_kinds=["communication_logged"],
+        internal=True,
+    )
     processes("worker")
     processes("beat")
     send = {"actor": analyst.pk, "case": case.pk, "to": VENDOR}
@@ -226,6 +250,20 @@ def test_a_change_made_while_the_broker_is_down_is_delivered_once_when_it_is_bac
     time.sleep(3)  # more beat ticks: nothing is sent again
     ids = [message.message_id for message in smtp_server.received]
     assert sorted(ids) == sorted([first, second])
+
+    # The webhooks of both changes (one communication_logged event each) went
+    # through the same outbox: each delivery reached the receiver once, signed.
+    wait_for(
+        lambda: WebhookDelivery.objects.filter(status="sent").count() == 2, "both webhooks sent"
+    )
+    deliveries = WebhookDelivery.objects.all()
+    assert deliveries.count() == 2
+    posted = [r.headers["Idempotency-Key"] for r in receiver.received]
+    assert sorted(posted) == sorted(str(d.delivery_id) for d in deliveries)
+    for request in receiver.received:
+        assert verify(
+            secret, request.headers["Disclosure-Signature"], request.body, now=int(time.time())
+        )
     assert [m.message["Subject"] for m in received][:2] == [
         f"[{case.reference}] First",
         f"[{case.reference}] Second",
