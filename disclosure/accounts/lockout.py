@@ -13,6 +13,7 @@ the right password is refused with the same message.
 """
 
 import ipaddress
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -29,6 +30,7 @@ from .models import AccessEvent, User
 from .selectors import can_administer
 
 Kind = AccessEvent.Kind
+logger = logging.getLogger(__name__)
 SIGN_IN_FAILURES = (Kind.SIGN_IN_FAILED, Kind.FACTOR_FAILED)
 ADDRESS_FAILURES = (Kind.SIGN_IN_FAILED, Kind.FACTOR_FAILED, Kind.TOKEN_FAILED)
 
@@ -90,9 +92,14 @@ def address_locked_fast(address: str | None) -> bool:
     """``address_locked`` without a query for an address that had no failure
     within the window (a flag in the shared cache, set by each failure):
     for every API request."""
-    if not address or not cache.get(_flag(address)):
+    if not address:
         return False
-    return address_locked(address)
+    try:
+        flagged = cache.get(_flag(address))
+    except Exception:  # an unreachable cache: ask the database instead
+        logger.warning("lock-out flag of %s could not be read from the cache", address)
+        flagged = True
+    return bool(flagged) and address_locked(address)
 
 
 def is_locked(*, username: str, address: str | None) -> bool:
@@ -110,7 +117,10 @@ def record_failure(
     audit.record(kind, username=username, user=user, interface=interface, **detail)
     address = audit.current_address()
     if address:
-        cache.set(_flag(address), 1, timeout=settings.DISCLOSURE_LOCKOUT_MINUTES * 60)
+        try:
+            cache.set(_flag(address), 1, timeout=settings.DISCLOSURE_LOCKOUT_MINUTES * 60)
+        except Exception:  # the database row counts; only the fast path misses it
+            logger.warning("lock-out flag of %s could not be written to the cache", address)
     locked = False
     if kind != Kind.TOKEN_FAILED and account_locked(username):
         if _account_failures(username) == settings.DISCLOSURE_LOCKOUT_ACCOUNT_FAILURES:
