@@ -9,7 +9,8 @@ bench_probes; it must start with ``bench_``; never real data; SQLite in a
 temporary folder when DATABASE_URL is unset), migrates it and opens
 BENCH_PROBES_CASES cases (default 200) whose asset is the endpoint. Called
 from another script that has set Django up already (bench/watchers.py calls
-``main()``), it opens its cases in that script's database.
+``main()``), it opens its cases in that script's database and probes only
+those.
 
 The endpoint is a separate process on 127.0.0.1 (so that it does not share
 this process's interpreter lock) answering every request with a 2 KB XML
@@ -188,7 +189,7 @@ def main() -> dict:
                 profiler = cProfile.Profile()
                 profiler.enable()
             t = time.perf_counter()
-            report = run_due_probes()
+            report = run_due_probes(case_ids=[c.pk for c in cases])
             seconds = time.perf_counter() - t
             if profiler is not None:
                 import pstats

@@ -13,6 +13,7 @@ next run a lease ahead) before it fetches.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -62,11 +63,12 @@ def is_eligible(case: Case, at: datetime) -> bool:
     return case.secured_at >= at - timedelta(days=settings.DISCLOSURE_PROBE_AFTER_SECURED_DAYS)
 
 
-def ensure_schedules(at: datetime) -> int:
-    """Give every eligible case without a schedule one (defaults, due at
-    ``at``); returns how many were created."""
+def ensure_schedules(at: datetime, case_ids: Collection[int] | None = None) -> int:
+    """Give every eligible case (of ``case_ids`` when given) without a
+    schedule one (defaults, due at ``at``); returns how many were created."""
+    cases = Case.objects.all() if case_ids is None else Case.objects.filter(pk__in=case_ids)
     missing = list(
-        Case.objects.filter(eligible_cases(at), probe_schedule__isnull=True)
+        cases.filter(eligible_cases(at), probe_schedule__isnull=True)
         .exclude(stage=Stage.CLOSED, secured_at__isnull=True)
         .values_list("pk", flat=True)
     )
@@ -81,12 +83,18 @@ def ensure_schedules(at: datetime) -> int:
     return len(missing)
 
 
-def claim_due(at: datetime, limit: int | None = None) -> list[ProbeSchedule]:
-    """Claim the schedules due at ``at`` (not paused, case eligible), oldest
-    first, by moving their next run a lease ahead; two runs claim disjoint sets."""
+def claim_due(
+    at: datetime, limit: int | None = None, case_ids: Collection[int] | None = None
+) -> list[ProbeSchedule]:
+    """Claim the schedules due at ``at`` (not paused, case eligible, of
+    ``case_ids`` when given), oldest first, by moving their next run a lease
+    ahead; two runs claim disjoint sets."""
+    schedules = ProbeSchedule.objects.all()
+    if case_ids is not None:
+        schedules = schedules.filter(case_id__in=case_ids)
     with transaction.atomic():
         due = (
-            ProbeSchedule.objects.select_for_update(skip_locked=True, of=("self",))
+            schedules.select_for_update(skip_locked=True, of=("self",))
             .filter(paused=False, next_run_at__lte=at)
             .filter(Q(case__in=Case.objects.filter(eligible_cases(at))))
             .select_related("case")
@@ -117,13 +125,18 @@ def fetch_all(urls: list[str | None]) -> list[Outcome]:
         return list(pool.map(_fetch, urls))
 
 
-def run_due_probes(at: datetime | None = None, limit: int | None = None) -> RunReport:
-    """Probe every case due at ``at`` (now by default) and record each
-    result; a case whose recording fails (its row differs from its ledger)
-    is left for the next run and named in ``skipped``."""
+def run_due_probes(
+    at: datetime | None = None,
+    limit: int | None = None,
+    case_ids: Collection[int] | None = None,
+) -> RunReport:
+    """Probe every case due at ``at`` (now by default; only those of
+    ``case_ids`` when given) and record each result; a case whose recording
+    fails (its row differs from its ledger) is left for the next run and
+    named in ``skipped``."""
     at = at or now()
-    ensure_schedules(at)
-    schedules = claim_due(at, limit)
+    ensure_schedules(at, case_ids)
+    schedules = claim_due(at, limit, case_ids)
     outcomes = fetch_all([case_probe_url(s.case, s.url) for s in schedules])
     report = RunReport()
     account = probe_account() if schedules else None

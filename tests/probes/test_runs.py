@@ -295,6 +295,16 @@ def test_two_runs_claim_disjoint_schedules(loopback_allowed, asset, analyst, ven
     assert claim_due(at) == []
 
 
+def test_a_run_may_be_limited_to_some_cases(loopback_allowed, asset, analyst, vendor):
+    one, two = (
+        asset_case(Stage.FOUND, analyst=analyst, vendor=vendor, identifier=asset.url(f"/c{n}"))
+        for n in range(2)
+    )
+    assert run_due_probes(case_ids=[two.pk]).probed == 1
+    assert results(one) == [] and len(results(two)) == 1
+    assert not ProbeSchedule.objects.filter(case=one).exists()
+
+
 def test_errors_are_kept_without_changing_status(loopback_allowed, asset, notified_case):
     asset.answers["/container"] = Answer(500, b"oops")
     report = run_due_probes()
