@@ -220,7 +220,6 @@ def run_import(*, batch_id: int) -> AffectedImport:
                 actor=batch.created_by,
                 payload={
                     "import_id": batch.pk,
-                    "filename": batch.filename,
                     "format": batch.format,
                     "sha256": sha256,
                     "size": reader.read_bytes,
