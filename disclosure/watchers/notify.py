@@ -23,7 +23,7 @@ from disclosure.accounts.models import Role, User
 from disclosure.cases.models import Case
 from disclosure.comms import outbox
 from disclosure.comms.models import Notice, OutboxPurpose
-from disclosure.comms.notices import active_staff, staff_link
+from disclosure.comms.notices import active_staff, deliverable, staff_link
 from disclosure.core.timeutils import now
 
 # Most items listed in one mail; the rest are on the dashboard (and each has its notice).
@@ -41,8 +41,10 @@ class Item:
 
 def recipients(cases: Sequence[Case]) -> dict[int, list[User]]:
     """Case id -> who on the firm's side hears of it (as
-    ``comms.notices.staff_recipients`` with no actor), in three queries."""
-    staff = {u.pk: u for u in active_staff()}
+    ``comms.notices.staff_recipients`` with no actor, and like it leaving out
+    anyone whose address bounced: ``comms.notices.deliverable``), in four queries."""
+    # A bounced address is left out (comms.notices.deliverable): the next in line hears.
+    staff = {u.pk: u for u in deliverable(active_staff())}
     leads = sorted(
         set(active_staff().filter(memberships__role=Role.LEAD).values_list("pk", flat=True))
     )

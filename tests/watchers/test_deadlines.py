@@ -11,7 +11,8 @@ from disclosure.accounts.models import User
 from disclosure.cases import services
 from disclosure.cases.models import Case
 from disclosure.cases.visibility import vendor_may_see_event
-from disclosure.comms.models import Notice, OutboxMessage
+from disclosure.comms.models import Notice, OutboxMessage, UndeliverableAddress
+from disclosure.core.timeutils import now
 from disclosure.ledger.models import CaseEvent
 from disclosure.ledger.verify import verify_case
 from disclosure.watchers import tasks
@@ -279,6 +280,17 @@ def test_without_an_assignee_the_watchers_or_the_leads_are_told(analyst, lead, v
     assert (notice.user, notice.immediate) == (watcher, False)  # in their digest
     assert Notice.objects.get(case=unwatched).user == lead
     assert OutboxMessage.objects.count() - before == 1  # the lead's; the watcher has a digest
+
+
+def test_an_assignee_whose_address_bounced_is_passed_over_for_the_leads(analyst, lead, vendor):
+    assignee = MembershipFactory(role="analyst").user
+    UndeliverableAddress.objects.create(
+        address=assignee.email.upper(), since=now(), reason="5.1.1 unknown"
+    )
+    case = notified_case(actor=analyst, vendor=vendor, policy=policy(), assignee=assignee)
+    run_deadline_pass(NOTIFIED + H)
+    assert not Notice.objects.filter(user=assignee).exists()
+    assert Notice.objects.get(case=case).user == lead
 
 
 def test_reminder_days_setting(settings, analyst, vendor):
