@@ -404,6 +404,14 @@ DISCLOSURE_EXPORT_SIGNING_CHAIN = env.str("DISCLOSURE_EXPORT_SIGNING_CHAIN", def
 DISCLOSURE_EXPORT_SIGNING_KEY_PASSPHRASE = env.str(
     "DISCLOSURE_EXPORT_SIGNING_KEY_PASSPHRASE", default=""
 )
+# Affected entities (affected.parsing): the deployment's key for the keyed
+# hash (HMAC-SHA-256) of e-mail addresses; a case that minimises keeps only
+# that hash. Set it once and keep it: distinct addresses are counted by their
+# hash, so a changed key splits old and new imports. Default: derived from
+# SECRET_KEY.
+DISCLOSURE_AFFECTED_HASH_KEY = env.str("DISCLOSURE_AFFECTED_HASH_KEY", default="") or (
+    "affected-email-hash:" + SECRET_KEY
+)
 
 # The guarded client (core.guarded_http) for every fetch whose address a user
 # gave (re-probes, webhooks): private, loopback and link-local addresses are
