@@ -208,6 +208,10 @@ def _one_case(i, ids, sinks, snapshot, base, vendor, policy) -> None:
         "filed_by_id": snapshot["id"], "filed_at": t[8], "status": "open",
         "answer": "", "answered_by_id": None, "answered_at": None,
         "settlement_reason": "", "settled_by_id": None, "settled_at": None,
+        # the count-claim columns (affected 0004): empty, so not fingerprinted
+        "count_level": "", "firm_count": None, "firm_count_method": "", "firm_count_at": None,
+        "firm_count_basis": None, "vendor_count": None, "vendor_count_method": "",
+        "vendor_count_at": None, "vendor_count_basis": None,
     }  # fmt: skip
     sinks["dispute"].add(dispute)
     notice = comm(1, "outbound", t[3], "We found your bucket open. " * 4)

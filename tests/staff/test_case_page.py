@@ -336,8 +336,12 @@ def _urlconf(with_action_route: bool) -> ModuleType:
                 name="case_action",
             )
         )
+    from disclosure import urls as site_urls
+
+    # The site's other routes (the case page's panels link probes, retention, ...).
+    others = [p for p in site_urls.urlpatterns if getattr(p, "namespace", None) != "staff"]
     module = ModuleType(f"case_page_urls_{with_action_route}")
-    module.urlpatterns = [path("", include((patterns, "staff")))]
+    module.urlpatterns = [*others, path("", include((patterns, "staff")))]
     return module
 
 

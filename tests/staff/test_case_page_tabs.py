@@ -263,16 +263,18 @@ def test_disputes_escalations_and_follow_ups(client, analyst, lead, vendor):
 # links' counts (events, communications, evidence, disputes, escalations); the
 # timeline's count and page; whether the viewer watches the case (the
 # header's toggle); whether a secured case's "secured" is the vendor's
-# unconfirmed claim. (16) Each tab reads only its own records.
-PAGE_QUERIES = 16
+# unconfirmed claim; the re-probe panel's schedule and last result (one
+# query); whose turn it is (the last message each way). (18) Each tab reads
+# only its own records.
+PAGE_QUERIES = 18
 TAB_QUERIES = {  # the whole page, and the panel alone for htmx (measured)
-    "timeline": (16, 12),
-    "communications": (17, 12),  # the page of messages and their attachments
-    "evidence": (16, 11),
-    "attestation": (16, 11),  # the attestation and its evidence files
-    "disputes": (15, 10),
-    "escalations": (15, 10),
-    "follow-ups": (16, 11),  # the follow-up cases and the case followed up
+    "timeline": (18, 12),
+    "communications": (19, 12),  # the page of messages and their attachments
+    "evidence": (18, 11),
+    "attestation": (18, 11),  # the attestation and its evidence files
+    "disputes": (17, 10),
+    "escalations": (17, 10),
+    "follow-ups": (18, 11),  # the follow-up cases and the case followed up
 }
 
 
