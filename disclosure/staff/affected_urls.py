@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from . import converters  # noqa: F401 - registers caseref
 from .views import affected
 
 A = "cases/<caseref:reference>/affected/"

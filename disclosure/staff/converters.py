@@ -1,5 +1,7 @@
 """URL converters of the staff UI."""
 
+from django.urls import register_converter
+
 
 class CaseReferenceConverter:
     """A case reference such as ``DSC-2026-0042`` (prefix, year, number). It
@@ -25,3 +27,9 @@ class CaseTabConverter:
 
     def to_url(self, value: str) -> str:
         return value
+
+
+# Registered when this module is imported: every URL module that names them
+# imports it (staff.urls, staff.affected_urls), whichever is read first.
+register_converter(CaseReferenceConverter, "caseref")
+register_converter(CaseTabConverter, "casetab")

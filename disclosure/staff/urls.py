@@ -1,9 +1,13 @@
 """URLs of the staff UI (mounted at the site root)."""
 
-from django.urls import path, register_converter
+from django.urls import path
 
-from .converters import CaseReferenceConverter, CaseTabConverter
+from disclosure.signin import account as signin_account
+from disclosure.signin import views as signin
+
+from . import converters  # noqa: F401 - registers caseref and casetab
 from .views import (
+    access_audit,
     actions,
     auth,
     case_page,
@@ -17,16 +21,9 @@ from .views import (
     triage,
     vendors,
 )
-from disclosure.signin import account as signin_account
-from disclosure.signin import views as signin
-
-from .views import access_audit
 from .views import mail as mail_views
 from .views import webhooks as webhook_views
 from .views.case_list import case_list
-
-register_converter(CaseReferenceConverter, "caseref")
-register_converter(CaseTabConverter, "casetab")
 
 app_name = "staff"
 
@@ -113,9 +110,7 @@ urlpatterns = [
     path("webhooks/<int:pk>/", webhook_views.subscription_edit, name="webhook_edit"),
     path("webhooks/<int:pk>/toggle/", webhook_views.subscription_toggle, name="webhook_toggle"),
     path("webhooks/deliveries/", webhook_views.delivery_list, name="webhook_deliveries"),
-    path(
-        "webhooks/deliveries/<int:pk>/", webhook_views.delivery_detail, name="webhook_delivery"
-    ),
+    path("webhooks/deliveries/<int:pk>/", webhook_views.delivery_detail, name="webhook_delivery"),
     path(
         "webhooks/deliveries/<int:pk>/redeliver/",
         webhook_views.delivery_redeliver,

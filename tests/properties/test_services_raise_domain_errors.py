@@ -496,6 +496,7 @@ INTERNAL = {
         "purge_due_at": "a read: when a case's evidence is due for purging",
         "blob_needed": "a read: whether a row still needs a blob",
         "purge_expired": "the system's daily run (no actor, no user input: a time)",
+        "may_set_retention": "a read: whether the user may change the period",
     },
     "disclosure.comms.triage": {
         "waiting_messages": "a read: the triage list",
@@ -557,6 +558,7 @@ INTERNAL = {
     "disclosure.ledger.services": {
         "require_consistent": "a check every service makes on its locked case",
         "append_event": "the write every service makes on its locked case",
+        "head_written_once": "a context manager around append_event (received mail)",
     },
     "disclosure.accounts.lockout": {
         "locked_message": "a read: the message",
@@ -583,6 +585,7 @@ INTERNAL = {
         "rekey": "the password change's move of its own session",
         "sessions_of": "a read: the user's live sessions",
         "end_all": "a step of reset_factors and password_changed",
+        "forget": "sign-out's removal of its own session's row",
     },
     "disclosure.tokens.services": {
         "hash_token": "a pure function",
