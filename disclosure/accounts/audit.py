@@ -15,6 +15,7 @@ from contextvars import ContextVar
 
 from django.http import HttpRequest, HttpResponse
 
+from disclosure.core.errors import ValidationFailed
 from disclosure.core.timeutils import now
 
 from .models import AccessEvent, User
@@ -69,6 +70,8 @@ def record(
     changed afterwards."""
     if kind not in Kind.values:
         raise ValueError(f"Unknown access event kind {kind!r}")
+    if len(interface) > 12 or not (interface or "x").replace("_", "").isalnum():
+        raise ValidationFailed("Unknown interface.", field="interface")
     if not username and user is not None:
         username = user.get_username()
     return AccessEvent.objects.create(

@@ -87,6 +87,7 @@ def confirm_enrolment(*, user: User, code: str, interface: str = "") -> list[str
 
 @transaction.atomic
 @validated
+@transaction.atomic
 def replace_recovery_codes(*, user: User, interface: str = "") -> list[str]:
     """Ten new recovery codes for ``user`` (who has an authenticator app:
     NotPermitted otherwise); the old ones stop working. Audited."""
