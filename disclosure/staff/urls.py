@@ -2,8 +2,7 @@
 
 from django.urls import path
 
-from disclosure.signin import account as signin_account
-from disclosure.signin import views as signin
+from disclosure.signin import urls as signin_urls
 
 from . import converters  # noqa: F401 - registers caseref and casetab
 from .views import (
@@ -30,32 +29,7 @@ app_name = "staff"
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("login/", auth.StaffLoginView.as_view(), name="login"),
-    path("login/verify/", signin.verify, name="login_verify"),
-    path("login/enrol/", signin.enrol, name="login_enrol"),
-    path("password-reset/", signin.password_reset, name="password_reset"),
-    path(
-        "password-reset/<uidb64>/<token>/",
-        signin.ResetConfirmView.as_view(),
-        name="password_reset_confirm",
-    ),
-    path("settings/security/", signin_account.security, name="security"),
-    path("settings/security/enrol/", signin.enrol, name="security_enrol"),
-    path(
-        "settings/security/recovery-codes/",
-        signin_account.recovery_codes,
-        name="security_recovery_codes",
-    ),
-    path("settings/security/remove/", signin_account.remove_factor, name="security_remove"),
-    path(
-        "settings/security/sessions/<int:session_id>/end/",
-        signin_account.end_session,
-        name="security_end_session",
-    ),
-    path(
-        "settings/security/password/",
-        signin_account.PasswordChangeView.as_view(),
-        name="password_change",
-    ),
+    *signin_urls.urlpatterns,  # second factor, password reset, account security
     path("settings/access/", access_audit.audit_list, name="access_audit"),
     path("settings/access.csv", access_audit.audit_csv, name="access_audit_csv"),
     path("settings/access/unlock/", access_audit.unlock, name="access_unlock"),
