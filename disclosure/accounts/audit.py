@@ -13,6 +13,7 @@ import ipaddress
 from collections.abc import Callable
 from contextvars import ContextVar
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from disclosure.core.errors import ValidationFailed
@@ -26,9 +27,17 @@ Kind = AccessEvent.Kind
 
 
 def request_address(request: HttpRequest) -> str | None:
-    """The client's address as the server saw it (``REMOTE_ADDR``; behind a
-    reverse proxy, the proxy must pass it on: docs/DEPLOY.md)."""
+    """The client's address: ``REMOTE_ADDR``, or behind ``API_NUM_PROXIES``
+    reverse proxies that append to ``X-Forwarded-For`` the entry the
+    outermost of them wrote (as the API's per-address throttle reads it, so
+    both count one client alike; docs/DEPLOY.md). A client cannot choose its
+    address with the header: what it sends stands left of that entry."""
     value = (request.META.get("REMOTE_ADDR") or "").strip()
+    proxies = settings.REST_FRAMEWORK.get("NUM_PROXIES") or 0
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies > 0 and forwarded:
+        entries = [e.strip() for e in forwarded.split(",")]
+        value = entries[-min(proxies, len(entries))]
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:  # empty (a Unix socket) or not an address: none

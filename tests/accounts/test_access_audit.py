@@ -167,3 +167,25 @@ def test_a_sign_out_is_recorded_and_its_session_forgotten(client, analyst):
 def test_the_address_is_an_ip_address_or_none(client, remote, stored):
     client.post("/login/", {"username": "nobody", "password": "x"}, REMOTE_ADDR=remote)
     assert AccessEvent.objects.get().address == stored
+
+
+@pytest.mark.parametrize(
+    "proxies,forwarded,stored",
+    [
+        (0, "203.0.113.9", "127.0.0.1"),  # no proxy declared: the header is not believed
+        (1, "203.0.113.9", "203.0.113.9"),  # what the proxy appended
+        (1, "6.6.6.6, 203.0.113.9", "203.0.113.9"),  # the client's own claim stands left
+        (2, "203.0.113.9, 10.0.0.2", "203.0.113.9"),  # two proxies: the outer one's entry
+    ],
+)
+def test_behind_declared_proxies_the_address_is_the_one_they_forwarded(
+    client, settings, proxies, forwarded, stored
+):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": proxies}
+    client.post(
+        "/login/",
+        {"username": "nobody", "password": "x"},
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR=forwarded,
+    )
+    assert AccessEvent.objects.get().address == stored
