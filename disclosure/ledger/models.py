@@ -54,6 +54,7 @@ class EventKind(models.TextChoices):
     COUNT_CLAIM_FILED = "count_claim_filed", "Count claim filed"
     AFFECTED_LOOKUP = "affected_lookup", "Affected lookup"
     ORGANIZATION_TOLD = "organization_told", "Affected organization told"
+    AFFECTED_SETTINGS_CHANGED = "affected_settings_changed", "Affected-list settings changed"
 
 
 # The format of the hashed body (``v`` in it); verify_ledger refuses others.
