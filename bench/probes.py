@@ -33,88 +33,26 @@ keeps the database.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "disclosure.settings")
 os.environ.setdefault("DJANGO_DEBUG", "1")
 
+from bench.local import own_database, start_local_server
+
 CASES = int(os.environ.get("BENCH_PROBES_CASES", "200"))
 CLIENT_REQUESTS = int(os.environ.get("BENCH_PROBES_REQUESTS", "500"))
 DB = os.environ.get("BENCH_PROBES_DB", "bench_probes")
 
-ENDPOINT = r"""
-import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-BODY = (b'<?xml version="1.0" encoding="utf-8"?><EnumerationResults><Blobs>'
-        + b"".join(b"<Blob><Name>export/customers-%04d.csv</Name></Blob>" % i for i in range(40))
-        + b"</Blobs></EnumerationResults>")
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def log_message(self, *args):
-        pass
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Type", "application/xml")
-        self.send_header("Content-Length", str(len(BODY)))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(BODY)
-
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-server.daemon_threads = True
-print(server.server_address[1], flush=True)
-server.serve_forever()
-"""
-
-
-def start_endpoint() -> tuple[subprocess.Popen, int]:
-    """The endpoint process and its port."""
-    proc = subprocess.Popen([sys.executable, "-c", ENDPOINT], stdout=subprocess.PIPE, text=True)
-    port = int(proc.stdout.readline().strip())
-    return proc, port
-
-
-def _admin(base_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(base_url, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def _own_database() -> tuple[str, callable]:
-    """Point Django at a throw-away database; returns a description and a
-    function that removes it."""
-    base = os.environ.get("DATABASE_URL", "")
-    if not DB.startswith("bench_"):
-        raise SystemExit("BENCH_PROBES_DB must start with bench_ (it is dropped).")
-    if base.startswith("postgres"):
-        parts = urlsplit(base)
-        admin_url = urlunsplit(parts._replace(path="/postgres"))
-        _admin(admin_url, f"DROP DATABASE IF EXISTS {DB}")
-        _admin(admin_url, f"CREATE DATABASE {DB}")
-        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{DB}"))
-
-        def drop() -> None:
-            from django.db import connections
-
-            connections.close_all()
-            if not os.environ.get("BENCH_PROBES_KEEP"):
-                _admin(admin_url, f"DROP DATABASE IF EXISTS {DB}")
-
-        return f"PostgreSQL {DB}", drop
-    folder = tempfile.mkdtemp(prefix="bench_probes_")
-    os.environ["DATABASE_URL"] = f"sqlite:///{folder}/db.sqlite3"
-    os.environ["PRIVATE_STORAGE_ROOT"] = f"{folder}/private"
-    return f"SQLite in {folder}", lambda: None
+BODY = (
+    b'<?xml version="1.0" encoding="utf-8"?><EnumerationResults><Blobs>'
+    + b"".join(b"<Blob><Name>export/customers-%04d.csv</Name></Blob>" % i for i in range(40))
+    + b"</Blobs></EnumerationResults>"
+)
 
 
 def _rate(count: int, seconds: float) -> str:
@@ -128,7 +66,7 @@ def main() -> dict:
     cleanup = lambda: None  # noqa: E731
     where = "the caller's database"
     if not apps.ready:
-        where, cleanup = _own_database()
+        where, cleanup = own_database(DB, setting="BENCH_PROBES")
         django.setup()
         from django.core.management import call_command
 
@@ -143,7 +81,7 @@ def main() -> dict:
     from disclosure.probes.runs import run_due_probes
     from tests.factories import FirmFactory, MembershipFactory, VendorFactory, make_case
 
-    proc, port = start_endpoint()
+    proc, port = start_local_server(BODY, "application/xml")
     url = f"http://127.0.0.1:{port}/container"
     figures: dict = {}
     try:

@@ -26,76 +26,24 @@ BENCH_WEBHOOKS_KEEP=1 keeps the database.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "disclosure.settings")
 os.environ.setdefault("DJANGO_DEBUG", "1")
 
+from bench.local import own_database, start_local_server
+
 CHANGES = int(os.environ.get("BENCH_WEBHOOKS_CHANGES", "300"))
 DB = os.environ.get("BENCH_WEBHOOKS_DB", "bench_webhooks")
-
-RECEIVER = r"""
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-class Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-server.daemon_threads = True
-print(server.server_address[1], flush=True)
-server.serve_forever()
-"""
-
-
-def _admin(base_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(base_url, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def _own_database() -> tuple[str, callable]:
-    base = os.environ.get("DATABASE_URL", "")
-    if not DB.startswith("bench_"):
-        raise SystemExit("BENCH_WEBHOOKS_DB must start with bench_ (it is dropped).")
-    if base.startswith("postgres"):
-        parts = urlsplit(base)
-        admin_url = urlunsplit(parts._replace(path="/postgres"))
-        _admin(admin_url, f"DROP DATABASE IF EXISTS {DB}")
-        _admin(admin_url, f"CREATE DATABASE {DB}")
-        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{DB}"))
-
-        def drop() -> None:
-            from django.db import connections
-
-            connections.close_all()
-            if not os.environ.get("BENCH_WEBHOOKS_KEEP"):
-                _admin(admin_url, f"DROP DATABASE IF EXISTS {DB}")
-
-        return f"PostgreSQL {DB}", drop
-    folder = tempfile.mkdtemp(prefix="bench_webhooks_")
-    os.environ["DATABASE_URL"] = f"sqlite:///{folder}/db.sqlite3"
-    os.environ["PRIVATE_STORAGE_ROOT"] = f"{folder}/private"
-    return f"SQLite in {folder}", lambda: None
 
 
 def main() -> dict:
     import django
 
-    where, cleanup = _own_database()
+    where, cleanup = own_database(DB, setting="BENCH_WEBHOOKS")
     os.environ.pop("CELERY_BROKER_URL", None)  # eager: no worker is asked
     django.setup()
     from django.core.management import call_command
@@ -111,8 +59,8 @@ def main() -> dict:
     from disclosure.webhooks.models import WebhookDelivery
     from tests.factories import FirmFactory, MembershipFactory, VendorFactory, make_case
 
-    proc = subprocess.Popen([sys.executable, "-c", RECEIVER], stdout=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{int(proc.stdout.readline().strip())}/hook"
+    proc, port = start_local_server()
+    url = f"http://127.0.0.1:{port}/hook"
     figures: dict = {}
     try:
         with override_settings(DISCLOSURE_FETCH_ALLOW_PRIVATE=True):
