@@ -8,6 +8,7 @@ vendor_acknowledged, an inbound message, stage_changed to secured, a
 dispute and an internal note. The generated data passes verify_ledger.
 """
 
+import io
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from disclosure.comms.models import Communication
 from disclosure.core.hashing import sha256_hex
 from disclosure.core.timeutils import iso_utc
 from disclosure.evidence.models import EvidenceFile
+from disclosure.evidence.storage import store_stream
 from disclosure.ledger.chain import GENESIS, compute_hash, event_body
 from disclosure.ledger.fingerprints import COMMUNICATION, DISPUTE, EVIDENCE
 from disclosure.ledger.models import CaseEvent
@@ -182,7 +184,7 @@ def _one_case(i, ids, sinks, snapshot, base, vendor, policy) -> None:
             "sender_unknown": None, "automated": "",
         }  # fmt: skip
         sinks["comm"].add(row)
-        fp = COMMUNICATION.fingerprint({**row, "attachments": []})
+        fp = COMMUNICATION.fingerprint(COMMUNICATION.row_values({**row, "attachments": []}))
         return {
             "communication_id": cid, "direction": direction, "channel": "email",
             "sender": row["sender"], "recipients": row["recipients"], "subject": row["subject"],
@@ -192,7 +194,9 @@ def _one_case(i, ids, sinks, snapshot, base, vendor, policy) -> None:
 
     eid = ids["ev"]
     ids["ev"] += 1
-    content_hash = sha256_hex(f"capture {i}".encode())
+    # The capture is stored (content-addressed), so deep verification finds it.
+    content = f"capture {i}".encode().ljust(100)
+    content_hash = store_stream(io.BytesIO(content)).sha256
     ev = {
         "id": eid, "case_id": pk, "sha256": content_hash, "size": 100, "content_type":
         "text/plain", "original_name": "capture.txt", "kind": "exposure_capture",
@@ -241,7 +245,7 @@ def _one_case(i, ids, sinks, snapshot, base, vendor, policy) -> None:
                 "subject", "firm_position", "firm_provenance", "vendor_position",
                 "vendor_provenance")},
             "record": {"type": "dispute", "id": did,
-                       "fingerprint": DISPUTE.fingerprint(dispute)},
+                       "fingerprint": DISPUTE.fingerprint(DISPUTE.row_values(dispute))},
         }, False),
         ("communication_logged", comm(3, "internal", t[9], "note"), True),
     ]  # fmt: skip

@@ -51,6 +51,17 @@ class RecordType:
             values[self.m2m] = sorted(linked)
         return values
 
+    def row_values(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The fingerprinted values of a row given as a mapping of its
+        columns (the many-to-many field, when there is one, passed in it as
+        a list of ids): the columns, and the added ones only when set."""
+        values = self._with_added(
+            {c: row[c] for c in self.columns}, {c: row[c] for c in self.added}
+        )
+        if self.m2m:
+            values[self.m2m] = sorted(row[self.m2m])
+        return values
+
     def fingerprint(self, values: Mapping[str, Any]) -> str:
         """SHA-256 of ``{"type": name, **values}`` in canonical JSON."""
         return sha256_hex(canonical_json({"type": self.name, **values}))
@@ -71,13 +82,9 @@ class RecordType:
                 linked.setdefault(owner, []).append(other)
         rows = self.model.objects.filter(case_id__in=case_ids).values(*self.columns, *self.added)
         for row in rows.iterator(chunk_size=1000):
-            if self.added:
-                row = self._with_added(
-                    {c: row[c] for c in self.columns}, {c: row[c] for c in self.added}
-                )
             if self.m2m:
-                row[self.m2m] = sorted(linked.get(row["id"], ()))
-            yield row
+                row[self.m2m] = linked.get(row["id"], ())
+            yield self.row_values(row)
 
 
 COMMUNICATION = RecordType(
