@@ -159,6 +159,12 @@ class OutboxMessage(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     server_response = models.TextField(blank=True)
     last_error = models.TextField(blank=True)
+    delivery_recipients = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Per envelope recipient: address, kind (to/cc/bcc), state "
+        "(pending/accepted/refused) and the server's answer (comms.recipients).",
+    )
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
 

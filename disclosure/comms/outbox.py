@@ -72,8 +72,11 @@ from disclosure.core import outbox as engine
 from disclosure.core.errors import DuplicateMessage, ValidationFailed
 from disclosure.core.timeutils import now
 
+from . import recipients as per_recipient
 from .models import SECRET_PURPOSES, Communication, OutboxMessage, OutboxPurpose, OutboxStatus
 from .rawmail import RawEmailMessage
+from .smtp_answers import describe as _describe
+from .smtp_answers import permanent
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +138,7 @@ def enqueue(
                 communication=communication,
                 from_email=message.from_email or settings.DEFAULT_FROM_EMAIL,
                 recipients=recipients,
+                delivery_recipients=per_recipient.initial(message),
                 subject=str(message.subject)[:500],
                 raw=data,
                 status=OutboxStatus.QUEUED,
@@ -244,8 +248,10 @@ def _seconds_left(row: OutboxMessage) -> float:
     return (row.lease_until - now() - LEASE_MARGIN).total_seconds()
 
 
-def _hand_over(row: OutboxMessage) -> str:
+def _hand_over(row: OutboxMessage, outcome: per_recipient.Outcome) -> str:
     """Give ``row`` to the configured mail backend; the server's answer.
+    ``outcome`` is filled, as the server answers, with what it said of each
+    recipient (comms.recipients).
 
     With Django's SMTP backend the transaction is driven here, on the
     backend's connection (its TLS, login), to read the server's final reply;
@@ -276,8 +282,12 @@ def _hand_over(row: OutboxMessage) -> str:
         refused = {}
         for address in row.recipients:
             code, reply = smtp.rcpt(address)
-            if code not in (250, 251):
+            if code in (250, 251):
+                state = per_recipient.ACCEPTED  # once DATA is accepted
+            else:
                 refused[address] = (code, reply)
+                state = per_recipient.REFUSED if code >= 500 else per_recipient.PENDING
+            outcome[address] = (state, per_recipient.reply_text(code, reply))
         deferred = any(code < 500 for code, _ in refused.values())
         if len(refused) == len(row.recipients) or deferred:
             # No DATA while a recipient is only deferred: the whole message
@@ -305,43 +315,22 @@ def _hand_over(row: OutboxMessage) -> str:
             logger.debug("outbox: closing the SMTP connection failed", exc_info=True)
 
 
-def permanent(exc: BaseException) -> bool:
-    """A refusal the server says is final (5xx to MAIL, to every RCPT, or to
-    DATA): retrying cannot help. A refused login (535) or a missing STARTTLS
-    is our configuration, not the message: retried, so that mail queued
-    while it is wrong goes once it is put right."""
-    if isinstance(exc, smtplib.SMTPAuthenticationError | smtplib.SMTPNotSupportedError):
-        return False
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return bool(exc.recipients) and all(code >= 500 for code, _ in exc.recipients.values())
-    code = getattr(exc, "smtp_code", None)
-    return isinstance(code, int) and 500 <= code < 600
-
-
-def _text(reply: bytes | str) -> str:
-    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-
-
-def _describe(exc: BaseException) -> str:
-    """The error as the row keeps it: the server's code and words."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        detail = "; ".join(
-            f"{address}: {code} {_text(reply)}" for address, (code, reply) in exc.recipients.items()
-        )
-        return f"SMTPRecipientsRefused: {detail}"[:2000]
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return f"{type(exc).__name__}: {exc.smtp_code} {_text(exc.smtp_error)}"[:2000]
-    return f"{type(exc).__name__}: {exc}"[:2000]
-
-
-def _fail(row: OutboxMessage, error: str) -> bool:
+def _fail(row: OutboxMessage, error: str, states: list | None = None) -> bool:
     """Mark ``row`` failed for good with ``error``, if this worker still
     holds it, and tell staff: an ERROR in the log and, for mail to a vendor,
     a notice to the staff who follow its case (in the same transaction).
     Whether it was this worker's to mark."""
     with transaction.atomic():
+        if states is None:
+            states = per_recipient.after_attempt(
+                row.delivery_recipients, {}, final=True, error=error
+            )
         if not _held(row).update(
-            status=OutboxStatus.FAILED, lease_until=None, last_error=error, **_erased(row)
+            status=OutboxStatus.FAILED,
+            lease_until=None,
+            last_error=error,
+            delivery_recipients=states,
+            **_erased(row),
         ):
             return False
         if row.purpose == OutboxPurpose.VENDOR_MAIL and row.case_id is not None:
@@ -400,8 +389,9 @@ def deliver(pk: int) -> str:
         if row.last_error:
             error += f"; the one before: {row.last_error}"
         return FAILED if _fail(row, error) else SKIPPED
+    outcome: per_recipient.Outcome = {}
     try:
-        answer = _hand_over(row)
+        answer = _hand_over(row, outcome)
     except ServerUnreachable as exc:
         # Not offered: the attempt is given back, so that a server down for
         # longer than the back-off allows never fails a message for good.
@@ -419,10 +409,14 @@ def deliver(pk: int) -> str:
         final = permanent(exc) or row.attempts >= settings.DISCLOSURE_MAIL_MAX_ATTEMPTS
         if not isinstance(exc, smtplib.SMTPException | OSError | LeaseExpired):
             logger.exception("outbox: delivering %s raised", row.message_id)
+        states = per_recipient.after_attempt(
+            row.delivery_recipients, outcome, final=final, error=error
+        )
         if final:
-            return FAILED if _fail(row, error) else SKIPPED
+            return FAILED if _fail(row, error, states) else SKIPPED
         recorded = _held(row).update(
             status=OutboxStatus.QUEUED,
+            delivery_recipients=states,
             last_error=error,
             lease_until=None,
             next_attempt_at=now() + retry_delay(row.attempts),
@@ -440,6 +434,9 @@ def deliver(pk: int) -> str:
         .update(
             status=OutboxStatus.SENT,
             server_response=answer[:2000],
+            delivery_recipients=per_recipient.after_acceptance(
+                row.delivery_recipients, outcome, answer
+            ),
             sent_at=now(),
             lease_until=None,
             last_error="",

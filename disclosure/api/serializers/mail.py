@@ -77,6 +77,19 @@ class SendMailInput(serializers.Serializer):
         return d
 
 
+class RecipientDeliverySerializer(serializers.Serializer):
+    """What the mail server said of one envelope recipient (comms.recipients)."""
+
+    address = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["to", "cc", "bcc"])
+    state = serializers.ChoiceField(
+        choices=["pending", "accepted", "refused"],
+        help_text="accepted: the server took the message for this address; refused: it "
+        "refused the address (or the message, for good); pending: not delivered yet.",
+    )
+    answer = serializers.CharField(help_text="The server's words ('' until it has spoken).")
+
+
 class DeliverySerializer(serializers.Serializer):
     """Where an outbound e-mail is: queued, sending, sent (with the
     server's answer) or failed (with the error)."""
@@ -87,6 +100,9 @@ class DeliverySerializer(serializers.Serializer):
     last_error = serializers.CharField()
     sent_at = serializers.DateTimeField(allow_null=True)
     next_attempt_at = serializers.DateTimeField(allow_null=True)
+    recipients = RecipientDeliverySerializer(
+        many=True, help_text="Each envelope recipient (to, cc, bcc) and its delivery."
+    )
 
 
 def delivery_data(row: OutboxMessage | None) -> dict[str, Any] | None:
@@ -105,6 +121,10 @@ def delivery_data(row: OutboxMessage | None) -> dict[str, Any] | None:
         "last_error": row.last_error,
         "sent_at": t(row.sent_at),
         "next_attempt_at": t(row.next_attempt_at) if row.status == "queued" else None,
+        "recipients": [
+            {k: r.get(k, "") for k in ("address", "kind", "state", "answer")}
+            for r in row.delivery_recipients or []
+        ],
     }
 
 
