@@ -505,6 +505,7 @@ SPECTACULAR_SETTINGS = {
         "EvidenceKindEnum": "disclosure.evidence.models.EvidenceKind",
         "OrganizationKindEnum": "disclosure.accounts.models.Organization.Kind",
         "ExportFormatEnum": "disclosure.exports.models.ExportFormat",
+        "InboundStatusEnum": "disclosure.comms.models.InboundStatus",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {

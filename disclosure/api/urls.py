@@ -12,6 +12,7 @@ from .views import (
     exports,
     intake,
     mail,
+    mailbox,
     organizations,
     people,
     records,
@@ -50,6 +51,25 @@ urlpatterns = [
     path(CASE + "events/", records.EventList.as_view(), name="events"),
     path(CASE + "communications/", records.CommunicationList.as_view(), name="communications"),
     path(CASE + "mail/", mail.CaseMail.as_view(), name="mail"),
+    path(CASE + "watch/", mailbox.CaseWatch.as_view(), name="case-watch"),
+    path("me/mail-settings/", mailbox.MailSettings.as_view(), name="mail-settings"),
+    path("mail/triage/", mailbox.TriageList.as_view(), name="triage"),
+    path("mail/triage/<int:message_id>/", mailbox.TriageDetail.as_view(), name="triage-message"),
+    path(
+        "mail/triage/<int:message_id>/attach/",
+        mailbox.TriageAttach.as_view(),
+        name="triage-attach",
+    ),
+    path(
+        "mail/triage/<int:message_id>/new-case/",
+        mailbox.TriageNewCase.as_view(),
+        name="triage-new-case",
+    ),
+    path(
+        "mail/triage/<int:message_id>/discard/",
+        mailbox.TriageDiscard.as_view(),
+        name="triage-discard",
+    ),
     path(CASE + "evidence/", records.EvidenceList.as_view(), name="evidence"),
     path(
         CASE + "evidence/<int:evidence_id>/download/",

@@ -14,6 +14,7 @@ why on the row. Only a message still waiting can be triaged
 """
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -27,9 +28,9 @@ from disclosure.core.errors import DomainError, NotFound, ValidationFailed
 from disclosure.core.hashing import sha256_hex
 from disclosure.core.timeutils import now
 from disclosure.core.validation import clean_text, validated
-from disclosure.evidence.storage import open_blob
+from disclosure.evidence.storage import blob_name, evidence_storage, open_blob
 
-from .eml import read_received
+from .eml import read_received, storable
 from .inbound import log_received
 from .models import InboundMessage, InboundStatus
 
@@ -54,6 +55,41 @@ def waiting_messages():
 
 def waiting_count() -> int:
     return InboundMessage.objects.filter(status__in=WAITING).count()
+
+
+# How much of a message's header block and text is shown.
+HEADERS_MAX_CHARS = 20_000
+BODY_MAX_CHARS = 100_000
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A received message as it is shown (as text, for escaping by whoever
+    shows it): its header block, its text and its attachments' (name,
+    content type, size). ``kept`` is False when the raw bytes are not kept
+    (a refused message), and the rest empty."""
+
+    kept: bool
+    headers: str = ""
+    body: str = ""
+    attachments: tuple[tuple[str, str, int], ...] = ()
+
+
+def shown(message: InboundMessage) -> Shown:
+    """What ``message``'s page shows: its headers and text, cut to
+    ``HEADERS_MAX_CHARS`` and ``BODY_MAX_CHARS``, and its attachments."""
+    if not message.raw_sha256 or not evidence_storage().exists(blob_name(message.raw_sha256)):
+        return Shown(kept=False)
+    with open_blob(message.raw_sha256) as f:
+        raw = f.read()
+    head, _, _ = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    received = read_received(raw)
+    return Shown(
+        kept=True,
+        headers=storable(head.decode("utf-8", errors="replace"), HEADERS_MAX_CHARS),
+        body=received.body[:BODY_MAX_CHARS],
+        attachments=tuple((a.name, a.content_type, len(a.content)) for a in received.attachments),
+    )
 
 
 def _lock_waiting(message: InboundMessage, *, loggable: bool) -> InboundMessage:
