@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "disclosure.comms",
     "disclosure.evidence",
     "disclosure.affected",
+    "disclosure.lookups",  # verified lookup of affected domains (issue 19)
     "disclosure.tokens",
     "disclosure.intake",
     "disclosure.exports",
@@ -425,6 +426,27 @@ DISCLOSURE_FETCH_ALLOWED_NETWORKS = env.list("DISCLOSURE_FETCH_ALLOWED_NETWORKS"
 DISCLOSURE_FETCH_TIMEOUT = env.float("DISCLOSURE_FETCH_TIMEOUT", default=10.0)
 DISCLOSURE_FETCH_MAX_BYTES = env.int("DISCLOSURE_FETCH_MAX_BYTES", default=1024 * 1024)
 DISCLOSURE_FETCH_CA_FILE = env.str("DISCLOSURE_FETCH_CA_FILE", default="")
+
+# Verified lookup (lookups): a portal account proves control of a domain (a
+# code mailed to a role address or its security.txt contact, or a DNS TXT
+# record) and may then ask which cases mention it. A mailed code lives
+# CODE_MINUTES and allows CODE_ATTEMPTS tries; a DNS challenge waits
+# DNS_PENDING_HOURS; a verification holds VERIFIED_DAYS. DNS_RESOLVER:
+# "host[:port]" (comma-separated for several) or "" for the system's.
+# Rates (N/min, N/hour, N/day): lookups per account and per client address,
+# verification steps (codes sent, security.txt fetched, DNS checks) per account.
+DISCLOSURE_LOOKUP_CODE_MINUTES = env.int("DISCLOSURE_LOOKUP_CODE_MINUTES", default=60)
+DISCLOSURE_LOOKUP_CODE_ATTEMPTS = env.int("DISCLOSURE_LOOKUP_CODE_ATTEMPTS", default=5)
+DISCLOSURE_LOOKUP_DNS_PENDING_HOURS = env.int("DISCLOSURE_LOOKUP_DNS_PENDING_HOURS", default=72)
+DISCLOSURE_LOOKUP_VERIFIED_DAYS = env.int("DISCLOSURE_LOOKUP_VERIFIED_DAYS", default=90)
+DISCLOSURE_LOOKUP_DNS_RESOLVER = env.str("DISCLOSURE_LOOKUP_DNS_RESOLVER", default="")
+DISCLOSURE_LOOKUP_DNS_TIMEOUT = env.float("DISCLOSURE_LOOKUP_DNS_TIMEOUT", default=5.0)
+DISCLOSURE_LOOKUP_SECURITY_TXT_URL = env.str(
+    "DISCLOSURE_LOOKUP_SECURITY_TXT_URL", default="https://{domain}/.well-known/security.txt"
+)
+DISCLOSURE_LOOKUP_RATE_ACCOUNT = env.str("DISCLOSURE_LOOKUP_RATE_ACCOUNT", default="20/hour")
+DISCLOSURE_LOOKUP_RATE_ADDRESS = env.str("DISCLOSURE_LOOKUP_RATE_ADDRESS", default="60/hour")
+DISCLOSURE_LOOKUP_RATE_VERIFY = env.str("DISCLOSURE_LOOKUP_RATE_VERIFY", default="20/hour")
 
 # Re-probes (probes): every case's asset from 'found' until 'secured' and this
 # many days after, every DISCLOSURE_PROBE_INTERVAL_HOURS unless staff set

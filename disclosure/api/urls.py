@@ -11,6 +11,7 @@ from .views import (
     cases,
     exports,
     intake,
+    lookups,
     mail,
     mailbox,
     organizations,
@@ -97,5 +98,17 @@ urlpatterns = [
     path("tokens/", tokens.TokenList.as_view(), name="tokens"),
     path("tokens/<int:token_id>/revoke/", tokens.TokenRevoke.as_view(), name="token-revoke"),
     path("intake/findings/", intake.FindingList.as_view(), name="findings"),
+    path("lookups/", lookups.Lookup.as_view(), name="lookups"),
+    path("lookups/verifications/", lookups.VerificationList.as_view(), name="verifications"),
+    path(
+        "lookups/verifications/confirm/",
+        lookups.VerificationConfirm.as_view(),
+        name="verification-confirm",
+    ),
+    path(
+        "lookups/verifications/check-dns/",
+        lookups.VerificationCheckDns.as_view(),
+        name="verification-check-dns",
+    ),
     re_path(r"^.*$", not_found, name="not-found"),
 ]

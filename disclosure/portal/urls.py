@@ -4,6 +4,7 @@ from django.urls import path
 
 from disclosure.signin import urls as signin_urls
 
+from . import lookup_urls
 from .views import actions, affected, auth, cases, preferences, tokens
 
 app_name = "portal"
@@ -26,4 +27,5 @@ urlpatterns = [
     path("tokens/", tokens.token_list, name="tokens"),
     path("settings/mail/", preferences.mail_settings, name="mail_settings"),
     path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),
+    *lookup_urls.urlpatterns,  # the verified lookup (lookups)
 ]

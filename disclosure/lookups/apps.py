@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class LookupsConfig(AppConfig):
+    name = "disclosure.lookups"
+    label = "lookups"
+    verbose_name = "Verified lookups"
+    default_auto_field = "django.db.models.BigAutoField"

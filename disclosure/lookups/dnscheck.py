@@ -1,0 +1,70 @@
+"""The TXT records of a name, asked of DISCLOSURE_LOOKUP_DNS_RESOLVER
+("host[:port]", several comma-separated; empty: the system's resolver) with
+dnspython, within DISCLOSURE_LOOKUP_DNS_TIMEOUT seconds."""
+
+from dataclasses import dataclass
+
+import dns.exception
+import dns.name
+import dns.rdatatype
+import dns.resolver
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+
+@dataclass(frozen=True)
+class TxtAnswer:
+    """The TXT strings found (each record's chunks joined), or why none."""
+
+    values: list[str]
+    problem: str = ""
+
+
+def _resolver() -> dns.resolver.Resolver:
+    configured = str(settings.DISCLOSURE_LOOKUP_DNS_RESOLVER or "").strip()
+    timeout = float(settings.DISCLOSURE_LOOKUP_DNS_TIMEOUT)
+    if not configured:
+        resolver = dns.resolver.Resolver()
+    else:
+        resolver = dns.resolver.Resolver(configure=False)
+        servers, ports = [], {}
+        for item in (s.strip() for s in configured.split(",")):
+            if not item:
+                continue
+            host, port = item, 53
+            if item.startswith("["):  # [v6]:port
+                host, _, rest = item[1:].partition("]")
+                port = int(rest[1:]) if rest.startswith(":") else 53
+            elif item.count(":") == 1:
+                host, _, p = item.partition(":")
+                port = int(p)
+            servers.append(host)
+            ports[host] = port
+        if not servers:
+            raise ImproperlyConfigured("DISCLOSURE_LOOKUP_DNS_RESOLVER names no server.")
+        resolver.nameservers = servers
+        resolver.nameserver_ports = ports
+    resolver.timeout = timeout
+    resolver.lifetime = timeout
+    return resolver
+
+
+def txt_values(name: str) -> TxtAnswer:
+    """The TXT strings at ``name`` (an ASCII host name), never raising for
+    an answer the DNS gives: no such name, no TXT, no server, time-out."""
+    try:
+        answer = _resolver().resolve(dns.name.from_text(name), dns.rdatatype.TXT, search=False)
+    except dns.resolver.NXDOMAIN:
+        return TxtAnswer([], f"{name} does not exist in the DNS (yet).")
+    except dns.resolver.NoAnswer:
+        return TxtAnswer([], f"{name} has no TXT record (yet).")
+    except dns.resolver.LifetimeTimeout:
+        return TxtAnswer([], "The DNS resolver did not answer in time.")
+    except dns.resolver.NoNameservers:
+        return TxtAnswer([], "No DNS server could answer for the name.")
+    except dns.exception.DNSException as e:
+        return TxtAnswer([], f"The DNS lookup failed ({type(e).__name__}).")
+    values = []
+    for record in answer:
+        values.append(b"".join(record.strings).decode("utf-8", "replace"))
+    return TxtAnswer(values)
