@@ -15,7 +15,7 @@ The messages of one fetch share what does not change between them (the
 mail account, a vendor's known addresses, who on the staff hears of a case:
 ``comms.runscope``), read once per fetch. A mailbox hands its messages over
 a chunk at a time (at most 100 messages or 8 MB), and each chunk is one
-transaction (``inbound.receive_batch``); the chunk's messages are moved,
+transaction (``inbound_batch.receive_batch``); the chunk's messages are moved,
 flagged or filed only after its commit, so a crash mid-chunk loses nothing
 and the next fetch takes the chunk again.
 """
@@ -30,7 +30,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
-from .inbound import receive_batch
+from .inbound_batch import receive_batch
 from .maildir import fetch_maildir_chunks
 from .models import InboundStatus
 from .runscope import fetch_run

@@ -40,10 +40,11 @@ propagate: the mailbox then keeps the message and the next fetch tries again.
 Alone (``receive``), each message is one transaction: a matched one the
 case lock's own (``system_locked_case``), a message its case refuses rolls
 that back whole and is kept for triage in a second. A fetch hands over a
-chunk at a time (``receive_batch``): the chunk is one transaction, each
-message a savepoint within it (a refused message rolls back only its own),
-and the mailbox marks the chunk's messages processed after the commit. A
-message's events write the case row's ledger head once
+chunk at a time (``receive_batch``, in ``comms.inbound_batch``): the
+chunk is one transaction, its ordinary messages taken set-based, the
+others each in a savepoint within it (a refused message rolls back only
+its own), and the mailbox marks the chunk's messages processed after the
+commit. A message's events write the case row's ledger head once
 (``ledger.services.head_written_once``). Within one fetch (``comms.runscope``,
 set by ``comms.fetch.fetch_mail``) the mail account, a vendor's known
 addresses, a case found by reference and its staff recipients are read
@@ -121,51 +122,12 @@ def receive(raw: bytes, *, source: str) -> Received:
     return _receive(incoming, seen.get(incoming.message_id, _NOT_SEEN))
 
 
-def receive_batch(raws: Sequence[bytes], *, source: str) -> list[Received | Exception]:
-    """``receive`` for each message of ``raws`` (one chunk of a fetch, in the
-    mailbox's order), all in ONE transaction: one commit for the chunk, one
-    query for what the chunk's Message-IDs were before, and each case's lock
-    held from its first message of the chunk to the commit. Returns, message
-    by message, its ``Received`` or the exception that kept it from being
-    received (the mailbox then keeps that message).
+def receive_batch(raws: Sequence[bytes], *, source: str) -> list["Received | Exception"]:
+    """A fetch's chunk of messages in one transaction: see
+    ``comms.inbound_batch.receive_batch``."""
+    from .inbound_batch import receive_batch as receive_chunk
 
-    Nothing is half-written: the caller moves or flags the messages in the
-    mailbox only after this returns, so a crash before the commit loses
-    nothing (the next fetch hands the messages over again) and a crash
-    after it logs nothing twice (a Message-ID is taken once; a Message-ID
-    twice in one chunk is taken by its first message). When a message
-    raises (the database or the storage failing, or a bug it triggers), the
-    whole chunk is rolled back and its messages are received again, each in
-    its own transaction as ``receive`` alone does, so one failing message
-    keeps back only itself."""
-    if not raws:
-        return []
-    token = _in_chunk.set(True)
-    try:
-        with transaction.atomic():
-            chunk = [_read(raw, source) for raw in raws]
-            seen = _seen([m.message_id for m in chunk if not m.refused])
-            results: list[Received | Exception] = []
-            for incoming in chunk:
-                results.append(_receive(incoming, seen.get(incoming.message_id, _NOT_SEEN)))
-                before = seen.get(incoming.message_id, _NOT_SEEN)
-                seen[incoming.message_id] = (before[0], True, before[2])  # taken now
-            return results
-    except Exception:
-        logger.warning(
-            "A message of a chunk of %d from %s failed; the chunk was rolled back and is "
-            "received message by message.", len(raws), source, exc_info=True,
-        )  # fmt: skip
-    finally:
-        _in_chunk.reset(token)
-    results = []
-    for raw in raws:
-        try:
-            results.append(receive(raw, source=source))
-        except Exception as e:
-            logger.exception("A message from %s was not received; it stays in the mailbox.", source)
-            results.append(e)
-    return results
+    return receive_chunk(raws, source=source)
 
 
 @dataclass(frozen=True)

@@ -172,8 +172,13 @@ def append_many(events: Sequence[NewEvent], *, actor=None) -> list[CaseEvent]:
 
 def _write_heads(heads: dict[int, tuple[int, str]]) -> None:
     """Set ``ledger_seq``/``ledger_head`` of many case rows: one UPDATE ...
-    FROM (VALUES ...) on PostgreSQL per 2,000 rows, ``bulk_update`` elsewhere."""
+    FROM (VALUES ...) on PostgreSQL per 2,000 rows, ``bulk_update`` elsewhere
+    (one case's: the ORM's UPDATE of that row)."""
     items = sorted(heads.items())
+    if len(items) == 1:  # one case: the plain UPDATE append_event writes
+        ((pk, (seq, head)),) = items
+        Case.objects.filter(pk=pk).update(ledger_seq=seq, ledger_head=head)
+        return
     if connection.vendor == "postgresql":
         table = Case._meta.db_table
         for start in range(0, len(items), 2000):
