@@ -25,8 +25,8 @@ def normalise_domain(value: str, *, field: str = "domain") -> str:
         )
     if not host.domain:
         raise ValidationFailed(
-            f"{text} is a public suffix (its subdomains belong to many owners), not a domain "
-            "one organization controls.",
+            f"{text} is a public suffix (its subdomains belong to many owners) or not under a "
+            "known one: give a domain one organization controls, e.g. example.com.",
             field=field,
         )
     return host.name

@@ -39,6 +39,7 @@ from django.db import transaction
 from django.utils.crypto import salted_hmac
 
 from disclosure.accounts.models import User
+from disclosure.affected.normalize import normalise_host
 from disclosure.cases import access
 from disclosure.comms import outbox
 from disclosure.comms.models import OutboxPurpose
@@ -150,10 +151,12 @@ def _clean_address(value: str) -> str:
         raise ValidationFailed(f"{text!r} is not an e-mail address.", field="address") from None
     local, _, host = text.rpartition("@")
     try:
-        parsed = normalise_domain(host, field="address")
+        parsed = normalise_host(host)
     except ValidationFailed as e:
         raise ValidationFailed(e.message, field="address") from None
-    return f"{local.lower()}@{parsed}"
+    if parsed.is_ip:
+        raise ValidationFailed(f"{text!r}: an address at an IP address.", field="address")
+    return f"{local.lower()}@{parsed.name}"
 
 
 def security_txt_contacts(*, user: User, domain: str) -> list[str]:
