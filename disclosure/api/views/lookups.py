@@ -17,6 +17,7 @@ from disclosure.lookups.limits import RateLimited
 from disclosure.lookups.models import DomainVerification
 
 from ..errors import error_body
+from ..permissions import TokenScope
 from ..serializers.common import ErrorSerializer
 from ..serializers.lookups import (
     CodeInput,
@@ -40,6 +41,10 @@ class PortalAccountsOnly(permissions.BasePermission):
         return access.can_use_portal(request.user)
 
 
+# Signed in (token or session), a read-write token to change anything, a portal account.
+ACCESS = [permissions.IsAuthenticated, TokenScope, PortalAccountsOnly]
+
+
 def _limited(error: RateLimited) -> Response:
     response = Response(error_body(error.code, error.message), status=429)
     response["Retry-After"] = str(error.retry_after)
@@ -52,7 +57,7 @@ def _row(row: DomainVerification) -> dict:
 
 
 class VerificationList(APIView):
-    permission_classes = [permissions.IsAuthenticated, PortalAccountsOnly]
+    permission_classes = ACCESS
 
     @extend_schema(responses={200: VerificationSerializer(many=True)})
     def get(self, request):
@@ -85,7 +90,7 @@ class VerificationList(APIView):
 
 
 class VerificationConfirm(APIView):
-    permission_classes = [permissions.IsAuthenticated, PortalAccountsOnly]
+    permission_classes = ACCESS
 
     @extend_schema(request=CodeInput, responses={200: VerificationSerializer})
     def post(self, request):
@@ -97,7 +102,7 @@ class VerificationConfirm(APIView):
 
 
 class VerificationCheckDns(APIView):
-    permission_classes = [permissions.IsAuthenticated, PortalAccountsOnly]
+    permission_classes = ACCESS
 
     @extend_schema(request=DomainInput, responses={200: DnsCheckSerializer})
     def post(self, request):
@@ -113,7 +118,7 @@ class VerificationCheckDns(APIView):
 
 
 class Lookup(APIView):
-    permission_classes = [permissions.IsAuthenticated, PortalAccountsOnly]
+    permission_classes = ACCESS
 
     def _answer(self, request, domain) -> Response:
         body = DomainInput(data={"domain": domain})
