@@ -51,6 +51,8 @@ from disclosure.exports.models import Export
 from disclosure.intake import services as intake
 from disclosure.intake.models import Finding
 from disclosure.ledger.models import CaseEvent
+from disclosure.lookups import lookup as lookups_lookup
+from disclosure.lookups import services as lookup_services
 from disclosure.probes import runs as probe_runs
 from disclosure.probes import services as probe_services
 from disclosure.probes.fetch import Outcome
@@ -386,6 +388,15 @@ def _base(name: str, w) -> dict:
         return {"actor": analyst, "case": case, "minimise_emails": True}
     if name == "file_count_claim":
         return {"actor": analyst, "case": case, "level": "domains", "count": 1, "method": "PSL"}
+    if name == "start_mail_verification":
+        return {"user": w["vendor_contact"], "domain": "example.com",
+                "address": "security@example.com"}  # fmt: skip
+    if name == "confirm_code":
+        return {"user": w["vendor_contact"], "domain": "example.com", "code": w["lookup_code"]}
+    if name in ("start_dns_verification", "check_dns"):
+        return {"user": w["vendor_contact"], "domain": "example.com"}
+    if name == "lookup":
+        return {"user": w["vendor_contact"], "domain": "example.com", "client_address": "192.0.2.1"}
     raise AssertionError(name)
 
 
@@ -452,12 +463,19 @@ STAGE_FOR = {
     "mark_told": Stage.VENDOR_NOTIFIED,
     "set_minimisation": Stage.VENDOR_NOTIFIED,
     "file_count_claim": Stage.VENDOR_NOTIFIED,
+    # The verified lookup (issue 19, part 5): no case needed.
+    "start_mail_verification": None,
+    "confirm_code": None,
+    "start_dns_verification": None,
+    "check_dns": None,
+    "lookup": Stage.VENDOR_NOTIFIED,
 }
 _MODULES = (services, accounts, invitations, exports, intake, tokens, outbound, mail_templates,
             preferences, triage, retention, probe_services, probe_runs)  # fmt: skip
 _MODULES += (webhook_services,)
 _MODULES += (lockout, mfa, passwords, sessions)  # sign-in security (issue 20)
 _MODULES += (affected_importing, affected_grouping, affected_claims)  # issue 19
+_MODULES += (lookup_services, lookups_lookup)  # issue 19, the verified lookup
 SERVICE = {name: next(getattr(m, name) for m in _MODULES if hasattr(m, name)) for name in STAGE_FOR}
 
 # Functions of the service modules that are not services: helpers that the
@@ -501,6 +519,7 @@ INTERNAL = {
     "disclosure.comms.triage": {
         "waiting_messages": "a read: the triage list",
         "waiting_count": "a read: the navigation's count",
+        "shown": "a read: a received message as its page and the API show it",
     },
     "disclosure.accounts.invitations": {
         "max_age": "a read: the setting",
@@ -586,6 +605,18 @@ INTERNAL = {
         "sessions_of": "a read: the user's live sessions",
         "end_all": "a step of reset_factors and password_changed",
         "forget": "sign-out's removal of its own session's row",
+    },
+    "disclosure.lookups.services": {
+        "require_portal_user": "a check every lookup service makes",
+        "dns_token": "a pure function of a verification row",
+        "record_name": "a pure function",
+        "mail_method": "a pure function",
+        "security_txt_contacts": "a read: the security.txt's contacts (no write)",
+        "dns_challenge": "a read: the pending DNS challenge, to show it again",
+    },
+    "disclosure.lookups.lookup": {
+        "is_verified": "a read",
+        "searchable_cases": "a read: a queryset",
     },
     "disclosure.tokens.services": {
         "hash_token": "a pure function",
@@ -714,6 +745,23 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
             affected_org = affected_grouping.group_domains(
                 actor=analyst, case=case, name="Org", domains=["example.org"]
             )
+    lookup_code = ""
+    if service in ("start_mail_verification", "confirm_code", "check_dns", "lookup"):
+        # Never the network: security.txt on a refused address, DNS on a dead port.
+        settings.DISCLOSURE_LOOKUP_SECURITY_TXT_URL = "http://127.0.0.1:9/{domain}"
+        settings.DISCLOSURE_FETCH_ALLOW_PRIVATE = False
+        settings.DISCLOSURE_LOOKUP_DNS_RESOLVER = "127.0.0.1:9"
+        settings.DISCLOSURE_LOOKUP_DNS_TIMEOUT = 0.05
+    if service == "confirm_code":
+        import re
+
+        lookup_services.start_mail_verification(
+            user=vendor_contact, domain="example.com", address="security@example.com"
+        )
+        raw = bytes(OutboxMessage.objects.order_by("-id").first().raw).decode()
+        lookup_code = re.search(r"The code is: (\d{4}-\d{4})", raw).group(1)
+    if service == "check_dns":
+        lookup_services.start_dns_verification(user=vendor_contact, domain="example.com")
     ghost_user = User(pk=GHOST_PK, username="ghost")
     wrong = [
         User(username="unsaved"),
@@ -746,6 +794,7 @@ def world(request, service, firm, vendor, analyst, lead, legal, vendor_contact, 
         right.append(affected_org)
     return {
         "affected_org": affected_org,
+        "lookup_code": lookup_code,
         "case": case,
         "start": start,
         "vendor": vendor,
