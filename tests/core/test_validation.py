@@ -39,6 +39,8 @@ from disclosure.evidence.services import (
     clean_deletion_items,
     clean_retained_metadata,
 )
+from disclosure.lookups import lookup as lookups_lookup
+from disclosure.lookups import services as lookup_services
 from disclosure.probes import runs as probe_runs
 from disclosure.probes import services as probe_services
 from disclosure.webhooks import services as webhook_services
@@ -519,6 +521,10 @@ OTHER_PUBLIC_SERVICES += [webhook_services.create_subscription,
 OTHER_PUBLIC_SERVICES += [affected_importing.start_import, affected_grouping.group_domains,
                           affected_grouping.mark_told, affected_grouping.set_minimisation,
                           affected_claims.file_count_claim]  # fmt: skip
+# The verified lookup (issue 19, part 5).
+OTHER_PUBLIC_SERVICES += [lookup_services.start_mail_verification, lookup_services.confirm_code,
+                          lookup_services.start_dns_verification, lookup_services.check_dns,
+                          lookups_lookup.lookup]  # fmt: skip
 
 
 def test_every_public_service_validates_its_arguments():
