@@ -16,12 +16,19 @@ class DomainInput(serializers.Serializer):
 
 
 class VerificationInput(DomainInput):
-    method = serializers.ChoiceField(
-        choices=["mail", "dns_txt"],
+    # Text checked here rather than an enum: the schema's "method" enum is the
+    # deletion method's (drf-spectacular names enums by field name).
+    method = serializers.CharField(
+        max_length=10,
         help_text="mail: a code to ``address`` (a role mailbox such as security@ at the domain, "
         "or a contact its security.txt names); dns_txt: a TXT record to publish.",
     )
     address = serializers.CharField(max_length=320, required=False, allow_blank=True)
+
+    def validate_method(self, value: str) -> str:
+        if value not in ("mail", "dns_txt"):
+            raise serializers.ValidationError('Use "mail" or "dns_txt".')
+        return value
 
 
 class CodeInput(DomainInput):
@@ -31,7 +38,9 @@ class CodeInput(DomainInput):
 class VerificationSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     domain = serializers.CharField()
-    method = serializers.ChoiceField(choices=Method.choices)
+    method = serializers.CharField(
+        help_text="How: " + ", ".join(f"{v} ({label})" for v, label in Method.choices) + "."
+    )
     address = serializers.CharField(help_text="Where the code went, or the TXT record's name.")
     status = serializers.ChoiceField(choices=["pending", "verified", "expired"])
     pending_until = serializers.DateTimeField()
