@@ -42,6 +42,11 @@ urlpatterns = [
     # The table's send_mail action has its own page (before the generic one).
     path("cases/<caseref:reference>/actions/send_mail/", mail_views.compose, name="case_mail"),
     path(
+        "cases/<caseref:reference>/actions/send_mail/template/",
+        mail_views.compose_template,
+        name="case_mail_template",
+    ),
+    path(
         "cases/<caseref:reference>/actions/<slug:action>/",
         actions.case_action,
         name="case_action",

@@ -4,7 +4,10 @@ and nothing else writes.
 
 Compose is the table's ``send_mail`` action: offered (and allowed) exactly
 when ``access.available_actions`` lists it; 404 for a case the user may
-not see. A template picked (``?template=``) fills the subject and text; a
+not see. A template picked (``?template=``) fills the subject and text:
+with a page load (without JavaScript), or in place through htmx
+(``compose_template`` answers the subject and text fields alone, so that
+the recipients and files already chosen stay); a
 reply (``?reply=<communication id>``) answers that message, with its
 threading headers, to its sender (or, answering our own mail, to its
 recipients).
@@ -17,7 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from disclosure.cases import access, selectors, transitions
 from disclosure.comms import templates as mail_templates
@@ -30,6 +33,52 @@ from ..decorators import staff_required
 from ..forms.mail import ComposeMailForm, MailTemplateForm
 
 ACTION = "send_mail"
+
+# The compose form's fields a template fills (swapped in place by htmx),
+# and the ones before them (recipients) and after them (files, the notice).
+TEXT_FIELDS = ("template_key", "found_at_source", "subject", "body")
+HEAD_FIELDS = ("in_reply_to", "to", "to_other", "cc", "cc_other")
+
+
+class FieldGroup:
+    """Some of a form's fields, shown by staff/actions/_form_fields.html as
+    if they were the whole form (its non-field errors with the first group)."""
+
+    def __init__(self, form, names, *, exclude: bool = False, errors: bool = False) -> None:
+        self.form, self.names, self.exclude, self.errors = form, set(names), exclude, errors
+
+    def _ours(self, fields):
+        return [f for f in fields if (f.name in self.names) != self.exclude]
+
+    def hidden_fields(self):
+        return self._ours(self.form.hidden_fields())
+
+    def visible_fields(self):
+        return self._ours(self.form.visible_fields())
+
+    def non_field_errors(self):
+        return self.form.non_field_errors() if self.errors else []
+
+
+def field_groups(form) -> dict:
+    """The compose form in three parts: recipients, the text a template
+    fills (``text_fields``, the htmx target), the rest."""
+    return {
+        "head_fields": FieldGroup(form, HEAD_FIELDS, errors=True),
+        "text_fields": FieldGroup(form, TEXT_FIELDS),
+        "tail_fields": FieldGroup(form, (*HEAD_FIELDS, *TEXT_FIELDS), exclude=True),
+    }
+
+
+def _mail_case(request: HttpRequest, reference: str):
+    """The case, if the user may write to its vendor now (404 / 403)."""
+    case = selectors.case_by_reference(request.user, reference)
+    if case is None:
+        raise Http404("No such case.")
+    transition = transitions.get(ACTION)
+    if transition not in access.available_actions(request.user, case):
+        raise PermissionDenied(f"{transition.label} is not available on {case.reference} to you.")
+    return case, transition
 
 
 def _reply_initial(comm: Communication, known: set[str]) -> dict:
@@ -60,12 +109,7 @@ def _reply_initial(comm: Communication, known: set[str]) -> dict:
 
 @staff_required
 def compose(request: HttpRequest, reference: str) -> HttpResponse:
-    case = selectors.case_by_reference(request.user, reference)
-    if case is None:
-        raise Http404("No such case.")
-    transition = transitions.get(ACTION)
-    if transition not in access.available_actions(request.user, case):
-        raise PermissionDenied(f"{transition.label} is not available on {case.reference} to you.")
+    case, transition = _mail_case(request, reference)
     reply = None
     reply_id = request.GET.get("reply") or request.POST.get("in_reply_to")
     if reply_id:
@@ -77,9 +121,15 @@ def compose(request: HttpRequest, reference: str) -> HttpResponse:
         )
         if reply is None:
             raise Http404("No such message on this case.")
-    key = request.GET.get("template", "")
-    if key and key not in TemplateKey.values:
-        raise Http404("No such template.")
+    if request.method == "POST":
+        # The template the text came from, as the form says (htmx may have
+        # changed it since the page was loaded).
+        key = request.POST.get("template_key", "")
+        key = key if key in TemplateKey.values else ""
+    else:
+        key = request.GET.get("template", "")
+        if key and key not in TemplateKey.values:
+            raise Http404("No such template.")
     if request.method == "POST":
         form = ComposeMailForm(request.POST, request.FILES, case=case, user=request.user)
         if form.is_valid():
@@ -128,8 +178,35 @@ def compose(request: HttpRequest, reference: str) -> HttpResponse:
             "templates": TemplateKey.choices,
             "first_notice": is_first_notice(case, key),
             "nav": "cases",
+            **field_groups(form),
         },
         status=status,
+    )
+
+
+@staff_required
+@require_GET
+def compose_template(request: HttpRequest, reference: str) -> HttpResponse:
+    """The subject and text fields filled from ``?template=`` (htmx swaps
+    them into the compose page; nothing else there changes). 204 for no
+    template (what was typed stays); 404 for an unknown one or a case the
+    user may not see; 403 when the user may not write to its vendor."""
+    case, _ = _mail_case(request, reference)
+    key = request.GET.get("template", "")
+    if not key:
+        return HttpResponse(status=204)
+    if key not in TemplateKey.values:
+        raise Http404("No such template.")
+    rendered = mail_templates.render_template(key, case, request.user)
+    form = ComposeMailForm(
+        case=case,
+        user=request.user,
+        initial={"template_key": key, "subject": rendered.subject, "body": rendered.body},
+    )
+    return render(
+        request,
+        "staff/mail/_template_fields.html",
+        {"case": case, "text_fields": field_groups(form)["text_fields"]},
     )
 
 
