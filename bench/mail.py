@@ -24,11 +24,17 @@ Then, after one untimed pass that makes Dovecot index the new mail:
    imap-tools user gets it), and a raw fetch (``comms.imap``'s batches of
    exact bytes, nothing parsed, nothing moved) as the floor;
 2. ingestion: ``comms.fetch.fetch_mail()`` (IMAP through
-   ``comms.imap.fetch_imap_chunks`` into ``comms.inbound.receive_batch``: a
-   chunk of at most 100 messages / 8 MB per transaction, each message
-   matched, logged, stored as evidence; a chunk's processed mail moved to
-   "Processed" after its commit), or ``fetch_imap(url, ingest)`` when
-   comms.fetch is not there.
+   ``comms.imap.fetch_imap_chunks`` into ``comms.inbound_batch.receive_batch``:
+   a chunk of at most 100 messages / 8 MB per transaction, its messages
+   matched, logged and stored as evidence set-based; a chunk's processed
+   mail moved to "Processed" after its commit), or ``fetch_imap(url,
+   ingest)`` when comms.fetch is not there.
+
+Both sides fetch the same messages with imap-tools, bodies included
+(``BODY.PEEK[]``); the plain fetch parses each with the standard library's
+default (compat32) parser, as imap-tools does, ingestion with
+``email.policy.default`` (comms.eml). The machine's load average is printed
+before and after, since the ratio is only comparable under the same load.
 
 Printed: messages, bytes, the seconds of each, the ratio of ingestion to the
 plain fetch (target: at most 3.0) and to the raw fetch, the peak RSS, and
@@ -267,7 +273,12 @@ def written() -> str:
     )
 
 
+def _load() -> str:
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def run(server) -> None:
+    print(_load())
     references, domain = seed()
     print(f"seeded {len(references):,} cases of vendor domain {domain}")
     t0 = time.perf_counter()
@@ -316,6 +327,7 @@ def run(server) -> None:
         f"{'met' if ratio <= TARGET else 'MISSED'}); ingestion / raw fetch: {ingest_s / raw_s:.2f}"
     )
     print(f"peak RSS: {rss_ingest:,.0f} MiB")
+    print(_load())
     if profiler:
         if os.environ.get("BENCH_MAIL_PROFILE_FILE"):
             profiler.dump_stats(os.environ["BENCH_MAIL_PROFILE_FILE"])
