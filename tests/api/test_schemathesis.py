@@ -38,7 +38,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_keep_test_connect
 # + me/, staff/, answer_dispute, settle_dispute, vendors POST and PATCH, send_mail, mail/
 # + affected/ (GET), affected/imports/ (POST), affected/imports/{id}/ (GET),
 #   affected/claims/ (POST): issue 19
-OPERATIONS = 54
+# + me/mail-settings/ (GET, PUT), cases/{reference}/watch/ (GET, PUT),
+#   mail/triage/ (list, message, attach, new-case, discard): issue 17
+OPERATIONS = 63
 
 
 @pytest.fixture
