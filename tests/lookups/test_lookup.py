@@ -215,3 +215,34 @@ def test_a_bad_client_address_is_a_domain_error(asker):
     with pytest.raises(ValidationFailed) as exc:
         lookup(user=asker, domain="northwind.com", client_address="not-an-ip")
     assert exc.value.field == "client_address"
+
+
+def test_every_refusal_runs_the_same_statements(analyst, vendor, affected_org):
+    """Comparable work: the same statements (by their SQL shape) whether the
+    asker is not verified, the domain is absent or the case's lookups are off."""
+    import re
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import MembershipFactory
+
+    present = make_case(Stage.VENDOR_NOTIFIED, actor=analyst, vendor=vendor)
+    import_records(present, analyst, "domain\nnorthwind.com\nshop.northwind.com\n")
+    off = make_case(Stage.VENDOR_NOTIFIED, actor=analyst, vendor=vendor)
+    import_records(off, analyst, "domain\ntailspin.com\n")
+    AffectedList.objects.filter(case=off).update(lookups_enabled=False)
+    asks = {"not verified": "northwind.com", "not present": "absent.com",
+            "lookups off": "tailspin.com"}  # fmt: skip
+    shapes = {}
+    for name, domain in asks.items():
+        user = MembershipFactory(organization=affected_org, role="vendor_contact").user
+        if name != "not verified":
+            verify(user, domain)
+        with CaptureQueriesContext(connection) as ctx:
+            assert lookup(user=user, domain=domain, client_address="192.0.2.5").cases == []
+        # The statements with their literals blanked out (ids, names, times).
+        blank = re.compile(r"'[^']*'|\bs\d+_x\d+\b|\b\d+\b")
+        shapes[name] = [blank.sub("?", q["sql"]) for q in ctx.captured_queries]
+    assert shapes["not verified"] == shapes["not present"] == shapes["lookups off"]
+    assert 3 <= len(shapes["not present"]) <= 8
