@@ -299,3 +299,13 @@ def test_a_read_only_token_may_look_up_but_not_start_a_verification(asker):
     r = client.post("/api/v1/lookups/verifications/", {"domain": "northwind.com",
                     "method": "dns_txt"}, format="json")  # fmt: skip
     assert r.status_code == 403
+
+
+def test_admins_read_the_verifications_without_their_secrets(client, admin_user, asker):
+    row = verify(asker, "northwind.com")
+    client.force_login(admin_user)
+    listing = client.get("/admin/lookups/domainverification/")
+    assert listing.status_code == 200 and "northwind.com" in listing.content.decode()
+    assert "/admin/lookups/domainverification/add/" not in listing.content.decode()
+    page = client.get(f"/admin/lookups/domainverification/{row.pk}/change/")
+    assert page.status_code == 200 and row.nonce not in page.content.decode()
