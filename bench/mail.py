@@ -42,7 +42,10 @@ what ingestion wrote. BENCH_MAIL_PROFILE=1 profiles the ingestion
 (cProfile; the top functions by own and by cumulative time; the whole
 profile into BENCH_MAIL_PROFILE_FILE when set); BENCH_MAIL_QUERIES=1 counts
 ingestion's SQL statements by shape, with their time.
-BENCH_MAIL_KEEP=1 keeps the database.
+BENCH_MAIL_KEEP=1 keeps the database. BENCH_MAIL_VERIFY=1 verifies every
+case's ledger after the ingestion (untimed; ``ledger.verify.verify_cases``
+with ``deep``: chains, heads, record fingerprints and the stored files'
+hashes, as ``manage.py verify_ledger --deep`` does) and prints the problems.
 """
 
 import contextlib
@@ -80,6 +83,7 @@ DB_NAME = os.environ.get("BENCH_MAIL_DB", "bench_mail")
 KEEP = bool(os.environ.get("BENCH_MAIL_KEEP"))
 PROFILE = bool(os.environ.get("BENCH_MAIL_PROFILE"))
 QUERIES = bool(os.environ.get("BENCH_MAIL_QUERIES"))
+VERIFY = bool(os.environ.get("BENCH_MAIL_VERIFY"))
 SEED = 20261203
 TARGET = 3.0
 VOCABULARY = (
@@ -273,6 +277,21 @@ def written() -> str:
     )
 
 
+def verify() -> None:
+    """Every case's ledger verified deep (untimed); the problems printed."""
+    from disclosure.ledger.verify import verify_cases
+
+    t0 = time.perf_counter()
+    reports = list(verify_cases(deep=True))
+    bad = [r for r in reports if not r.ok]
+    print(
+        f"verify_ledger --deep: {len(reports):,} cases, {len(bad)} with problems "
+        f"({time.perf_counter() - t0:.1f} s, untimed)"
+    )
+    for report in bad[:10]:
+        print(f"  {report.reference}: {report.problems[:3]}")
+
+
 def _load() -> str:
     return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -328,6 +347,8 @@ def run(server) -> None:
     )
     print(f"peak RSS: {rss_ingest:,.0f} MiB")
     print(_load())
+    if VERIFY:
+        verify()
     if profiler:
         if os.environ.get("BENCH_MAIL_PROFILE_FILE"):
             profiler.dump_stats(os.environ["BENCH_MAIL_PROFILE_FILE"])
