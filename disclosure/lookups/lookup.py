@@ -34,25 +34,19 @@ from disclosure.accounts import audit
 from disclosure.accounts.models import AccessEvent, User
 from disclosure.affected.models import AffectedList, AffectedRecord
 from disclosure.affected.normalize import display_host
-from disclosure.cases.guards import system_locked_case
 from disclosure.cases.models import Case, DataCategory
 from disclosure.cases.stages import CloseReason, Stage
 from disclosure.core.errors import ValidationFailed
 from disclosure.core.timeutils import now
 from disclosure.core.validation import validated
+from disclosure.ledger.bulk import NewEvent, append_many, lock_cases
 from disclosure.ledger.models import EventKind
-from disclosure.ledger.services import append_event
 
 from .domains import covering_names, normalise_domain, registrable
 from .limits import RateLimited, spend_lookup
 from .models import DomainVerification
 from .services import require_portal_user
 
-# The lock a lookup's ledger event takes: an action every stage allows and
-# no legal hold blocks (the event changes nothing of the case). The asker
-# is not a party of the case: their right to the answer is the verified
-# domain, checked above, not the case's access rules.
-LOCK_ACTION = "set_legal_hold"
 # A registrable domain no normalised record holds (the unverified asker's query).
 _NO_DOMAIN = "."
 _CATEGORY_LABELS = {**dict(DataCategory.choices), DataCategory.OTHER: "Other"}
@@ -111,7 +105,7 @@ def _matches(name: str, top: str) -> list[dict]:
     rows = (
         AffectedRecord.objects.filter(case_id__in=searchable_cases().values("pk"), domain=top)
         .filter(Q(host=name) | Q(host__endswith="." + name))
-        .values("case_id", "case__reference", "case__stage", "case__data_categories")
+        .values("case_id", "case__reference")
         .annotate(
             mentions=Count("id"),
             emails=Count("email_hash", distinct=True, filter=~Q(email_hash="")),
@@ -137,6 +131,38 @@ def _address(value: str | None) -> str | None:
         ) from None
 
 
+def _logged(user: User, name: str, interface: str, rows: list[dict]) -> list[CaseMatch]:
+    """Lock the matched cases (in id order, two queries) and append an
+    internal ``affected_lookup`` event to each (a fixed number of queries):
+    the matches to show. A case no longer searchable once locked, or whose
+    row no longer matches its ledger, gets no event and is left out of the
+    answer (verify_ledger reports the latter)."""
+    # Searchable still, under the lock (the switch may have been turned off since).
+    still = Q(pk__in=searchable_cases().values("pk"))
+    locked = {c.pk: c for c in lock_cases([r["case_id"] for r in rows], where=still).cases}
+    matches, events = [], []
+    for r in rows:
+        case = locked.get(r["case_id"])
+        if case is None:
+            continue
+        match = CaseMatch(
+            reference=case.reference,
+            stage=case.stage,
+            stage_label=str(Stage(case.stage).label),
+            data_categories=_categories(case.data_categories),
+            mentions=r["mentions"],
+            emails=r["emails"],
+            hosts=r["hosts"],
+        )
+        matches.append(match)
+        counts = {"mentions": match.mentions, "emails": match.emails, "hosts": match.hosts}
+        events.append(NewEvent(case=case, kind=EventKind.AFFECTED_LOOKUP, internal=True,
+                               payload={"domain": name, "interface": interface,
+                                        "counts": counts}))  # fmt: skip
+    append_many(events, actor=user)
+    return matches
+
+
 @validated
 def lookup(
     *, user: User, domain: str, client_address: str | None = None, interface: str = "portal"
@@ -160,28 +186,8 @@ def lookup(
         raise
     verified = is_verified(user, name)
     rows = _matches(name, registrable(name) if verified else _NO_DOMAIN)
-    matches = [
-        CaseMatch(
-            reference=r["case__reference"],
-            stage=r["case__stage"],
-            stage_label=str(Stage(r["case__stage"]).label),
-            data_categories=_categories(r["case__data_categories"]),
-            mentions=r["mentions"],
-            emails=r["emails"],
-            hosts=r["hosts"],
-        )
-        for r in rows
-    ]
     with transaction.atomic():
-        ids = {r["case__reference"]: r["case_id"] for r in rows}
-        for match in matches:  # in reference order: locks are always taken alike
-            with system_locked_case(Case(pk=ids[match.reference]), action=LOCK_ACTION) as case:
-                append_event(
-                    case=case, kind=EventKind.AFFECTED_LOOKUP, actor=user, internal=True,
-                    payload={"domain": name, "interface": interface,
-                             "counts": {"mentions": match.mentions, "emails": match.emails,
-                                        "hosts": match.hosts}},
-                )  # fmt: skip
+        matches = _logged(user, name, interface, rows) if rows else []
         audit.record(AccessEvent.Kind.LOOKUP, user=user, interface=interface, address=address,
                      domain=name, verified=verified,
                      cases=[m.reference for m in matches])  # fmt: skip

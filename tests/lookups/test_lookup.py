@@ -246,3 +246,18 @@ def test_every_refusal_runs_the_same_statements(analyst, vendor, affected_org):
         shapes[name] = [blank.sub("?", q["sql"]) for q in ctx.captured_queries]
     assert shapes["not verified"] == shapes["not present"] == shapes["lookups off"]
     assert 3 <= len(shapes["not present"]) <= 8
+
+
+def test_a_case_switched_off_after_the_query_is_left_out_under_its_lock(case, asker):
+    """The switch is read again once the case is locked: a case turned off
+    between the records' query and the lock gets no event and is not shown."""
+    from django.db import transaction
+
+    from disclosure.lookups.lookup import _logged, _matches
+
+    rows = _matches("northwind.com", "northwind.com")
+    assert [r["case_id"] for r in rows] == [case.pk]
+    AffectedList.objects.filter(case=case).update(lookups_enabled=False)
+    with transaction.atomic():
+        assert _logged(asker, "northwind.com", "portal", rows) == []
+    assert _events(case) == []
