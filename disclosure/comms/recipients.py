@@ -92,4 +92,3 @@ def after_attempt(entries: list[dict[str, Any]], outcome: Outcome, *, final: boo
                 (REFUSED, error) if final else (PENDING, text if state == PENDING else error)
             )
     return merged(entries, states, rest=(REFUSED, error) if final else None)
-
