@@ -392,3 +392,15 @@ def test_an_expired_dns_challenge_cannot_be_checked(asker):
     DomainVerification.objects.filter(pk=challenge.verification.pk).update(pending_until=now())
     with pytest.raises(NotFound):
         services.check_dns(user=asker, domain="northwind.com")
+
+
+def test_the_portal_offers_the_security_txt_contacts(client, asker, security_txt):
+    client.force_login(asker)
+    page = client.get("/portal/lookup/verify/", {"domain": "northwind.com", "securitytxt": "1"})
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert 'value="psirt@northwind.com"' in text and 'value="team@sec.northwind.com"' in text
+    assert "bugbounty" not in text
+    security_txt.answers["/.well-known/security.txt"] = Answer(404, b"")
+    page = client.get("/portal/lookup/verify/", {"domain": "northwind.com", "securitytxt": "1"})
+    assert "answered 404" in page.content.decode()
