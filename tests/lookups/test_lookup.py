@@ -261,3 +261,33 @@ def test_a_case_switched_off_after_the_query_is_left_out_under_its_lock(case, as
     with transaction.atomic():
         assert _logged(asker, "northwind.com", "portal", rows) == []
     assert _events(case) == []
+
+
+@pytest.mark.redis
+def test_the_budgets_are_counted_in_the_shared_redis_cache(case, asker, settings, redis_cache):
+    """With the production cache every process spends one budget: the count
+    is in Redis, where another process (here a plain client) sees it."""
+    client_redis, prefix = redis_cache
+    settings.DISCLOSURE_LOOKUP_RATE_ACCOUNT = "2/hour"
+    for _ in range(2):
+        lookup(user=asker, domain="northwind.com", client_address="192.0.2.3")
+    (key,) = list(client_redis.scan_iter(f"{prefix}:*:lookup:account:{asker.pk}:*"))
+    assert int(client_redis.get(key)) == 2
+    (key,) = list(client_redis.scan_iter(f"{prefix}:*:lookup:address:192.0.2.3:*"))
+    assert int(client_redis.get(key)) == 7  # a lease: an eighth of the 60 (core.counters)
+    with pytest.raises(RateLimited):
+        lookup(user=asker, domain="northwind.com", client_address="192.0.2.3")
+
+
+def test_an_unreachable_cache_still_limits(case, asker, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5},
+        }
+    }
+    settings.DISCLOSURE_LOOKUP_RATE_ACCOUNT = "1/hour"
+    lookup(user=asker, domain="northwind.com")
+    with pytest.raises(RateLimited):
+        lookup(user=asker, domain="northwind.com")
