@@ -41,9 +41,12 @@ BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/po
 
 
 def _admin(sql: str) -> None:
+    """Run ``sql`` on the server's maintenance database (the database named
+    in DATABASE_URL need not exist: only its server is used)."""
     import psycopg
 
-    with psycopg.connect(BASE_URL, autocommit=True) as conn:
+    admin_url = urlunsplit(urlsplit(BASE_URL)._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql)
 
 
@@ -83,7 +86,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from disclosure.affected import counting, importing
+    from disclosure.affected import counting, fastload, importing
     from disclosure.cases.stages import Stage
     from tests.factories import FirmFactory, MembershipFactory, VendorFactory, make_case
 
@@ -135,6 +138,11 @@ def main() -> None:
             f"import:    {imported:7.2f} s  {ROWS / imported:12,.0f} rows/s  "
             f"({imported / raw:.2f} x raw COPY; target <= 3)"
         )
+        for step, seconds in fastload.timings.items():
+            print(f"    {step:18} {seconds:7.2f} s")
+        t = time.perf_counter()
+        counts = counting.compute_counts(case.pk)
+        counted = time.perf_counter() - t
         print(f"counts (every level, one pass): {counted:.2f} s (target < 2 s)")
         for level, value in counts.items():
             print(f"  {level:18} {value:>10,}")

@@ -14,7 +14,15 @@ from django.db.models import Count, Exists, OuterRef
 
 from disclosure.core.timeutils import now
 
-from .models import AffectedList, AffectedRecord, Level, OrganizationDomain
+from .models import (
+    AffectedCountry,
+    AffectedEmail,
+    AffectedHost,
+    AffectedList,
+    AffectedRecord,
+    Level,
+    OrganizationDomain,
+)
 from .normalize import suffix_list_version
 
 METHOD_VERSION = 1
@@ -36,9 +44,23 @@ METHODS: dict[str, str] = {
 EXTRA = ("ips",)
 
 
-# Each level as its own DISTINCT subquery (hashed, not sorted, on
-# PostgreSQL), all in one statement over the case's rows.
+# Each level from the case's distinct tables (AffectedHost, AffectedEmail,
+# AffectedCountry: thousands of rows where the records are millions), kept
+# by every import in its transaction; one statement.
 _LEVEL_SQL = {
+    "mentions": "SELECT coalesce(sum(mentions), 0) FROM {hosts} WHERE case_id = %s",
+    "emails": "SELECT count(*) FROM {emails} WHERE case_id = %s",
+    "hosts": "SELECT count(*) FROM {hosts} WHERE case_id = %s",
+    "ips": "SELECT count(*) FROM {hosts} WHERE case_id = %s AND is_ip",
+    "domains": "SELECT count(DISTINCT domain) FROM {hosts} WHERE case_id = %s AND domain <> ''",
+    "business_domains": "SELECT count(DISTINCT domain) FROM {hosts} "
+    "WHERE case_id = %s AND domain <> '' AND NOT free_mail",
+    "countries": "SELECT count(*) FROM {countries} WHERE case_id = %s",
+}
+
+# The same levels from the records themselves (slow over millions of rows):
+# what the distinct tables must agree with (tests, checks).
+_RECORD_SQL = {
     "mentions": "SELECT count(*) FROM {t} WHERE case_id = %s",
     "emails": "SELECT count(*) FROM (SELECT DISTINCT email_hash FROM {t} "
     "WHERE case_id = %s AND email_hash <> '') x",
@@ -54,22 +76,25 @@ _LEVEL_SQL = {
 }
 
 
-def compute_counts(case_id: int) -> dict[str, int]:
-    """Every level's count over the case's records, from the records (two
-    queries: one statement of per-level DISTINCT subqueries, one over the
-    grouped domains)."""
-    table = AffectedRecord._meta.db_table
-    names = list(_LEVEL_SQL)
-    sql = "SELECT " + ", ".join(f"({_LEVEL_SQL[n].format(t=table)})" for n in names)
+def _levels(case_id: int, queries: dict[str, str]) -> dict[str, int]:
+    tables = {
+        "t": AffectedRecord._meta.db_table,
+        "hosts": AffectedHost._meta.db_table,
+        "emails": AffectedEmail._meta.db_table,
+        "countries": AffectedCountry._meta.db_table,
+    }
+    names = list(queries)
+    sql = "SELECT " + ", ".join(f"({queries[n].format(**tables)})" for n in names)
     with connection.cursor() as cursor:
         cursor.execute(sql, [case_id] * len(names))
-        found = dict(zip(names, cursor.fetchone(), strict=True))
+        return dict(zip(names, cursor.fetchone(), strict=True))
+
+
+def _organizations(case_id: int, found: dict[str, int]) -> dict[str, int]:
     # Grouped domains that occur (not as free-mail): each group counts once.
     present = OrganizationDomain.objects.filter(case_id=case_id).filter(
         Exists(
-            AffectedRecord.objects.filter(
-                case_id=case_id, domain=OuterRef("domain"), free_mail=False
-            )
+            AffectedHost.objects.filter(case_id=case_id, domain=OuterRef("domain"), free_mail=False)
         )
     )
     grouped = present.aggregate(
@@ -79,6 +104,19 @@ def compute_counts(case_id: int) -> dict[str, int]:
         found["business_domains"] - grouped["domains"] + grouped["organizations"]
     )
     return {k: int(v) for k, v in found.items()}
+
+
+def compute_counts(case_id: int) -> dict[str, int]:
+    """Every level's count over the case's records, from its distinct tables
+    (two queries: one statement of per-level subqueries, one over the
+    grouped domains)."""
+    return _organizations(case_id, _levels(case_id, _LEVEL_SQL))
+
+
+def recount_from_records(case_id: int) -> dict[str, int]:
+    """The same counts from the records themselves, ignoring the distinct
+    tables (slow on millions of rows: a check that they agree)."""
+    return _organizations(case_id, _levels(case_id, _RECORD_SQL))
 
 
 def store_counts(case_id: int) -> AffectedList:

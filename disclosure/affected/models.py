@@ -171,12 +171,18 @@ class AffectedRecord(models.Model):
     address itself, or "" when the case minimises."""
 
     id = models.BigAutoField(primary_key=True)
+    # No database-level foreign keys (PROTECT still holds in the ORM): only
+    # the import writes these rows, with the case and the import it holds
+    # locked, and PostgreSQL checks a foreign key one row at a time at commit
+    # (two million checks, ~30 s, for a million-row import).
     case = models.ForeignKey(
-        "cases.Case", on_delete=models.PROTECT, related_name="+", db_index=False
-    )
+        "cases.Case", on_delete=models.PROTECT, related_name="+", db_index=False,
+        db_constraint=False,
+    )  # fmt: skip
     batch = models.ForeignKey(
-        AffectedImport, on_delete=models.PROTECT, related_name="records", db_index=False
-    )
+        AffectedImport, on_delete=models.PROTECT, related_name="records", db_index=False,
+        db_constraint=False,
+    )  # fmt: skip
     line = models.PositiveBigIntegerField()
     email = models.CharField(max_length=320, blank=True, default="")
     email_hash = models.CharField(max_length=64, blank=True, default="")
@@ -242,3 +248,79 @@ class OrganizationDomain(models.Model):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class AffectedHost(models.Model):
+    """A distinct host of a case's records, with its normalisation and the
+    number of records that mention it: the hosts, IP, domain and free-mail
+    levels are counted from these few rows, not from millions of records.
+    Kept by every import in its transaction (affected.importing)."""
+
+    id = models.BigAutoField(primary_key=True)
+    case = models.ForeignKey(
+        "cases.Case",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # see AffectedRecord
+    )
+    host = models.CharField(max_length=253)
+    is_ip = models.BooleanField(default=False)
+    domain = models.CharField(max_length=253, blank=True, default="")
+    free_mail = models.BooleanField(default=False)
+    mentions = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "host"], name="affected_host_case_host")
+        ]
+
+    def __str__(self) -> str:
+        return self.host
+
+
+class AffectedEmail(models.Model):
+    """A distinct e-mail address of a case, by its keyed hash only (never
+    the address): the e-mail level is counted from these rows. Distinct by
+    construction, not by a unique index (whose checks would cost an import
+    of a million addresses more than the rest of it): only an import adds
+    rows, under the case's lock, and only hashes the case does not hold."""
+
+    id = models.BigAutoField(primary_key=True)
+    case = models.ForeignKey(
+        "cases.Case",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # see AffectedRecord
+    )
+    email_hash = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["case"], name="affected_email_case")]
+
+    def __str__(self) -> str:
+        return self.email_hash
+
+
+class AffectedCountry(models.Model):
+    """A distinct country code given in a case's records."""
+
+    case = models.ForeignKey(
+        "cases.Case",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # see AffectedRecord
+    )
+    country = models.CharField(max_length=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "country"], name="affected_country_case_country"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.country

@@ -135,7 +135,7 @@ def _record(
     )  # fmt: skip
 
 
-def _header(text: str) -> list[str]:
+def header_names(text: str) -> list[str]:
     names = [_ALIASES.get(n.strip().lower(), n.strip().lower()) for n in next(csv.reader([text]))]
     unknown = [n for n in names if n not in COLUMNS]
     if unknown:
@@ -148,6 +148,48 @@ def _header(text: str) -> list[str]:
     if "email" not in names and "domain" not in names:
         raise ImportRefused("The header needs an email or a domain column.", field="file")
     return names
+
+
+def record_line(
+    number: int, text: str, fmt: str, header: list[str] | None, *, key: bytes, keep_email: bool
+) -> Row | BadLine | None:
+    """One decoded data line (its line ending removed; not the CSV header)
+    as ``parse`` reads it: a Row, a BadLine, or None for a line it skips
+    (blank, a plain-text comment). ``header``: the CSV header's names."""
+    if not text.strip():
+        return None
+    try:
+        if fmt == "text":
+            value = text.strip()
+            if value.startswith("#"):
+                return None
+            field = "email" if "@" in value else "domain"
+            return _record(number, {field: value}, key, keep_email, value)
+        if fmt == "jsonl":
+            try:
+                obj = json.loads(text)
+            except ValueError as e:
+                raise ValidationFailed(f"not JSON ({e.msg} at column {e.colno})") from None
+            if not isinstance(obj, dict):
+                raise ValidationFailed("not a JSON object")
+            obj = {_ALIASES.get(k, k): v for k, v in obj.items()}
+            unknown = [k for k in obj if k not in COLUMNS]
+            if unknown:
+                raise ValidationFailed(f"unknown key {unknown[0]!r}")
+            return _record(number, {k: v for k, v in obj.items() if v is not None}, key,
+                           keep_email)  # fmt: skip
+        assert header is not None
+        try:
+            fields = next(csv.reader([text], strict=True))
+        except csv.Error as e:
+            raise ValidationFailed(f"not CSV ({e})") from None
+        if len(fields) != len(header):
+            raise ValidationFailed(f"{len(fields)} fields where the header has {len(header)}")
+        return _record(number, dict(zip(header, fields, strict=True)), key, keep_email, text)
+    except ImportRefused:
+        raise
+    except ValidationFailed as e:
+        return BadLine(number, e.message)
 
 
 def parse(stream: IO[bytes], fmt: str, *, key: bytes, keep_email: bool) -> Iterator[Row | BadLine]:
@@ -163,39 +205,9 @@ def parse(stream: IO[bytes], fmt: str, *, key: bytes, keep_email: bool) -> Itera
             continue
         if not text.strip():
             continue
-        try:
-            if fmt == "text":
-                value = text.strip()
-                if value.startswith("#"):
-                    continue
-                field = "email" if "@" in value else "domain"
-                yield _record(number, {field: value}, key, keep_email, value)
-            elif fmt == "jsonl":
-                try:
-                    obj = json.loads(text)
-                except ValueError as e:
-                    raise ValidationFailed(f"not JSON ({e.msg} at column {e.colno})") from None
-                if not isinstance(obj, dict):
-                    raise ValidationFailed("not a JSON object")
-                obj = {_ALIASES.get(k, k): v for k, v in obj.items()}
-                unknown = [k for k in obj if k not in COLUMNS]
-                if unknown:
-                    raise ValidationFailed(f"unknown key {unknown[0]!r}")
-                yield _record(number, {k: v for k, v in obj.items() if v is not None}, key,
-                              keep_email)  # fmt: skip
-            elif header is None:
-                header = _header(text)
-            else:
-                try:
-                    fields = next(csv.reader([text], strict=True))
-                except csv.Error as e:
-                    raise ValidationFailed(f"not CSV ({e})") from None
-                if len(fields) != len(header):
-                    raise ValidationFailed(
-                        f"{len(fields)} fields where the header has {len(header)}"
-                    )
-                yield _record(number, dict(zip(header, fields, strict=True)), key, keep_email, text)
-        except ImportRefused:
-            raise
-        except ValidationFailed as e:
-            yield BadLine(number, e.message)
+        if fmt == "csv" and header is None:
+            header = header_names(text)
+            continue
+        item = record_line(number, text, fmt, header, key=key, keep_email=keep_email)
+        if item is not None:
+            yield item

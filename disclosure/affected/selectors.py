@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Sum
 
 from disclosure.cases import access
 from disclosure.cases.models import Case
@@ -14,10 +14,10 @@ from disclosure.cases.visibility import VENDOR_AFFECTED_LEVELS
 
 from .counting import EXTRA, METHOD_VERSION, METHODS
 from .models import (
+    AffectedHost,
     AffectedImport,
     AffectedList,
     AffectedOrganization,
-    AffectedRecord,
     Dispute,
     Level,
     OrganizationDomain,
@@ -136,11 +136,11 @@ def top_domains(case: Case, limit: int = 50) -> list[dict[str, Any]]:
     free-mail first: the candidates for grouping)."""
     grouped = OrganizationDomain.objects.filter(case=case).values("domain")
     rows = (
-        AffectedRecord.objects.filter(case=case, free_mail=False)
+        AffectedHost.objects.filter(case=case, free_mail=False)
         .exclude(domain="")
         .exclude(domain__in=grouped)
         .values("domain")
-        .annotate(records=Count("id"))
+        .annotate(records=Sum("mentions"))
         .order_by("-records", "domain")[:limit]
     )
     return list(rows)
