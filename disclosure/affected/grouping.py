@@ -144,16 +144,51 @@ def mark_told(
         return org
 
 
+def _settings_changed(*, actor: User, case: Case, setting: str, value: bool, **extra) -> None:
+    append_event(
+        case=case, kind=EventKind.AFFECTED_SETTINGS_CHANGED, actor=actor, internal=True,
+        payload={"setting": setting, "value": value, **extra},
+    )  # fmt: skip
+
+
 @validated
 def set_minimisation(*, actor: User, case: Case, minimise_emails: bool) -> AffectedList:
     """Keep only the keyed hash of e-mail addresses (True) or the addresses
     too for later imports (False). Turning it on also erases the plain
     addresses already imported, in the same transaction; it cannot bring
-    them back when turned off."""
+    them back when turned off. Appends an internal
+    ``affected_settings_changed`` event (the setting, its value, how many
+    plain addresses were erased) in the same transaction. Refused
+    (TransitionNotAllowed, nothing written) when the setting already has
+    that value."""
     with locked_case(case, actor=actor, action=ACTION) as locked:
         row, _ = AffectedList.objects.select_for_update().get_or_create(case=locked)
+        if row.minimise_emails == minimise_emails:
+            raise TransitionNotAllowed(
+                f"E-mail minimisation is {'on' if minimise_emails else 'off'} already."
+            )
         row.minimise_emails = minimise_emails
         row.save(update_fields=["minimise_emails"])
+        erased = 0
         if minimise_emails:
-            AffectedRecord.objects.filter(case=locked).exclude(email="").update(email="")
+            erased = AffectedRecord.objects.filter(case=locked).exclude(email="").update(email="")
+        _settings_changed(actor=actor, case=locked, setting="minimise_emails",
+                          value=minimise_emails, erased=erased)  # fmt: skip
+        return row
+
+
+@validated
+def set_lookups_enabled(*, actor: User, case: Case, enabled: bool) -> AffectedList:
+    """Turn the verified lookup of the case's affected list on or off (the
+    lookup app reads ``AffectedList.lookups_enabled``; on by default).
+    Appends an internal ``affected_settings_changed`` event in the same
+    transaction. Refused (TransitionNotAllowed, nothing written) when the
+    switch is in that position already."""
+    with locked_case(case, actor=actor, action=ACTION) as locked:
+        row, _ = AffectedList.objects.select_for_update().get_or_create(case=locked)
+        if row.lookups_enabled == enabled:
+            raise TransitionNotAllowed(f"Lookups are {'on' if enabled else 'off'} already.")
+        row.lookups_enabled = enabled
+        row.save(update_fields=["lookups_enabled"])
+        _settings_changed(actor=actor, case=locked, setting="lookups_enabled", value=enabled)
         return row

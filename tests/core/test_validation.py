@@ -520,6 +520,7 @@ OTHER_PUBLIC_SERVICES += [webhook_services.create_subscription,
 # Affected entities (issue 19).
 OTHER_PUBLIC_SERVICES += [affected_importing.start_import, affected_grouping.group_domains,
                           affected_grouping.mark_told, affected_grouping.set_minimisation,
+                          affected_grouping.set_lookups_enabled,
                           affected_claims.file_count_claim]  # fmt: skip
 # The verified lookup (issue 19, part 5).
 OTHER_PUBLIC_SERVICES += [lookup_services.start_mail_verification, lookup_services.confirm_code,

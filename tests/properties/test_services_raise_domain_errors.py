@@ -386,6 +386,8 @@ def _base(name: str, w) -> dict:
         return {"actor": analyst, "case": case, "organization": w["affected_org"], "how": "mail"}
     if name == "set_minimisation":
         return {"actor": analyst, "case": case, "minimise_emails": True}
+    if name == "set_lookups_enabled":
+        return {"actor": analyst, "case": case, "enabled": False}
     if name == "file_count_claim":
         return {"actor": analyst, "case": case, "level": "domains", "count": 1, "method": "PSL"}
     if name == "start_mail_verification":
@@ -462,6 +464,7 @@ STAGE_FOR = {
     "group_domains": Stage.VENDOR_NOTIFIED,
     "mark_told": Stage.VENDOR_NOTIFIED,
     "set_minimisation": Stage.VENDOR_NOTIFIED,
+    "set_lookups_enabled": Stage.VENDOR_NOTIFIED,
     "file_count_claim": Stage.VENDOR_NOTIFIED,
     # The verified lookup (issue 19, part 5): no case needed.
     "start_mail_verification": None,

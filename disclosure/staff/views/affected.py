@@ -1,6 +1,6 @@
 """A case's affected entities in the staff UI: counts at every level with
 their methods and both parties' claims, imports (upload, progress, bad
-lines), minimisation, grouping domains into organizations, telling them.
+lines), minimisation, the lookup switch, grouping domains into organizations, telling them.
 
 Every write goes through an affected service; the import runs as a Celery
 task (eager by default) whose progress the imports list polls. A case the
@@ -38,6 +38,12 @@ class MinimiseForm(forms.Form):
     )
 
 
+class LookupsForm(forms.Form):
+    lookups_enabled = forms.BooleanField(
+        label="Verified organizations may look up their domains in this case", required=False
+    )
+
+
 class GroupForm(forms.Form):
     name = forms.CharField(label="Organization", max_length=300)
     domains = forms.CharField(
@@ -72,6 +78,8 @@ def _context(request: HttpRequest, case: Case, **forms_: Any) -> dict[str, Any]:
     imports = list(selectors.imports_for(case)[:20])
     counts = selectors.counts_for(request.user, case)
     minimise = MinimiseForm(initial={"minimise_emails": counts.minimise_emails})
+    row = selectors.affected_list(case)
+    lookups = LookupsForm(initial={"lookups_enabled": row.lookups_enabled if row else True})
     return {
         "case": case,
         "counts": counts,
@@ -83,6 +91,7 @@ def _context(request: HttpRequest, case: Case, **forms_: Any) -> dict[str, Any]:
         "may_claim": access.can(request.user, claims.ACTION, case),
         "import_form": forms_.get("import_form") or ImportForm(),
         "minimise_form": forms_.get("minimise_form") or minimise,
+        "lookups_form": forms_.get("lookups_form") or lookups,
         "group_form": forms_.get("group_form") or GroupForm(),
         "claim_form": forms_.get("claim_form") or ClaimForm(),
         "told_form": forms_.get("told_form") or ToldForm(),
@@ -163,6 +172,19 @@ def affected_minimise(request: HttpRequest, reference: str) -> HttpResponse:
         )
 
     return _run(request, case, form, call, "Minimisation saved.", "minimise_form")
+
+
+@staff_required
+@require_POST
+def affected_lookups(request: HttpRequest, reference: str) -> HttpResponse:
+    """POST: turn the verified lookup of the case's list on or off."""
+    case = _case(request, reference)
+    form = LookupsForm(request.POST)
+
+    def call(d):
+        grouping.set_lookups_enabled(actor=request.user, case=case, enabled=d["lookups_enabled"])
+
+    return _run(request, case, form, call, "Lookup switch saved.", "lookups_form")
 
 
 @staff_required
