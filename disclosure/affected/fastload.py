@@ -9,29 +9,31 @@ once per distinct host:
    COPY's text format) into a TEMP table that is dropped at commit (or
    rollback), each with its line number (an identity column: COPY keeps
    the order). The SHA-256 is taken on the way;
-2. one query splits the "simple" lines (printable ASCII and tabs, no
-   double quote: ``str.split(",")`` is then exactly what Python's csv
-   reader does) and checks everything a line alone decides (field count,
-   lengths, the address's local part, the country code), and returns the
-   distinct (e-mail host, domain column) pairs of the lines that passed;
+2. one light query takes the distinct (e-mail host, domain column) pairs
+   of the "simple" lines (printable ASCII and tabs, no double quote:
+   ``str.split(",")`` is then exactly what Python's csv reader does);
 3. Python normalises each distinct host once (``normalize.normalise_host``:
    IDNA, tldextract, free-mail) and COPYs the pairs that are good into a
    TEMP table;
-4. every other line (not simple, failed a check, or at a bad host) is read
-   back in order and handled by ``parsing.record_line``, the Python
-   reader itself: so every bad line gets the reason and number the Python
-   path gives, and an odd line (quoted fields, non-ASCII) is still read
-   exactly as before;
-5. if no line was bad, one statement inserts the records (the keyed hash
-   computed in SQL as HMAC-SHA-256 from the key's inner and outer pads,
-   the same digest as ``parsing.email_hash``) and adds the batch's distinct
-   hosts, e-mail hashes and countries to the case's distinct tables.
+4. one statement splits and checks the simple lines (field count, lengths,
+   the address's local part, the country code; what a line alone decides),
+   joins them to their pair, and inserts the good ones as records (the
+   keyed hash computed in SQL as HMAC-SHA-256 from the key's inner and
+   outer pads: the digest of ``parsing.email_hash``), adding the batch's
+   hosts (with their mentions), new e-mail hashes and countries to the
+   case's distinct tables; the numbers of the other lines go to a TEMP table;
+5. every other line (not simple, failed a check, or at a bad host) is read
+   back in order and handled by ``parsing.record_line``, the Python reader
+   itself: every bad line gets the reason and number the Python path gives
+   (once one is bad the caller rolls the whole import back), and an odd
+   line (quoted fields, non-ASCII) is read exactly as before and inserted
+   by the same statement.
 
-Plain addresses exist only in the two TEMP tables (the raw lines, the
-lines read by Python), which no other session can see and which are
+Plain addresses exist only in TEMP tables (the raw lines, the lines read
+by Python), which no other session can see and which are
 dropped when the import's transaction ends, whatever the minimisation.
 
-Returns False, having written nothing that outlives the transaction, when
+``load`` returns None, having written nothing that outlives the transaction, when
 the file needs the line-by-line reader from its first byte: JSON Lines,
 UTF-16, bytes that are not UTF-8, a NUL byte, a line over ``_LONG`` bytes,
 or a CSV whose header is not its first line. The caller then runs
