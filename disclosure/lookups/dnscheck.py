@@ -20,6 +20,12 @@ class TxtAnswer:
     problem: str = ""
 
 
+def _port(text: str, item: str) -> int:
+    if not text.isdigit():
+        raise ImproperlyConfigured(f"DISCLOSURE_LOOKUP_DNS_RESOLVER: bad port in {item!r}.")
+    return int(text)
+
+
 def _resolver() -> dns.resolver.Resolver:
     configured = str(settings.DISCLOSURE_LOOKUP_DNS_RESOLVER or "").strip()
     timeout = float(settings.DISCLOSURE_LOOKUP_DNS_TIMEOUT)
@@ -34,15 +40,22 @@ def _resolver() -> dns.resolver.Resolver:
             host, port = item, 53
             if item.startswith("["):  # [v6]:port
                 host, _, rest = item[1:].partition("]")
-                port = int(rest[1:]) if rest.startswith(":") else 53
+                port = _port(rest[1:], item) if rest.startswith(":") else 53
             elif item.count(":") == 1:
                 host, _, p = item.partition(":")
-                port = int(p)
+                port = _port(p, item)
+            if not (1 <= port <= 65535):
+                raise ImproperlyConfigured(f"DISCLOSURE_LOOKUP_DNS_RESOLVER: bad port in {item!r}.")
             servers.append(host)
             ports[host] = port
         if not servers:
             raise ImproperlyConfigured("DISCLOSURE_LOOKUP_DNS_RESOLVER names no server.")
-        resolver.nameservers = servers
+        try:
+            resolver.nameservers = servers
+        except ValueError as e:
+            raise ImproperlyConfigured(
+                f"DISCLOSURE_LOOKUP_DNS_RESOLVER: give IP addresses ({e})."
+            ) from None
         resolver.nameserver_ports = ports
     resolver.timeout = timeout
     resolver.lifetime = timeout
@@ -53,7 +66,11 @@ def txt_values(name: str) -> TxtAnswer:
     """The TXT strings at ``name`` (an ASCII host name), never raising for
     an answer the DNS gives: no such name, no TXT, no server, time-out."""
     try:
-        answer = _resolver().resolve(dns.name.from_text(name), dns.rdatatype.TXT, search=False)
+        resolver = _resolver()  # the system's: its configuration may be missing
+    except dns.exception.DNSException as e:
+        return TxtAnswer([], f"No DNS resolver is configured ({type(e).__name__}).")
+    try:
+        answer = resolver.resolve(dns.name.from_text(name), dns.rdatatype.TXT, search=False)
     except dns.resolver.NXDOMAIN:
         return TxtAnswer([], f"{name} does not exist in the DNS (yet).")
     except dns.resolver.NoAnswer:

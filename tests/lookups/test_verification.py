@@ -404,3 +404,14 @@ def test_the_portal_offers_the_security_txt_contacts(client, asker, security_txt
     security_txt.answers["/.well-known/security.txt"] = Answer(404, b"")
     page = client.get("/portal/lookup/verify/", {"domain": "northwind.com", "securitytxt": "1"})
     assert "answered 404" in page.content.decode()
+
+
+@pytest.mark.parametrize("value", ["127.0.0.1:x", "127.0.0.1:70000", "dns.example:53", ","])
+def test_a_bad_resolver_setting_is_a_configuration_error(settings, value):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from disclosure.lookups import dnscheck
+
+    settings.DISCLOSURE_LOOKUP_DNS_RESOLVER = value
+    with pytest.raises(ImproperlyConfigured):
+        dnscheck.txt_values("_disclosure-verify.northwind.com")
