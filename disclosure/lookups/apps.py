@@ -6,3 +6,6 @@ class LookupsConfig(AppConfig):
     label = "lookups"
     verbose_name = "Verified lookups"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the settings checks)

@@ -2,6 +2,7 @@
 ("host[:port]", several comma-separated; empty: the system's resolver) with
 dnspython, within DISCLOSURE_LOOKUP_DNS_TIMEOUT seconds."""
 
+import ipaddress
 from dataclasses import dataclass
 
 import dns.exception
@@ -26,37 +27,46 @@ def _port(text: str, item: str) -> int:
     return int(text)
 
 
-def _resolver() -> dns.resolver.Resolver:
+def configured_servers() -> dict[str, int]:
+    """The resolver's servers and ports from the setting ({} for the system's);
+    ImproperlyConfigured when it is malformed."""
     configured = str(settings.DISCLOSURE_LOOKUP_DNS_RESOLVER or "").strip()
-    timeout = float(settings.DISCLOSURE_LOOKUP_DNS_TIMEOUT)
     if not configured:
-        resolver = dns.resolver.Resolver()
-    else:
-        resolver = dns.resolver.Resolver(configure=False)
-        servers, ports = [], {}
-        for item in (s.strip() for s in configured.split(",")):
-            if not item:
-                continue
-            host, port = item, 53
-            if item.startswith("["):  # [v6]:port
-                host, _, rest = item[1:].partition("]")
-                port = _port(rest[1:], item) if rest.startswith(":") else 53
-            elif item.count(":") == 1:
-                host, _, p = item.partition(":")
-                port = _port(p, item)
-            if not (1 <= port <= 65535):
-                raise ImproperlyConfigured(f"DISCLOSURE_LOOKUP_DNS_RESOLVER: bad port in {item!r}.")
-            servers.append(host)
-            ports[host] = port
-        if not servers:
-            raise ImproperlyConfigured("DISCLOSURE_LOOKUP_DNS_RESOLVER names no server.")
+        return {}
+    servers: dict[str, int] = {}
+    for item in (s.strip() for s in configured.split(",")):
+        if not item:
+            continue
+        host, port = item, 53
+        if item.startswith("["):  # [v6]:port
+            host, _, rest = item[1:].partition("]")
+            port = _port(rest[1:], item) if rest.startswith(":") else 53
+        elif item.count(":") == 1:
+            host, _, p = item.partition(":")
+            port = _port(p, item)
+        if not (1 <= port <= 65535):
+            raise ImproperlyConfigured(f"DISCLOSURE_LOOKUP_DNS_RESOLVER: bad port in {item!r}.")
         try:
-            resolver.nameservers = servers
-        except ValueError as e:
+            ipaddress.ip_address(host)
+        except ValueError:
             raise ImproperlyConfigured(
-                f"DISCLOSURE_LOOKUP_DNS_RESOLVER: give IP addresses ({e})."
+                f"DISCLOSURE_LOOKUP_DNS_RESOLVER: give IP addresses, not {host!r}."
             ) from None
-        resolver.nameserver_ports = ports
+        servers[host] = port
+    if not servers:
+        raise ImproperlyConfigured("DISCLOSURE_LOOKUP_DNS_RESOLVER names no server.")
+    return servers
+
+
+def _resolver() -> dns.resolver.Resolver:
+    servers = configured_servers()
+    timeout = float(settings.DISCLOSURE_LOOKUP_DNS_TIMEOUT)
+    if servers:
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = list(servers)
+        resolver.nameserver_ports = dict(servers)
+    else:
+        resolver = dns.resolver.Resolver()
     resolver.timeout = timeout
     resolver.lifetime = timeout
     return resolver

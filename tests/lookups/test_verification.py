@@ -415,3 +415,15 @@ def test_a_bad_resolver_setting_is_a_configuration_error(settings, value):
     settings.DISCLOSURE_LOOKUP_DNS_RESOLVER = value
     with pytest.raises(ImproperlyConfigured):
         dnscheck.txt_values("_disclosure-verify.northwind.com")
+
+
+def test_manage_check_reports_bad_lookup_settings(settings):
+    from django.core.checks import run_checks
+
+    settings.DISCLOSURE_LOOKUP_RATE_ADDRESS = "sixty an hour"
+    settings.DISCLOSURE_LOOKUP_DNS_RESOLVER = "dns.example"
+    ids = sorted(e.id for e in run_checks() if e.id.startswith("lookups."))
+    assert ids == ["lookups.E001", "lookups.E002"]
+    settings.DISCLOSURE_LOOKUP_RATE_ADDRESS = "60/hour"
+    settings.DISCLOSURE_LOOKUP_DNS_RESOLVER = "127.0.0.1:5353, [::1]:53"
+    assert not [e for e in run_checks() if e.id.startswith("lookups.")]
