@@ -291,3 +291,17 @@ def test_an_unreachable_cache_still_limits(case, asker, settings):
     lookup(user=asker, domain="northwind.com")
     with pytest.raises(RateLimited):
         lookup(user=asker, domain="northwind.com")
+
+
+def test_the_staff_switch_turns_a_cases_lookups_off_and_on(case, asker, analyst):
+    """Through the affected app's own service (affected.grouping)."""
+    from disclosure.affected.grouping import set_lookups_enabled
+
+    verify(asker, "northwind.com")
+    set_lookups_enabled(actor=analyst, case=case, enabled=False)
+    assert lookup(user=asker, domain="northwind.com").cases == []
+    set_lookups_enabled(actor=analyst, case=case, enabled=True)
+    assert [c.reference for c in lookup(user=asker, domain="northwind.com").cases] == [
+        case.reference
+    ]
+    assert len(_events(case)) == 1
