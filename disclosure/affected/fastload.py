@@ -16,7 +16,8 @@ once per distinct host:
    IDNA, tldextract, free-mail) and COPYs the pairs that are good into a
    TEMP table;
 4. one statement splits and checks the simple lines (field count, lengths,
-   the address's local part, the country code; what a line alone decides),
+   the address's local part, the country code in ISO 3166-1; what a line
+   alone decides),
    joins them to their pair, and inserts the good ones as records (the
    keyed hash computed in SQL as HMAC-SHA-256 from the key's inner and
    outer pads: the digest of ``parsing.email_hash``), adding the batch's
@@ -50,7 +51,7 @@ from django.db import connection
 from disclosure.core.errors import ValidationFailed
 
 from .models import AffectedCountry, AffectedEmail, AffectedHost, AffectedRecord
-from .normalize import normalise_host
+from .normalize import country_codes, normalise_host
 from .parsing import _MAX, COLUMNS, MAX_LINE_BYTES, ROW_COLUMNS, BadLine, header_names, record_line
 
 _BLOCK = 1 << 20
@@ -156,6 +157,11 @@ class _Stage:
                     return False
 
 
+def _countries() -> str:
+    """The ISO 3166-1 alpha-2 codes as an SQL list (a hashed IN on PostgreSQL)."""
+    return ", ".join(_lit(c) for c in sorted(country_codes()))
+
+
 def _fields(fmt: str, header: list[str] | None) -> tuple[dict[str, str], str]:
     """SQL expressions of each column's raw value over ``f`` (the split
     line) and of the line's own checks."""
@@ -198,7 +204,7 @@ def _parsed_sql(fmt: str, header: list[str] | None, header_line: int) -> str:
             AND (e = '' OR (at > 0 AND char_length(local) BETWEEN 1 AND 64
                             AND local !~ {_lit(_NOT_LOCAL)}
                             AND left(local, 1) <> '.' AND strpos(local, '..') = 0))
-            AND (c = '' OR c ~ '^[A-Za-z][A-Za-z]$') AS ok,
+            AND (c = '' OR upper(c) IN ({_countries()})) AS ok,
             local, eh, dk, upper(c) AS country, o, ff, fp
         FROM (
             SELECT line, st, ok, e, dk, c, o, ff, fp, at,

@@ -9,8 +9,9 @@
   snapshot bundled with the package, offline (no fetch at run time), with
   the private suffixes on, so ``app.azurewebsites.net`` is its own
   registrable domain and not Microsoft's;
-- free-mail providers are flagged from ``data/freemail.txt`` (its source is
-  named in its header).
+- free-mail providers are flagged from ``data/freemail.txt``, and country
+  codes checked against ``data/iso3166.txt`` (each names its source in its
+  header).
 
 Every function is pure and cached: an import of millions of rows meets the
 same few thousand hosts again and again.
@@ -29,6 +30,7 @@ import tldextract
 from disclosure.core.errors import ValidationFailed
 
 _FREEMAIL_FILE = Path(__file__).with_name("data") / "freemail.txt"
+_COUNTRY_FILE = Path(__file__).with_name("data") / "iso3166.txt"
 # RFC 1035: 253 characters for a name, 63 for a label.
 _MAX_HOST = 253
 _LOCAL_PART = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}$")
@@ -66,6 +68,14 @@ def suffix_list_version() -> str:
             version = line.split(":", 1)[1].strip()
             break
     return f"PSL {version or 'unknown'} (tldextract {tldextract.__version__} snapshot)"
+
+
+@cache
+def country_codes() -> frozenset[str]:
+    """The ISO 3166-1 alpha-2 codes of ``data/iso3166.txt`` (its source is
+    named in its header), upper case."""
+    lines = _COUNTRY_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(s for s in (x.strip() for x in lines) if s and not s.startswith("#"))
 
 
 @cache

@@ -28,7 +28,7 @@ from typing import IO, Any
 
 from disclosure.core.errors import ValidationFailed
 
-from .normalize import normalise_email, normalise_host
+from .normalize import country_codes, normalise_email, normalise_host
 
 MAX_LINE_BYTES = 64 * 1024
 COLUMNS = ("email", "domain", "organization", "country", "found_file", "found_path")
@@ -128,6 +128,8 @@ def _record(
     country = (values.get("country") or "").strip()
     if country and not _COUNTRY.match(country):
         raise ValidationFailed(f"country {country!r} is not a two-letter ISO 3166 code")
+    if country and country.upper() not in country_codes():
+        raise ValidationFailed(f"country {country!r} is not an assigned ISO 3166-1 alpha-2 code")
     return (
         number, address if keep_email else "", digest, host.name, host.is_ip, host.domain,
         host.free_mail, " ".join((values.get("organization") or "").split()), country.upper(),

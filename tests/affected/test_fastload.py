@@ -49,6 +49,7 @@ BAD = (
     "a@,,\n"
     "ok2@contoso.com,,US,extra\n"
     "ü@contoso.com,,\n"
+    "ok3@contoso.com,,EU\n"
 ).encode()
 
 
@@ -109,12 +110,16 @@ def test_bad_lines_have_the_python_readers_numbers_and_reasons(analyst, case):
     expected = [{"line": b.line, "reason": b.reason} for b in python_rows(BAD)
                 if isinstance(b, BadLine)]  # fmt: skip
     assert batch.errors == expected
-    assert [e["line"] for e in batch.errors] == [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
+    assert [e["line"] for e in batch.errors] == [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
     assert batch.errors[1] == {
         "line": 4,
         "reason": "the address is at contoso.com, the domain column says 'fabrikam.com'",
     }
-    assert batch.lines == 14
+    assert batch.errors[-1] == {
+        "line": 15,
+        "reason": "country 'EU' is not an assigned ISO 3166-1 alpha-2 code",
+    }
+    assert batch.lines == 15
     assert AffectedRecord.objects.filter(case=case).count() == 0
 
 

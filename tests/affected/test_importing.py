@@ -97,6 +97,10 @@ def test_a_mixed_file_imports_nothing_and_reports_every_bad_line(analyst, case):
             b"email,country\na@example.com,Germany\n",
             "country 'Germany' is not a two-letter ISO 3166 code",
         ),
+        (
+            b"email,country\na@example.com,uk\n",
+            "country 'uk' is not an assigned ISO 3166-1 alpha-2 code",
+        ),
         (b"email\na@b@\n", "'a@b@': not an e-mail address (bad local part)."),
         (b"domain\nlocalhost\n", "'localhost' is not a fully qualified host name."),
         (
