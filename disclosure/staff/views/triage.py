@@ -20,19 +20,14 @@ from django.views.decorators.http import require_POST
 
 from disclosure.cases import access, selectors
 from disclosure.comms import triage
-from disclosure.comms.eml import read_received, storable
 from disclosure.comms.models import InboundMessage
 from disclosure.core.errors import DomainError, NotPermitted
 from disclosure.core.forms import DomainErrorForm
-from disclosure.evidence.storage import blob_name, evidence_storage, open_blob
 
 from ..decorators import staff_required
 from ..forms.details import NewCaseForm
 
 PAGE_SIZE = 25
-# How much of a message's header block and text its page shows.
-HEADERS_MAX_CHARS = 20_000
-BODY_MAX_CHARS = 100_000
 
 
 class AttachForm(DomainErrorForm):
@@ -68,35 +63,20 @@ def triage_count(request: HttpRequest) -> HttpResponse:
     return render(request, "staff/triage/_count.html", {"count": count})
 
 
-def _raw(row: InboundMessage) -> bytes | None:
-    if not row.raw_sha256 or not evidence_storage().exists(blob_name(row.raw_sha256)):
-        return None
-    with open_blob(row.raw_sha256) as f:
-        return f.read()
-
-
 def _detail(
     request, row: InboundMessage, *, attach=None, discard=None, status=200, error: str = ""
 ):
-    raw = _raw(row)
-    headers = body = ""
-    attachments = []
-    if raw is not None:
-        head, _, _ = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
-        headers = storable(head.decode("utf-8", errors="replace"), HEADERS_MAX_CHARS)
-        received = read_received(raw)
-        body = received.body[:BODY_MAX_CHARS]
-        attachments = [(a.name, a.content_type, len(a.content)) for a in received.attachments]
+    view = triage.shown(row)
     return render(
         request,
         "staff/triage/detail.html",
         {
             "message": row,
             "error": error,
-            "headers": headers,
-            "body": body,
-            "attachments": attachments,
-            "kept": raw is not None,
+            "headers": view.headers,
+            "body": view.body,
+            "attachments": view.attachments,
+            "kept": view.kept,
             "waiting": row.status in triage.WAITING,
             "can_triage": access.can(request.user, access.Action.TRIAGE_MAIL),
             "attach_form": attach or AttachForm(),
