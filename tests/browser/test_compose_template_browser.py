@@ -6,11 +6,10 @@ the Content-Security-Policy."""
 import re
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from disclosure.cases.stages import Stage
 from disclosure.comms.models import Communication, MailTemplate
+from tests.browser.session import Watched, signed_in
 from tests.factories import make_case
 
 try:
@@ -19,13 +18,6 @@ except ImportError:  # tests/conftest.py skips (or fails) these tests with a rea
     expect = None
 
 pytestmark = pytest.mark.browser
-
-RECORD_VIOLATIONS = """
-window.__cspViolations = [];
-document.addEventListener('securitypolicyviolation', (e) => {
-  window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
-});
-"""
 
 
 @pytest.fixture
@@ -41,34 +33,11 @@ def case(analyst, vendor, firm):
     return make_case(Stage.VENDOR_NOTIFIED, actor=analyst, vendor=vendor, title="Open bucket")
 
 
-def signed_in(browser, live_server, user):
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    context.add_init_script(RECORD_VIOLATIONS)
-    return context
-
-
 def test_picking_a_template_fills_the_text_in_place(browser, live_server, analyst, case, tmp_path):
     context = signed_in(browser, live_server, analyst)
-    console: list[str] = []
     try:
-        page = context.new_page()
-        page.on(
-            "console",
-            lambda m: console.append(m.text) if "Refused to" in m.text or "Content Security"
-            in m.text else None,
-        )  # fmt: skip
+        watched = Watched(context)
+        page, console = watched.page, watched.console
         navigations: list[str] = []
         page.on("framenavigated", lambda frame: navigations.append(frame.url))
         compose = f"/cases/{case.reference}/actions/send_mail/"
