@@ -40,7 +40,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_keep_test_connect
 #   affected/claims/ (POST): issue 19
 # + me/mail-settings/ (GET, PUT), cases/{reference}/watch/ (GET, PUT),
 #   mail/triage/ (list, message, attach, new-case, discard): issue 17
-OPERATIONS = 63
+OPERATIONS = 69
 
 
 @pytest.fixture
