@@ -203,6 +203,9 @@ def storable(text: object, limit: int | None = None) -> str:
     return value[:limit] if limit is not None else value
 
 
+_DEFAULT_POLICY = "email.policy.default"
+
+
 class _ReadOnceMessage(EmailMessage):
     """A parsed message that parses each header value once.
 
@@ -227,6 +230,21 @@ class _ReadOnceMessage(EmailMessage):
         except KeyError:
             parsed = cache[key] = self.policy.header_fetch_parse(name, value)
             return parsed
+
+    def __getstate__(self):
+        # Pickled (a message read in another process, ``read_all``) without
+        # the parsed values (their classes are made at run time) and with
+        # the default policy named, so that it is the same object here.
+        state = dict(self.__dict__)
+        state.pop("_parsed_headers", None)
+        if state.get("policy") is email.policy.default:
+            state["policy"] = _DEFAULT_POLICY
+        return state
+
+    def __setstate__(self, state):
+        if state.get("policy") == _DEFAULT_POLICY:
+            state["policy"] = email.policy.default
+        self.__dict__.update(state)
 
     def get(self, name, failobj=None):
         name = name.lower()
@@ -357,3 +375,10 @@ def read_received(raw: bytes) -> ReceivedEmail:
         references=ids["references"],
         problems=tuple(problems),
     )
+
+
+def read_all(raws: list[bytes]) -> list[ReceivedEmail]:
+    """``read_received`` of each of ``raws``: what a worker process runs
+    (its result is pickled back: the parsed messages without their cached
+    header values)."""
+    return [read_received(raw) for raw in raws]

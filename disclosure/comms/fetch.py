@@ -17,7 +17,10 @@ mail account, a vendor's known addresses, who on the staff hears of a case:
 a chunk at a time (at most 100 messages or 8 MB), and each chunk is one
 transaction (``inbound_batch.receive_batch``); the chunk's messages are moved,
 flagged or filed only after its commit, so a crash mid-chunk loses nothing
-and the next fetch takes the chunk again.
+and the next fetch takes the chunk again. While a chunk of IMAP mail is
+written, the next one is fetched and parsed by a background thread
+(``imap.fetch_imap_chunks`` with ``prepare``); nothing of it is written or
+moved before its own turn.
 """
 
 import fcntl
@@ -30,7 +33,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
-from .inbound_batch import receive_batch
+from .inbound_batch import read_messages, receive_batch
 from .maildir import fetch_maildir_chunks
 from .models import InboundStatus
 from .runscope import fetch_run
@@ -83,13 +86,14 @@ class FetchResult:
         }
 
 
-def _handler(source: str, counts: SourceCounts) -> Callable[[list[bytes]], list[bool]]:
+def _handler(source: str, counts: SourceCounts) -> Callable[..., list[bool]]:
     """What a mailbox hands each chunk to: ``receive_batch`` (one
-    transaction), counting each message's outcome; says which were processed."""
+    transaction), counting each message's outcome; says which were processed.
+    ``read``: the chunk's messages read already (``_reader``), else None."""
 
-    def handle(raws: list[bytes]) -> list[bool]:
+    def handle(raws: list[bytes], read: list | None = None) -> list[bool]:
         done = []
-        for received in receive_batch(raws, source=source):
+        for received in receive_batch(raws, source=source, read=read):
             if isinstance(received, Exception):
                 counts.errors += 1  # the mailbox keeps the message
                 done.append(False)
@@ -107,6 +111,17 @@ def _handler(source: str, counts: SourceCounts) -> Callable[[list[bytes]], list[
         return done
 
     return handle
+
+
+def _reader(source: str) -> Callable[[list[bytes]], list]:
+    """How a chunk's messages are read before their transaction
+    (``inbound.read_messages``: parsing only, no database), which the IMAP
+    side does for the next chunk while the current one is written."""
+
+    def read(raws: list[bytes]) -> list:
+        return read_messages(raws, source=source, elsewhere=True)
+
+    return read
 
 
 @contextmanager
@@ -172,7 +187,7 @@ def _fetch_imap(url: str, result: FetchResult, limit: int | None) -> None:
         return
     counts = result.sources.setdefault(source, SourceCounts())
     try:
-        imap.fetch_imap_chunks(url, _handler(source, counts), limit=limit)
+        imap.fetch_imap_chunks(url, _handler(source, counts), limit=limit, prepare=_reader(source))
     except Exception as e:  # MailboxUnavailable, or a bad URL: the Maildir was read
         logger.warning("Fetching from %s failed: %s", source, e)
         result.failures.append(f"{source}: {getattr(e, 'message', None) or e}")

@@ -38,8 +38,10 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import logging
+import queue
 import re
 import ssl
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -281,7 +283,11 @@ def fetch_imap(url: str, handle: Callable[[bytes], object], *, limit: int | None
 
 
 def fetch_imap_chunks(
-    url: str, handle_chunk: Callable[[list[bytes]], Sequence[bool]], *, limit: int | None = None
+    url: str,
+    handle_chunk: Callable[..., Sequence[bool]],
+    *,
+    limit: int | None = None,
+    prepare: Callable[[list[bytes]], object] | None = None,
 ) -> int:
     """``fetch_imap`` a chunk at a time: each batch of new messages (at most
     BATCH_MESSAGES and BATCH_BYTES) goes to ``handle_chunk`` at once, which
@@ -289,22 +295,36 @@ def fetch_imap_chunks(
     flagged, after ``handle_chunk`` returned (a crash before that hands them
     over again). When ``handle_chunk`` raises, no message of the chunk is
     marked and the next chunk is tried. Returns the number of messages
-    processed; raises MailboxUnavailable as ``fetch_imap`` does."""
+    processed; raises MailboxUnavailable as ``fetch_imap`` does.
+
+    The next batch is fetched (and, with ``prepare``, prepared: then
+    ``handle_chunk(raws, prepare(raws))`` is called) by a background thread
+    while ``handle_chunk`` works on the current one: at most one batch
+    waits ahead. The thread only reads (``BODY.PEEK[]``, nothing moved or
+    flagged, no database); the IMAP connection is used by one thread at a
+    time, and a batch's messages are moved or flagged by this thread after
+    its ``handle_chunk`` returned, as without the thread. A ``prepare``
+    that raises is logged and ``handle_chunk(raws, None)`` is called."""
     target = parse_url(url)
     if limit is not None and limit <= 0:
         return 0
     box = _connect(target, float(settings.DISCLOSURE_IMAP_TIMEOUT))
     processed = 0
+    reader: _Reader | None = None
     try:
         if target.processed and not box.folder.exists(target.processed):
             box.folder.create(target.processed)
         uids = box.uids("UNDELETED" if target.processed else "UNSEEN UNDELETED")
         if limit is not None:
             uids = uids[:limit]
-        for batch in _batches(box, uids):
-            messages = list(box.fetch(uid_list=batch, mark_seen=False, bulk=True))
+        reader = _Reader(box, uids, prepare)
+        for messages, prepared in reader:
+            raws = [m.raw for m in messages]
             try:
-                outcome = list(handle_chunk([m.raw for m in messages]))
+                if prepare is None:
+                    outcome = list(handle_chunk(raws))
+                else:
+                    outcome = list(handle_chunk(raws, prepared))
             except Exception:
                 logger.exception(
                     "A chunk of %d messages of %s/%s not processed; they stay in the folder.",
@@ -312,7 +332,8 @@ def fetch_imap_chunks(
                 )  # fmt: skip
                 continue
             done = [m.uid for m, ok in zip(messages, outcome, strict=True) if ok]
-            _mark(box, target, done)
+            with reader.lock:
+                _mark(box, target, done)
             processed += len(done)
     except (OSError, imaplib.IMAP4.error, ImapToolsError) as exc:
         raise MailboxUnavailable(
@@ -320,8 +341,78 @@ def fetch_imap_chunks(
             f"{processed} messages: {_text(exc)}"
         ) from None
     finally:
+        if reader is not None:
+            reader.stop()  # before the logout: the thread may be fetching
         _close(box)
     return processed
+
+
+_DONE = object()
+
+
+class _Reader:
+    """The batches of ``uids`` fetched (and prepared) one ahead by a
+    background thread (``fetch_imap_chunks``); iterating yields
+    ``(messages, prepared)`` in the mailbox's order and re-raises what the
+    thread raised. ``lock`` guards the IMAP connection."""
+
+    def __init__(self, box, uids: list[str], prepare) -> None:
+        self.box, self.uids, self.prepare = box, uids, prepare
+        self.lock = threading.Lock()
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="imap-reader", daemon=True)
+        self._thread.start()
+
+    def _put(self, item) -> bool:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            batches = _batches(self.box, self.uids)
+            while True:
+                with self.lock:  # the generator's size requests too
+                    batch = next(batches, None)
+                    if batch is None:
+                        break
+                    if self._stopped.is_set():
+                        return
+                    messages = list(self.box.fetch(uid_list=batch, mark_seen=False, bulk=True))
+                prepared = None
+                if self.prepare is not None:
+                    try:
+                        prepared = self.prepare([m.raw for m in messages])
+                    except Exception:
+                        logger.exception("Preparing a chunk of %d messages failed.", len(messages))
+                if not self._put((messages, prepared)):
+                    return
+            self._put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            self._put(_Failed(exc))
+
+    def __iter__(self):
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
 
 
 def _mark(box, target: ImapTarget, uids: list[str]) -> None:

@@ -141,10 +141,15 @@ class _Incoming:
     message_id: str
     mail: ReceivedEmail | None = None
     refused: str = ""
+    kind: Classification | None = None  # classify(mail.message), when done already
 
 
-def _read(raw: bytes, source: str) -> _Incoming:
-    """Checks of size and content, the reading and the Message-ID of ``raw``."""
+def _read(
+    raw: bytes, source: str, mail: ReceivedEmail | None = None, kind: Classification | None = None
+) -> _Incoming:
+    """Checks of size and content, the reading and the Message-ID of ``raw``
+    (``mail``: ``read_received(raw)`` done already, elsewhere, and ``kind``
+    its ``classify``)."""
     raw = bytes(raw)
     source = storable(source, 200)
     sha = sha256_hex(raw)
@@ -154,8 +159,15 @@ def _read(raw: bytes, source: str) -> _Incoming:
         return _Incoming(raw, sha, source, "", refused=reason)
     if not raw.strip():
         return _Incoming(raw, sha, source, "", refused="The message is empty.")
-    mail = read_received(raw)
-    return _Incoming(raw, sha, source, mail.message_id or synthetic_message_id(sha), mail)
+    if mail is None:
+        mail, kind = read_received(raw), None
+    message_id = mail.message_id or synthetic_message_id(sha)
+    return _Incoming(raw, sha, source, message_id, mail, kind=kind)
+
+
+def _to_read(raw: bytes) -> bool:
+    """Whether ``_read`` would parse ``raw`` (not refused for its size or emptiness)."""
+    return len(raw) <= settings.DISCLOSURE_MAIL_MAX_BYTES and bool(raw.strip())
 
 
 def _receive(incoming: _Incoming, seen: tuple[bool, bool, bool]) -> Received:

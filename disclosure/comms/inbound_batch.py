@@ -34,7 +34,10 @@ messages processed only after this returns.
 import hashlib
 import io
 import logging
-from collections.abc import Sequence
+import multiprocessing
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -48,12 +51,15 @@ from disclosure.core.timeutils import now
 from disclosure.core.validation import clean_text
 from disclosure.evidence import bulk as evidence_bulk
 from disclosure.evidence.models import EvidenceFile, EvidenceKind, shared_by_default
+from disclosure.evidence.storage import _SNIFF_BYTES as SNIFF_BYTES
+from disclosure.evidence.storage import detect_content_type
 from disclosure.ledger import bulk as ledger_bulk
 from disclosure.ledger.fingerprints import record_ref
 from disclosure.ledger.models import EventKind
 
 from . import inbound, notices, services
 from .classify import Classification, classify
+from .eml import ReceivedEmail, read_all
 from .matching import match_cases
 from .models import Automated, Channel, Communication, Direction, InboundMessage, InboundStatus
 from .senders import sender_is_unknown
@@ -61,9 +67,78 @@ from .senders import sender_is_unknown
 logger = logging.getLogger(__name__)
 
 Result = inbound.Received | Exception
+# Files of a chunk stored at once (``_store``).
+STORE_THREADS = 4
 
 
-def receive_batch(raws: Sequence[bytes], *, source: str) -> list[Result]:
+def read_messages(
+    raws: Sequence[bytes], *, source: str, elsewhere: bool = False
+) -> list[inbound._Incoming]:
+    """The messages ``raws`` read as ``receive_batch`` reads them (checks of
+    size and content, the parsing, the Message-ID): no database, no files,
+    so it may run in another thread ahead of the chunk's transaction.
+    ``elsewhere``: the parsing (``eml.read_all``, pure) is done by a worker
+    process (``PARSE_PROCESSES``), in parallel with this process; where
+    there is none (disabled, or a daemonic process such as a Celery prefork
+    child) or it fails, here."""
+    raws = [bytes(raw) for raw in raws]
+    parsed: dict[int, tuple[ReceivedEmail, Classification]] = {}
+    wanted = [i for i, raw in enumerate(raws) if inbound._to_read(raw)] if elsewhere else []
+    pool = _parse_pool() if wanted else None
+    if pool is not None:
+        try:
+            found = pool.submit(_read_all, [raws[i] for i in wanted]).result()
+            parsed = dict(zip(wanted, found, strict=True))
+        except Exception:
+            logger.warning("Parsing in a worker process failed; parsing here.", exc_info=True)
+            _drop_parse_pool(pool)
+    return [inbound._read(raw, source, *parsed.get(i, (None, None))) for i, raw in enumerate(raws)]
+
+
+def _read_all(raws: list[bytes]) -> list[tuple[ReceivedEmail, Classification]]:
+    """What the worker process does: each message read (``eml.read_all``)
+    and classified (``classify``), both pure."""
+    return [
+        (mail, classify(mail.message) if mail.message is not None else Classification())
+        for mail in read_all(raws)
+    ]
+
+
+# Worker processes that parse received mail (``read_messages(elsewhere=True)``);
+# 0: parse in this process.
+PARSE_PROCESSES = 1
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _parse_pool() -> ProcessPoolExecutor | None:
+    """The process's parsing pool (started on first use, forked: the worker
+    runs only ``eml.read_all``), or None where there can be none."""
+    global _pool
+    if PARSE_PROCESSES < 1 or multiprocessing.current_process().daemon:
+        return None
+    with _pool_lock:
+        if _pool is None:
+            try:
+                _pool = ProcessPoolExecutor(
+                    PARSE_PROCESSES, mp_context=multiprocessing.get_context("fork")
+                )
+            except (ValueError, OSError):
+                return None
+        return _pool
+
+
+def _drop_parse_pool(pool: ProcessPoolExecutor) -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is pool:
+            _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def receive_batch(
+    raws: Sequence[bytes], *, source: str, read: Sequence[inbound._Incoming] | None = None
+) -> list[Result]:
     """``inbound.receive`` for each message of ``raws`` (one chunk of a
     fetch, in the mailbox's order), all in ONE transaction (see the module
     docstring). Returns, message by message, its ``Received`` or the
@@ -78,13 +153,22 @@ def receive_batch(raws: Sequence[bytes], *, source: str) -> list[Result]:
     raises (the database or the storage failing, or a bug it triggers), the
     whole chunk is rolled back and its messages are received again, each in
     its own transaction as ``receive`` alone does, so one failing message
-    keeps back only itself."""
+    keeps back only itself. ``read``: the messages as ``read_messages(raws,
+    source=source)`` read them already (used only when it matches ``raws``
+    message by message)."""
     if not raws:
         return []
+    if (
+        read is None
+        or len(read) != len(raws)
+        or any(m.raw is not r and m.raw != r for m, r in zip(read, raws, strict=True))
+        or any(m.source != inbound.storable(source, 200) for m in read)
+    ):
+        read = read_messages(raws, source=source)
     token = inbound._in_chunk.set(True)
     try:
         with transaction.atomic():
-            return _receive_chunk([inbound._read(raw, source) for raw in raws])
+            return _receive_chunk(list(read))
     except Exception:
         logger.warning(
             "A message of a chunk of %d from %s failed; the chunk was rolled back and is "
@@ -117,7 +201,9 @@ def _receive_chunk(chunk: list[inbound._Incoming]) -> list[Result]:
         if not set_based or any(seen.get(incoming.message_id, inbound._NOT_SEEN)):
             continue
         mail = incoming.mail
-        kind = classify(mail.message) if mail.message is not None else Classification()
+        kind = incoming.kind
+        if kind is None:
+            kind = classify(mail.message) if mail.message is not None else Classification()
         if kind.kind != Automated.BOUNCE:
             ordinary.append(_Plan(i, incoming, kind))
     for plan in _take_all(ordinary):
@@ -194,11 +280,14 @@ def _take_all(plans: list[_Plan]) -> list[_Plan]:
     clash = {pair for pair, n in counts.items() if n > 1} | held
     taken = [p for p in taken if not any((p.case_id, f.sha) in clash for f in p.files)]
     matched = [p for p in taken if p.case_id is not None]
-    _store(taken)
-    _log(matched, cases, actor)
-    received_at = now()
-    rows = [_row(p, received_at) for p in taken]
-    InboundMessage.objects.bulk_create(rows, batch_size=500)
+    stored = _store(taken)  # while the rows are written
+    try:
+        _log(matched, cases, actor)
+        received_at = now()
+        rows = [_row(p, received_at) for p in taken]
+        InboundMessage.objects.bulk_create(rows, batch_size=500)
+    finally:
+        stored()  # every file stored before the commit
     for p, row in zip(taken, rows, strict=True):
         p.row = row
     for case in {cases[p.case_id].pk: cases[p.case_id] for p in matched}.values():
@@ -301,21 +390,52 @@ def _communication_fields(plan: _Plan, case, unknown: bool) -> dict:
     }
 
 
-def _store(plans: list[_Plan]) -> None:
-    """Store the raw bytes of every message and each evidence file's
-    content (``inbound.store_stream``: the evidence store, by hash)."""
+def _store(plans: list[_Plan]) -> Callable[[], None]:
+    """Start storing the raw bytes of every message and each evidence
+    file's content (``inbound.store_stream``: the evidence store, by hash),
+    a few files at a time (``STORE_THREADS``: the store's work is mostly
+    waiting on the disk or the network) while the chunk's rows are written;
+    each file's row is described at once from the bytes in memory (hash,
+    size, the type ``store_stream`` detects from the first bytes). Returns
+    what waits for every file to be stored: call it before the transaction
+    commits. It raises the first failure, or when a stored file is not what
+    its row says (then the chunk rolls back)."""
+    jobs: list[tuple[_File | None, bytes, int | None]] = []
     for p in plans:
         if p.case_id is None:
             raw = p.incoming.raw
-            inbound.store_stream(io.BytesIO(raw), max_bytes=max(len(raw), 1))
+            jobs.append((None, raw, max(len(raw), 1)))
             continue
         for f in p.files:
-            blob = inbound.store_stream(io.BytesIO(f.content))
+            jobs.append((f, f.content, None))
             f.row = EvidenceFile(
-                sha256=blob.sha256, size=blob.size, content_type=blob.content_type,
+                sha256=f.sha, size=len(f.content),
+                content_type=detect_content_type(f.content[:SNIFF_BYTES]),
                 original_name=f.name, kind=f.kind, description=f.description,
                 internal=f.internal,
             )  # fmt: skip
+
+    def store(job):
+        _, content, max_bytes = job
+        return inbound.store_stream(io.BytesIO(content), max_bytes=max_bytes)
+
+    if not jobs:
+        return lambda: None
+    pool = ThreadPoolExecutor(max_workers=max(1, STORE_THREADS))
+    futures = [pool.submit(store, job) for job in jobs]
+
+    def finish() -> None:
+        try:
+            for (f, _, _), future in zip(jobs, futures, strict=True):
+                blob = future.result()
+                if f is not None and (blob.sha256, blob.size, blob.content_type) != (
+                    f.row.sha256, f.row.size, f.row.content_type
+                ):  # fmt: skip
+                    raise RuntimeError(f"The evidence store kept {blob} for {f.name!r}.")
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    return finish
 
 
 def _log(plans: list[_Plan], cases: dict, actor) -> None:
@@ -378,8 +498,7 @@ def _log(plans: list[_Plan], cases: dict, actor) -> None:
             )
         )
     ledger_bulk.append_many(events, actor=actor)
-    for p in plans:
-        notices.message_logged(p.comm, actor, received=True)  # in this transaction
+    notices.messages_received([p.comm for p in plans], actor)  # in this transaction
 
 
 def _row(plan: _Plan, received_at) -> InboundMessage:
