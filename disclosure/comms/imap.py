@@ -26,7 +26,9 @@ Messages are fetched in batches of at most ``BATCH_MESSAGES`` messages and
 alone), so a mailbox of 10,000 messages never sits in memory at once; the
 processed messages of a batch are moved or flagged when the batch is done
 (a crash in between hands them over again: the inbound side refuses a
-Message-ID it logged before).
+Message-ID it logged before). ``fetch_imap_chunks`` reads the next batch in
+a background thread while the current one is handled; only this thread
+moves or flags messages, each batch after its handler returned.
 
 A bad URL, a refused connection or login, an untrusted certificate or a
 missing folder raise ``MailboxUnavailable``, whose message names the

@@ -29,6 +29,13 @@ When anything raises, the whole chunk rolls back and its messages are
 received again each in its own transaction (``inbound.receive``), so one
 failing message keeps back only itself; the mailbox marks the chunk's
 messages processed only after this returns.
+
+Speed: a chunk may come read already (``read_messages``, which an IMAP
+fetch runs for the next chunk while this one is written, the parsing and
+classifying in a forked worker process); the staff notices of the chunk are
+written at once (``notices.messages_received``); the chunk's files are
+stored by a few threads while its rows are written, every one of them
+stored (and checked to be what its row says) before the transaction ends.
 """
 
 import hashlib

@@ -214,3 +214,32 @@ def test_a_failure_of_the_set_based_write_receives_the_chunk_message_by_message(
     assert InboundMessage.objects.count() == 2
     assert EvidenceFile.objects.filter(case__in=cases, kind="raw_message").count() == 2
     assert verify_case(a).ok and verify_case(b).ok
+
+
+def test_messages_read_in_a_worker_process_are_those_read_here(cases):
+    """``read_messages(elsewhere=True)`` (the parsing and classifying in a
+    forked worker, what an IMAP fetch does for the next chunk): every field,
+    the classification and the parsed message's headers as read here; a
+    refused message is refused here, not sent to the worker."""
+    import dataclasses
+    import email.policy
+
+    a, _ = cases
+    csv = [("extract.csv", b"host,status\nx,open\n", "text/csv")]
+    raws = [_reply(a, 1, attachments=csv), _reply(a, 2, auto_submitted="auto-replied"), b"  "]
+    here = inbound_batch.read_messages(raws, source="imap:INBOX")
+    there = inbound_batch.read_messages(raws, source="imap:INBOX", elsewhere=True)
+    assert [m.refused for m in there] == ["", "", "The message is empty."]
+    assert [m.kind.kind if m.kind else None for m in there] == ["", "auto_reply", None]
+    for mine, theirs in zip(here[:2], there[:2], strict=True):
+        assert theirs.raw is not None and theirs.raw == mine.raw
+        assert (theirs.message_id, theirs.sha, theirs.source) == (
+            mine.message_id, mine.sha, mine.source
+        )  # fmt: skip
+        fields = {f.name for f in dataclasses.fields(mine.mail)} - {"message"}
+        assert {n: getattr(theirs.mail, n) for n in fields} == {
+            n: getattr(mine.mail, n) for n in fields
+        }
+        assert theirs.mail.message.policy is email.policy.default
+        assert theirs.mail.message.items() == mine.mail.message.items()
+        assert str(theirs.mail.message["from"]) == "Contoso Security <security@contoso.example>"
