@@ -33,7 +33,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
-from .inbound_batch import read_messages, receive_batch
+from .inbound_batch import receive_batch
+from .inbound_read import read_messages
 from .maildir import fetch_maildir_chunks
 from .models import InboundStatus
 from .runscope import fetch_run
@@ -115,7 +116,7 @@ def _handler(source: str, counts: SourceCounts) -> Callable[..., list[bool]]:
 
 def _reader(source: str) -> Callable[[list[bytes]], list]:
     """How a chunk's messages are read before their transaction
-    (``inbound.read_messages``: parsing only, no database), which the IMAP
+    (``inbound_read.read_messages``: parsing only, no database), which the IMAP
     side does for the next chunk while the current one is written."""
 
     def read(raws: list[bytes]) -> list:

@@ -41,10 +41,8 @@ stored (and checked to be what its row says) before the transaction ends.
 import hashlib
 import io
 import logging
-import multiprocessing
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -66,7 +64,7 @@ from disclosure.ledger.models import EventKind
 
 from . import inbound, notices, services
 from .classify import Classification, classify
-from .eml import ReceivedEmail, read_all
+from .inbound_read import read_messages
 from .matching import match_cases
 from .models import Automated, Channel, Communication, Direction, InboundMessage, InboundStatus
 from .senders import sender_is_unknown
@@ -76,71 +74,6 @@ logger = logging.getLogger(__name__)
 Result = inbound.Received | Exception
 # Files of a chunk stored at once (``_store``).
 STORE_THREADS = 4
-
-
-def read_messages(
-    raws: Sequence[bytes], *, source: str, elsewhere: bool = False
-) -> list[inbound._Incoming]:
-    """The messages ``raws`` read as ``receive_batch`` reads them (checks of
-    size and content, the parsing, the Message-ID): no database, no files,
-    so it may run in another thread ahead of the chunk's transaction.
-    ``elsewhere``: the parsing (``eml.read_all``, pure) is done by a worker
-    process (``PARSE_PROCESSES``), in parallel with this process; where
-    there is none (disabled, or a daemonic process such as a Celery prefork
-    child) or it fails, here."""
-    raws = [bytes(raw) for raw in raws]
-    parsed: dict[int, tuple[ReceivedEmail, Classification]] = {}
-    wanted = [i for i, raw in enumerate(raws) if inbound._to_read(raw)] if elsewhere else []
-    pool = _parse_pool() if wanted else None
-    if pool is not None:
-        try:
-            found = pool.submit(_read_all, [raws[i] for i in wanted]).result()
-            parsed = dict(zip(wanted, found, strict=True))
-        except Exception:
-            logger.warning("Parsing in a worker process failed; parsing here.", exc_info=True)
-            _drop_parse_pool(pool)
-    return [inbound._read(raw, source, *parsed.get(i, (None, None))) for i, raw in enumerate(raws)]
-
-
-def _read_all(raws: list[bytes]) -> list[tuple[ReceivedEmail, Classification]]:
-    """What the worker process does: each message read (``eml.read_all``)
-    and classified (``classify``), both pure."""
-    return [
-        (mail, classify(mail.message) if mail.message is not None else Classification())
-        for mail in read_all(raws)
-    ]
-
-
-# Worker processes that parse received mail (``read_messages(elsewhere=True)``);
-# 0: parse in this process.
-PARSE_PROCESSES = 1
-_pool: ProcessPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _parse_pool() -> ProcessPoolExecutor | None:
-    """The process's parsing pool (started on first use, forked: the worker
-    runs only ``eml.read_all``), or None where there can be none."""
-    global _pool
-    if PARSE_PROCESSES < 1 or multiprocessing.current_process().daemon:
-        return None
-    with _pool_lock:
-        if _pool is None:
-            try:
-                _pool = ProcessPoolExecutor(
-                    PARSE_PROCESSES, mp_context=multiprocessing.get_context("fork")
-                )
-            except (ValueError, OSError):
-                return None
-        return _pool
-
-
-def _drop_parse_pool(pool: ProcessPoolExecutor) -> None:
-    global _pool
-    with _pool_lock:
-        if _pool is pool:
-            _pool = None
-    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def receive_batch(

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from disclosure.cases.models import Case
 from disclosure.cases.stages import Stage
-from disclosure.comms import inbound_batch
+from disclosure.comms import inbound_batch, inbound_read
 from disclosure.comms.inbound import receive_batch
 from disclosure.comms.models import Communication, InboundMessage, InboundStatus
 from disclosure.comms.runscope import fetch_run
@@ -227,8 +227,8 @@ def test_messages_read_in_a_worker_process_are_those_read_here(cases):
     a, _ = cases
     csv = [("extract.csv", b"host,status\nx,open\n", "text/csv")]
     raws = [_reply(a, 1, attachments=csv), _reply(a, 2, auto_submitted="auto-replied"), b"  "]
-    here = inbound_batch.read_messages(raws, source="imap:INBOX")
-    there = inbound_batch.read_messages(raws, source="imap:INBOX", elsewhere=True)
+    here = inbound_read.read_messages(raws, source="imap:INBOX")
+    there = inbound_read.read_messages(raws, source="imap:INBOX", elsewhere=True)
     assert [m.refused for m in there] == ["", "", "The message is empty."]
     assert [m.kind.kind if m.kind else None for m in there] == ["", "auto_reply", None]
     for mine, theirs in zip(here[:2], there[:2], strict=True):
