@@ -49,11 +49,9 @@ def _case(references: list[str]) -> Case | None:
     return runscope.remembered(("case", tuple(references)), load, keep=lambda c: c is not None)
 
 
-def _case_of_message_ids(ids: list[str]) -> Case | None:
-    """The case of the latest of ``ids`` that is one of our messages."""
-    ids = [i for i in ids if i]
-    if not ids:
-        return None
+def _owners(ids: list[str]) -> dict[str, int]:
+    """Message-ID -> case id, for those of ``ids`` that are ours: logged
+    communications first, then messages of our outbox (two queries)."""
     owners = dict(
         Communication.objects.filter(message_id__in=ids).values_list("message_id", "case_id")
     )
@@ -64,6 +62,15 @@ def _case_of_message_ids(ids: list[str]) -> Case | None:
         ).values_list("message_id", "case_id")
         if m not in owners
     )
+    return owners
+
+
+def _case_of_message_ids(ids: list[str]) -> Case | None:
+    """The case of the latest of ``ids`` that is one of our messages."""
+    ids = [i for i in ids if i]
+    if not ids:
+        return None
+    owners = _owners(ids)
     for message_id in ids:
         if message_id in owners:
             return Case.objects.filter(pk=owners[message_id]).first()
@@ -164,18 +171,7 @@ def match_cases(
         for mail, kind, hit in zip(mails, kinds, found, strict=True)
     ]
     ids = sorted({i for tries in by_id for _, group in tries for i in group})
-    owners: dict[str, int] = {}
-    if ids:
-        owners = dict(
-            Communication.objects.filter(message_id__in=ids).values_list("message_id", "case_id")
-        )
-        owners.update(
-            (m, c)
-            for m, c in OutboxMessage.objects.filter(
-                message_id__in=ids, case__isnull=False
-            ).values_list("message_id", "case_id")
-            if m not in owners
-        )
+    owners = _owners(ids) if ids else {}
     out: list[tuple[int | None, str]] = []
     for hit, tries in zip(found, by_id, strict=True):
         if hit is None:

@@ -6,7 +6,7 @@ when its lease ends, and concurrent deliveries sending once."""
 
 import logging
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.core.mail import EmailMessage
@@ -16,30 +16,9 @@ from django.db import connections, transaction
 from disclosure.comms import outbox
 from disclosure.comms.models import Notice, OutboxMessage, OutboxPurpose, OutboxStatus
 from disclosure.core.errors import DuplicateMessage, ValidationFailed
+from tests.comms.conftest import T0
 from tests.factories import make_case
 from tests.mailservers import TestSMTPServer, free_port
-
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-class Clock:
-    """The outbox's clock, moved by hand."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, seconds: float) -> None:
-        self.at += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = Clock(T0)
-    monkeypatch.setattr(outbox, "now", c)
-    return c
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,6 @@ partly refused message sent once (the accepted never get it again), and the
 states shown on the case's communication in the staff UI and the API."""
 
 import importlib
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.apps import apps
@@ -20,26 +19,7 @@ from tests.factories import make_case
 
 pytestmark = pytest.mark.django_db
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 REFUSED_USER = "550 5.1.1 No such user here"
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, seconds: float) -> None:
-        self.at += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = Clock(T0)
-    monkeypatch.setattr(outbox, "now", c)
-    return c
 
 
 @pytest.fixture(autouse=True)
