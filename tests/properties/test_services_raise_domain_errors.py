@@ -17,7 +17,7 @@ import inspect
 import io
 import os
 import pkgutil
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -45,7 +45,6 @@ from disclosure.core.errors import DomainError
 from disclosure.core.timeutils import now
 from disclosure.evidence import retention
 from disclosure.evidence.models import DeletionAttestation, EvidenceFile
-from disclosure.evidence.services import IncomingFile
 from disclosure.exports import services as exports
 from disclosure.exports.models import Export
 from disclosure.intake import services as intake
@@ -63,7 +62,6 @@ from disclosure.webhooks import services as webhook_services
 from disclosure.webhooks.models import WebhookDelivery, WebhookSubscription
 from tests.cases.helpers import state
 from tests.factories import (
-    SHA,
     FirmFactory,
     MembershipFactory,
     capture,
@@ -73,124 +71,11 @@ from tests.factories import (
     notify_kwargs,
     publish_kwargs,
 )
+from tests.properties.hostile import MAX_TEXT, argument, pool
+from tests.properties.internal import INTERNAL
 
-MAX_TEXT = 300  # DISCLOSURE_MAX_TEXT_CHARS during these tests
 EXAMPLES = 100
 GHOST_PK = 987_654_321
-
-# --- hostile values -----------------------------------------------------------
-
-TEXTS = st.one_of(
-    st.sampled_from(
-        ["", "   ", "a\x00b", "\x00", "\ud800", "x\udfffy", "é" * 5, "Ω\u200b", "line\nbreak"]
-    ),
-    st.text(max_size=20),
-    st.integers(MAX_TEXT - 2, MAX_TEXT + 5).map(lambda n: "x" * n),
-)
-INTS = st.one_of(
-    st.sampled_from([0, 1, -1, 2**31 - 1, 2**31, 2**63 - 1, 2**63, 2**64, -(2**63) - 1]),
-    st.integers(),
-)
-ODDITIES = st.sampled_from(
-    [
-        None,
-        True,
-        False,
-        1.5,
-        float("nan"),
-        b"bytes",
-        bytearray(b"x"),
-        [],
-        {},
-        (),
-        ["a", 1],
-        [None],
-        ["\x00"],
-        {"a": "b"},
-        {1: 2},
-        {"k": 2**63},
-        object(),
-        date(2020, 1, 1),
-        "2024-01-01T00:00:00Z",
-        "yesterday",
-    ]
-)
-ZONES = st.sampled_from(
-    [None, UTC, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12, minutes=-30))]
-)
-DATETIMES = st.one_of(
-    st.datetimes(timezones=ZONES),  # year 1 to 9999, naive or aware
-    st.integers(-40 * 24 * 60, 24 * 60).map(lambda m: now() + timedelta(minutes=m)),
-    st.sampled_from([datetime(1969, 12, 31, 23, 59, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC)]),
-)
-STREAMS = st.one_of(
-    st.binary(max_size=40).map(io.BytesIO),
-    st.text(max_size=10).map(io.StringIO),
-    st.sampled_from([None, b"raw bytes", "a path", 42]),
-)
-FILE = st.builds(
-    IncomingFile,
-    name=TEXTS | ODDITIES,
-    stream=STREAMS,
-    kind=st.sampled_from(["exposure_capture", "screenshot", "other", "bogus", "\x00"]) | ODDITIES,
-    description=TEXTS | ODDITIES,
-    captured_at=st.none() | DATETIMES | ODDITIES,
-)
-FILES = st.one_of(st.lists(FILE, max_size=2), FILE, ODDITIES)
-ITEMS = st.one_of(
-    st.lists(
-        st.dictionaries(
-            st.sampled_from(["path", "key", "bytes", "sha256", "extra"]),
-            TEXTS | INTS | ODDITIES | st.just(SHA),
-            max_size=4,
-        )
-        | ODDITIES,
-        max_size=3,
-    ),
-    ODDITIES,
-)
-TEXT_LISTS = st.one_of(st.lists(TEXTS | ODDITIES, max_size=3), ODDITIES, TEXTS)
-RECORDS = st.dictionaries(TEXTS | INTS, INTS | ODDITIES, max_size=3)
-
-
-def instances(world) -> st.SearchStrategy:
-    """Model instances, right and wrong: unsaved, deleted, of another model."""
-    return st.sampled_from(world["instances"])
-
-
-def pool(world) -> st.SearchStrategy:
-    return st.one_of(TEXTS, INTS, ODDITIES, DATETIMES, instances(world))
-
-
-def details(world) -> st.SearchStrategy:
-    """Values for the case detail fields (``changes`` and open_case's extras)."""
-    return st.dictionaries(
-        st.sampled_from([*DETAIL_FIELDS, "bogus", "stage", "reference"]),
-        pool(world) | RECORDS | TEXT_LISTS,
-        max_size=3,
-    )
-
-
-def argument(world, name: str) -> st.SearchStrategy:
-    """What to try for the argument ``name``: anything, plus the hostile
-    values that fit its meaning."""
-    extra = {
-        "changes": details(world) | ODDITIES,
-        "items": ITEMS,
-        "recipients": TEXT_LISTS,
-        "to": TEXT_LISTS,
-        "cc": TEXT_LISTS,
-        "attach_evidence_ids": st.lists(INTS, max_size=3) | ODDITIES,
-        "retained_metadata": TEXT_LISTS,
-        "data_categories": TEXT_LISTS,
-        "records_by_kind": RECORDS | ODDITIES,
-        "exposure_evidence": FILES,
-        "attachments": FILES,
-        "evidence": FILES,
-        "file": FILES,
-    }.get(name)
-    return pool(world) if extra is None else st.one_of(extra, pool(world))
-
 
 # --- the services and their valid arguments -----------------------------------
 
@@ -480,152 +365,6 @@ _MODULES += (lockout, mfa, passwords, sessions)  # sign-in security (issue 20)
 _MODULES += (affected_importing, affected_grouping, affected_claims)  # issue 19
 _MODULES += (lookup_services, lookups_lookup)  # issue 19, the verified lookup
 SERVICE = {name: next(getattr(m, name) for m in _MODULES if hasattr(m, name)) for name in STAGE_FOR}
-
-# Functions of the service modules that are not services: helpers that the
-# services call with checked values inside their transaction (and lock),
-# reads, and what the API's authentication calls with the header's text.
-INTERNAL = {
-    "disclosure.affected.importing": {
-        "progress_key": "a pure function (the cache key)",
-        "progress": "a read of the cache",
-        "hash_key": "a read of the settings",
-        "run_import": "the task's body: runs an import start_import recorded, by its id",
-    },
-    "disclosure.probes.services": {
-        "default_interval": "a read: the setting",
-        "schedule_for": "a helper of the probe services, on their locked case",
-        "probe_account": "a read: the system's account",
-        "record_outcome": "the system's write of a probe it made (no actor, no user input)",
-        "retest_text": "a pure function",
-        "window_end": "a pure function",
-    },
-    "disclosure.probes.runs": {
-        "eligible_cases": "a read: a query condition",
-        "is_eligible": "a read: the same for a loaded case",
-        "ensure_schedules": "a step of run_due_probes (no user input)",
-        "claim_due": "a step of run_due_probes (no user input)",
-        "fetch_all": "the network step of run_due_probes (no database)",
-        "run_due_probes": "the system's periodic run (no actor, no user input: a time)",
-    },
-    "disclosure.webhooks.services": {
-        "may_manage": "a read: the user's role",
-        "new_secret": "a pure function",
-        "check_address": "a check the subscription services make",
-    },
-    "disclosure.evidence.retention": {
-        "retention_days": "a read: the period in force for a case",
-        "purge_due_at": "a read: when a case's evidence is due for purging",
-        "blob_needed": "a read: whether a row still needs a blob",
-        "purge_expired": "the system's daily run (no actor, no user input: a time)",
-        "may_set_retention": "a read: whether the user may change the period",
-    },
-    "disclosure.comms.triage": {
-        "waiting_messages": "a read: the triage list",
-        "waiting_count": "a read: the navigation's count",
-        "shown": "a read: a received message as its page and the API show it",
-    },
-    "disclosure.accounts.invitations": {
-        "max_age": "a read: the setting",
-        "check_invitation": "a read: the portal's check of a link (InvitationInvalid)",
-        "existing_account": "a read: the account an invitation's address has",
-    },
-    "disclosure.cases.services.opening": {
-        "default_policy": "a read: the default policy",
-        "next_reference": "a helper of create_case, under its lock",
-        "require_exposure_evidence": "a check open_case and submit_finding make",
-        "create_case": "the write open_case and submit_finding share, after checking",
-    },
-    "disclosure.cases.services.lifecycle": {
-        "enter_stage": "the write every stage service makes on its locked case",
-        "enter_vendor_notified": "the stage entry notify_vendor and send_case_mail share",
-        "record_note": "a helper of the stage services, on their locked case",
-    },
-    "disclosure.cases.services.policy_terms": {
-        "lock_policy": "the row lock edit_policy takes",
-    },
-    "disclosure.comms.services": {
-        "write_communication": "the write log_communication and notify_vendor share",
-    },
-    "disclosure.comms.outbound": {
-        "is_first_notice": "a read: whether mail on a case is a first notice",
-        "can_record_notified": "a read: whether the compose form offers the checkbox",
-        "subject_with_reference": "a pure function",
-        "build_message": "a helper of send_case_mail, with its checked values",
-    },
-    "disclosure.comms.preferences": {
-        "is_watching": "a read: the case page's toggle",
-    },
-    "disclosure.comms.templates": {
-        "get_template": "a read: one template",
-        "all_templates": "a read: the five templates",
-        "check_placeholders": "a check edit_mail_template makes",
-        "fill": "a pure function",
-        "portal_link": "a read: a URL",
-        "reply_address": "a read: the setting filled in",
-        "placeholders": "a read: the case's values",
-        "render_template": "a read: a template filled in",
-        "can_edit_templates": "a read: the user's role",
-    },
-    "disclosure.evidence.services": {
-        "write_evidence": "the write attach_evidence and the stage services share",
-        "write_evidence_files": "the same, for a list",
-        "clean_deletion_items": "a check record_deletion makes",
-        "clean_retained_metadata": "a check record_deletion makes",
-        "write_attestation": "the write record_deletion makes on its locked case",
-    },
-    "disclosure.exports.services": {
-        "export_storage": "a read: where export files are stored",
-        "produce": "the render run_export and export_case run for a case they hold",
-    },
-    "disclosure.ledger.services": {
-        "require_consistent": "a check every service makes on its locked case",
-        "append_event": "the write every service makes on its locked case",
-        "head_written_once": "a context manager around append_event (received mail)",
-    },
-    "disclosure.accounts.lockout": {
-        "locked_message": "a read: the message",
-        "account_locked": "a read: whether an account is locked",
-        "address_locked": "a read: whether an address is locked",
-        "address_locked_fast": "a read: the same, for every API request",
-        "is_locked": "a read: either",
-        "record_failure": "the sign-in pages' and the API authentication's record of a failure",
-        "current_locks": "a read: the admin's list",
-    },
-    "disclosure.accounts.mfa": {
-        "has_factor": "a read",
-        "factor_required": "a read: the setting and the role",
-        "recovery_codes_left": "a read",
-        "pending_device": "the enrolment page's unconfirmed device of a signed-in user",
-        "verify": "the sign-in's check of a code (None when wrong, a counted failure)",
-    },
-    "disclosure.accounts.passwords": {
-        "reset_link_path": "a pure function of a user",
-        "password_changed": "the step after Django's own password forms saved",
-    },
-    "disclosure.accounts.sessions": {
-        "register": "the sign-in pages' record of the session they made",
-        "rekey": "the password change's move of its own session",
-        "sessions_of": "a read: the user's live sessions",
-        "end_all": "a step of reset_factors and password_changed",
-        "forget": "sign-out's removal of its own session's row",
-    },
-    "disclosure.lookups.services": {
-        "require_portal_user": "a check every lookup service makes",
-        "dns_token": "a pure function of a verification row",
-        "record_name": "a pure function",
-        "mail_method": "a pure function",
-        "security_txt_contacts": "a read: the security.txt's contacts (no write)",
-        "dns_challenge": "a read: the pending DNS challenge, to show it again",
-    },
-    "disclosure.lookups.lookup": {
-        "is_verified": "a read",
-        "searchable_cases": "a read: a queryset",
-    },
-    "disclosure.tokens.services": {
-        "hash_token": "a pure function",
-        "authenticate": "the API authentication's check of a header (TokenRefused)",
-    },
-}
 
 
 def _parameters(name: str) -> list[str]:
