@@ -6,12 +6,13 @@ import json
 import threading
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from disclosure.webhooks import delivery, services
+from tests.clock import Clock
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -78,17 +79,6 @@ def receiver():
     r = Receiver()
     yield r
     r.close()
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, seconds: float) -> None:
-        self.at += timedelta(seconds=seconds)
 
 
 @pytest.fixture
