@@ -80,31 +80,14 @@ def _case_of_message_ids(ids: list[str]) -> Case | None:
 def match_case(mail: ReceivedEmail, kind: Classification) -> tuple[Case | None, str]:
     """The case ``mail`` belongs to and what told (``address``, ``subject``,
     ``in_reply_to``, ``references``, ``bounced``), or (None, "")."""
-    plus = _plus_pattern()
-    if plus is not None:
-        recipients = [*mail.to, *mail.cc]
-        for name in ("delivered-to", "x-original-to", "envelope-to"):
-            recipients.extend(mail.header(name))
-        refs = []
-        for value in recipients:
-            for m in plus.finditer(value):
-                refs.extend(references_in(m.group(1)))
+    for how, refs in _reference_candidates(mail, _plus_pattern()):
         case = _case(refs)
         if case is not None:
-            return case, "address"
-    case = _case(references_in(mail.subject))
-    if case is not None:
-        return case, "subject"
-    case = _case_of_message_ids([mail.in_reply_to])
-    if case is not None:
-        return case, "in_reply_to"
-    case = _case_of_message_ids(list(reversed(mail.references)))
-    if case is not None:
-        return case, "references"
-    if kind.bounced_message_id:
-        case = _case_of_message_ids([kind.bounced_message_id])
+            return case, how
+    for how, ids in _id_candidates(mail, kind):
+        case = _case_of_message_ids(ids)
         if case is not None:
-            return case, "bounced"
+            return case, how
     return None, ""
 
 
