@@ -21,6 +21,13 @@ duplicates, country codes, and where each was found), then times:
 - the counts: ``counting.compute_counts`` (every level, from the case's
   distinct tables).
 
+Then, as the floor any import of this shape meets: the rows the import
+wrote (the batch's records and the case's distinct hosts, e-mail hashes and
+countries), exported with ``COPY ... TO`` and COPYed back, timed, into empty
+tables made ``LIKE`` each (indexes and defaults included, logged like the
+originals): the cost of writing the result alone, with nothing read, split,
+checked or hashed. BENCH_AFFECTED_FLOOR=0 skips it.
+
 BENCH_AFFECTED_RECOUNT=1 also times the counts from the records themselves
 (the former method) and checks that they agree.
 
@@ -78,6 +85,46 @@ def make_file(rows: int) -> bytes:
             f"user{user}@{host},,{org},{countries[i % 10]},project{i % 300}/export.csv,/rows/{i}\n"
         )
     return out.getvalue().encode("utf-8")
+
+
+def write_floor(connection, case_id: int, batch_id: int) -> dict[str, float]:
+    """Seconds to COPY the import's own output back into empty copies of
+    its tables (see the module): per table, the rows exported first, then
+    only the COPY in is timed."""
+    from disclosure.affected.models import (
+        AffectedCountry,
+        AffectedEmail,
+        AffectedHost,
+        AffectedRecord,
+    )
+
+    wanted = [
+        (AffectedRecord, f"batch_id = {int(batch_id)}"),
+        (AffectedHost, f"case_id = {int(case_id)}"),
+        (AffectedEmail, f"case_id = {int(case_id)}"),
+        (AffectedCountry, f"case_id = {int(case_id)}"),
+    ]
+    seconds: dict[str, float] = {}
+    with connection.cursor() as cursor:
+        for model, where in wanted:
+            table = model._meta.db_table
+            columns = ", ".join(f.column for f in model._meta.concrete_fields if not f.primary_key)
+            out = bytearray()
+            with cursor.cursor.copy(
+                f"COPY (SELECT {columns} FROM {table} WHERE {where}) TO STDOUT"
+            ) as copy:
+                for chunk in copy:
+                    out += chunk
+            cursor.execute(f"CREATE TABLE floor_{table} (LIKE {table} INCLUDING ALL)")
+            connection.commit() if not connection.get_autocommit() else None
+            t = time.perf_counter()
+            with cursor.cursor.copy(f"COPY floor_{table} ({columns}) FROM STDIN") as copy:
+                view = memoryview(out)
+                for start in range(0, len(out), 1 << 20):
+                    copy.write(view[start : start + (1 << 20)])
+            seconds[table] = time.perf_counter() - t
+            cursor.execute(f"DROP TABLE floor_{table}")
+    return seconds
 
 
 def main() -> None:
@@ -142,6 +189,14 @@ def main() -> None:
         )
         for step, seconds in fastload.timings.items():
             print(f"    {step:18} {seconds:7.2f} s")
+        if os.environ.get("BENCH_AFFECTED_FLOOR", "1") == "1":
+            floor = write_floor(connection, case.pk, batch.pk)
+            total = sum(floor.values())
+            print(
+                f"writing the import's rows alone: {total:7.2f} s  ({total / raw:.2f} x raw COPY)"
+            )
+            for table, seconds in floor.items():
+                print(f"    {table:28} {seconds:7.2f} s")
         t = time.perf_counter()
         counts = counting.compute_counts(case.pk)
         counted = time.perf_counter() - t
