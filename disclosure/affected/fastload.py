@@ -37,7 +37,8 @@ dropped when the import's transaction ends, whatever the minimisation.
 ``load`` returns None, having written nothing that outlives the transaction, when
 the file needs the line-by-line reader from its first byte: JSON Lines,
 UTF-16, bytes that are not UTF-8, a NUL byte, a line over ``_LONG`` bytes,
-or a CSV whose header is not its first line. The caller then runs
+a CSV whose header is not its first line, or a CSV line that leaves a quoted
+field open (a field that spans lines). The caller then runs
 ``parsing.parse`` over it.
 """
 
@@ -125,9 +126,16 @@ class _Stage:
         if b"\0" in data or max(map(len, data.split(b"\n"))) > _LONG:
             return None
         try:
-            return data.decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError:
             return None
+        if (
+            self.fmt == "csv"
+            and '"' in text
+            and any(line.count('"') % 2 for line in text.split("\n") if '"' in line)
+        ):
+            return None  # a quoted field spans lines: the Python reader joins them
+        return text
 
     def copy(self, cursor: Any) -> bool:
         cursor.execute(

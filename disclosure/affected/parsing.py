@@ -4,7 +4,9 @@ Formats:
 - ``csv``: a header row naming columns among ``COLUMNS`` (``host`` is
   another name of ``domain``, ``file``/``path`` of ``found_file``/
   ``found_path``), with ``email`` or ``domain``; then one record a line
-  (a quoted field may not span lines);
+  (a quoted field may span lines: the record is numbered by its first
+  line, and a field still open after ``MAX_LINE_BYTES`` or at the end of
+  the file is a bad line);
 - ``text``: one e-mail address, host name, domain or IP address a line;
 - ``jsonl``: one JSON object a line with the same keys as the CSV columns.
 
@@ -94,6 +96,47 @@ def _lines(stream: IO[bytes]) -> Iterator[tuple[int, str | None, str]]:
             yield number, None, f"not UTF-8 (byte 0x{raw[e.start]:02x} at byte {e.start + 1})"
             continue
         yield number, text.rstrip("\r\n"), ""
+
+
+def _open_quote(text: str) -> bool:
+    """Whether a CSV line leaves a quoted field open (an odd number of
+    double quotes: a doubled quote inside a field counts two)."""
+    return text.count('"') % 2 == 1
+
+
+def _csv_records(
+    lines: Iterator[tuple[int, str | None, str]],
+) -> Iterator[tuple[int, str | None, str]]:
+    """``_lines`` with the physical lines of a record whose quoted field
+    spans lines joined by newlines, numbered by its first line; a record whose
+    field is still open after ``MAX_LINE_BYTES`` or at the end of the file,
+    or that takes in a line ``_lines`` could not read, is one bad line."""
+    for number, text, reason in lines:
+        if text is None or not _open_quote(text):
+            yield number, text, reason
+            continue
+        parts, size, problem, still_open = [text], len(text.encode("utf-8")), "", True
+        while still_open:
+            more = next(lines, None)
+            if more is None:
+                problem = "a quoted field opened on this line is never closed"
+                break
+            if more[1] is None:
+                problem = f"a quoted field opened on this line runs into line {more[0]}: {more[2]}"
+                break
+            parts.append(more[1])
+            size += len(more[1].encode("utf-8")) + 1
+            still_open = still_open != _open_quote(more[1])
+            if still_open and size > MAX_LINE_BYTES:
+                problem = (
+                    f"a quoted field opened on this line is still open after "
+                    f"{MAX_LINE_BYTES:,} bytes"
+                )
+                break
+        if problem:
+            yield number, None, problem
+        else:
+            yield number, "\n".join(parts), ""
 
 
 def _record(
@@ -201,7 +244,10 @@ def parse(stream: IO[bytes], fmt: str, *, key: bytes, keep_email: bool) -> Itera
     if fmt not in ("csv", "text", "jsonl"):
         raise ImportRefused(f"Unknown format {fmt!r}: use csv, text or jsonl.", field="format")
     header: list[str] | None = None
-    for number, text, reason in _lines(stream):
+    lines = _lines(stream)
+    if fmt == "csv":
+        lines = _csv_records(lines)
+    for number, text, reason in lines:
         if text is None:
             yield BadLine(number, reason)
             continue

@@ -161,3 +161,20 @@ def test_the_sql_keyed_hash_is_hmac_sha256(key):
             [opad, ipad, "dora@xn--mnchen-3ya.de"],
         )
         assert cursor.fetchone()[0] == email_hash(key, "dora@xn--mnchen-3ya.de")
+
+
+def test_a_quoted_field_spanning_lines_sends_the_file_to_the_python_reader(analyst, case):
+    data = (
+        "email,organization,found_path\n"
+        + "a@contoso.com,Contoso,/x\n" * 3
+        + 'b@contoso.com,"Two\nlines",/y\n'
+        + "c@contoso.com,Plain,/z\n"
+    ).encode()
+    batch = run(analyst, case, data)
+    assert batch.status == AffectedImport.Status.DONE, (batch.message, batch.errors)
+    assert "copy lines" not in fastload.timings  # the stage gave the file back whole
+    got = list(AffectedRecord.objects.filter(case=case).order_by("line").values_list(*COLUMNS))
+    assert got == [tuple(r) for r in python_rows(data)]
+    assert [(r[0], r[7]) for r in got] == [
+        (2, "Contoso"), (3, "Contoso"), (4, "Contoso"), (5, "Two lines"), (7, "Plain"),
+    ]  # fmt: skip

@@ -231,3 +231,44 @@ def test_two_million_rows_import_with_copy(analyst, case):
     counts = AffectedList.objects.get(case=case).counts
     assert (counts["emails"], counts["hosts"], counts["domains"]) == (2_000_000, 5000, 1)
     assert json.dumps(counts)
+
+
+MULTILINE_CSV = (
+    "email,organization,found_path\n"
+    'a@contoso.com,"Contoso\nHoldings",/x\n'
+    'b@contoso.com,"Say ""one""\r\nthen two\nthen three",/y\n'
+    "c@contoso.com,Plain,/z\n"
+)
+
+
+def test_a_quoted_field_may_span_lines_and_the_record_keeps_its_first_line(analyst, case):
+    batch = run(analyst, case, MULTILINE_CSV.encode())
+    assert batch.status == AffectedImport.Status.DONE, (batch.message, batch.errors)
+    rows = AffectedRecord.objects.filter(case=case).order_by("line")
+    assert [(r.line, r.email, r.organization, r.found_path) for r in rows] == [
+        (2, "a@contoso.com", "Contoso Holdings", "/x"),
+        (4, "b@contoso.com", 'Say "one" then two then three', "/y"),
+        (7, "c@contoso.com", "Plain", "/z"),
+    ]
+
+
+def test_a_quoted_field_never_closed_is_a_bad_line_at_its_first_line(analyst, case):
+    data = b'email,organization\na@contoso.com,ok\nb@contoso.com,"open\nc@contoso.com,x\n'
+    batch = run(analyst, case, data)
+    assert batch.status == AffectedImport.Status.FAILED
+    assert batch.errors == [
+        {"line": 3, "reason": "a quoted field opened on this line is never closed"}
+    ]
+    assert AffectedRecord.objects.filter(case=case).count() == 0
+
+
+def test_a_quoted_field_open_past_the_line_limit_is_a_bad_line(analyst, case):
+    filler = "x" * 1000 + "\n"
+    data = ('email,organization\na@contoso.com,"open\n' + filler * 70 + 'closed",\n').encode()
+    batch = run(analyst, case, data)
+    assert batch.status == AffectedImport.Status.FAILED
+    assert batch.errors[0] == {
+        "line": 2,
+        "reason": "a quoted field opened on this line is still open after 65,536 bytes",
+    }
+    assert AffectedRecord.objects.filter(case=case).count() == 0
