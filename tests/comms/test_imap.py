@@ -352,3 +352,45 @@ def test_a_chunk_is_moved_after_its_handler_returned_and_only_what_it_processed(
     assert [raw for raw, _ in imap_mailbox.messages("INBOX")] == [
         message(2), message(3), message(4)
     ]  # fmt: skip
+
+
+@pytest.mark.mail
+def test_a_failed_move_ends_the_fetch_and_leaves_the_rest(imap_mailbox, monkeypatch):
+    """Chunks are moved by a background thread after their handler returned;
+    when a move fails, the fetch raises MailboxUnavailable (naming what was
+    moved) before another chunk is handled, and nothing more is moved."""
+    monkeypatch.setattr(imap, "BATCH_MESSAGES", 2)
+    for n in (1, 2, 3, 4, 5, 6):
+        imap_mailbox.deliver(message(n))
+    real_mark, moves, handled = imap._mark, [], []
+
+    def mark(box, target, uids):
+        moves.append(list(uids))
+        if len(moves) == 2:
+            raise OSError("connection reset")
+        real_mark(box, target, uids)
+
+    def handle_chunk(raws: list[bytes]) -> list[bool]:
+        handled.append(raws)
+        return [True] * len(raws)
+
+    monkeypatch.setattr(imap, "_mark", mark)
+    with pytest.raises(MailboxUnavailable, match="failed after 2 messages: connection reset"):
+        imap.fetch_imap_chunks(imap_mailbox.url(), handle_chunk)
+    assert len(moves) == 2  # the third chunk, if handled, was not moved
+    assert handled[:2] == [[message(1), message(2)], [message(3), message(4)]]
+    assert [raw for raw, _ in imap_mailbox.messages("Processed")] == [message(1), message(2)]
+    inbox = [raw for raw, _ in imap_mailbox.messages("INBOX")]
+    assert inbox == [message(3), message(4), message(5), message(6)]
+
+
+@pytest.mark.mail
+def test_every_handled_chunk_is_moved_before_the_fetch_returns(imap_mailbox, monkeypatch):
+    monkeypatch.setattr(imap, "BATCH_MESSAGES", 1)
+    for n in range(1, 8):
+        imap_mailbox.deliver(message(n))
+    assert imap.fetch_imap_chunks(imap_mailbox.url(), lambda raws: [True] * len(raws)) == 7
+    assert [raw for raw, _ in imap_mailbox.messages("Processed")] == [
+        message(n) for n in range(1, 8)
+    ]
+    assert imap_mailbox.messages("INBOX") == []
