@@ -59,7 +59,10 @@ def set_based(monkeypatch) -> list[str]:
 
 
 def _inserts(queries, table: str) -> int:
-    return sum(1 for q in queries if q["sql"].startswith(f'INSERT INTO "{table}"'))
+    """The statements writing new rows into ``table`` (an INSERT, or a COPY: comms.copyrows)."""
+    return sum(
+        1 for q in queries if q["sql"].startswith((f'INSERT INTO "{table}"', f'COPY "{table}" '))
+    )
 
 
 def test_a_chunk_writes_each_kind_of_row_with_one_insert(cases):
