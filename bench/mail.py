@@ -28,7 +28,9 @@ Then, after one untimed pass that makes Dovecot index the new mail:
    a chunk of at most 100 messages / 8 MB per transaction, its messages
    matched, logged and stored as evidence set-based; a chunk's processed
    mail moved to "Processed" after its commit), or ``fetch_imap(url,
-   ingest)`` when comms.fetch is not there.
+   ingest)`` when comms.fetch is not there. Timed up to the last chunk's
+   communications' search documents written (``comms.searchindex.wait``:
+   a thread writes them after each chunk's commit).
 
 Both sides fetch the same messages with imap-tools, bodies included
 (``BODY.PEEK[]``); the plain fetch parses each with the standard library's
@@ -272,6 +274,12 @@ def ingest_all(server) -> tuple[object, float]:
         result = fetch_imap(settings.DISCLOSURE_IMAP_URL, lambda raw: ingest(raw, source="imap"))
     else:
         result = fetch_mail()
+    try:
+        from disclosure.comms import searchindex
+    except ImportError:
+        pass
+    else:  # timed: the last chunks' search documents, written by a thread after their commits
+        searchindex.wait()
     return result, time.perf_counter() - start
 
 
@@ -295,9 +303,15 @@ def written() -> str:
     for status in InboundMessage.objects.values_list("status", flat=True):
         by_status[status] = by_status.get(status, 0) + 1
     comms = Communication.objects.filter(message_id__gt="").count()
+    try:
+        from disclosure.comms.models import CommunicationSearchPending
+    except ImportError:
+        pending = ""
+    else:
+        pending = f"search documents pending {CommunicationSearchPending.objects.count():,}; "
     evidence = EvidenceFile.objects.count()
     return f"inbound messages by status {by_status}; e-mail communications {comms:,}; " + (
-        f"evidence files {evidence:,}"
+        f"{pending}evidence files {evidence:,}"
     )
 
 

@@ -48,7 +48,11 @@ from django.db.models.functions import Left
 
 from disclosure.accounts.models import Membership, Organization, Role
 from disclosure.affected.models import Dispute
-from disclosure.comms.models import Communication
+from disclosure.comms.models import (
+    Communication,
+    CommunicationSearch,
+    CommunicationSearchPending,
+)
 from disclosure.evidence.models import EvidenceFile
 from disclosure.ledger.models import CaseEvent
 
@@ -120,15 +124,31 @@ def _record_conditions(text: str, *, staff: bool) -> Q:
         user__email__icontains=text,
     )
     return (
-        Q(
-            pk__in=_matching(
-                communications, COMMUNICATION_FIELDS, text, COMMUNICATION_DOCUMENT
-            ).values("case_id")
-        )
+        _communication_conditions(communications, text)
         | Q(pk__in=_matching(Dispute.objects.all(), DISPUTE_FIELDS, text).values("case_id"))
         | Q(pk__in=_matching(evidence, EVIDENCE_FIELDS, text).values("case_id"))
         | Q(Exists(organization))
         | Q(Exists(contacts))
+    )
+
+
+def _communication_conditions(communications: QuerySet, text: str) -> Q:
+    """The case has one of ``communications`` that matches ``text``. On
+    PostgreSQL its stored document (``CommunicationSearch``, GIN-indexed,
+    the vector of ``COMMUNICATION_DOCUMENT``) matches, or, while that is
+    still to be written (``CommunicationSearchPending``: received mail, just
+    after its chunk's commit), the vector computed here: the same result."""
+    if connection.vendor != "postgresql":
+        return Q(pk__in=_matching(communications, COMMUNICATION_FIELDS, text).values("case_id"))
+    query = SearchQuery(text, search_type="websearch", config=CONFIG)
+    indexed = CommunicationSearch.objects.filter(document=query).values("communication_id")
+    pending = communications.filter(
+        pk__in=CommunicationSearchPending.objects.values("communication_id")
+    )
+    return Q(pk__in=communications.filter(pk__in=indexed).values("case_id")) | Q(
+        pk__in=_matching(pending, COMMUNICATION_FIELDS, text, COMMUNICATION_DOCUMENT).values(
+            "case_id"
+        )
     )
 
 

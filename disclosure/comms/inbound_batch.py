@@ -62,7 +62,7 @@ from disclosure.ledger import bulk as ledger_bulk
 from disclosure.ledger.fingerprints import record_ref
 from disclosure.ledger.models import EventKind
 
-from . import inbound, notices, services
+from . import copyrows, inbound, notices, searchindex, services
 from .classify import Classification, classify
 from .inbound_read import read_messages
 from .matching import match_cases
@@ -225,7 +225,7 @@ def _take_all(plans: list[_Plan]) -> list[_Plan]:
         _log(matched, cases, actor)
         received_at = now()
         rows = [_row(p, received_at) for p in taken]
-        InboundMessage.objects.bulk_create(rows, batch_size=500)
+        copyrows.insert(rows)
     finally:
         stored()  # every file stored before the commit
     for p, row in zip(taken, rows, strict=True):
@@ -395,13 +395,16 @@ def _log(plans: list[_Plan], cases: dict, actor) -> None:
             **p.fields, raw_message=p.files[0].row, case=cases[p.case_id], logged_by=actor
         )
         comms.append(p.comm)
-    Communication.objects.bulk_create(comms, batch_size=500)
+    # Their search documents after the commit (a thread), not in this INSERT.
+    searchindex.defer()
+    transaction.on_commit(searchindex.index_soon)
+    copyrows.insert(comms)  # the rows bulk_create writes, without its arrays of bodies
     links = [
         Communication.attachments.through(communication_id=p.comm.pk, evidencefile_id=f.row.pk)
         for p in plans
         for f in p.files[1:]
     ]
-    Communication.attachments.through.objects.bulk_create(links, batch_size=1000)
+    copyrows.insert(links)
     events = []
     for p in plans:
         case = cases[p.case_id]

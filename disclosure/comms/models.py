@@ -1,6 +1,7 @@
 """The communication log of a case: every message to, from or about the vendor."""
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
 
@@ -263,3 +264,39 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class CommunicationSearch(models.Model):
+    """A communication's full-text document (PostgreSQL; ``cases.search``
+    matches it): ``to_tsvector('simple', ...)`` of the subject, the first
+    4,000 characters of the body, the sender and the recipients, exactly the
+    vector ``cases.search.COMMUNICATION_DOCUMENT`` describes. Written with
+    the communication by a database trigger (comms/0007), or, for a chunk of
+    received mail, just after its commit (``comms.searchindex``): until then
+    the communication is in ``CommunicationSearchPending`` and search
+    computes its vector on the fly. No foreign key constraint: a row whose
+    communication is gone is never matched (search goes through the
+    communication)."""
+
+    communication = models.OneToOneField(
+        Communication, on_delete=models.DO_NOTHING, primary_key=True,
+        db_constraint=False, related_name="+",
+    )  # fmt: skip
+    document = SearchVectorField()
+
+    def __str__(self) -> str:
+        return f"Search document of communication {self.communication_id}"
+
+
+class CommunicationSearchPending(models.Model):
+    """A communication whose ``CommunicationSearch`` row is still to be
+    written (``comms.searchindex.index_pending``); written in the
+    communication's own transaction, so search never misses it."""
+
+    communication = models.OneToOneField(
+        Communication, on_delete=models.DO_NOTHING, primary_key=True,
+        db_constraint=False, related_name="+",
+    )  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"Communication {self.communication_id}, search document pending"
