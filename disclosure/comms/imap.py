@@ -27,9 +27,8 @@ alone), so a mailbox of 10,000 messages never sits in memory at once; the
 processed messages of a batch are moved or flagged when the batch is done
 (a crash in between hands them over again: the inbound side refuses a
 Message-ID it logged before). ``fetch_imap_chunks`` reads the next batch in
-a background thread while the current one is handled, and a second one
-moves or flags each batch's messages, in order, after its handler returned
-(while the next batch is handled); the fetch returns once all are moved.
+a background thread while the current one is handled; only this thread
+moves or flags messages, each batch after its handler returned.
 
 A bad URL, a refused connection or login, an untrusted certificate or a
 missing folder raise ``MailboxUnavailable``, whose message names the
@@ -302,21 +301,18 @@ def fetch_imap_chunks(
 
     The next batch is fetched (and, with ``prepare``, prepared: then
     ``handle_chunk(raws, prepare(raws))`` is called) by a background thread
-    while ``handle_chunk`` works on the current one: at most
-    ``READ_AHEAD`` batches wait ahead. The thread only reads
-    (``BODY.PEEK[]``, nothing moved or flagged, no database); the IMAP
-    connection is used by one thread at a time. A batch's messages are
-    moved or flagged by another thread (``_Marker``), in order, once its
-    ``handle_chunk`` returned, while the next batch is handled; this
-    returns after the last of them, and a failed move raises (as
-    MailboxUnavailable) before the next batch is handled. A ``prepare``
+    while ``handle_chunk`` works on the current one: at most one batch
+    waits ahead. The thread only reads (``BODY.PEEK[]``, nothing moved or
+    flagged, no database); the IMAP connection is used by one thread at a
+    time, and a batch's messages are moved or flagged by this thread after
+    its ``handle_chunk`` returned, as without the thread. A ``prepare``
     that raises is logged and ``handle_chunk(raws, None)`` is called."""
     target = parse_url(url)
     if limit is not None and limit <= 0:
         return 0
     box = _connect(target, float(settings.DISCLOSURE_IMAP_TIMEOUT))
+    processed = 0
     reader: _Reader | None = None
-    marker: _Marker | None = None
     try:
         if target.processed and not box.folder.exists(target.processed):
             box.folder.create(target.processed)
@@ -324,9 +320,7 @@ def fetch_imap_chunks(
         if limit is not None:
             uids = uids[:limit]
         reader = _Reader(box, uids, prepare)
-        marker = _Marker(box, target, reader.lock)
         for messages, prepared in reader:
-            marker.check()  # a failed move or flag ends the fetch, as it did in this thread
             raws = [m.raw for m in messages]
             try:
                 if prepare is None:
@@ -339,25 +333,23 @@ def fetch_imap_chunks(
                     len(messages), target.where, target.folder,
                 )  # fmt: skip
                 continue
-            marker.submit([m.uid for m, ok in zip(messages, outcome, strict=True) if ok])
-        marker.finish()
+            done = [m.uid for m, ok in zip(messages, outcome, strict=True) if ok]
+            with reader.lock:
+                _mark(box, target, done)
+            processed += len(done)
     except (OSError, imaplib.IMAP4.error, ImapToolsError) as exc:
         raise MailboxUnavailable(
             f"Reading the IMAP folder {target.folder!r} of {target.where} failed after "
-            f"{marker.processed if marker else 0} messages: {_text(exc)}"
+            f"{processed} messages: {_text(exc)}"
         ) from None
     finally:
-        if marker is not None:
-            marker.stop()  # before the logout: the thread may be moving
         if reader is not None:
             reader.stop()  # before the logout: the thread may be fetching
         _close(box)
-    return marker.processed
+    return processed
 
 
 _DONE = object()
-# Batches the reader thread fetches (and prepares) ahead of the one handled.
-READ_AHEAD = 1
 
 
 class _Reader:
@@ -369,7 +361,7 @@ class _Reader:
     def __init__(self, box, uids: list[str], prepare) -> None:
         self.box, self.uids, self.prepare = box, uids, prepare
         self.lock = threading.Lock()
-        self._queue: queue.Queue = queue.Queue(maxsize=max(1, READ_AHEAD))
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="imap-reader", daemon=True)
         self._thread.start()
@@ -423,52 +415,6 @@ class _Reader:
 @dataclass(frozen=True)
 class _Failed:
     error: BaseException
-
-
-class _Marker:
-    """The processed messages of each handled chunk moved or flagged
-    (``_mark``) by a background thread, in the order handed over, while the
-    next chunk is handled (``fetch_imap_chunks``; a chunk is handed over
-    only after its handler returned). After a failure nothing more is
-    moved; ``check`` and ``finish`` raise it. ``processed``: the messages
-    moved or flagged. ``lock`` guards the IMAP connection (the reader's)."""
-
-    def __init__(self, box, target: ImapTarget, lock: threading.Lock) -> None:
-        self.box, self.target, self.lock = box, target, lock
-        self.processed = 0
-        self._error: BaseException | None = None
-        self._queue: queue.Queue = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="imap-marker", daemon=True)
-        self._thread.start()
-
-    def submit(self, uids: list[str]) -> None:
-        self._queue.put(list(uids))
-
-    def _run(self) -> None:
-        while (uids := self._queue.get()) is not None:
-            if self._error is not None or not uids:
-                continue
-            try:
-                with self.lock:
-                    _mark(self.box, self.target, uids)
-            except BaseException as exc:  # raised in the fetching thread
-                self._error = exc
-            else:
-                self.processed += len(uids)
-
-    def check(self) -> None:
-        if self._error is not None:
-            raise self._error
-
-    def finish(self) -> None:
-        """Wait for every chunk handed over to be moved or flagged; raise what failed."""
-        self.stop()
-        self.check()
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
 
 
 def _mark(box, target: ImapTarget, uids: list[str]) -> None:
