@@ -23,18 +23,24 @@ def read_messages(
     """The messages ``raws`` read as ``receive_batch`` reads them (checks of
     size and content, the parsing, the Message-ID): no database, no files,
     so it may run in another thread ahead of the chunk's transaction.
-    ``elsewhere``: the parsing (``eml.read_all``, pure) is done by a worker
-    process (``PARSE_PROCESSES``), in parallel with this process; where
-    there is none (disabled, or a daemonic process such as a Celery prefork
-    child) or it fails, here."""
+    ``elsewhere``: the parsing (``eml.read_all``, pure) is done by worker
+    processes (``PARSE_PROCESSES``, the chunk's messages dealt between
+    them: parsing is most of a chunk's reading, and the fetch waited on
+    it), in parallel with this process; where there is none (disabled, or a
+    daemonic process such as a Celery prefork child) or it fails, here."""
     raws = [bytes(raw) for raw in raws]
     parsed: dict[int, tuple[ReceivedEmail, Classification]] = {}
     wanted = [i for i, raw in enumerate(raws) if inbound._to_read(raw)] if elsewhere else []
     pool = _parse_pool() if wanted else None
     if pool is not None:
         try:
-            found = pool.submit(_read_all, [raws[i] for i in wanted]).result()
-            parsed = dict(zip(wanted, found, strict=True))
+            # one part per worker, parsed at once; each part's messages in order
+            parts = [wanted[k::PARSE_PROCESSES] for k in range(PARSE_PROCESSES)]
+            futures = [
+                (part, pool.submit(_read_all, [raws[i] for i in part])) for part in parts if part
+            ]
+            for part, future in futures:
+                parsed.update(zip(part, future.result(), strict=True))
         except Exception:
             logger.warning("Parsing in a worker process failed; parsing here.", exc_info=True)
             _drop_parse_pool(pool)
@@ -52,7 +58,7 @@ def _read_all(raws: list[bytes]) -> list[tuple[ReceivedEmail, Classification]]:
 
 # Worker processes that parse received mail (``read_messages(elsewhere=True)``);
 # 0: parse in this process.
-PARSE_PROCESSES = 1
+PARSE_PROCESSES = 2
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 

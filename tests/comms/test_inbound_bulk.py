@@ -246,3 +246,17 @@ def test_messages_read_in_a_worker_process_are_those_read_here(cases):
         assert theirs.mail.message.policy is email.policy.default
         assert theirs.mail.message.items() == mine.mail.message.items()
         assert str(theirs.mail.message["from"]) == "Contoso Security <security@contoso.example>"
+
+
+def test_a_chunk_dealt_between_parsing_workers_keeps_its_order(cases, monkeypatch):
+    """With more than one parsing worker (``PARSE_PROCESSES``) each message
+    comes back in its place, as read here."""
+    monkeypatch.setattr(inbound_read, "PARSE_PROCESSES", 3)
+    a, _ = cases
+    raws = [_reply(a, n) for n in range(7)]
+    raws.insert(3, b"")
+    here = inbound_read.read_messages(raws, source="imap:INBOX")
+    there = inbound_read.read_messages(raws, source="imap:INBOX", elsewhere=True)
+    assert [(m.message_id, m.refused) for m in there] == [(m.message_id, m.refused) for m in here]
+    assert [m.mail.subject for m in there if m.mail] == [m.mail.subject for m in here if m.mail]
+    assert there[3].refused == "The message is empty."
