@@ -404,7 +404,7 @@ def _log(plans: list[_Plan], cases: dict, actor) -> None:
         for p in plans
         for f in p.files[1:]
     ]
-    copyrows.insert(links)
+    Communication.attachments.through.objects.bulk_create(links, batch_size=1000)
     events = []
     for p in plans:
         case = cases[p.case_id]

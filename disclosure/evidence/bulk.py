@@ -23,15 +23,11 @@ def held(pairs: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
 
 
 def create_files(rows: Sequence[EvidenceFile]) -> list[EvidenceFile]:
-    """Insert the unsaved ``rows`` and return them with their ids, the
-    columns ``bulk_create`` writes: on PostgreSQL one COPY
-    (``comms.copyrows``: no arrays of every column to quote), elsewhere one
-    INSERT per 500 (SQLite 3.35+ returns the ids)."""
+    """Insert the unsaved ``rows`` (one INSERT per 500) and return them with
+    their ids (PostgreSQL and SQLite 3.35+ return them)."""
     if not rows:
         return []
-    from disclosure.comms import copyrows  # comms depends on evidence, not the other way
-
-    written = copyrows.insert(list(rows))
+    written = EvidenceFile.objects.bulk_create(list(rows), batch_size=500)
     if any(row.pk is None for row in written):
         raise RuntimeError("The database did not return the new evidence rows' ids.")
     return written
