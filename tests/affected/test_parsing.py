@@ -58,7 +58,7 @@ def test_a_value_at_its_limit_is_kept_and_one_more_character_is_a_bad_line(colum
 
 
 def test_an_address_longer_than_1000_characters_is_a_bad_line():
-    assert read(f"email\n{'a' * 990}@contoso.com\n") == [
+    assert read(f"email\n{'a' * 989}@contoso.com\n") == [  # 1,001 characters
         BadLine(2, "email is longer than 1000 characters")
     ]
 
@@ -133,3 +133,25 @@ def test_the_header_is_checked_before_any_line(header, message):
     with pytest.raises(ImportRefused) as caught:
         read(f"{header}\nbob@contoso.com,x\n")
     assert caught.value.message == message
+    assert caught.value.field == "file"
+
+
+@pytest.mark.parametrize("fmt", ["text", "jsonl"])
+def test_minimisation_holds_in_every_format(fmt):
+    line = "bob@contoso.com" if fmt == "text" else json.dumps({"email": "bob@contoso.com"})
+    [row] = read(line + "\n", fmt, keep_email=False)
+    assert row[1:3] == ("", keyed("bob@contoso.com"))
+
+
+def test_a_stray_quote_inside_a_field_is_not_csv():
+    assert read('email,organization\nbob@contoso.com,"Con"to"so"\n') == [
+        BadLine(2, "not CSV (',' expected after '\"')")
+    ]
+
+
+def test_a_quoted_field_running_into_an_unreadable_line_names_that_line():
+    data = b'email,organization\nbob@contoso.com,"open\n\xffstill\nclosed"\n'
+    items = list(parse(io.BytesIO(data), "csv", key=KEY, keep_email=True))
+    assert items[0] == BadLine(
+        2, "a quoted field opened on this line runs into line 3: not UTF-8 (byte 0xff at byte 1)"
+    )
