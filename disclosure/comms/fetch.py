@@ -33,6 +33,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from . import searchindex
 from .inbound_batch import receive_batch
 from .inbound_read import read_messages
 from .maildir import fetch_maildir_chunks
@@ -162,6 +163,8 @@ def fetch_mail(*, limit: int | None = None) -> FetchResult:
             result.skipped = True
             logger.info("Another mail fetch is running; this one does nothing.")
             return result
+        # Documents a stopped process left pending (comms.searchindex): a batch a fetch.
+        searchindex.index_pending()
         maildir = str(settings.DISCLOSURE_MAILDIR)
         source = f"maildir:{maildir}"
         counts = result.sources.setdefault(source, SourceCounts())

@@ -136,3 +136,19 @@ def test_after_the_commit_a_thread_writes_the_documents(case):
     assert not CommunicationSearchPending.objects.exists()
     assert _stored_equals_vector(ids)
     assert _found("zanzibar") == [case.pk]
+
+
+def test_a_fetch_writes_documents_a_stopped_process_left_pending(case, settings, tmp_path):
+    """Pending rows whose thread never ran (its process stopped after the
+    commit) are written by the next fetch, even one that finds no mail."""
+    with transaction.atomic():
+        (result,) = receive_batch([_reply(case, 7)], source="imap:INBOX")
+    assert CommunicationSearchPending.objects.count() == 1
+    settings.DISCLOSURE_MAILDIR = tmp_path / "empty"
+    settings.DISCLOSURE_IMAP_URL = ""
+    from disclosure.comms.fetch import fetch_mail
+
+    fetch_mail()
+    assert not CommunicationSearchPending.objects.exists()
+    assert _stored_equals_vector([result.message.communication_id])
+    assert _found("zanzibar") == [case.pk]
