@@ -50,6 +50,7 @@ from django.db import transaction
 
 from disclosure.cases.deadlines import store_next_due
 from disclosure.cases.guards import check_occurred_at, require_stage
+from disclosure.core import copyrows
 from disclosure.core.errors import DomainError, ValidationFailed
 from disclosure.core.hashing import sha256_hex
 from disclosure.core.timeutils import now
@@ -62,7 +63,7 @@ from disclosure.ledger import bulk as ledger_bulk
 from disclosure.ledger.fingerprints import record_ref
 from disclosure.ledger.models import EventKind
 
-from . import copyrows, inbound, notices, searchindex, services
+from . import inbound, notices, searchindex, services
 from .classify import Classification, classify
 from .inbound_read import read_messages
 from .matching import match_cases

@@ -1,4 +1,4 @@
-"""``comms.copyrows.insert``: the rows ``bulk_create`` writes (PostgreSQL: by
+"""``core.copyrows.insert``: the rows ``bulk_create`` writes (PostgreSQL: by
 a binary COPY), column for column."""
 
 from datetime import UTC, datetime
@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from disclosure.cases.stages import Stage
-from disclosure.comms import copyrows
 from disclosure.comms.models import Communication
+from disclosure.core import copyrows
 from tests.factories import make_case
 
 pytestmark = pytest.mark.django_db

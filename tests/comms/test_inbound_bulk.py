@@ -59,7 +59,7 @@ def set_based(monkeypatch) -> list[str]:
 
 
 def _inserts(queries, table: str) -> int:
-    """The statements writing new rows into ``table`` (an INSERT, or a COPY: comms.copyrows)."""
+    """The statements writing new rows into ``table`` (an INSERT, or a COPY: core.copyrows)."""
     return sum(
         1 for q in queries if q["sql"].startswith((f'INSERT INTO "{table}"', f'COPY "{table}" '))
     )

@@ -109,3 +109,24 @@ def test_refuses_to_run_outside_a_transaction(analyst, vendor):
         bulk.lock_cases([case.pk])
     with pytest.raises(RuntimeError):
         bulk.append_many([bulk.NewEvent(case=case, kind="deadline_missed", payload={})])
+
+
+@pytest.mark.postgres
+def test_a_large_batch_is_written_by_copy_and_chains_alike(analyst, vendor):
+    """From COPY_FROM events on, PostgreSQL gets one binary COPY (no INSERT),
+    and the rows are what append_event's would be: the chain verifies."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the COPY is PostgreSQL's")
+    cases = _cases(2, analyst, vendor)
+    with CaptureQueriesContext(connection) as queries:
+        _locked, events = _append(cases, per_case=30)
+    writes = [q["sql"] for q in queries if "ledger_caseevent" in q["sql"]
+              and q["sql"].lstrip().startswith(("INSERT", "COPY"))]  # fmt: skip
+    assert len(events) == 60 and len(writes) == 1 and writes[0].startswith("COPY")
+    for case in cases:
+        case.refresh_from_db()
+        mine = list(CaseEvent.objects.filter(case=case).order_by("seq"))
+        assert mine[-1].hash == case.ledger_head and mine[-1].payload == {"n": 29}
+        for event in mine[-30:]:
+            assert event.hash == compute_hash(body_of(event, case.reference))
+        assert verify_case(case).ok
