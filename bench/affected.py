@@ -91,17 +91,11 @@ def write_floor(connection, case_id: int, batch_id: int) -> dict[str, float]:
     """Seconds to COPY the import's own output back into empty copies of
     its tables (see the module): per table, the rows exported first, then
     only the COPY in is timed."""
-    from disclosure.affected.models import (
-        AffectedCountry,
-        AffectedEmail,
-        AffectedHost,
-        AffectedRecord,
-    )
+    from disclosure.affected.models import AffectedCountry, AffectedHost, AffectedRecord
 
     wanted = [
         (AffectedRecord, f"batch_id = {int(batch_id)}"),
         (AffectedHost, f"case_id = {int(case_id)}"),
-        (AffectedEmail, f"case_id = {int(case_id)}"),
         (AffectedCountry, f"case_id = {int(case_id)}"),
     ]
     seconds: dict[str, float] = {}

@@ -10,18 +10,18 @@ of those methods is ``METHOD_VERSION``.
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 
 from disclosure.core.timeutils import now
 
 from .models import (
     AffectedCountry,
-    AffectedEmail,
     AffectedHost,
     AffectedList,
     AffectedRecord,
     Level,
     OrganizationDomain,
+    host_key_sql,
 )
 from .normalize import suffix_list_version
 
@@ -29,7 +29,7 @@ METHOD_VERSION = 1
 METHODS: dict[str, str] = {
     Level.MENTIONS: "Every accepted line of every import, duplicates included.",
     Level.EMAILS: "Distinct e-mail addresses after normalisation (lower case, IDNA host), "
-    "counted by their keyed hash.",
+    "counted by their keyed hash once the case minimises.",
     Level.HOSTS: "Distinct host names (lower case, IDNA, no trailing dot) and IP addresses "
     "of the addresses and domains.",
     Level.DOMAINS: "Distinct registrable domains (public suffix plus one label, private "
@@ -43,36 +43,35 @@ METHODS: dict[str, str] = {
 # Shown beside the levels, not a level itself.
 EXTRA = ("ips",)
 
-
-# Each level from the case's distinct tables (AffectedHost, AffectedEmail,
-# AffectedCountry: thousands of rows where the records are millions), kept
-# by every import in its transaction; one statement.
+# Every level but the e-mails from the case's hosts and countries
+# (AffectedHost, AffectedCountry: thousands of rows where the records are
+# millions), kept by every import in its transaction; one statement.
 _LEVEL_SQL = {
     "mentions": "SELECT coalesce(sum(mentions), 0) FROM {hosts} WHERE case_id = %s",
-    "emails": "SELECT count(*) FROM {emails} WHERE case_id = %s",
-    "hosts": "SELECT count(*) FROM {hosts} WHERE case_id = %s",
-    "ips": "SELECT count(*) FROM {hosts} WHERE case_id = %s AND is_ip",
+    "hosts": "SELECT count(DISTINCT host) FROM {hosts} WHERE case_id = %s",
+    "ips": "SELECT count(DISTINCT host) FROM {hosts} WHERE case_id = %s AND is_ip",
     "domains": "SELECT count(DISTINCT domain) FROM {hosts} WHERE case_id = %s AND domain <> ''",
     "business_domains": "SELECT count(DISTINCT domain) FROM {hosts} "
     "WHERE case_id = %s AND domain <> '' AND NOT free_mail",
     "countries": "SELECT count(*) FROM {countries} WHERE case_id = %s",
 }
 
-# The same levels from the records themselves (slow over millions of rows):
-# what the distinct tables must agree with (tests, checks).
+# The same levels from the records themselves, each record's host
+# normalised through its spelling (a join; slow over millions of rows):
+# what the hosts' mentions and the countries must agree with (tests, checks).
+_RECORDS = (
+    "(SELECT h.host, h.is_ip, h.domain, h.free_mail, r.country FROM {t} r "
+    "JOIN {hosts} h ON h.case_id = r.case_id AND h.spelling = {key} WHERE r.case_id = %s)"
+)
 _RECORD_SQL = {
     "mentions": "SELECT count(*) FROM {t} WHERE case_id = %s",
-    "emails": "SELECT count(*) FROM (SELECT DISTINCT email_hash FROM {t} "
-    "WHERE case_id = %s AND email_hash <> '') x",
-    "hosts": "SELECT count(*) FROM (SELECT DISTINCT host FROM {t} "
-    "WHERE case_id = %s AND host <> '') x",
-    "ips": "SELECT count(*) FROM (SELECT DISTINCT host FROM {t} WHERE case_id = %s AND is_ip) x",
-    "domains": "SELECT count(*) FROM (SELECT DISTINCT domain FROM {t} "
-    "WHERE case_id = %s AND domain <> '') x",
-    "business_domains": "SELECT count(*) FROM (SELECT DISTINCT domain FROM {t} "
-    "WHERE case_id = %s AND domain <> '' AND NOT free_mail) x",
-    "countries": "SELECT count(*) FROM (SELECT DISTINCT country FROM {t} "
-    "WHERE case_id = %s AND country <> '') x",
+    "hosts": "SELECT count(DISTINCT host) FROM " + _RECORDS + " x",
+    "ips": "SELECT count(DISTINCT host) FROM " + _RECORDS + " x WHERE is_ip",
+    "domains": "SELECT count(DISTINCT domain) FROM " + _RECORDS + " x WHERE domain <> ''",
+    "business_domains": "SELECT count(DISTINCT domain) FROM "
+    + _RECORDS
+    + " x WHERE domain <> '' AND NOT free_mail",
+    "countries": "SELECT count(DISTINCT country) FROM {t} WHERE case_id = %s AND country <> ''",
 }
 
 
@@ -80,14 +79,64 @@ def _levels(case_id: int, queries: dict[str, str]) -> dict[str, int]:
     tables = {
         "t": AffectedRecord._meta.db_table,
         "hosts": AffectedHost._meta.db_table,
-        "emails": AffectedEmail._meta.db_table,
         "countries": AffectedCountry._meta.db_table,
+        "key": host_key_sql(connection.vendor),
     }
     names = list(queries)
     sql = "SELECT " + ", ".join(f"({queries[n].format(**tables)})" for n in names)
     with connection.cursor() as cursor:
         cursor.execute(sql, [case_id] * len(names))
         return dict(zip(names, cursor.fetchone(), strict=True))
+
+
+def by_hash(case_id: int) -> bool:
+    """Whether the case tells addresses apart by their keyed hash: it
+    minimises, or did (``AffectedList.emails_by_hash``)."""
+    return (
+        AffectedList.objects.filter(case_id=case_id)
+        .filter(Q(emails_by_hash=True) | Q(minimise_emails=True))
+        .exists()
+    )
+
+
+def _email_key(hashed: bool) -> str:
+    return "nullif(r.email_hash, '')" if hashed else "nullif(lower(r.email), '')"
+
+
+def distinct_emails(case_id: int) -> int:
+    """The e-mail level: distinct normalised addresses (the lower case of
+    ``email``: see AffectedRecord), or distinct keyed hashes in a case that
+    minimises or did (``by_hash``). One pass over the case's records."""
+    table = AffectedRecord._meta.db_table
+    sql = (
+        f"SELECT count(DISTINCT {_email_key(by_hash(case_id))}) FROM {table} r WHERE r.case_id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [case_id])
+        return int(cursor.fetchone()[0])
+
+
+def emails_at(spellings: dict[int, list[str]]) -> dict[int, int]:
+    """Per case, the distinct addresses (as ``distinct_emails`` tells them
+    apart) of its records at the host spellings given: one statement."""
+    if not spellings:
+        return {}
+    records, lists = AffectedRecord._meta.db_table, AffectedList._meta.db_table
+    key = host_key_sql(connection.vendor)
+    pairs = [(case_id, s) for case_id, names in spellings.items() for s in names]
+    hashed = "coalesce(l.emails_by_hash OR l.minimise_emails, false)"
+    wanted = " UNION ALL ".join(["SELECT %s AS c, %s AS s"] * len(pairs))
+    sql = (
+        f"SELECT r.case_id, count(DISTINCT CASE WHEN {hashed} THEN {_email_key(True)} "
+        f"ELSE {_email_key(False)} END) FROM {records} r "
+        f"JOIN ({wanted}) p ON p.c = r.case_id AND p.s = {key} "
+        f"LEFT JOIN {lists} l ON l.case_id = r.case_id "
+        f"WHERE r.case_id IN ({', '.join(['%s'] * len(spellings))}) GROUP BY r.case_id"
+    )
+    params = [*(v for pair in pairs for v in pair), *spellings]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {int(c): int(n) for c, n in cursor.fetchall()}
 
 
 def _organizations(case_id: int, found: dict[str, int]) -> dict[str, int]:
@@ -106,23 +155,29 @@ def _organizations(case_id: int, found: dict[str, int]) -> dict[str, int]:
     return {k: int(v) for k, v in found.items()}
 
 
-def compute_counts(case_id: int) -> dict[str, int]:
-    """Every level's count over the case's records, from its distinct tables
-    (two queries: one statement of per-level subqueries, one over the
-    grouped domains)."""
-    return _organizations(case_id, _levels(case_id, _LEVEL_SQL))
+def compute_counts(case_id: int, *, emails: int | None = None) -> dict[str, int]:
+    """Every level's count over the case's records: the e-mails by one pass
+    over its records (``distinct_emails``; ``emails``, when given, is that
+    count as the caller already knows it), the rest from its hosts and
+    countries (one statement), the organizations from the grouped domains."""
+    levels = _levels(case_id, _LEVEL_SQL)
+    emails = distinct_emails(case_id) if emails is None else emails
+    return _organizations(case_id, {"mentions": levels.pop("mentions"), "emails": emails, **levels})
 
 
 def recount_from_records(case_id: int) -> dict[str, int]:
-    """The same counts from the records themselves, ignoring the distinct
-    tables (slow on millions of rows: a check that they agree)."""
-    return _organizations(case_id, _levels(case_id, _RECORD_SQL))
+    """The same counts from the records themselves, their hosts normalised
+    through their spellings, ignoring the hosts' mentions and the countries
+    table (slow on millions of rows: a check that they agree)."""
+    levels = _levels(case_id, _RECORD_SQL)
+    emails = distinct_emails(case_id)
+    return _organizations(case_id, {"mentions": levels.pop("mentions"), "emails": emails, **levels})
 
 
-def store_counts(case_id: int) -> AffectedList:
-    """Recompute the case's counts and store them with the time and the
-    suffix list's version (inside the caller's transaction)."""
-    counts = compute_counts(case_id)
+def store_counts(case_id: int, *, emails: int | None = None) -> AffectedList:
+    """Recompute the case's counts (``compute_counts``) and store them with
+    the time and the suffix list's version (inside the caller's transaction)."""
+    counts = compute_counts(case_id, emails=emails)
     row, _ = AffectedList.objects.get_or_create(case_id=case_id)
     row.counts, row.counted_at, row.suffix_list = counts, now(), suffix_list_version()
     row.save(update_fields=["counts", "counted_at", "suffix_list"])

@@ -21,8 +21,8 @@ once per distinct host:
    joins them to their pair, and inserts the good ones as records (the
    keyed hash computed in SQL as HMAC-SHA-256 from the key's inner and
    outer pads: the digest of ``parsing.email_hash``), adding the batch's
-   hosts (with their mentions), new e-mail hashes and countries to the
-   case's distinct tables; the numbers of the other lines go to a TEMP table;
+   hosts (with their mentions) and countries to the case's tables; the
+   numbers of the other lines go to a TEMP table;
 5. every other line (not simple, failed a check, or at a bad host) is read
    back in order and handled by ``parsing.record_line``, the Python reader
    itself: every bad line gets the reason and number the Python path gives
@@ -42,7 +42,6 @@ field open (a field that spans lines). The caller then runs
 ``parsing.parse`` over it.
 """
 
-import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -51,7 +50,8 @@ from django.db import connection
 
 from disclosure.core.errors import ValidationFailed
 
-from .models import AffectedCountry, AffectedEmail, AffectedHost, AffectedRecord
+from .hashes import hash_sql, hmac_pads
+from .models import AffectedCountry, AffectedHost, AffectedRecord
 from .normalize import country_codes, normalise_host
 from .parsing import _MAX, COLUMNS, MAX_LINE_BYTES, ROW_COLUMNS, BadLine, header_names, record_line
 
@@ -87,15 +87,6 @@ class _Clock:
         t = time.perf_counter()
         timings[name] = t - self.t
         self.t = t
-
-
-def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
-    """The inner and outer pads of HMAC-SHA-256 with ``key`` (RFC 2104):
-    HMAC(k, m) = sha256(opad || sha256(ipad || m))."""
-    if len(key) > 64:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(64, b"\0")
-    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
 
 
 def _escape(text: str) -> str:
@@ -395,36 +386,28 @@ def _insert(
     lines in the OTHERS table: (rows inserted, last line, other lines)."""
     ipad, opad = hmac_pads(key)
     records = AffectedRecord._meta.db_table
-    hosts, emails = AffectedHost._meta.db_table, AffectedEmail._meta.db_table
-    countries = AffectedCountry._meta.db_table
+    hosts, countries = AffectedHost._meta.db_table, AffectedCountry._meta.db_table
     cursor.execute(
         f"""
         WITH src (line, email, host, is_ip, domain, free_mail, organization, country,
                   found_file, found_path, good) AS ({source.replace("%", "%%")}),
         rows AS MATERIALIZED (
-            SELECT src.*, CASE WHEN good AND email IS NOT NULL AND email <> '' THEN encode(
-                sha256(%(opad)s::bytea || sha256(%(ipad)s::bytea || convert_to(email, 'UTF8'))),
-                'hex') ELSE '' END AS email_hash
+            SELECT src.*, CASE WHEN good AND email IS NOT NULL AND email <> ''
+                THEN {hash_sql("email")} ELSE '' END AS email_hash
             FROM src
         ), ins AS (
-            INSERT INTO {records} (case_id, batch_id, line, email, email_hash, host, is_ip,
-                domain, free_mail, organization, country, found_file, found_path)
-            SELECT %(case)s, %(batch)s, line,
+            INSERT INTO {records} (case_id, batch_id, email, email_hash, host, organization,
+                country, found_file, found_path)
+            SELECT %(case)s, %(batch)s,
                 CASE WHEN %(keep)s THEN coalesce(email, '') ELSE '' END, email_hash, host,
-                is_ip, domain, free_mail, organization, country, found_file, found_path
-            FROM rows WHERE good
-        ), e AS (
-            INSERT INTO {emails} (case_id, email_hash)
-            SELECT %(case)s, n.email_hash FROM (
-                SELECT DISTINCT email_hash FROM rows WHERE good AND email_hash <> ''
-            ) n
-            WHERE NOT EXISTS (SELECT 1 FROM {emails} x
-                              WHERE x.case_id = %(case)s AND x.email_hash = n.email_hash)
+                organization, country, found_file, found_path
+            FROM rows WHERE good ORDER BY line
         ), h AS (
-            INSERT INTO {hosts} (case_id, host, is_ip, domain, free_mail, mentions)
-            SELECT %(case)s, host, bool_or(is_ip), max(domain), bool_or(free_mail), count(*)
+            INSERT INTO {hosts} (case_id, spelling, host, is_ip, domain, free_mail, mentions)
+            SELECT %(case)s, host, host, bool_or(is_ip), max(domain), bool_or(free_mail),
+                count(*)
             FROM rows WHERE good GROUP BY host
-            ON CONFLICT (case_id, host) DO UPDATE
+            ON CONFLICT (case_id, spelling) DO UPDATE
                 SET mentions = {hosts}.mentions + excluded.mentions
         ), c AS (
             INSERT INTO {countries} (case_id, country)

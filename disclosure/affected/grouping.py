@@ -14,8 +14,16 @@ from disclosure.ledger.models import EventKind
 from disclosure.ledger.services import append_event
 
 from .counting import store_counts
-from .importing import ACTION
-from .models import AffectedList, AffectedOrganization, AffectedRecord, OrganizationDomain
+from .hashes import hash_missing
+from .importing import ACTION, hash_key
+from .models import (
+    AffectedHost,
+    AffectedList,
+    AffectedOrganization,
+    AffectedRecord,
+    OrganizationDomain,
+    record_host,
+)
 from .normalize import normalise_host
 
 MAX_DOMAINS = 1000
@@ -55,7 +63,7 @@ def group_domains(
         if len(wanted) > MAX_DOMAINS:
             raise ValidationFailed(f"At most {MAX_DOMAINS} domains at a time.", field="domains")
         present = dict(
-            AffectedRecord.objects.filter(case=locked, domain__in=wanted)
+            AffectedHost.objects.filter(case=locked, domain__in=wanted)
             .values_list("domain", "free_mail")
             .distinct()
         )
@@ -168,10 +176,16 @@ def set_minimisation(*, actor: User, case: Case, minimise_emails: bool) -> Affec
                 f"E-mail minimisation is {'on' if minimise_emails else 'off'} already."
             )
         row.minimise_emails = minimise_emails
-        row.save(update_fields=["minimise_emails"])
         erased = 0
         if minimise_emails:
-            erased = AffectedRecord.objects.filter(case=locked).exclude(email="").update(email="")
+            row.emails_by_hash = True
+            hash_missing(locked.pk, hash_key())
+            erased = (
+                AffectedRecord.objects.filter(case=locked)
+                .exclude(email="")
+                .update(host=record_host(), email="")
+            )
+        row.save(update_fields=["minimise_emails", "emails_by_hash"])
         _settings_changed(actor=actor, case=locked, setting="minimise_emails",
                           value=minimise_emails, erased=erased)  # fmt: skip
         return row

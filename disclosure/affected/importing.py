@@ -36,14 +36,8 @@ from disclosure.ledger.services import append_event
 
 from . import fastload
 from .counting import METHOD_VERSION, store_counts
-from .models import (
-    AffectedCountry,
-    AffectedEmail,
-    AffectedHost,
-    AffectedImport,
-    AffectedList,
-    AffectedRecord,
-)
+from .hosts import add_countries, add_hosts
+from .models import AffectedImport, AffectedList, AffectedRecord
 from .parsing import ROW_COLUMNS, BadLine, ImportRefused, Row, parse
 
 MAX_ERRORS_SHOWN = 100
@@ -144,17 +138,24 @@ class _HashingReader:
         return data
 
 
+_RECORD_COLUMNS = ("email", "email_hash", "host", "organization", "country", "found_file",
+                   "found_path")  # fmt: skip
+_ROW_INDEX = [ROW_COLUMNS.index(c) for c in _RECORD_COLUMNS]
+
+
 def _copy_rows(rows, case_id: int, batch_id: int) -> None:
-    """Load ``rows`` into the records table (COPY on PostgreSQL)."""
+    """Load ``rows`` (parsing's Rows) into the records table (COPY on
+    PostgreSQL, batched INSERTs elsewhere)."""
     table = AffectedRecord._meta.db_table
-    columns = ("case_id", "batch_id", *ROW_COLUMNS)
+    columns = ("case_id", "batch_id", *_RECORD_COLUMNS)
     head = (case_id, batch_id)
+    pick = _ROW_INDEX
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 write = copy.write_row
                 for row in rows:
-                    write(head + row)
+                    write(head + tuple(row[i] for i in pick))
             return
         sql = (
             f"INSERT INTO {table} ({', '.join(columns)}) "
@@ -162,7 +163,7 @@ def _copy_rows(rows, case_id: int, batch_id: int) -> None:
         )
         batch: list[tuple] = []
         for row in rows:
-            batch.append(head + row)
+            batch.append(head + tuple(row[i] for i in pick))
             if len(batch) >= _SQLITE_BATCH:
                 cursor.executemany(sql, batch)
                 batch.clear()
@@ -170,36 +171,30 @@ def _copy_rows(rows, case_id: int, batch_id: int) -> None:
             cursor.executemany(sql, batch)
 
 
-def _add_distinct(case_id: int, batch_id: int) -> None:
-    """Add the batch's hosts, e-mail hashes and countries to the case's
-    distinct tables (after the Python reader; ``fastload`` does it itself)."""
-    records = AffectedRecord._meta.db_table
-    hosts, emails = AffectedHost._meta.db_table, AffectedEmail._meta.db_table
-    countries = AffectedCountry._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {hosts} (case_id, host, is_ip, domain, free_mail, mentions) "
-            f"SELECT case_id, host, is_ip, domain, free_mail, count(*) FROM {records} "
-            "WHERE batch_id = %s GROUP BY case_id, host, is_ip, domain, free_mail "
-            "ON CONFLICT (case_id, host) DO UPDATE SET mentions = "
-            f"{hosts}.mentions + excluded.mentions",
-            [batch_id],
-        )
-        cursor.execute(
-            f"INSERT INTO {emails} (case_id, email_hash) SELECT DISTINCT r.case_id, r.email_hash "
-            f"FROM {records} r WHERE r.batch_id = %s AND r.email_hash <> '' AND NOT EXISTS "
-            f"(SELECT 1 FROM {emails} x WHERE x.case_id = %s AND x.email_hash = r.email_hash)",
-            [batch_id, case_id],
-        )
-        cursor.execute(
-            f"INSERT INTO {countries} (case_id, country) SELECT DISTINCT case_id, country "
-            f"FROM {records} WHERE batch_id = %s AND country <> '' ON CONFLICT DO NOTHING",
-            [batch_id],
-        )
+class _Distinct:
+    """The hosts (with their mentions) and countries of the rows seen."""
+
+    def __init__(self) -> None:
+        self.hosts: dict[str, list] = {}
+        self.countries: set[str] = set()
+
+    def add(self, row: Row) -> None:
+        _, _, _, host, is_ip, domain, free_mail, _, country, _, _ = row
+        seen = self.hosts.get(host)
+        if seen is None:
+            self.hosts[host] = [host, host, is_ip, domain, free_mail, 1]
+        else:
+            seen[5] += 1
+        self.countries.add(country)
+
+    def store(self, case_id: int) -> None:
+        add_hosts(case_id, (tuple(v) for v in self.hosts.values()))
+        add_countries(case_id, self.countries)
 
 
 def _load(locked: Case, batch: AffectedImport, stream: IO[bytes], tally: _Tally) -> None:
     """Parse and load; stops loading (not counting) at the first bad line."""
+    distinct = _Distinct()
 
     def rows():
         for item in parse(stream, batch.format, key=hash_key(), keep_email=not batch.minimised):
@@ -210,11 +205,12 @@ def _load(locked: Case, batch: AffectedImport, stream: IO[bytes], tally: _Tally)
             tally.rows += 1
             tally.lines = item[0]
             if not tally.bad:
+                distinct.add(item)
                 yield item
 
     _copy_rows(rows(), locked.pk, batch.pk)
     if not tally.bad:
-        _add_distinct(locked.pk, batch.pk)
+        distinct.store(locked.pk)
 
 
 def _fast_load(

@@ -4,12 +4,16 @@ set) also carries each party's number at that level, by which method, when,
 and the computed count it rests on (affected.claims).
 
 Affected entities: each case's list settings and counts (AffectedList), its
-imports (AffectedImport), the records (AffectedRecord) and the organizations
-staff group registrable domains into (AffectedOrganization, OrganizationDomain).
+imports (AffectedImport), the records (AffectedRecord), their hosts
+(AffectedHost) and countries (AffectedCountry), and the organizations staff
+group registrable domains into (AffectedOrganization, OrganizationDomain).
 """
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Case as CaseWhen
+from django.db.models import F, Value, When
+from django.db.models.functions import StrIndex, Substr
 
 
 class Dispute(models.Model):
@@ -101,6 +105,10 @@ class AffectedList(models.Model):
     # Keep only a keyed hash (HMAC-SHA-256 with DISCLOSURE_AFFECTED_HASH_KEY)
     # of e-mail addresses, never the address.
     minimise_emails = models.BooleanField(default=False)
+    # Set when minimisation is first turned on, never unset: from then on
+    # every record of the case carries the keyed hash of its address, and
+    # the e-mail level tells addresses apart by it (affected.counting).
+    emails_by_hash = models.BooleanField(default=False)
     lookups_enabled = models.BooleanField(default=True)
     counts = models.JSONField(default=dict)
     counted_at = models.DateTimeField(null=True, blank=True)
@@ -165,16 +173,29 @@ class AffectedImport(models.Model):
 
 
 class AffectedRecord(models.Model):
-    """One line of an imported file, normalised (affected.normalize).
-    ``email_hash`` is the keyed hash of the address (always, so distinct
-    addresses count alike with minimisation on or off); ``email`` is the
-    address itself, or "" when the case minimises."""
+    """One accepted line of an imported file.
+
+    Written two ways (affected.importing): COPYed from the file as written
+    (``directload``: the address's local part and host as the file spells
+    them, checked, whose host normalises to its own lower case), or
+    normalised by the line readers (``parsing``, ``fastload``), which also
+    set ``email_hash``. Either way ``record_host`` (SQL: ``HOST_KEY_SQL``)
+    is the host the record is at, as written: the address's part after its
+    one ``@``, else ``host`` (the domain column). The case's AffectedHost
+    row with that spelling holds its normalisation, so a record carries no
+    derived column: the lower case of ``email`` is the normalised address.
+
+    ``email`` is "" once the case minimises: then ``email_hash`` (the keyed
+    hash of the normalised address) stands for it and ``host`` holds the
+    address's host."""
 
     id = models.BigAutoField(primary_key=True)
     # No database-level foreign keys (PROTECT still holds in the ORM): only
     # the import writes these rows, with the case and the import it holds
     # locked, and PostgreSQL checks a foreign key one row at a time at commit
-    # (two million checks, ~30 s, for a million-row import).
+    # (two million checks, ~30 s, for a million-row import). The rows are
+    # found by case through a BRIN index on PostgreSQL (migration 0006): an
+    # import appends its rows together, and a B-tree would cost it more.
     case = models.ForeignKey(
         "cases.Case", on_delete=models.PROTECT, related_name="+", db_index=False,
         db_constraint=False,
@@ -183,23 +204,32 @@ class AffectedRecord(models.Model):
         AffectedImport, on_delete=models.PROTECT, related_name="records", db_index=False,
         db_constraint=False,
     )  # fmt: skip
-    line = models.PositiveBigIntegerField()
     email = models.CharField(max_length=320, blank=True, default="")
     email_hash = models.CharField(max_length=64, blank=True, default="")
     host = models.CharField(max_length=253, blank=True, default="")
-    is_ip = models.BooleanField(default=False)
-    domain = models.CharField(max_length=253, blank=True, default="")
-    free_mail = models.BooleanField(default=False)
     organization = models.CharField(max_length=300, blank=True, default="")
     country = models.CharField(max_length=2, blank=True, default="")
     found_file = models.CharField(max_length=1000, blank=True, default="")
     found_path = models.CharField(max_length=1000, blank=True, default="")
 
-    class Meta:
-        indexes = [models.Index(fields=["case", "domain"], name="affected_record_case_domain")]
-
     def __str__(self) -> str:
-        return f"line {self.line}: {self.host}"
+        return f"record {self.pk}: {self.email or self.host}"
+
+
+def host_key_sql(vendor: str) -> str:
+    """The host a record is at, as written (see AffectedRecord), in SQL
+    over the table alias ``r``."""
+    find = "strpos(r.email, '@')" if vendor == "postgresql" else "instr(r.email, '@')"
+    return f"CASE WHEN r.email <> '' THEN substr(r.email, {find} + 1) ELSE r.host END"
+
+
+def record_host() -> CaseWhen:
+    """``host_key_sql`` as an ORM expression."""
+    return CaseWhen(
+        When(email="", then=F("host")),
+        default=Substr("email", StrIndex("email", Value("@")) + 1),
+        output_field=models.CharField(),
+    )
 
 
 class AffectedOrganization(models.Model):
@@ -251,10 +281,11 @@ class OrganizationDomain(models.Model):
 
 
 class AffectedHost(models.Model):
-    """A distinct host of a case's records, with its normalisation and the
-    number of records that mention it: the hosts, IP, domain and free-mail
-    levels are counted from these few rows, not from millions of records.
-    Kept by every import in its transaction (affected.importing)."""
+    """A host of a case's records as written (``spelling``: see
+    AffectedRecord), with its normalisation and the number of records at
+    it: the hosts, IP, domain and free-mail levels are counted from these
+    few rows, not from millions of records. Kept by every import in its
+    transaction (affected.importing); spellings of one host share ``host``."""
 
     id = models.BigAutoField(primary_key=True)
     case = models.ForeignKey(
@@ -264,6 +295,7 @@ class AffectedHost(models.Model):
         db_index=False,
         db_constraint=False,  # see AffectedRecord
     )
+    spelling = models.CharField(max_length=253)
     host = models.CharField(max_length=253)
     is_ip = models.BooleanField(default=False)
     domain = models.CharField(max_length=253, blank=True, default="")
@@ -272,35 +304,11 @@ class AffectedHost(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["case", "host"], name="affected_host_case_host")
+            models.UniqueConstraint(fields=["case", "spelling"], name="affected_host_case_spelling")
         ]
 
     def __str__(self) -> str:
         return self.host
-
-
-class AffectedEmail(models.Model):
-    """A distinct e-mail address of a case, by its keyed hash only (never
-    the address): the e-mail level is counted from these rows. Distinct by
-    construction, not by a unique index (whose checks would cost an import
-    of a million addresses more than the rest of it): only an import adds
-    rows, under the case's lock, and only hashes the case does not hold."""
-
-    id = models.BigAutoField(primary_key=True)
-    case = models.ForeignKey(
-        "cases.Case",
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,  # see AffectedRecord
-    )
-    email_hash = models.CharField(max_length=64)
-
-    class Meta:
-        indexes = [models.Index(fields=["case"], name="affected_email_case")]
-
-    def __str__(self) -> str:
-        return self.email_hash
 
 
 class AffectedCountry(models.Model):

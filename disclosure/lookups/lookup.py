@@ -14,11 +14,12 @@ has no records, so nothing to find either way).
 
 "Not verified", "not present" and "lookups off" are one answer: an empty
 one. The work does not tell them apart either: every lookup reads the
-asker's verifications, then runs one aggregate over the records of the
-searchable cases (lookups off excludes the case inside the query, before
-any record is read) for the domain when verified, or for a name no record
-can hold when not, so that no record is read for an unverified asker;
-then writes one access-audit row. Only a match appends, per case and under
+asker's verifications, then reads the hosts of the searchable cases
+(lookups off excludes the case inside the query, before any host is read)
+for the domain when verified, or for a name no host can hold when not, so
+that nothing is read for an unverified asker; then writes one access-audit
+row. Only when some host matches are its records read (their distinct
+addresses). Only a match appends, per case and under
 its lock, an internal ``affected_lookup`` ledger event.
 
 Rate limits (lookups.limits) come first: per account and per client address.
@@ -28,11 +29,12 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 
 from disclosure.accounts import audit
 from disclosure.accounts.models import AccessEvent, User
-from disclosure.affected.models import AffectedList, AffectedRecord
+from disclosure.affected.counting import emails_at
+from disclosure.affected.models import AffectedHost, AffectedList
 from disclosure.affected.normalize import display_host
 from disclosure.cases.models import Case, DataCategory
 from disclosure.cases.stages import CloseReason, Stage
@@ -101,19 +103,28 @@ def searchable_cases():
 
 def _matches(name: str, top: str) -> list[dict]:
     """Per searchable case, the counts over its records whose host is
-    ``name`` or under it, in the registrable domain ``top`` (one query)."""
-    rows = (
-        AffectedRecord.objects.filter(case_id__in=searchable_cases().values("pk"), domain=top)
+    ``name`` or under it, in the registrable domain ``top``: the case's
+    hosts first (one query; the hosts and mentions), then, only if some
+    match, their distinct addresses (one query over those records)."""
+    hosts = (
+        AffectedHost.objects.filter(case_id__in=searchable_cases().values("pk"), domain=top)
         .filter(Q(host=name) | Q(host__endswith="." + name))
-        .values("case_id", "case__reference")
-        .annotate(
-            mentions=Count("id"),
-            emails=Count("email_hash", distinct=True, filter=~Q(email_hash="")),
-            hosts=Count("host", distinct=True),
-        )
-        .order_by("case__reference")
+        .values_list("case_id", "case__reference", "spelling", "host", "mentions")
+        .order_by("case__reference", "spelling")
     )
-    return list(rows)
+    found: dict[int, dict] = {}
+    spellings: dict[int, list[str]] = {}
+    for case_id, reference, spelling, host, mentions in hosts:
+        row = found.setdefault(case_id, {"case_id": case_id, "case__reference": reference,
+                                         "mentions": 0, "hosts": set()})  # fmt: skip
+        row["mentions"] += mentions
+        row["hosts"].add(host)
+        spellings.setdefault(case_id, []).append(spelling)
+    emails = emails_at(spellings)
+    return [
+        {**row, "hosts": len(row["hosts"]), "emails": emails.get(case_id, 0)}
+        for case_id, row in found.items()
+    ]
 
 
 def _categories(values) -> list[str]:

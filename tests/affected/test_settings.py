@@ -8,7 +8,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from disclosure.affected import grouping, importing
+from disclosure.affected import counting, grouping, importing
 from disclosure.affected.models import AffectedList, AffectedRecord
 from disclosure.cases.stages import Stage
 from disclosure.core.errors import NotFound, NotPermitted, TransitionNotAllowed
@@ -50,6 +50,31 @@ def test_minimisation_on_erases_addresses_and_is_an_internal_event(analyst, case
         "erased": 0,
     }
     assert verify_case(case).ok
+
+
+def _import(analyst, case, data: bytes):
+    batch = importing.start_import(actor=analyst, case=case, file=io.BytesIO(data),
+                                   filename="l.csv", format="csv")  # fmt: skip
+    return importing.run_import(batch_id=batch.pk)
+
+
+def test_addresses_erased_keep_their_host_and_count_by_hash_from_then_on(analyst, case):
+    _import(analyst, case, CSV)
+    hashes = set(AffectedRecord.objects.filter(case=case).values_list("email_hash", flat=True))
+    grouping.set_minimisation(actor=analyst, case=case, minimise_emails=True)
+    grouping.set_minimisation(actor=analyst, case=case, minimise_emails=False)
+    assert sorted(AffectedRecord.objects.filter(case=case).values_list("email", "host")) == [
+        ("", "contoso.com"), ("", "contoso.de"),
+    ]  # fmt: skip
+    assert set(AffectedRecord.objects.filter(case=case).values_list("email_hash", flat=True)) == (
+        hashes
+    )
+    # The same two addresses again, written otherwise, and a new one: the
+    # e-mail level tells them apart by hash, so they count once.
+    assert _import(analyst, case, b"email\nalice@CONTOSO.com.\nBob@contoso.de\nc@x.org\n").rows == 3
+    counts = AffectedList.objects.get(case=case).counts
+    assert (counts["mentions"], counts["emails"], counts["hosts"]) == (5, 3, 3)
+    assert counts == counting.recount_from_records(case.pk)
 
 
 def test_lookup_switch_off_and_on(analyst, case):
