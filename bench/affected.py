@@ -133,7 +133,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from disclosure.affected import counting, fastload, importing
+    from disclosure.affected import counting, directload, fastload, importing
     from disclosure.cases.stages import Stage
     from tests.factories import FirmFactory, MembershipFactory, VendorFactory, make_case
 
@@ -181,7 +181,7 @@ def main() -> None:
             f"import:    {imported:7.2f} s  {ROWS / imported:12,.0f} rows/s  "
             f"({imported / raw:.2f} x raw COPY; target <= 3)"
         )
-        for step, seconds in fastload.timings.items():
+        for step, seconds in {**directload.timings, **fastload.timings}.items():
             print(f"    {step:18} {seconds:7.2f} s")
         if os.environ.get("BENCH_AFFECTED_FLOOR", "1") == "1":
             floor = write_floor(connection, case.pk, batch.pk)

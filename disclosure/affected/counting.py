@@ -47,31 +47,33 @@ EXTRA = ("ips",)
 # (AffectedHost, AffectedCountry: thousands of rows where the records are
 # millions), kept by every import in its transaction; one statement.
 _LEVEL_SQL = {
-    "mentions": "SELECT coalesce(sum(mentions), 0) FROM {hosts} WHERE case_id = %s",
-    "hosts": "SELECT count(DISTINCT host) FROM {hosts} WHERE case_id = %s",
-    "ips": "SELECT count(DISTINCT host) FROM {hosts} WHERE case_id = %s AND is_ip",
-    "domains": "SELECT count(DISTINCT domain) FROM {hosts} WHERE case_id = %s AND domain <> ''",
+    "mentions": "SELECT coalesce(sum(mentions), 0) FROM {hosts} WHERE case_id = %(case)s",
+    "hosts": "SELECT count(DISTINCT host) FROM {hosts} WHERE case_id = %(case)s",
+    "ips": "SELECT count(DISTINCT host) FROM {hosts} WHERE case_id = %(case)s AND is_ip",
+    "domains": "SELECT count(DISTINCT domain) FROM {hosts} "
+    "WHERE case_id = %(case)s AND domain <> ''",
     "business_domains": "SELECT count(DISTINCT domain) FROM {hosts} "
-    "WHERE case_id = %s AND domain <> '' AND NOT free_mail",
-    "countries": "SELECT count(*) FROM {countries} WHERE case_id = %s",
+    "WHERE case_id = %(case)s AND domain <> '' AND NOT free_mail",
+    "countries": "SELECT count(*) FROM {countries} WHERE case_id = %(case)s",
 }
 
 # The same levels from the records themselves, each record's host
 # normalised through its spelling (a join; slow over millions of rows):
 # what the hosts' mentions and the countries must agree with (tests, checks).
 _RECORDS = (
-    "(SELECT h.host, h.is_ip, h.domain, h.free_mail, r.country FROM {t} r "
-    "JOIN {hosts} h ON h.case_id = r.case_id AND h.spelling = {key} WHERE r.case_id = %s)"
+    "(SELECT h.host, h.is_ip, h.domain, h.free_mail FROM (SELECT DISTINCT {key} AS s FROM {t} r "
+    "WHERE r.case_id = %(case)s) k JOIN {hosts} h ON h.case_id = %(case)s AND h.spelling = k.s)"
 )
 _RECORD_SQL = {
-    "mentions": "SELECT count(*) FROM {t} WHERE case_id = %s",
+    "mentions": "SELECT count(*) FROM {t} WHERE case_id = %(case)s",
     "hosts": "SELECT count(DISTINCT host) FROM " + _RECORDS + " x",
     "ips": "SELECT count(DISTINCT host) FROM " + _RECORDS + " x WHERE is_ip",
     "domains": "SELECT count(DISTINCT domain) FROM " + _RECORDS + " x WHERE domain <> ''",
     "business_domains": "SELECT count(DISTINCT domain) FROM "
     + _RECORDS
     + " x WHERE domain <> '' AND NOT free_mail",
-    "countries": "SELECT count(DISTINCT country) FROM {t} WHERE case_id = %s AND country <> ''",
+    "countries": "SELECT count(DISTINCT upper(country)) FROM {t} "
+    "WHERE case_id = %(case)s AND country <> ''",
 }
 
 
@@ -85,7 +87,7 @@ def _levels(case_id: int, queries: dict[str, str]) -> dict[str, int]:
     names = list(queries)
     sql = "SELECT " + ", ".join(f"({queries[n].format(**tables)})" for n in names)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [case_id] * len(names))
+        cursor.execute(sql, {"case": case_id})
         return dict(zip(names, cursor.fetchone(), strict=True))
 
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Case as CaseWhen
 from django.db.models import F, Value, When
-from django.db.models.functions import StrIndex, Substr
+from django.db.models.functions import Lower, StrIndex, Substr
 
 
 class Dispute(models.Model):
@@ -204,31 +204,34 @@ class AffectedRecord(models.Model):
         AffectedImport, on_delete=models.PROTECT, related_name="records", db_index=False,
         db_constraint=False,
     )  # fmt: skip
-    email = models.CharField(max_length=320, blank=True, default="")
-    email_hash = models.CharField(max_length=64, blank=True, default="")
-    host = models.CharField(max_length=253, blank=True, default="")
-    organization = models.CharField(max_length=300, blank=True, default="")
-    country = models.CharField(max_length=2, blank=True, default="")
-    found_file = models.CharField(max_length=1000, blank=True, default="")
-    found_path = models.CharField(max_length=1000, blank=True, default="")
+    email = models.CharField(max_length=320, blank=True, default="", db_default="")
+    email_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
+    host = models.CharField(max_length=253, blank=True, default="", db_default="")
+    organization = models.CharField(max_length=300, blank=True, default="", db_default="")
+    country = models.CharField(max_length=2, blank=True, default="", db_default="")
+    found_file = models.CharField(max_length=1000, blank=True, default="", db_default="")
+    found_path = models.CharField(max_length=1000, blank=True, default="", db_default="")
+    # db_default: the direct load COPYs only the file's columns.
 
     def __str__(self) -> str:
         return f"record {self.pk}: {self.email or self.host}"
 
 
 def host_key_sql(vendor: str) -> str:
-    """The host a record is at, as written (see AffectedRecord), in SQL
+    """The host a record is at, as written, in lower case (see AffectedRecord), in SQL
     over the table alias ``r``."""
     find = "strpos(r.email, '@')" if vendor == "postgresql" else "instr(r.email, '@')"
-    return f"CASE WHEN r.email <> '' THEN substr(r.email, {find} + 1) ELSE r.host END"
+    return f"lower(CASE WHEN r.email <> '' THEN substr(r.email, {find} + 1) ELSE r.host END)"
 
 
-def record_host() -> CaseWhen:
+def record_host() -> Lower:
     """``host_key_sql`` as an ORM expression."""
-    return CaseWhen(
-        When(email="", then=F("host")),
-        default=Substr("email", StrIndex("email", Value("@")) + 1),
-        output_field=models.CharField(),
+    return Lower(
+        CaseWhen(
+            When(email="", then=F("host")),
+            default=Substr("email", StrIndex("email", Value("@")) + 1),
+            output_field=models.CharField(),
+        )
     )
 
 
@@ -281,8 +284,8 @@ class OrganizationDomain(models.Model):
 
 
 class AffectedHost(models.Model):
-    """A host of a case's records as written (``spelling``: see
-    AffectedRecord), with its normalisation and the number of records at
+    """A host of a case's records as written, in lower case (``spelling``:
+    see AffectedRecord), with its normalisation and the number of records at
     it: the hosts, IP, domain and free-mail levels are counted from these
     few rows, not from millions of records. Kept by every import in its
     transaction (affected.importing); spellings of one host share ``host``."""

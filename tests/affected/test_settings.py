@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from disclosure.affected import counting, grouping, importing
 from disclosure.affected.models import AffectedList, AffectedRecord
+from disclosure.affected.parsing import email_hash
 from disclosure.cases.stages import Stage
 from disclosure.core.errors import NotFound, NotPermitted, TransitionNotAllowed
 from disclosure.ledger.models import CaseEvent, EventKind
@@ -60,7 +61,8 @@ def _import(analyst, case, data: bytes):
 
 def test_addresses_erased_keep_their_host_and_count_by_hash_from_then_on(analyst, case):
     _import(analyst, case, CSV)
-    hashes = set(AffectedRecord.objects.filter(case=case).values_list("email_hash", flat=True))
+    key = importing.hash_key()
+    hashes = {email_hash(key, "alice@contoso.com"), email_hash(key, "bob@contoso.de")}
     grouping.set_minimisation(actor=analyst, case=case, minimise_emails=True)
     grouping.set_minimisation(actor=analyst, case=case, minimise_emails=False)
     assert sorted(AffectedRecord.objects.filter(case=case).values_list("email", "host")) == [

@@ -39,7 +39,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("affected", "0005_distinct_hosts_emails_countries"),
     ]
@@ -69,5 +68,41 @@ class Migration(migrations.Migration):
             constraint=models.UniqueConstraint(
                 fields=("case", "spelling"), name="affected_host_case_spelling"
             ),
+        ),
+        # The direct load COPYs only the file's columns: the others take these.
+        migrations.AlterField(
+            model_name="affectedrecord",
+            name="country",
+            field=models.CharField(blank=True, db_default="", default="", max_length=2),
+        ),
+        migrations.AlterField(
+            model_name="affectedrecord",
+            name="email",
+            field=models.CharField(blank=True, db_default="", default="", max_length=320),
+        ),
+        migrations.AlterField(
+            model_name="affectedrecord",
+            name="email_hash",
+            field=models.CharField(blank=True, db_default="", default="", max_length=64),
+        ),
+        migrations.AlterField(
+            model_name="affectedrecord",
+            name="found_file",
+            field=models.CharField(blank=True, db_default="", default="", max_length=1000),
+        ),
+        migrations.AlterField(
+            model_name="affectedrecord",
+            name="found_path",
+            field=models.CharField(blank=True, db_default="", default="", max_length=1000),
+        ),
+        migrations.AlterField(
+            model_name="affectedrecord",
+            name="host",
+            field=models.CharField(blank=True, db_default="", default="", max_length=253),
+        ),
+        migrations.AlterField(
+            model_name="affectedrecord",
+            name="organization",
+            field=models.CharField(blank=True, db_default="", default="", max_length=300),
         ),
     ]

@@ -1,0 +1,116 @@
+"""The direct load (PostgreSQL): a clean CSV or plain-text file COPYed as
+written into the records (affected.models.AffectedRecord), checked on the way.
+
+The file's blocks go, unchanged but for the case and import ids put before
+each line, to COPY (FORMAT csv), and to a ``cleanlines.Checker`` here: while
+PostgreSQL copies a block this process checks it. The checker says whether
+every line was clean, and what the lines hold: the hosts with their lines
+(added to the case's AffectedHost rows), the countries, and for the case's
+first import the number of distinct addresses (the e-mail level, so that the
+count after the import need not read the records again).
+
+``load`` returns None when the file is not clean (any line), when COPY
+refuses a value (too long, not UTF-8), or when a host or country does not
+pass: the caller rolls back what it wrote and hands the file to the next
+reader (``fastload``, then ``parsing``), which reports every bad line with
+its number.
+"""
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from django.db import connection
+
+from disclosure.core.errors import ValidationFailed
+
+from .cleanlines import Checker, NotClean
+from .hosts import add_countries, add_hosts
+from .models import AffectedRecord
+from .parsing import header_names
+
+_BLOCK = 1 << 20
+# The records' column each file column is COPYed into.
+_TARGET = {"domain": "host"}
+
+# Seconds per step of the last load in this process (bench/affected.py prints them).
+timings: dict[str, float] = {}
+
+
+@dataclass(frozen=True)
+class Loaded:
+    rows: int
+    lines: int
+    emails: int | None  # distinct addresses, when counted (``count_emails``)
+
+
+def _header(fmt: str, body: bytes) -> tuple[list[str], bytes, bytes] | None:
+    """(column names, line ending, the data lines of ``body``), or None
+    when the line readers must say what is wrong with the header."""
+    if fmt == "csv":
+        head, _, rest = body.partition(b"\n")
+        try:
+            names = header_names(head.decode("utf-8").rstrip("\r"))
+        except (UnicodeDecodeError, ValidationFailed):
+            return None
+        return names, b"\r\n" if head.endswith(b"\r") else b"\n", rest
+    line = body.split(b"\n", 1)[0]
+    return ["email" if b"@" in line else "domain"], b"\r\n" if line.endswith(b"\r") else b"\n", body
+
+
+def load(
+    *, reader: Any, fmt: str, case_id: int, batch_id: int, count_emails: bool
+) -> Loaded | None:
+    """COPY the clean file read through ``reader`` into the case's records
+    and add its hosts and countries (see the module); None when it is not
+    for the direct load, having possibly written some rows: the caller must
+    roll back to before the call. ``count_emails``: count the distinct
+    addresses (the case had no records before)."""
+    if fmt not in ("csv", "text"):
+        return None
+    timings.clear()
+    start = time.perf_counter()
+    first = reader.read(_BLOCK)
+    if not first or first.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    if not first.endswith(b"\n"):
+        first += reader.readline()
+    header = _header(fmt, first.removeprefix(b"\xef\xbb\xbf"))
+    if header is None:
+        return None
+    names, ending, body = header
+    columns = ", ".join(_TARGET.get(n, n) for n in names)
+    sql = (
+        f"COPY {AffectedRecord._meta.db_table} (case_id, batch_id, {columns}) FROM STDIN "
+        f"(FORMAT csv{', HEADER' if fmt == 'csv' else ''}, FORCE_NOT_NULL ({columns}))"
+    )
+    # Each line starts with the case and the import (a replace in C).
+    head = f"{int(case_id)},{int(batch_id)},".encode()
+    prefixed = b"\n" + head
+    checker = Checker(names, ending, emails=count_emails)
+    try:
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            data, block = first, body
+            while data:
+                copy.write(head + data.replace(b"\n", prefixed).removesuffix(head))
+                checker.feed(block)  # while PostgreSQL copies the block
+                data = reader.read(_BLOCK)
+                if data and not data.endswith(b"\n"):
+                    data += reader.readline()
+                block = data
+        summary = checker.result()
+    except NotClean:
+        return None
+    except psycopg.Error as e:
+        if (e.sqlstate or "")[:2] not in ("22", "23"):
+            raise
+        return None  # COPY refused a value (too long, not UTF-8): the line readers name it
+    timings["copy and check"] = time.perf_counter() - start
+    add_hosts(case_id, [(s, h.name, h.is_ip, h.domain, h.free_mail, n)
+                        for s, (h, n) in summary.hosts.items()])  # fmt: skip
+    add_countries(case_id, summary.countries)
+    timings["hosts"] = time.perf_counter() - start - timings["copy and check"]
+    lines = summary.rows + (1 if fmt == "csv" else 0)
+    emails = (summary.emails or 0) if count_emails else None
+    return Loaded(rows=summary.rows, lines=lines, emails=emails)
