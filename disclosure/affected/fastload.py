@@ -382,7 +382,7 @@ def _insert(
     cursor: Any, source: str, case_id: int, batch_id: int, key: bytes, keep_email: bool
 ) -> tuple[int, int, int]:
     """Insert the good rows of ``source`` (the records' columns and whether
-    the row is good), extend the case's distinct tables, and note the other
+    the row is good), extend the case's hosts and countries, and note the other
     lines in the OTHERS table: (rows inserted, last line, other lines)."""
     ipad, opad = hmac_pads(key)
     records = AffectedRecord._meta.db_table
