@@ -139,6 +139,16 @@ def test_plain_text_of_addresses_or_of_hosts_is_copied_too(analyst, case):
     assert (counts["mentions"], counts["emails"], counts["hosts"]) == (6, 2, 3)
 
 
+def test_plain_text_mixing_addresses_and_hosts_or_with_comments_goes_to_the_next_reader(
+    analyst, case
+):
+    data = b"a@contoso.com\ncontoso.com\n# a comment\n\nb@contoso.com\n"
+    batch = run(analyst, case, data, fmt="text")
+    assert (batch.status, batch.rows, batch.lines) == ("done", 3, 5)
+    assert not direct()
+    assert as_read(case) == python_read(data, "text")
+
+
 # Lines the direct load leaves to the next reader, each in a file of clean
 # lines: the import gives what the line reader gives.
 NOT_CLEAN = [
