@@ -28,7 +28,7 @@ from disclosure.core.errors import ValidationFailed
 from .cleanlines import Checker, NotClean
 from .hosts import add_countries, add_hosts
 from .models import AffectedRecord
-from .parsing import header_names
+from .parsing import MAX_LINE_BYTES, header_names
 
 _BLOCK = 1 << 20
 # The records' column each file column is COPYed into.
@@ -75,7 +75,7 @@ def load(
     if not first or first.startswith((b"\xff\xfe", b"\xfe\xff")):
         return None
     if not first.endswith(b"\n"):
-        first += reader.readline()
+        first += reader.readline(MAX_LINE_BYTES)
     header = _header(fmt, first.removeprefix(b"\xef\xbb\xbf"))
     if header is None:
         return None
@@ -97,7 +97,9 @@ def load(
                 checker.feed(block)  # while PostgreSQL copies the block
                 data = reader.read(_BLOCK)
                 if data and not data.endswith(b"\n"):
-                    data += reader.readline()
+                    # At most a line's limit more: a longer line, cut, fails
+                    # the check or COPY's column limits, never passes.
+                    data += reader.readline(MAX_LINE_BYTES)
                 block = data
         summary = checker.result()
     except NotClean:

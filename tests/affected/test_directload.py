@@ -269,3 +269,10 @@ def test_any_file_reads_as_the_line_reader_reads_it(analyst, vendor, names, rows
         counts = AffectedList.objects.get(case=case).counts
         assert counts == counting.recount_from_records(case.pk)
         assert counts["emails"] == len({r[1] for r in expected if r[1]})
+
+
+def test_a_line_over_the_limit_goes_to_the_line_reader(analyst, case):
+    data = b"email,organization\nok@contoso.com,x\na@contoso.com," + b"y" * 70_000 + b"\n"
+    batch = run(analyst, case, data)
+    assert batch.status == AffectedImport.Status.FAILED and not direct()
+    assert batch.errors == [{"line": 3, "reason": "the line is 70,015 bytes long (at most 65,536)"}]
