@@ -15,8 +15,8 @@
 # pass verify_export
 # with its anchors: the development CA made in debug mode
 # (var/keys/export-signing/ca.pem) and the development ledger key
-# (ledger_public_key). Exits non-zero at the first failure; .ci/run counts it
-# in its verdict.
+# (ledger_public_key); and the direct load's checker (Polars) is made and
+# fed. Exits non-zero at the first failure; .ci/run counts it in its verdict.
 #
 # Overridable: PYTHON (creates the virtualenv), RUNTIME_VENV (.venv-runtime).
 # The virtualenv is rebuilt from scratch whenever requirements.txt changes
@@ -68,6 +68,17 @@ refs="$(manage shell -v 0 -c \
 print(' '.join(Case.objects.order_by('reference').values_list('reference', flat=True)))")"
 [ -n "$refs" ] || fail "seed_demo made no case"
 say "demo cases: $refs"
+
+# --- the direct load's checker: only PostgreSQL imports run it, so no step
+# above does, and it imports Polars only when made
+manage shell -v 0 -c "
+from disclosure.affected.cleanlines import Checker
+checker = Checker(['email', 'country'], b'\\n', emails=True)
+checker.feed(b'a@contoso.com,US\\nA@Contoso.com,DE\\n')
+result = checker.result()
+assert (result.rows, result.emails, sorted(result.countries)) == (2, 1, ['DE', 'US']), result
+" || fail "the direct load's checker (Polars) on the runtime requirements"
+say "the direct load's checker runs"
 
 # --- exports: each case in each format and variant, and as demo-legal
 count=0

@@ -26,11 +26,20 @@ def add_hosts(case_id: int, rows: Iterable[HostRow]) -> None:
     columns = "case_id, spelling, host, is_ip, domain, free_mail, mentions"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # COPYed into a table of the transaction, then merged: a third of
+            # the time of passing them as arrays.
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT %s, * FROM unnest(%s::text[], "
-                "%s::text[], %s::bool[], %s::text[], %s::bool[], %s::bigint[]) " + conflict,
-                [case_id, *(list(c) for c in zip(*rows, strict=True))],
+                "CREATE TEMPORARY TABLE affected_hosts_in (spelling text, host text, is_ip bool, "
+                "domain text, free_mail bool, mentions bigint) ON COMMIT DROP"
             )
+            with cursor.cursor.copy("COPY affected_hosts_in FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT %s, * FROM affected_hosts_in " + conflict,
+                [case_id],
+            )
+            cursor.execute("DROP TABLE affected_hosts_in")
             return
         cursor.executemany(
             f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s) " + conflict,

@@ -117,6 +117,14 @@ def test_the_last_line_may_lack_its_ending():
         "a@,,,,,",  # no host
         "a@contoso.com,,Corp\x01,,,",  # a control character
         "a@contoso.com\r,,,,,",  # a carriage return in a LF file
+        "a@contoso.com,,Big\u00a0Corp,,,",  # other whitespace: the line reader makes it a space
+        "a@contoso.com,,Big\u2003Corp,,,",
+        "a@contoso.com,,Corp\u3000,,,",  # and strips it at the ends
+        "a@contoso.com,,,,f.csv\u00a0,",
+        "a@contoso.com,,,,,\u2028/p",
+        "a@contoso.com,,Corp\x85,,,",  # NEL: whitespace to Python
+        "a@contoso.com,,Co\x9frp,,,",  # a C1 control character (the line reader keeps it)
+        "a@contoso.com,,,,f\x7f.csv,",  # DEL
     ],
 )
 def test_a_line_that_is_not_clean(line):

@@ -7,7 +7,7 @@ written."""
 import io
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -139,6 +139,21 @@ def test_plain_text_of_addresses_or_of_hosts_is_copied_too(analyst, case):
     assert (counts["mentions"], counts["emails"], counts["hosts"]) == (6, 2, 3)
 
 
+@pytest.mark.parametrize("fmt", ["text", "csv"])
+def test_a_byte_order_mark_is_not_copied(analyst, case, fmt):
+    """It was: a plain-text file's first address kept the mark."""
+    data = (
+        b"\xef\xbb\xbf" + (b"email\n" if fmt == "csv" else b"") + b"a@contoso.com\nb@contoso.com\n"
+    )
+    batch = run(analyst, case, data, fmt=fmt)
+    assert direct() and batch.status == "done"
+    assert sorted(AffectedRecord.objects.filter(case=case).values_list("email", flat=True)) == [
+        "a@contoso.com",
+        "b@contoso.com",
+    ]
+    assert as_read(case) == python_read(data, fmt)
+
+
 def test_plain_text_mixing_addresses_and_hosts_or_with_comments_goes_to_the_next_reader(
     analyst, case
 ):
@@ -162,6 +177,8 @@ NOT_CLEAN = [
     "dot@contoso.com.,,,",
     ",contoso.com.,,",
     "",
+    "nbsp@contoso.com,,Big\u00a0Corp,",  # the line reader makes any whitespace one space
+    "em@contoso.com,,Corp\u2003,",  # and strips it at the ends
 ]
 
 
@@ -240,7 +257,8 @@ _PIECES = {
     "email": ["a@contoso.com", "A@Contoso.COM", "b.c@mail.contoso.com", "x@10.0.0.1",
               "d@münchen.de", "e@contoso.com.", " f@contoso.com", "g@", ""],
     "domain": ["", "contoso.com", "Contoso.com", "fabrikam.com", "münchen.de", "10.0.0.2"],
-    "organization": ["", "Contoso", "Big Corp", "Big  Corp", "Ümlaut", " Lead"],
+    "organization": ["", "Contoso", "Big Corp", "Big  Corp", "Ümlaut", " Lead", "Big\u00a0Corp",
+                     "Corp\u3000"],
     "country": ["", "US", "de", "EU", "GB"],
 }  # fmt: skip
 _row = st.fixed_dictionaries({k: st.sampled_from(v) for k, v in _PIECES.items()})
@@ -276,3 +294,28 @@ def test_a_line_over_the_limit_goes_to_the_line_reader(analyst, case):
     batch = run(analyst, case, data)
     assert batch.status == AffectedImport.Status.FAILED and not direct()
     assert batch.errors == [{"line": 3, "reason": "the line is 70,015 bytes long (at most 65,536)"}]
+
+
+def test_the_records_table_keeps_unique_ids_without_an_index_on_them(analyst, case):
+    """Migration 0007: the ids' B-tree is gone, the BRIN index on the case is
+    the table's only index; ids are the identity's alone, and still unique."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'affected_affectedrecord'"
+        )
+        assert [r[0] for r in cursor.fetchall()] == ["affected_record_case_brin"]
+        cursor.execute(
+            "SELECT a.attidentity, c.relreplident FROM pg_attribute a JOIN pg_class c "
+            "ON c.oid = a.attrelid WHERE c.relname = 'affected_affectedrecord' "
+            "AND a.attname = 'id'"
+        )
+        assert cursor.fetchone() == ("a", "f")  # GENERATED ALWAYS; REPLICA IDENTITY FULL
+    run(analyst, case, CLEAN.encode())
+    run(analyst, case, b"email\nnew@contoso.com\nother@contoso.com\n")
+    ids = list(AffectedRecord.objects.filter(case=case).values_list("id", flat=True))
+    assert len(ids) == 10 and len(set(ids)) == 10
+    batch = AffectedImport.objects.filter(case=case).first()
+    with pytest.raises(DatabaseError, match="GENERATED ALWAYS"), transaction.atomic():
+        AffectedRecord.objects.bulk_create(
+            [AffectedRecord(id=ids[0], case=case, batch=batch, email="dup@contoso.com")]
+        )
