@@ -260,6 +260,7 @@ _PIECES = {
     "organization": ["", "Contoso", "Big Corp", "Big  Corp", "Ümlaut", " Lead", "Big\u00a0Corp",
                      "Corp\u3000"],
     "country": ["", "US", "de", "EU", "GB"],
+    "found_path": ["", "/db/users", "/a b/c", "/p\u00a0", " /q", "/x\u2003y"],
 }  # fmt: skip
 _row = st.fixed_dictionaries({k: st.sampled_from(v) for k, v in _PIECES.items()})
 _header = (
