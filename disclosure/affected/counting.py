@@ -105,13 +105,23 @@ def _email_key(hashed: bool) -> str:
     return "nullif(r.email_hash, '')" if hashed else "nullif(lower(r.email), '')"
 
 
+def _bytewise(expression: str) -> str:
+    """``expression`` compared byte by byte (PostgreSQL: COLLATE "C"), for a
+    count of distinct values: the same values are equal under any
+    deterministic collation, and sorting by bytes took a quarter less time
+    than by the database's collation (1.5 s against 2.0 s for a million
+    addresses, bench/affected.py)."""
+    return f'({expression}) COLLATE "C"' if connection.vendor == "postgresql" else expression
+
+
 def distinct_emails(case_id: int) -> int:
     """The e-mail level: distinct normalised addresses (the lower case of
     ``email``: see AffectedRecord), or distinct keyed hashes in a case that
     minimises or did (``by_hash``). One pass over the case's records."""
     table = AffectedRecord._meta.db_table
     sql = (
-        f"SELECT count(DISTINCT {_email_key(by_hash(case_id))}) FROM {table} r WHERE r.case_id = %s"
+        f"SELECT count(DISTINCT {_bytewise(_email_key(by_hash(case_id)))}) FROM {table} r "
+        "WHERE r.case_id = %s"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [case_id])
@@ -127,10 +137,10 @@ def emails_at(spellings: dict[int, list[str]]) -> dict[int, int]:
     key = host_key_sql(connection.vendor)
     pairs = [(case_id, s) for case_id, names in spellings.items() for s in names]
     hashed = "coalesce(l.emails_by_hash OR l.minimise_emails, false)"
+    email = _bytewise(f"CASE WHEN {hashed} THEN {_email_key(True)} ELSE {_email_key(False)} END")
     wanted = " UNION ALL ".join(["SELECT %s AS c, %s AS s"] * len(pairs))
     sql = (
-        f"SELECT r.case_id, count(DISTINCT CASE WHEN {hashed} THEN {_email_key(True)} "
-        f"ELSE {_email_key(False)} END) FROM {records} r "
+        f"SELECT r.case_id, count(DISTINCT {email}) FROM {records} r "
         f"JOIN ({wanted}) p ON p.c = r.case_id AND p.s = {key} "
         f"LEFT JOIN {lists} l ON l.case_id = r.case_id "
         f"WHERE r.case_id IN ({', '.join(['%s'] * len(spellings))}) GROUP BY r.case_id"
