@@ -190,7 +190,15 @@ class Checker:
             raise NotClean
         return spelling
 
-    def result(self) -> Summary:
+    def distinct_emails(self) -> int | None:
+        """The number of distinct lower-cased addresses fed, when counted."""
+        if self.email_parts is None:
+            return None
+        addresses = self.pl.concat(self.email_parts) if self.email_parts else self.pl.Series([""])
+        return addresses.n_unique() - int((addresses == "").any())
+
+    def result(self, emails: bool = True) -> Summary:
+        """What the lines fed hold (the distinct addresses only if ``emails``)."""
         pl = self.pl
         mentions: dict[str, int] = {}
         if self.pair_lines:
@@ -198,13 +206,9 @@ class Checker:
             for at, domain, n in pairs.iter_rows():
                 spelling = self.spelling_of[at, domain]
                 mentions[spelling] = mentions.get(spelling, 0) + n
-        emails = None
-        if self.email_parts is not None:
-            addresses = pl.concat(self.email_parts) if self.email_parts else pl.Series([""])
-            emails = addresses.n_unique() - int((addresses == "").any())
         return Summary(
             rows=self.rows,
             hosts={s: (self.hosts[s], n) for s, n in mentions.items()},
             countries=self.countries - {""},
-            emails=emails,
+            emails=self.distinct_emails() if emails else None,
         )

@@ -29,7 +29,7 @@ from django.db import connection
 
 from disclosure.core.errors import ValidationFailed
 
-from .cleanlines import Checker, NotClean
+from .cleanlines import Checker, NotClean, Summary
 from .hosts import add_countries, add_hosts
 from .models import AffectedRecord
 from .parsing import MAX_LINE_BYTES, header_names
@@ -94,9 +94,35 @@ def load(
     )
     # Each line starts with the case and the import (a replace in C).
     head = f"{int(case_id)},{int(batch_id)},".encode()
-    prefixed = b"\n" + head
     checker = Checker(names, ending, emails=count_emails)
     pool = ThreadPoolExecutor(1, thread_name_prefix="directload-check")
+    try:
+        summary = _copy(sql, reader, checker, pool, first, body, head)
+        if summary is None:
+            return None
+        timings["copy and check"] = time.perf_counter() - start
+        # The distinct addresses are counted while the hosts are written.
+        emails = pool.submit(checker.distinct_emails)
+        add_hosts(case_id, [(s, h.name, h.is_ip, h.domain, h.free_mail, n)
+                            for s, (h, n) in summary.hosts.items()])  # fmt: skip
+        add_countries(case_id, summary.countries)
+        distinct = (emails.result() or 0) if count_emails else None
+        timings["hosts, addresses"] = time.perf_counter() - start - timings["copy and check"]
+    finally:
+        pool.shutdown(cancel_futures=True)
+    lines = summary.rows + (1 if fmt == "csv" else 0)
+    return Loaded(rows=summary.rows, lines=lines, emails=distinct)
+
+
+def _copy(
+    sql: str, reader: Any, checker: Checker, pool: ThreadPoolExecutor, first: bytes,
+    body: bytes, head: bytes,
+) -> Summary | None:  # fmt: skip
+    """COPY the file's blocks (``first``, then the rest of ``reader``), each
+    line after ``head``, while ``pool`` checks them (``body``: the first
+    block's data lines); what they hold but the distinct addresses, or None
+    when the file is not clean or COPY refused a value."""
+    prefixed = b"\n" + head
     try:
         with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
             checks: deque[Future] = deque()
@@ -112,23 +138,13 @@ def load(
                     # the check or COPY's column limits, never passes.
                     data += reader.readline(MAX_LINE_BYTES)
                 block = data
-            result = pool.submit(checker.result)  # while PostgreSQL ends the COPY
+            result = pool.submit(checker.result, False)  # while PostgreSQL ends the COPY
         while checks:
             checks.popleft().result()
-        summary = result.result()
+        return result.result()
     except NotClean:
         return None
     except psycopg.Error as e:
         if (e.sqlstate or "")[:2] not in ("22", "23"):
             raise
         return None  # COPY refused a value (too long, not UTF-8): the line readers name it
-    finally:
-        pool.shutdown(cancel_futures=True)
-    timings["copy and check"] = time.perf_counter() - start
-    add_hosts(case_id, [(s, h.name, h.is_ip, h.domain, h.free_mail, n)
-                        for s, (h, n) in summary.hosts.items()])  # fmt: skip
-    add_countries(case_id, summary.countries)
-    timings["hosts"] = time.perf_counter() - start - timings["copy and check"]
-    lines = summary.rows + (1 if fmt == "csv" else 0)
-    emails = (summary.emails or 0) if count_emails else None
-    return Loaded(rows=summary.rows, lines=lines, emails=emails)
