@@ -14,7 +14,8 @@ HostRow = tuple[str, str, bool, str, bool, int]
 
 def add_hosts(case_id: int, rows: Iterable[HostRow]) -> None:
     """Add each spelling's mentions to the case's hosts (a new spelling is
-    added with its normalisation). One statement on PostgreSQL."""
+    added with its normalisation). On PostgreSQL, one merge of the rows
+    COPYed into a temporary table."""
     rows = list(rows)
     if not rows:
         return

@@ -150,3 +150,21 @@ def test_clean_lines_at_the_edges(line):
 def test_a_crlf_file_must_end_every_line_so():
     with pytest.raises(NotClean):
         check(["a@contoso.com", "b@contoso.com\n"], names=["email"], ending="\r\n")
+
+
+def test_bytes_that_are_not_utf8_are_not_clean():
+    checker = Checker(HEADER, b"\n")
+    with pytest.raises(NotClean):
+        checker.feed(b"a@contoso.com,,Corp\xff,,,\n")
+
+
+def test_a_block_without_lines_is_not_clean():
+    with pytest.raises(NotClean):
+        Checker(["email"], b"\n").feed(b"")
+
+
+def test_the_distinct_addresses_apart_from_the_rest():
+    checker = Checker(["email"], b"\n", emails=True)
+    checker.feed(b"a@contoso.com\nA@CONTOSO.com\nb@contoso.com\n")
+    assert (checker.result(emails=False).emails, checker.distinct_emails()) == (None, 2)
+    assert Checker(["domain"], b"\n", emails=True).distinct_emails() is None
